@@ -1,0 +1,6 @@
+/* sitetokend entry point (being written). */
+int
+main(void)
+{
+    return 0;
+}
