@@ -1,6 +1,215 @@
-/* sitetokend entry point (being written). */
-int
-main(void)
+/* sitetokend: reads its configuration (or the embedded default), opens the
+ * store and the seal key, binds its listeners and serves until SIGTERM/SIGINT,
+ * then stops accepting, answers what is in flight, and closes the store. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/crypto.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "routes.h"
+#include "seal.h"
+#include "sitetokend.h"
+#include "store.h"
+
+#define SHUTDOWN_GRACE_SECONDS 10
+
+int64_t
+sitetokend_now_ms(const struct sitetokend *env)
 {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + env->clock_offset_ms;
+}
+
+static void
+usage(FILE *out)
+{
+    fprintf(out, "usage: sitetokend [-n] [-c FILE]\n"
+                 "       sitetokend --help-config | --version\n"
+                 "  -c FILE   read the YAML configuration FILE (default: the embedded default)\n"
+                 "  -n        check the configuration and exit (0 ok, 1 errors)\n");
+}
+
+static void
+main_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct sitetokend *env = arg;
+    struct timeval grace = {.tv_sec = SHUTDOWN_GRACE_SECONDS};
+
+    if (env->shutting_down) {
+        log_warn("event=shutdown signal=%d msg=\"second signal, exiting now\"", (int)sig);
+        event_base_loopbreak(env->base);
+        return;
+    }
+    env->shutting_down = 1;
+    log_info("event=shutdown signal=%d inflight=%d", (int)sig, http_inflight(env->http));
+    http_stop_accepting(env->http);
+    if (http_inflight(env->http) == 0)
+        event_base_loopexit(env->base, NULL);
+    else
+        event_base_loopexit(env->base, &grace);
+}
+
+/* Makes the state directory (mode 0700) when it does not exist yet. */
+static int
+main_make_state_dir(const char *dir, const char **errstr)
+{
+    static char err[512];
+    char path[4096];
+
+    if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+        *errstr = "state_dir: path too long";
+        return -1;
+    }
+    for (char *p = path + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) == -1 && errno != EEXIST)
+            goto fail;
+        *p = '/';
+    }
+    if (mkdir(path, 0700) == -1 && errno != EEXIST)
+        goto fail;
     return 0;
+fail:
+    snprintf(err, sizeof(err), "state_dir %.300s: %s", path, strerror(errno));
+    *errstr = err;
+    return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"help-config", no_argument, NULL, 'H'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct sitetokend env_storage, *env = &env_storage;
+    struct config cfg;
+    struct config_errors *errs;
+    struct event *ev_term = NULL, *ev_int = NULL;
+    const char *config_path = NULL, *errstr = NULL;
+    int check_only = 0, ch, created = 0, rc = 1;
+
+    while ((ch = getopt_long(argc, argv, "c:nhV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'n':
+            check_only = 1;
+            break;
+        case 'H':
+            config_print_schema(stdout);
+            return 0;
+        case 'V':
+            printf("sitetokend %s\n", SITETOKEN_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    memset(env, 0, sizeof(*env));
+    memset(&cfg, 0, sizeof(cfg));
+    if ((errs = config_errors_new()) == NULL)
+        return 1;
+    if (config_path == NULL) {
+        config_defaults(&cfg);
+    } else if (config_load(&cfg, config_path, errs) == -1) {
+        config_errors_print(errs, stderr);
+        config_errors_free(errs);
+        config_free(&cfg);
+        return 1;
+    }
+    config_errors_free(errs);
+    if (check_only) {
+        fprintf(stderr, "%s: configuration OK\n", cfg.source);
+        config_free(&cfg);
+        return 0;
+    }
+
+    log_init((enum log_level)cfg.log_level);
+    env->cfg = &cfg;
+    env->started_at = time(NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (evthread_use_pthreads() == -1)
+        fatalx("event=start msg=\"libevent has no thread support\"");
+
+    if (main_make_state_dir(cfg.state_dir, &errstr) == -1 ||
+        seal_key_load(cfg.seal_key_file, env->seal_key, &created, &errstr) == -1) {
+        log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
+        goto done;
+    }
+    if (created)
+        log_info("event=seal_key_created path=%s", cfg.seal_key_file);
+    if ((env->store = store_open(cfg.database, (int)cfg.busy_timeout_ms, &errstr)) == NULL) {
+        log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
+        goto done;
+    }
+    if ((env->base = event_base_new()) == NULL ||
+        (env->metrics = metrics_new(routes_names(), routes_count + 1, env->started_at)) ==
+            NULL) {
+        log_error("event=start error=\"out of memory\"");
+        goto done;
+    }
+    if ((env->http = http_start(env, &errstr)) == NULL) {
+        log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
+        goto done;
+    }
+    ev_term = evsignal_new(env->base, SIGTERM, main_signal_cb, env);
+    ev_int = evsignal_new(env->base, SIGINT, main_signal_cb, env);
+    if (ev_term == NULL || ev_int == NULL || evsignal_add(ev_term, NULL) == -1 ||
+        evsignal_add(ev_int, NULL) == -1) {
+        log_error("event=start error=\"cannot install signal handlers\"");
+        goto done;
+    }
+    log_info("event=start version=%s site=%s config=%s database=%s schema=%d",
+             SITETOKEN_VERSION, cfg.site_code, log_quote(cfg.source, (char[512]){0}, 512),
+             log_quote(cfg.database, (char[512]){0}, 512), store_schema_version(env->store));
+    log_raw("ready: listening on %s", http_describe(env->http));
+
+    if (event_base_dispatch(env->base) == -1) {
+        log_error("event=loop error=\"event loop failed\"");
+        goto done;
+    }
+    log_info("event=stopped inflight=%d", http_inflight(env->http));
+    rc = 0;
+done:
+    if (ev_term != NULL)
+        event_free(ev_term);
+    if (ev_int != NULL)
+        event_free(ev_int);
+    http_free(env->http);
+    store_close(env->store);
+    metrics_free(env->metrics);
+    if (env->base != NULL)
+        event_base_free(env->base);
+    OPENSSL_cleanse(env->seal_key, sizeof(env->seal_key));
+    config_free(&cfg);
+    return rc;
 }

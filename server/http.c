@@ -1,0 +1,575 @@
+/* The HTTP front of sitetokend on libevent's evhttp: TCP listeners from the
+ * config, the admin listener on a Unix socket, the dispatcher that maps a
+ * request to its route, and the replies (JSON, RFC 9457 problems, text). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "routes.h"
+#include "sitetokend.h"
+
+#define HTTP_MAX_LISTENERS 17
+#define HTTP_JSON_DEPTH 16
+/* evhttp itself refuses bodies past this with its own (HTML) 413; below it we
+ * answer payload_too_large as a problem document. */
+#define HTTP_HARD_BODY_FACTOR 4
+
+struct http_listener {
+    struct http *h;
+    struct evhttp *evh;
+    struct evhttp_bound_socket *bound;
+    int admin;
+};
+
+struct http {
+    struct sitetokend *env;
+    struct http_listener listeners[HTTP_MAX_LISTENERS];
+    int nlisteners;
+    char *admin_path;
+    int inflight;
+    _Atomic uint64_t next_id;
+    char describe[1024];
+};
+
+/* Per-request extras that handlers do not see. */
+struct http_req_priv {
+    struct http_req pub;
+    struct http *h;
+    struct evkeyvalq query;
+    int query_parsed;
+};
+
+static int64_t
+http_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static struct http_req_priv *
+http_priv(struct http_req *req)
+{
+    return (struct http_req_priv *)req;
+}
+
+/* The one place a request context is freed. */
+static void
+http_finish(struct http_req *req, int status)
+{
+    struct http_req_priv *p = http_priv(req);
+    int64_t us = http_now_us() - req->started_us;
+    char q[300];
+    const char *uri = evhttp_request_get_uri(req->ev);
+
+    metrics_request(req->env->metrics, req->route, status, us);
+    if (status >= 500)
+        log_warn("event=request rid=%llx actor=%s method=%d path=%s route=%s status=%d us=%lld",
+                 (unsigned long long)req->id, req->actor,
+                 (int)evhttp_request_get_command(req->ev), log_quote(uri, q, sizeof(q)),
+                 routes_names()[req->route], status, (long long)us);
+    else
+        log_debug("event=request rid=%llx actor=%s method=%d path=%s route=%s status=%d us=%lld",
+                  (unsigned long long)req->id, req->actor,
+                  (int)evhttp_request_get_command(req->ev), log_quote(uri, q, sizeof(q)),
+                  routes_names()[req->route], status, (long long)us);
+    if (p->query_parsed)
+        evhttp_clear_headers(&p->query);
+    p->h->inflight--;
+    if (p->h->env->shutting_down && p->h->inflight == 0)
+        event_base_loopexit(p->h->env->base, NULL);
+    free(p);
+}
+
+void
+http_add_header(struct http_req *req, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req->ev), name, value);
+}
+
+void
+http_reply_buffer(struct http_req *req, int status, const char *content_type,
+                  struct evbuffer *body)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req->ev);
+    char rid[32];
+
+    snprintf(rid, sizeof(rid), "%llx", (unsigned long long)req->id);
+    evhttp_add_header(out, "X-Request-Id", rid);
+    if (content_type != NULL)
+        evhttp_add_header(out, "Content-Type", content_type);
+    if (req->env->shutting_down)
+        evhttp_add_header(out, "Connection", "close");
+    evhttp_send_reply(req->ev, status, NULL, body);
+    http_finish(req, status);
+}
+
+void
+http_reply_json(struct http_req *req, int status, json_t *doc)
+{
+    struct evbuffer *buf = evbuffer_new();
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+    json_decref(doc);
+    if (buf == NULL || text == NULL) {
+        free(text);
+        if (buf != NULL)
+            evbuffer_free(buf);
+        http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
+        return;
+    }
+    evbuffer_add(buf, text, strlen(text));
+    evbuffer_add(buf, "\n", 1);
+    free(text);
+    http_add_header(req, "Cache-Control", "no-store");
+    http_reply_buffer(req, status, "application/json", buf);
+    evbuffer_free(buf);
+}
+
+void
+http_reply_problem(struct http_req *req, enum errcode code, const char *fmt, ...)
+{
+    char detail[512], type[96];
+    va_list ap;
+    json_t *doc;
+    struct evbuffer *buf;
+    char *text;
+    int status = errcode_status(code);
+
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    snprintf(type, sizeof(type), "urn:sitetoken:error:%s", errcode_name(code));
+    doc = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", errcode_title(code),
+                    "status", status, "detail", detail, "code", errcode_name(code));
+    text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    buf = evbuffer_new();
+    if (buf != NULL && text != NULL) {
+        evbuffer_add(buf, text, strlen(text));
+        evbuffer_add(buf, "\n", 1);
+    }
+    free(text);
+    if (code == ERRCODE_UNAVAILABLE || code == ERRCODE_RATE_LIMITED)
+        http_add_header(req, "Retry-After", "1");
+    http_add_header(req, "Cache-Control", "no-store");
+    if (code != ERRCODE_OK)
+        log_info("event=refused rid=%llx actor=%s route=%s code=%s", (unsigned long long)req->id,
+                 req->actor, routes_names()[req->route], errcode_name(code));
+    http_reply_buffer(req, status, "application/problem+json", buf);
+    if (buf != NULL)
+        evbuffer_free(buf);
+}
+
+int
+http_reply_not_modified(struct http_req *req, const char *etag)
+{
+    const char *inm = http_header(req, "If-None-Match");
+
+    if (inm == NULL || etag == NULL || strstr(inm, etag) == NULL)
+        return 0;
+    http_add_header(req, "ETag", etag);
+    http_reply_buffer(req, 304, NULL, NULL);
+    return 1;
+}
+
+const char *
+http_header(struct http_req *req, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
+}
+
+const char *
+http_query(struct http_req *req, const char *name)
+{
+    struct http_req_priv *p = http_priv(req);
+
+    if (!p->query_parsed) {
+        const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req->ev));
+
+        p->query.tqh_first = NULL;
+        p->query.tqh_last = &p->query.tqh_first;
+        if (q != NULL && evhttp_parse_query_str(q, &p->query) != 0)
+            evhttp_clear_headers(&p->query);
+        p->query_parsed = 1;
+    }
+    return evhttp_find_header(&p->query, name);
+}
+
+static int
+http_json_depth(const json_t *j, int depth)
+{
+    const char *k;
+    json_t *v;
+    size_t i;
+
+    if (depth > HTTP_JSON_DEPTH)
+        return -1;
+    if (json_is_object(j)) {
+        json_object_foreach((json_t *)j, k, v)
+        {
+            if (http_json_depth(v, depth + 1) == -1)
+                return -1;
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+        {
+            if (http_json_depth(v, depth + 1) == -1)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+json_t *
+http_body_object(struct http_req *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
+    size_t len = evbuffer_get_length(in);
+    const char *ctype = http_header(req, "Content-Type");
+    json_error_t jerr;
+    json_t *doc;
+
+    if (ctype != NULL && strncasecmp(ctype, "application/json", 16) != 0) {
+        http_reply_problem(req, ERRCODE_INVALID_REQUEST, "Content-Type must be application/json");
+        return NULL;
+    }
+    if (len == 0) {
+        http_reply_problem(req, ERRCODE_INVALID_REQUEST, "a JSON object body is required");
+        return NULL;
+    }
+    doc = json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len,
+                     JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL) {
+        http_reply_problem(req, ERRCODE_INVALID_REQUEST, "body is not valid JSON: %s (at %d)",
+                           jerr.text, jerr.position);
+        return NULL;
+    }
+    if (!json_is_object(doc) || http_json_depth(doc, 0) == -1) {
+        json_decref(doc);
+        http_reply_problem(req, ERRCODE_INVALID_REQUEST,
+                           "body must be a JSON object nested at most %d deep", HTTP_JSON_DEPTH);
+        return NULL;
+    }
+    return doc;
+}
+
+static enum route_method
+http_method(struct evhttp_request *ev, int *ok)
+{
+    *ok = 1;
+    switch (evhttp_request_get_command(ev)) {
+    case EVHTTP_REQ_GET:
+        return ROUTE_GET;
+    case EVHTTP_REQ_POST:
+        return ROUTE_POST;
+    case EVHTTP_REQ_DELETE:
+        return ROUTE_DELETE;
+    default:
+        *ok = 0;
+        return ROUTE_GET;
+    }
+}
+
+static uid_t
+http_peer_uid(struct evhttp_request *ev)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(ev);
+    struct bufferevent *bev = conn != NULL ? evhttp_connection_get_bufferevent(conn) : NULL;
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+
+    if (bev == NULL ||
+        getsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1)
+        return (uid_t)-1;
+    return cred.uid;
+}
+
+static void
+http_dispatch_cb(struct evhttp_request *ev, void *arg)
+{
+    struct http_listener *l = arg;
+    struct http *h = l->h;
+    struct http_req_priv *p;
+    struct http_req *req;
+    const char *path;
+    enum route_method method;
+    int ok, route;
+
+    if ((p = calloc(1, sizeof(*p))) == NULL) {
+        evhttp_send_error(ev, 503, NULL);
+        return;
+    }
+    req = &p->pub;
+    p->h = h;
+    h->inflight++;
+    req->env = h->env;
+    req->ev = ev;
+    req->admin = l->admin;
+    req->started_us = http_now_us();
+    req->id = atomic_fetch_add(&h->next_id, 1) + 1;
+    req->route = routes_not_found_id();
+    req->peer_uid = (uid_t)-1;
+    if (l->admin) {
+        req->peer_uid = http_peer_uid(ev);
+        snprintf(req->actor_buf, sizeof(req->actor_buf), "admin:%ld", (long)req->peer_uid);
+        req->actor = req->actor_buf;
+    } else {
+        req->actor = "public";
+    }
+
+    path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(ev));
+    method = http_method(ev, &ok);
+    if (path == NULL) {
+        http_reply_problem(req, ERRCODE_INVALID_REQUEST, "request has no path");
+        return;
+    }
+    route = ok ? routes_match(method, path, req->params, HTTP_MAX_PARAMS) : -2;
+    if (route >= 0 && routes_table[route].scope == ROUTE_ADMIN && !l->admin)
+        route = -1;
+    if (route == -1) {
+        http_reply_problem(req, ERRCODE_NOT_FOUND, "no such resource");
+        return;
+    }
+    if (route == -2) {
+        http_reply_problem(req, ERRCODE_METHOD_NOT_ALLOWED, "method not allowed on this path");
+        return;
+    }
+    req->route = route;
+    if ((int64_t)evbuffer_get_length(evhttp_request_get_input_buffer(ev)) >
+        h->env->cfg->max_body) {
+        http_reply_problem(req, ERRCODE_PAYLOAD_TOO_LARGE, "body exceeds %lld bytes",
+                           (long long)h->env->cfg->max_body);
+        return;
+    }
+    routes_table[route].handler(req);
+}
+
+static struct evhttp *
+http_evhttp_new(struct http *h)
+{
+    struct config *cfg = h->env->cfg;
+    struct evhttp *evh = evhttp_new(h->env->base);
+    struct timeval tv;
+
+    if (evh == NULL)
+        return NULL;
+    evhttp_set_max_body_size(evh, (ev_ssize_t)cfg->max_body * HTTP_HARD_BODY_FACTOR);
+    evhttp_set_max_headers_size(evh, (ev_ssize_t)cfg->max_header_size);
+    tv.tv_sec = cfg->read_timeout_ms / 1000;
+    tv.tv_usec = (cfg->read_timeout_ms % 1000) * 1000;
+    evhttp_set_timeout_tv(evh, &tv);
+    evhttp_set_allowed_methods(evh, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
+                                        EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
+                                        EVHTTP_REQ_OPTIONS);
+    evhttp_set_default_content_type(evh, "application/json");
+    return evh;
+}
+
+static void
+http_describe_add(struct http *h, const char *fmt, ...)
+{
+    size_t len = strlen(h->describe);
+    va_list ap;
+
+    if (len > 0 && len < sizeof(h->describe) - 2) {
+        strcat(h->describe, ", ");
+        len += 2;
+    }
+    va_start(ap, fmt);
+    vsnprintf(h->describe + len, sizeof(h->describe) - len, fmt, ap);
+    va_end(ap);
+}
+
+/* Binds the admin socket: refuses to take over a live one, replaces a stale
+ * one, and leaves the file at mode 0600. */
+static int
+http_bind_admin(struct http *h, const char *path, const char **errstr)
+{
+    static char err[512];
+    struct sockaddr_un sun;
+    struct evconnlistener *lev;
+    struct http_listener *l;
+    int fd = -1;
+    mode_t old;
+
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        snprintf(err, sizeof(err), "admin_socket %s: path too long", path);
+        goto fail;
+    }
+    strcpy(sun.sun_path, path);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+        goto syserr;
+    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+        snprintf(err, sizeof(err), "admin_socket %s: another sitetokend is serving it", path);
+        goto fail;
+    }
+    unlink(path);
+    old = umask(0177);
+    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+        umask(old);
+        goto syserr;
+    }
+    umask(old);
+    if (chmod(path, 0600) == -1)
+        goto syserr;
+    evutil_make_socket_nonblocking(fd);
+    if ((lev = evconnlistener_new(h->env->base, NULL, NULL,
+                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd)) ==
+        NULL)
+        goto syserr;
+    fd = -1;
+    l = &h->listeners[h->nlisteners];
+    l->h = h;
+    l->admin = 1;
+    if ((l->evh = http_evhttp_new(h)) == NULL ||
+        (l->bound = evhttp_bind_listener(l->evh, lev)) == NULL) {
+        snprintf(err, sizeof(err), "admin_socket %s: cannot listen", path);
+        goto fail;
+    }
+    evhttp_set_gencb(l->evh, http_dispatch_cb, l);
+    h->nlisteners++;
+    h->admin_path = strdup(path);
+    http_describe_add(h, "admin %s", path);
+    return 0;
+syserr:
+    snprintf(err, sizeof(err), "admin_socket %s: %s", path, strerror(errno));
+fail:
+    if (fd != -1)
+        close(fd);
+    *errstr = err;
+    return -1;
+}
+
+static int
+http_bind_tcp(struct http *h, const struct config_listen *cl, const char **errstr)
+{
+    static char err[512];
+    struct http_listener *l = &h->listeners[h->nlisteners];
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = cl->port;
+
+    l->h = h;
+    if ((l->evh = http_evhttp_new(h)) == NULL) {
+        *errstr = "out of memory";
+        return -1;
+    }
+    evhttp_set_gencb(l->evh, http_dispatch_cb, l);
+    h->nlisteners++; /* freed with the others even when the bind fails */
+    if ((l->bound = evhttp_bind_socket_with_handle(l->evh, cl->address, (ev_uint16_t)cl->port)) ==
+        NULL) {
+        snprintf(err, sizeof(err), "listen %s port %d: %s", cl->address, cl->port,
+                 strerror(errno));
+        *errstr = err;
+        return -1;
+    }
+    if (getsockname(evhttp_bound_socket_get_fd(l->bound), (struct sockaddr *)&ss, &sslen) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+            port = ntohs(sin->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+            port = ntohs(sin6->sin6_port);
+        }
+    }
+    if (strchr(host, ':') != NULL)
+        http_describe_add(h, "http://[%s]:%d", host, port);
+    else
+        http_describe_add(h, "http://%s:%d", host, port);
+    return 0;
+}
+
+struct http *
+http_start(struct sitetokend *env, const char **errstr)
+{
+    struct http *h = calloc(1, sizeof(*h));
+    struct config *cfg = env->cfg;
+
+    if (h == NULL) {
+        *errstr = "out of memory";
+        return NULL;
+    }
+    h->env = env;
+    for (size_t i = 0; i < cfg->nlisten && i < HTTP_MAX_LISTENERS - 1; i++) {
+        if (cfg->listen[i].tls_certificate != NULL) {
+            *errstr = "TLS listeners are not supported by this build yet";
+            goto fail;
+        }
+        if (http_bind_tcp(h, &cfg->listen[i], errstr) == -1)
+            goto fail;
+    }
+    if (http_bind_admin(h, cfg->admin_socket, errstr) == -1)
+        goto fail;
+    return h;
+fail:
+    http_free(h);
+    return NULL;
+}
+
+void
+http_stop_accepting(struct http *h)
+{
+    for (int i = 0; i < h->nlisteners; i++) {
+        struct http_listener *l = &h->listeners[i];
+
+        if (l->bound != NULL) {
+            evhttp_del_accept_socket(l->evh, l->bound);
+            l->bound = NULL;
+        }
+    }
+    if (h->admin_path != NULL)
+        unlink(h->admin_path);
+}
+
+void
+http_free(struct http *h)
+{
+    if (h == NULL)
+        return;
+    http_stop_accepting(h);
+    for (int i = 0; i < h->nlisteners; i++)
+        if (h->listeners[i].evh != NULL)
+            evhttp_free(h->listeners[i].evh);
+    free(h->admin_path);
+    free(h);
+}
+
+int
+http_inflight(const struct http *h)
+{
+    return h->inflight;
+}
+
+const char *
+http_describe(const struct http *h)
+{
+    return h->describe;
+}

@@ -1,0 +1,66 @@
+/* The HTTP front: listeners (TCP and the admin Unix socket), route dispatch,
+ * the per-request context, and the reply functions every handler ends with. */
+#ifndef SITETOKEN_HTTP_H
+#define SITETOKEN_HTTP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "errcode.h"
+
+struct sitetokend;
+struct evhttp_request;
+struct evbuffer;
+struct http;
+
+#define HTTP_MAX_PARAMS 2
+#define HTTP_MAX_PARAM_LEN 128
+
+/* One request in flight. Created by the dispatcher, freed in exactly one place
+ * (http_finish, called by every http_reply_*). A handler that defers its reply
+ * keeps the pointer and must answer from the thread that owns the event base. */
+struct http_req {
+    struct sitetokend *env;
+    struct evhttp_request *ev;
+    int route; /* index into the route table */
+    int admin; /* arrived on the admin socket */
+    uid_t peer_uid; /* admin socket peer, (uid_t)-1 when unknown */
+    uint64_t id; /* request id, logged and sent as X-Request-Id */
+    int64_t started_us;
+    char params[HTTP_MAX_PARAMS][HTTP_MAX_PARAM_LEN]; /* {} segments of the path */
+    const char *actor; /* who, for logs and audit: "admin:uid", "mp:name", "public" */
+    char actor_buf[96];
+};
+
+/* Creates the listeners of cfg->listen and the admin socket on env->base.
+ * Returns NULL with *errstr (static buffer) when a bind fails. */
+struct http *http_start(struct sitetokend *env, const char **errstr);
+/* Stops accepting (listeners closed, admin socket unlinked); requests in
+ * flight still get their answers. */
+void http_stop_accepting(struct http *h);
+void http_free(struct http *h);
+/* Requests accepted and not yet answered. */
+int http_inflight(const struct http *h);
+/* "http://127.0.0.1:8080, admin var/admin.sock" for the ready line. */
+const char *http_describe(const struct http *h);
+
+/* Replies. Each one sends, records metrics, logs, and frees req. */
+void http_reply_json(struct http_req *req, int status, json_t *doc /* stolen */);
+void http_reply_problem(struct http_req *req, enum errcode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void http_reply_buffer(struct http_req *req, int status, const char *content_type,
+                       struct evbuffer *body /* contents moved out */);
+/* 304 Not Modified when If-None-Match matches etag: returns 1 (replied). */
+int http_reply_not_modified(struct http_req *req, const char *etag);
+void http_add_header(struct http_req *req, const char *name, const char *value);
+
+/* The body as a JSON object, duplicate keys refused, depth bounded. On failure
+ * replies invalid_request itself and returns NULL (req is then gone). */
+json_t *http_body_object(struct http_req *req);
+/* Query parameter by name, NULL when absent. Valid until the reply. */
+const char *http_query(struct http_req *req, const char *name);
+const char *http_header(struct http_req *req, const char *name);
+
+#endif

@@ -1,0 +1,31 @@
+/* One logging module: levels, one `key=value` line per event, written with a
+ * single write(2) so lines from threads never interleave. */
+#ifndef SITETOKEN_LOG_H
+#define SITETOKEN_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+/* Sets the threshold and routes libevent's own log through this module. */
+void log_init(enum log_level level);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* "error", "warn", "info", "debug" -> level; -1 when unknown. */
+int log_level_from_name(const char *name);
+
+/* fmt is the rest of the line in key=value form: "event=listen port=8080". */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Logs at error level and exits 1. Only for start-up, never for network input. */
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* A line for people and scripts, written verbatim ("ready: listening on ..."). */
+void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Quotes a value for a key=value line into buf when it holds spaces, quotes or
+ * control characters; returns buf (or v itself when no quoting is needed). */
+const char *log_quote(const char *v, char *buf, unsigned long n);
+
+#endif

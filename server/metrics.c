@@ -1,0 +1,132 @@
+/* Request counters by (route, status) kept in a fixed array of atomics, and a
+ * latency histogram per route, rendered as Prometheus text on /metrics. */
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include <event2/buffer.h>
+
+#include "metrics.h"
+
+#define METRICS_STATUS_MIN 100
+#define METRICS_STATUS_MAX 599
+#define METRICS_NSTATUS (METRICS_STATUS_MAX - METRICS_STATUS_MIN + 1)
+
+/* Upper bounds of the latency buckets, in microseconds. */
+static const int64_t metrics_buckets_us[] = {500,    1000,   2500,   5000,    10000,
+                                             25000,  50000,  100000, 250000,  500000,
+                                             1000000, 2500000};
+#define METRICS_NBUCKETS (sizeof(metrics_buckets_us) / sizeof(metrics_buckets_us[0]))
+
+struct metrics_route {
+    _Atomic uint64_t status[METRICS_NSTATUS];
+    _Atomic uint64_t bucket[METRICS_NBUCKETS + 1];
+    _Atomic uint64_t sum_us;
+};
+
+struct metrics {
+    const char *const *names;
+    int nroutes;
+    time_t started_at;
+    struct metrics_route *routes;
+};
+
+struct metrics *
+metrics_new(const char *const *route_names, int nroutes, time_t started_at)
+{
+    struct metrics *m = calloc(1, sizeof(*m));
+
+    if (m == NULL)
+        return NULL;
+    m->names = route_names;
+    m->nroutes = nroutes;
+    m->started_at = started_at;
+    if ((m->routes = calloc((size_t)nroutes, sizeof(*m->routes))) == NULL) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void
+metrics_free(struct metrics *m)
+{
+    if (m == NULL)
+        return;
+    free(m->routes);
+    free(m);
+}
+
+void
+metrics_request(struct metrics *m, int route, int status, int64_t duration_us)
+{
+    struct metrics_route *r;
+    size_t b = 0;
+
+    if (m == NULL || route < 0 || route >= m->nroutes)
+        return;
+    r = &m->routes[route];
+    if (status >= METRICS_STATUS_MIN && status <= METRICS_STATUS_MAX)
+        atomic_fetch_add_explicit(&r->status[status - METRICS_STATUS_MIN], 1,
+                                  memory_order_relaxed);
+    while (b < METRICS_NBUCKETS && duration_us > metrics_buckets_us[b])
+        b++;
+    atomic_fetch_add_explicit(&r->bucket[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->sum_us, (uint64_t)(duration_us < 0 ? 0 : duration_us),
+                              memory_order_relaxed);
+}
+
+void
+metrics_render(struct metrics *m, struct evbuffer *out)
+{
+    evbuffer_add_printf(out,
+                        "# HELP sitetoken_build_info Version of this sitetokend.\n"
+                        "# TYPE sitetoken_build_info gauge\n"
+                        "sitetoken_build_info{version=\"%s\"} 1\n"
+                        "# HELP process_start_time_seconds Start time of the process since "
+                        "the Unix epoch in seconds.\n"
+                        "# TYPE process_start_time_seconds gauge\n"
+                        "process_start_time_seconds %lld\n",
+                        SITETOKEN_VERSION, (long long)m->started_at);
+    evbuffer_add_printf(out, "# HELP sitetoken_http_requests_total HTTP requests answered, by "
+                             "route and status.\n"
+                             "# TYPE sitetoken_http_requests_total counter\n");
+    for (int i = 0; i < m->nroutes; i++)
+        for (int s = 0; s < METRICS_NSTATUS; s++) {
+            uint64_t n = atomic_load_explicit(&m->routes[i].status[s], memory_order_relaxed);
+            if (n > 0)
+                evbuffer_add_printf(out,
+                                    "sitetoken_http_requests_total{route=\"%s\",status=\"%d\"} "
+                                    "%llu\n",
+                                    m->names[i], s + METRICS_STATUS_MIN, (unsigned long long)n);
+        }
+    evbuffer_add_printf(out, "# HELP sitetoken_http_request_duration_seconds Time from request "
+                             "to response, by route.\n"
+                             "# TYPE sitetoken_http_request_duration_seconds histogram\n");
+    for (int i = 0; i < m->nroutes; i++) {
+        struct metrics_route *r = &m->routes[i];
+        uint64_t cum = 0;
+
+        for (size_t b = 0; b <= METRICS_NBUCKETS; b++)
+            cum += atomic_load_explicit(&r->bucket[b], memory_order_relaxed);
+        if (cum == 0)
+            continue;
+        cum = 0;
+        for (size_t b = 0; b < METRICS_NBUCKETS; b++) {
+            cum += atomic_load_explicit(&r->bucket[b], memory_order_relaxed);
+            evbuffer_add_printf(out,
+                                "sitetoken_http_request_duration_seconds_bucket{route=\"%s\","
+                                "le=\"%g\"} %llu\n",
+                                m->names[i], (double)metrics_buckets_us[b] / 1e6,
+                                (unsigned long long)cum);
+        }
+        cum += atomic_load_explicit(&r->bucket[METRICS_NBUCKETS], memory_order_relaxed);
+        evbuffer_add_printf(out,
+                            "sitetoken_http_request_duration_seconds_bucket{route=\"%s\","
+                            "le=\"+Inf\"} %llu\n"
+                            "sitetoken_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+                            "sitetoken_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                            m->names[i], (unsigned long long)cum, m->names[i],
+                            (double)atomic_load(&r->sum_us) / 1e6, m->names[i],
+                            (unsigned long long)cum);
+    }
+}

@@ -1,0 +1,20 @@
+/* Process statistics in Prometheus text format: request counts by route and
+ * status, process start time. Counters are atomics so any thread may bump them. */
+#ifndef SITETOKEN_METRICS_H
+#define SITETOKEN_METRICS_H
+
+#include <stdint.h>
+#include <time.h>
+
+struct evbuffer;
+struct metrics;
+
+/* route_names: the route table's names (index = route id), nroutes entries. */
+struct metrics *metrics_new(const char *const *route_names, int nroutes, time_t started_at);
+void metrics_free(struct metrics *m);
+/* Counts one finished request with its status and duration. */
+void metrics_request(struct metrics *m, int route, int status, int64_t duration_us);
+/* Appends the whole exposition to out. */
+void metrics_render(struct metrics *m, struct evbuffer *out);
+
+#endif

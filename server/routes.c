@@ -1,0 +1,102 @@
+/* The route table and the matcher. Patterns are split on '/', and a "{}"
+ * segment captures one non-empty path segment (percent-decoded). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+
+#include "admin.h"
+#include "ops.h"
+#include "routes.h"
+
+const struct route routes_table[] = {
+    {.name = "healthz", .method = ROUTE_GET, .pattern = "/healthz", .scope = ROUTE_PUBLIC,
+     .handler = ops_healthz},
+    {.name = "readyz", .method = ROUTE_GET, .pattern = "/readyz", .scope = ROUTE_PUBLIC,
+     .handler = ops_readyz},
+    {.name = "metrics", .method = ROUTE_GET, .pattern = "/metrics", .scope = ROUTE_PUBLIC,
+     .handler = ops_metrics},
+    {.name = "admin_status", .method = ROUTE_GET, .pattern = "/v1/admin/status",
+     .scope = ROUTE_ADMIN, .handler = admin_status},
+};
+
+const int routes_count = (int)(sizeof(routes_table) / sizeof(routes_table[0]));
+
+const char *const *
+routes_names(void)
+{
+    static const char *names[sizeof(routes_table) / sizeof(routes_table[0]) + 1];
+
+    if (names[0] == NULL) {
+        for (int i = 0; i < routes_count; i++)
+            names[i] = routes_table[i].name;
+        names[routes_count] = "not_found";
+    }
+    return names;
+}
+
+int
+routes_not_found_id(void)
+{
+    return routes_count;
+}
+
+/* Matches one pattern against path; captured segments go to params. */
+static int
+routes_match_one(const char *pattern, const char *path, char params[][HTTP_MAX_PARAM_LEN],
+                 int nparams)
+{
+    int np = 0;
+
+    while (*pattern != '\0' && *path != '\0') {
+        if (pattern[0] == '{' && pattern[1] == '}') {
+            const char *end = strchr(path, '/');
+            size_t len = end != NULL ? (size_t)(end - path) : strlen(path);
+            char *dec;
+            size_t declen = 0;
+
+            if (len == 0 || np >= nparams)
+                return 0;
+            {
+                char seg[3 * HTTP_MAX_PARAM_LEN];
+
+                if (len >= sizeof(seg))
+                    return 0;
+                memcpy(seg, path, len);
+                seg[len] = '\0';
+                if ((dec = evhttp_uridecode(seg, 0, &declen)) == NULL)
+                    return 0;
+            }
+            if (declen == 0 || declen >= HTTP_MAX_PARAM_LEN || memchr(dec, '\0', declen)) {
+                free(dec);
+                return 0;
+            }
+            memcpy(params[np++], dec, declen + 1);
+            free(dec);
+            pattern += 2;
+            path += len;
+            continue;
+        }
+        if (*pattern != *path)
+            return 0;
+        pattern++;
+        path++;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+int
+routes_match(enum route_method method, const char *path, char params[][HTTP_MAX_PARAM_LEN],
+             int nparams)
+{
+    int path_matched = 0;
+
+    for (int i = 0; i < routes_count; i++) {
+        if (!routes_match_one(routes_table[i].pattern, path, params, nparams))
+            continue;
+        if (routes_table[i].method == method)
+            return i;
+        path_matched = 1;
+    }
+    return path_matched ? -2 : -1;
+}

@@ -1,0 +1,35 @@
+/* The route table: every endpoint of the HTTP API in one place, with its
+ * method, path pattern ({} is one captured segment), scope and handler. */
+#ifndef SITETOKEN_ROUTES_H
+#define SITETOKEN_ROUTES_H
+
+#include "http.h"
+
+enum route_scope {
+    ROUTE_PUBLIC, /* anyone: gateways, monitoring */
+    ROUTE_MP,     /* management points, authenticated */
+    ROUTE_ADMIN,  /* the admin socket only; elsewhere not_found */
+};
+
+enum route_method { ROUTE_GET, ROUTE_POST, ROUTE_DELETE };
+
+struct route {
+    const char *name; /* metrics label */
+    enum route_method method;
+    const char *pattern;
+    enum route_scope scope;
+    void (*handler)(struct http_req *req);
+};
+
+extern const struct route routes_table[];
+extern const int routes_count;
+/* Names of all routes plus "not_found" last (the metrics label for misses). */
+const char *const *routes_names(void);
+int routes_not_found_id(void);
+
+/* Finds the route for method and path, filling params. Returns its index, or
+ * -1 (no path matches) or -2 (path matches, method does not). */
+int routes_match(enum route_method method, const char *path,
+                 char params[][HTTP_MAX_PARAM_LEN], int nparams);
+
+#endif

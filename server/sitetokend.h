@@ -1,0 +1,30 @@
+/* The one process-wide context of sitetokend (STYLE rule 3). Everything that
+ * lives as long as the process hangs off it; nothing else is a mutable global. */
+#ifndef SITETOKEN_SITETOKEND_H
+#define SITETOKEN_SITETOKEND_H
+
+#include <stdint.h>
+#include <time.h>
+
+struct config;
+struct event_base;
+struct store;
+struct metrics;
+struct http;
+
+struct sitetokend {
+    struct config *cfg;
+    struct event_base *base;
+    struct store *store;
+    struct metrics *metrics;
+    struct http *http;
+    uint8_t seal_key[32]; /* wiped at exit; only the signer uses it */
+    time_t started_at;
+    int64_t clock_offset_ms; /* debug clock override (tests), 0 otherwise */
+    int shutting_down;
+};
+
+/* Wall clock in milliseconds, including the debug offset. */
+int64_t sitetokend_now_ms(const struct sitetokend *env);
+
+#endif

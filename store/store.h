@@ -1,0 +1,35 @@
+/* The store: one SQLite database in WAL mode with synchronous=FULL. This is the
+ * only module family that includes sqlite3.h; callers see opaque handles. */
+#ifndef SITETOKEN_STORE_H
+#define SITETOKEN_STORE_H
+
+#include <stdint.h>
+
+struct store;
+
+/* Opens (creating if missing) the database at path (":memory:" allowed), sets
+ * WAL, synchronous=FULL, foreign_keys=ON and the busy timeout, and applies the
+ * numbered migrations. Refuses a schema newer than this binary knows.
+ * Returns NULL with *errstr (static or owned by nobody: copy it before the next
+ * call) on failure. */
+struct store *store_open(const char *path, int busy_timeout_ms, const char **errstr);
+void store_close(struct store *st);
+
+/* Schema version recorded in the database, and the newest this binary knows. */
+int store_schema_version(struct store *st);
+int store_schema_latest(void);
+const char *store_path(const struct store *st);
+
+/* Proves the database can be written durably right now (readiness). */
+int store_probe_write(struct store *st, const char **errstr);
+
+/* Small key/value table for facts about the site (site code, creation time).
+ * store_meta_get copies at most n-1 bytes into buf; returns 0, or -1 if absent. */
+int store_meta_get(struct store *st, const char *key, char *buf, unsigned long n);
+int store_meta_set(struct store *st, const char *key, const char *value, const char **errstr);
+
+/* Reads a pragma's current value as text ("journal_mode" -> "wal"), for
+ * diagnostics and tests. 0 or -1. */
+int store_pragma(struct store *st, const char *name, char *buf, unsigned long n);
+
+#endif
