@@ -1,0 +1,93 @@
+/* libsitetoken: verify sitetoken client and access tokens inside a gateway.
+ *
+ * Standalone public header (C99, no OpenSSL or jansson types). Link with
+ * -lsitetoken. A verifier holds the issuer, the audience, the clock skew and
+ * the site's published keys (GET /v1/keys); fetching the keys is the caller's
+ * business, and so is the proof of possession: compare claims.jkt with the
+ * thumbprint of the key the client proved it holds.
+ *
+ *     struct sitetoken_verifier *v =
+ *         sitetoken_verifier_new("urn:sitetoken:PS1", "urn:sitetoken:gateway", 300);
+ *     const char *err;
+ *     if (v == NULL || sitetoken_verifier_load_jwks(v, jwks, jwks_len, &err) != 0)
+ *         ...;
+ *     struct sitetoken_claims c;
+ *     int rc = sitetoken_verify(v, tok, tok_len, SITETOKEN_KIND_ACCESS, time(NULL), &c);
+ *     if (rc != SITETOKEN_OK)
+ *         log("refused: %s", sitetoken_error_name(rc));
+ *
+ * A verifier is not locked inside: sitetoken_verify only reads it, so many
+ * threads may verify at once, but sitetoken_verifier_load_jwks must not run
+ * concurrently with anything else on the same verifier. */
+#ifndef SITETOKEN_SITETOKEN_H
+#define SITETOKEN_SITETOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SITETOKEN_API __attribute__((visibility("default")))
+#else
+#define SITETOKEN_API
+#endif
+
+/* Token kinds for sitetoken_verify. */
+#define SITETOKEN_KIND_CLIENT 1
+#define SITETOKEN_KIND_ACCESS 2
+
+/* Results of sitetoken_verify; sitetoken_error_name gives the stable code
+ * string of the sitetoken HTTP API ("token_expired"...). */
+enum sitetoken_result {
+    SITETOKEN_OK = 0,
+    SITETOKEN_E_INVALID_REQUEST = 1, /* malformed token or bad arguments */
+    SITETOKEN_E_TOKEN_EXPIRED = 2,
+    SITETOKEN_E_TOKEN_NOT_YET_VALID = 3,
+    SITETOKEN_E_BAD_SIGNATURE = 4,    /* also: alg none, HMAC, alg not the key's */
+    SITETOKEN_E_UNKNOWN_KEY = 5,      /* kid not in the loaded keys: reload them */
+    SITETOKEN_E_WRONG_TOKEN_TYPE = 6, /* another kind, issuer or audience */
+    SITETOKEN_E_TOKEN_REVOKED = 7,    /* reserved for the revocation cache */
+    SITETOKEN_E_UNAVAILABLE = 8       /* out of memory */
+};
+
+/* Filled by a successful sitetoken_verify; plain buffers, nothing to free. */
+struct sitetoken_claims {
+    char sub[64];  /* device id, "GUID:<uuid>" */
+    char jti[65];  /* token id */
+    char jkt[44];  /* cnf.jkt: RFC 7638 thumbprint of the device key */
+    char site[16]; /* site code */
+    char kid[65];  /* signing key id */
+    int64_t iat, exp;
+    int gen;  /* renewal generation of a client token; -1 for access tokens */
+    int kind; /* SITETOKEN_KIND_* */
+};
+
+struct sitetoken_verifier;
+
+/* issuer and audience are copied; skew_seconds is clamped to [0, 86400].
+ * NULL on bad arguments or out of memory. */
+SITETOKEN_API struct sitetoken_verifier *
+sitetoken_verifier_new(const char *issuer, const char *audience, int64_t skew_seconds);
+SITETOKEN_API void sitetoken_verifier_free(struct sitetoken_verifier *v);
+/* Replace the verifier's keys with those of a JWKS document (at most 256 KiB,
+ * 64 keys). On failure the old keys stay and *errstr (when errstr is not NULL)
+ * says why. 0/-1. */
+SITETOKEN_API int sitetoken_verifier_load_jwks(struct sitetoken_verifier *v, const char *doc,
+                                               size_t len, const char **errstr);
+/* Number of keys currently loaded. */
+SITETOKEN_API size_t sitetoken_verifier_key_count(const struct sitetoken_verifier *v);
+/* Verify a token of the given kind at time now (seconds since the epoch).
+ * SITETOKEN_OK and out filled, or a positive SITETOKEN_E_* (out zeroed). */
+SITETOKEN_API int sitetoken_verify(struct sitetoken_verifier *v, const char *token, size_t len,
+                                   int kind, int64_t now, struct sitetoken_claims *out);
+/* "ok", "invalid_request", "token_expired", ...; "unavailable" when unknown. */
+SITETOKEN_API const char *sitetoken_error_name(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

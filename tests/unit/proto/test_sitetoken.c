@@ -1,0 +1,252 @@
+/* libsitetoken's API over tokens minted with our own signer: all three
+ * algorithms, every result code, key reloads, and argument checks. */
+#include "testutil.h"
+
+#include "ids.h"
+#include "jwt.h"
+#include "sitetoken.h"
+
+#define NOW 1700000000
+#define ISS "urn:sitetoken:PS1"
+#define AUD "urn:sitetoken:gateway"
+#define DEVICE "GUID:0f8fad5b-d9cb-469f-a165-70867728950e"
+
+static EVP_PKEY *keys[JWK_ALG_COUNT];
+static char *jwks_text;
+
+static int
+setup(void **state)
+{
+    const char *err = NULL;
+    json_t *arr = json_array(), *doc;
+
+    for (int i = 0; i < JWK_ALG_COUNT; i++) {
+        char kid[16];
+
+        if ((keys[i] = jwk_generate((enum jwk_alg)i, &err)) == NULL)
+            return -1;
+        snprintf(kid, sizeof(kid), "k%d", i);
+        json_array_append_new(arr, jwk_public_to_json(keys[i], kid));
+    }
+    doc = json_pack("{s:o}", "keys", arr);
+    jwks_text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    for (int i = 0; i < JWK_ALG_COUNT; i++)
+        EVP_PKEY_free(keys[i]);
+    free(jwks_text);
+    return 0;
+}
+
+static char *
+mint(enum jwt_kind kind, int alg, int64_t exp_offset)
+{
+    char kid[16], jti[IDS_UUID_LEN + 1], jkt[44];
+    json_t *h, *c;
+    char *tok;
+
+    snprintf(kid, sizeof(kid), "k%d", alg);
+    h = jwt_header(kind, (enum jwk_alg)alg, kid);
+    c = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "iss", ISS, "aud", AUD, "iat", (json_int_t)NOW,
+                  "nbf", (json_int_t)NOW, "exp", (json_int_t)(NOW + exp_offset), "site", "PS1");
+    if (kind == JWT_KIND_BULK) {
+        ids_uuid4(jti);
+    } else {
+        ids_jti(jti);
+        assert_int_equal(jwk_thumbprint(keys[0], jkt), 0);
+        json_object_set_new(c, "sub", json_string(DEVICE));
+        json_object_set_new(c, "cnf", json_pack("{s:s}", "jkt", jkt));
+    }
+    if (kind == JWT_KIND_CLIENT) {
+        json_object_set_new(c, "reg", json_string("intranet"));
+        json_object_set_new(c, "gen", json_integer(0));
+    }
+    json_object_set_new(c, "jti", json_string(jti));
+    tok = jws_sign(keys[alg], (enum jwk_alg)alg, h, c);
+    assert_non_null(tok);
+    json_decref(h);
+    json_decref(c);
+    return tok;
+}
+
+static struct sitetoken_verifier *
+verifier(void)
+{
+    struct sitetoken_verifier *v = sitetoken_verifier_new(ISS, AUD, 60);
+    const char *err = NULL;
+
+    assert_non_null(v);
+    assert_int_equal(sitetoken_verifier_load_jwks(v, jwks_text, strlen(jwks_text), &err), 0);
+    assert_int_equal(sitetoken_verifier_key_count(v), 3);
+    return v;
+}
+
+static void
+test_client_and_access_each_alg(void **state)
+{
+    struct sitetoken_verifier *v = verifier();
+
+    for (int a = 0; a < JWK_ALG_COUNT; a++) {
+        char *client = mint(JWT_KIND_CLIENT, a, 90 * 86400),
+             *access = mint(JWT_KIND_ACCESS, a, 8 * 3600);
+        struct sitetoken_claims c;
+        char jkt[44], kid[16];
+
+        assert_int_equal(jwk_thumbprint(keys[0], jkt), 0);
+        snprintf(kid, sizeof(kid), "k%d", a);
+        assert_int_equal(
+            sitetoken_verify(v, client, strlen(client), SITETOKEN_KIND_CLIENT, NOW + 10, &c),
+            SITETOKEN_OK);
+        assert_string_equal(c.sub, DEVICE);
+        assert_string_equal(c.jkt, jkt);
+        assert_string_equal(c.kid, kid);
+        assert_string_equal(c.site, "PS1");
+        assert_true(ids_is_jti(c.jti));
+        assert_int_equal(c.gen, 0);
+        assert_int_equal(c.kind, SITETOKEN_KIND_CLIENT);
+        assert_int_equal(c.iat, NOW);
+        assert_int_equal(c.exp, NOW + 90 * 86400);
+        assert_int_equal(
+            sitetoken_verify(v, access, strlen(access), SITETOKEN_KIND_ACCESS, NOW + 10, &c),
+            SITETOKEN_OK);
+        assert_int_equal(c.kind, SITETOKEN_KIND_ACCESS);
+        assert_int_equal(c.gen, -1);
+        /* swapped kinds */
+        assert_int_equal(
+            sitetoken_verify(v, client, strlen(client), SITETOKEN_KIND_ACCESS, NOW + 10, &c),
+            SITETOKEN_E_WRONG_TOKEN_TYPE);
+        assert_int_equal(
+            sitetoken_verify(v, access, strlen(access), SITETOKEN_KIND_CLIENT, NOW + 10, &c),
+            SITETOKEN_E_WRONG_TOKEN_TYPE);
+        free(client);
+        free(access);
+    }
+    sitetoken_verifier_free(v);
+}
+
+static void
+test_bulk_refused_as_client(void **state)
+{
+    struct sitetoken_verifier *v = verifier();
+    char *bulk = mint(JWT_KIND_BULK, 0, 3 * 86400);
+    struct sitetoken_claims c;
+
+    assert_int_equal(sitetoken_verify(v, bulk, strlen(bulk), SITETOKEN_KIND_CLIENT, NOW, &c),
+                     SITETOKEN_E_WRONG_TOKEN_TYPE);
+    assert_int_equal(sitetoken_verify(v, bulk, strlen(bulk), SITETOKEN_KIND_ACCESS, NOW, &c),
+                     SITETOKEN_E_WRONG_TOKEN_TYPE);
+    free(bulk);
+    sitetoken_verifier_free(v);
+}
+
+static void
+test_result_codes(void **state)
+{
+    struct sitetoken_verifier *v = verifier();
+    char *access = mint(JWT_KIND_ACCESS, 0, 3600), *bad;
+    struct sitetoken_claims c;
+
+    assert_int_equal(
+        sitetoken_verify(v, access, strlen(access), SITETOKEN_KIND_ACCESS, NOW + 3600 + 60, &c),
+        SITETOKEN_E_TOKEN_EXPIRED);
+    assert_int_equal(
+        sitetoken_verify(v, access, strlen(access), SITETOKEN_KIND_ACCESS, NOW - 61, &c),
+        SITETOKEN_E_TOKEN_NOT_YET_VALID);
+    assert_int_equal(sitetoken_verify(v, "x.y.z", 5, SITETOKEN_KIND_ACCESS, NOW, &c),
+                     SITETOKEN_E_INVALID_REQUEST);
+    bad = strdup(access);
+    bad[strlen(bad) - 10] = bad[strlen(bad) - 10] == 'A' ? 'B' : 'A';
+    assert_int_equal(sitetoken_verify(v, bad, strlen(bad), SITETOKEN_KIND_ACCESS, NOW, &c),
+                     SITETOKEN_E_BAD_SIGNATURE);
+    free(bad);
+    /* unknown key once the set no longer has k0 */
+    {
+        json_t *arr = json_array(), *doc;
+        char *text;
+        const char *err = NULL;
+
+        json_array_append_new(arr, jwk_public_to_json(keys[1], "k1"));
+        doc = json_pack("{s:o}", "keys", arr);
+        text = json_dumps(doc, JSON_COMPACT);
+        assert_int_equal(sitetoken_verifier_load_jwks(v, text, strlen(text), &err), 0);
+        assert_int_equal(sitetoken_verifier_key_count(v), 1);
+        assert_int_equal(
+            sitetoken_verify(v, access, strlen(access), SITETOKEN_KIND_ACCESS, NOW, &c),
+            SITETOKEN_E_UNKNOWN_KEY);
+        free(text);
+        json_decref(doc);
+    }
+    free(access);
+    sitetoken_verifier_free(v);
+}
+
+static void
+test_failed_load_keeps_keys(void **state)
+{
+    struct sitetoken_verifier *v = verifier();
+    const char *err = NULL;
+
+    assert_int_equal(sitetoken_verifier_load_jwks(v, "{\"keys\":7}", 10, &err), -1);
+    assert_non_null(err);
+    assert_int_equal(sitetoken_verifier_load_jwks(v, "nonsense", 8, NULL), -1);
+    assert_int_equal(sitetoken_verifier_load_jwks(v, NULL, 0, &err), -1);
+    assert_int_equal(sitetoken_verifier_key_count(v), 3);
+    assert_int_equal(sitetoken_verifier_load_jwks(NULL, jwks_text, strlen(jwks_text), &err), -1);
+    sitetoken_verifier_free(v);
+}
+
+static void
+test_arguments(void **state)
+{
+    struct sitetoken_verifier *v = verifier();
+    struct sitetoken_claims c;
+    char *access = mint(JWT_KIND_ACCESS, 0, 3600);
+
+    assert_null(sitetoken_verifier_new(NULL, AUD, 0));
+    assert_null(sitetoken_verifier_new(ISS, NULL, 0));
+    assert_null(sitetoken_verifier_new("", AUD, 0));
+    assert_int_equal(sitetoken_verify(NULL, access, strlen(access), SITETOKEN_KIND_ACCESS, NOW, &c),
+                     SITETOKEN_E_INVALID_REQUEST);
+    assert_int_equal(sitetoken_verify(v, NULL, 0, SITETOKEN_KIND_ACCESS, NOW, &c),
+                     SITETOKEN_E_INVALID_REQUEST);
+    assert_int_equal(sitetoken_verify(v, access, strlen(access), 3, NOW, &c),
+                     SITETOKEN_E_INVALID_REQUEST);
+    assert_int_equal(sitetoken_verify(v, access, strlen(access), SITETOKEN_KIND_ACCESS, NOW, NULL),
+                     SITETOKEN_E_INVALID_REQUEST);
+    assert_int_equal(sitetoken_verifier_key_count(NULL), 0);
+    sitetoken_verifier_free(NULL);
+    free(access);
+    sitetoken_verifier_free(v);
+}
+
+static void
+test_error_names(void **state)
+{
+    static const char *names[] = {
+        "ok",          "invalid_request",  "token_expired", "token_not_yet_valid", "bad_signature",
+        "unknown_key", "wrong_token_type", "token_revoked", "unavailable"};
+
+    for (int i = 0; i <= SITETOKEN_E_UNAVAILABLE; i++)
+        assert_string_equal(sitetoken_error_name(i), names[i]);
+    assert_string_equal(sitetoken_error_name(-1), "unavailable");
+    assert_string_equal(sitetoken_error_name(100), "unavailable");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_client_and_access_each_alg),
+        cmocka_unit_test(test_bulk_refused_as_client),
+        cmocka_unit_test(test_result_codes),
+        cmocka_unit_test(test_failed_load_keeps_keys),
+        cmocka_unit_test(test_arguments),
+        cmocka_unit_test(test_error_names),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
