@@ -195,6 +195,12 @@ http_reply_not_modified(struct http_req *req, const char *etag)
     return 1;
 }
 
+size_t
+http_body_length(struct http_req *req)
+{
+    return evbuffer_get_length(evhttp_request_get_input_buffer(req->ev));
+}
+
 const char *
 http_header(struct http_req *req, const char *name)
 {

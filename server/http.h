@@ -59,6 +59,7 @@ void http_add_header(struct http_req *req, const char *name, const char *value);
 /* The body as a JSON object, duplicate keys refused, depth bounded. On failure
  * replies invalid_request itself and returns NULL (req is then gone). */
 json_t *http_body_object(struct http_req *req);
+size_t http_body_length(struct http_req *req);
 /* Query parameter by name, NULL when absent. Valid until the reply. */
 const char *http_query(struct http_req *req, const char *name);
 const char *http_header(struct http_req *req, const char *name);

@@ -14,24 +14,26 @@
 #include <event2/thread.h>
 #include <openssl/crypto.h>
 
+#include "admin.h"
+#include "committer.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "routes.h"
 #include "seal.h"
+#include "signer.h"
 #include "sitetokend.h"
 #include "store.h"
 
 #define SHUTDOWN_GRACE_SECONDS 10
+#define KEYS_TICK_SECONDS 60
+#define REPLAY_CAPACITY (1u << 20)
 
-int64_t
-sitetokend_now_ms(const struct sitetokend *env)
+static void
+main_keys_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + env->clock_offset_ms;
+    admin_keys_tick(arg);
 }
 
 static void
@@ -103,7 +105,9 @@ main(int argc, char **argv)
     struct sitetokend env_storage, *env = &env_storage;
     struct config cfg;
     struct config_errors *errs;
-    struct event *ev_term = NULL, *ev_int = NULL;
+    struct event *ev_term = NULL, *ev_int = NULL, *ev_keys = NULL;
+    struct timeval keys_tick = {.tv_sec = KEYS_TICK_SECONDS};
+    struct signer_policy policy;
     const char *config_path = NULL, *errstr = NULL;
     int check_only = 0, ch, created = 0, rc = 1;
 
@@ -171,6 +175,26 @@ main(int argc, char **argv)
         log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
         goto done;
     }
+    env->committer = committer_start(cfg.database, (int)cfg.busy_timeout_ms,
+                                     (int)cfg.commit_batch, REPLAY_CAPACITY,
+                                     2 * cfg.clock_skew_ms + 1000, 0, &errstr);
+    if (env->committer == NULL) {
+        log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
+        goto done;
+    }
+    memset(&policy, 0, sizeof(policy));
+    policy.algorithm = cfg.key_algorithm;
+    policy.rotation_period_s = cfg.rotation_period_ms / 1000;
+    policy.prepublish_s = cfg.prepublish_ms / 1000;
+    policy.max_token_lifetime_s = cfg.client_lifetime_ms / 1000 + cfg.clock_skew_ms / 1000;
+    if (cfg.bulk_max_lifetime_ms > cfg.client_lifetime_ms)
+        policy.max_token_lifetime_s = (cfg.bulk_max_lifetime_ms + cfg.clock_skew_ms) / 1000;
+    if ((env->signer = signer_new(env->seal_key, &policy)) == NULL ||
+        admin_keys_tick_sync(env, &errstr) == -1) {
+        log_error("event=start error=%s", log_quote(errstr ? errstr : "out of memory",
+                                                    (char[512]){0}, 512));
+        goto done;
+    }
     if ((env->base = event_base_new()) == NULL ||
         (env->metrics = metrics_new(routes_names(), routes_count + 1, env->started_at)) ==
             NULL) {
@@ -183,6 +207,11 @@ main(int argc, char **argv)
     }
     ev_term = evsignal_new(env->base, SIGTERM, main_signal_cb, env);
     ev_int = evsignal_new(env->base, SIGINT, main_signal_cb, env);
+    ev_keys = event_new(env->base, -1, EV_PERSIST, main_keys_tick_cb, env);
+    if (ev_keys == NULL || event_add(ev_keys, &keys_tick) == -1) {
+        log_error("event=start error=\"cannot start the key timer\"");
+        goto done;
+    }
     if (ev_term == NULL || ev_int == NULL || evsignal_add(ev_term, NULL) == -1 ||
         evsignal_add(ev_int, NULL) == -1) {
         log_error("event=start error=\"cannot install signal handlers\"");
@@ -204,7 +233,11 @@ done:
         event_free(ev_term);
     if (ev_int != NULL)
         event_free(ev_int);
+    if (ev_keys != NULL)
+        event_free(ev_keys);
     http_free(env->http);
+    committer_stop(env->committer);
+    signer_free(env->signer);
     store_close(env->store);
     metrics_free(env->metrics);
     if (env->base != NULL)

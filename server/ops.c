@@ -6,6 +6,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "ops.h"
+#include "signer.h"
 #include "sitetokend.h"
 #include "store.h"
 
@@ -20,11 +21,20 @@ ops_readyz(struct http_req *req)
 {
     const char *errstr = NULL;
 
+    struct signer_keys *k = signer_keys_get(req->env->signer);
+    int active = k != NULL && k->has_active;
+
+    if (k != NULL)
+        signer_keys_put(k);
+    if (!active) {
+        http_reply_problem(req, ERRCODE_UNAVAILABLE, "no active signing key");
+        return;
+    }
     if (store_probe_write(req->env->store, &errstr) == -1) {
         http_reply_problem(req, ERRCODE_UNAVAILABLE, "store is not writable: %s", errstr);
         return;
     }
-    http_reply_json(req, 200, json_pack("{s:s, s:s}", "status", "ready", "store", "ok"));
+    http_reply_json(req, 200, json_pack("{s:s, s:s, s:s}", "status", "ready", "store", "ok", "signing_key", "active"));
 }
 
 void

@@ -6,7 +6,9 @@
 #include <event2/http.h>
 
 #include "admin.h"
+#include "mpapi.h"
 #include "ops.h"
+#include "publish.h"
 #include "routes.h"
 
 const struct route routes_table[] = {
@@ -16,8 +18,36 @@ const struct route routes_table[] = {
      .handler = ops_readyz},
     {.name = "metrics", .method = ROUTE_GET, .pattern = "/metrics", .scope = ROUTE_PUBLIC,
      .handler = ops_metrics},
+    {.name = "keys", .method = ROUTE_GET, .pattern = "/v1/keys", .scope = ROUTE_PUBLIC,
+     .handler = publish_keys},
+    {.name = "jwks", .method = ROUTE_GET, .pattern = "/.well-known/jwks.json",
+     .scope = ROUTE_PUBLIC, .handler = publish_keys},
+    {.name = "registrations", .method = ROUTE_POST, .pattern = "/v1/registrations",
+     .scope = ROUTE_MP, .handler = mpapi_register},
+    {.name = "exchanges", .method = ROUTE_POST, .pattern = "/v1/exchanges", .scope = ROUTE_MP,
+     .handler = mpapi_exchange},
+    {.name = "renewals", .method = ROUTE_POST, .pattern = "/v1/renewals", .scope = ROUTE_MP,
+     .handler = mpapi_renew},
+    {.name = "access_tokens", .method = ROUTE_POST, .pattern = "/v1/access-tokens",
+     .scope = ROUTE_MP, .handler = mpapi_access},
+    {.name = "introspect", .method = ROUTE_POST, .pattern = "/v1/introspect", .scope = ROUTE_MP,
+     .handler = mpapi_introspect},
     {.name = "admin_status", .method = ROUTE_GET, .pattern = "/v1/admin/status",
      .scope = ROUTE_ADMIN, .handler = admin_status},
+    {.name = "admin_bulk_create", .method = ROUTE_POST, .pattern = "/v1/admin/bulk-tokens",
+     .scope = ROUTE_ADMIN, .handler = admin_bulk_create},
+    {.name = "admin_mp_add", .method = ROUTE_POST, .pattern = "/v1/admin/mps",
+     .scope = ROUTE_ADMIN, .handler = admin_mp_add},
+    {.name = "admin_mp_list", .method = ROUTE_GET, .pattern = "/v1/admin/mps",
+     .scope = ROUTE_ADMIN, .handler = admin_mp_list},
+    {.name = "admin_mp_remove", .method = ROUTE_DELETE, .pattern = "/v1/admin/mps/{}",
+     .scope = ROUTE_ADMIN, .handler = admin_mp_remove},
+    {.name = "admin_keys", .method = ROUTE_GET, .pattern = "/v1/admin/keys",
+     .scope = ROUTE_ADMIN, .handler = admin_keys_list},
+    {.name = "admin_keys_rotate", .method = ROUTE_POST, .pattern = "/v1/admin/keys/rotate",
+     .scope = ROUTE_ADMIN, .handler = admin_keys_rotate},
+    {.name = "admin_debug_clock", .method = ROUTE_POST, .pattern = "/v1/admin/debug/clock",
+     .scope = ROUTE_ADMIN, .handler = admin_debug_clock},
 };
 
 const int routes_count = (int)(sizeof(routes_table) / sizeof(routes_table[0]));

@@ -11,20 +11,25 @@ struct event_base;
 struct store;
 struct metrics;
 struct http;
+struct signer;
+struct committer;
 
 struct sitetokend {
     struct config *cfg;
     struct event_base *base;
-    struct store *store;
+    struct store *store; /* the main loop's read connection */
+    struct committer *committer; /* the writer thread: every write goes there */
+    struct signer *signer;
     struct metrics *metrics;
     struct http *http;
     uint8_t seal_key[32]; /* wiped at exit; only the signer uses it */
     time_t started_at;
-    int64_t clock_offset_ms; /* debug clock override (tests), 0 otherwise */
+    _Atomic int64_t clock_offset_ms; /* debug clock override (tests), 0 otherwise */
     int shutting_down;
 };
 
-/* Wall clock in milliseconds, including the debug offset. */
+/* Wall clock in milliseconds / seconds, including the debug offset. */
 int64_t sitetokend_now_ms(const struct sitetokend *env);
+int64_t sitetokend_now(const struct sitetokend *env);
 
 #endif

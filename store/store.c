@@ -1,5 +1,6 @@
 /* Opening the database: pragmas that make every commit durable, and numbered
  * migrations recorded in schema_migrations so an upgrade knows where it is. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,96 @@ static const struct store_migration {
                "  value TEXT NOT NULL,"
                "  updated_at INTEGER NOT NULL"
                ") STRICT;",
+    },
+    {
+        .version = 2,
+        .name = "tokens",
+        /* Bulk tokens and tokens are ordered newest first by (time, rowid):
+         * the time indexes below carry the rowid, so the lists seek. */
+        .sql = "CREATE TABLE keys ("
+               "  kid TEXT PRIMARY KEY,"
+               "  alg TEXT NOT NULL CHECK (alg IN ('EdDSA','ES256','RS256')),"
+               "  status TEXT NOT NULL CHECK (status IN ('next','active','retired')),"
+               "  created_at INTEGER NOT NULL,"
+               "  activates_at INTEGER NOT NULL,"
+               "  retired_at INTEGER,"
+               "  public_jwk TEXT NOT NULL,"
+               "  sealed_private BLOB NOT NULL"
+               ") STRICT;"
+               "CREATE TABLE mps ("
+               "  id TEXT PRIMARY KEY,"
+               "  name TEXT NOT NULL,"
+               "  key_hash BLOB NOT NULL UNIQUE,"
+               "  cert_sha256 TEXT UNIQUE,"
+               "  created_at INTEGER NOT NULL,"
+               "  removed_at INTEGER"
+               ") STRICT;"
+               "CREATE UNIQUE INDEX mps_name ON mps(name) WHERE removed_at IS NULL;"
+               "CREATE TABLE bulk_tokens ("
+               "  id TEXT PRIMARY KEY,"
+               "  token_hash BLOB NOT NULL UNIQUE,"
+               "  created_at INTEGER NOT NULL,"
+               "  not_before INTEGER NOT NULL,"
+               "  expires_at INTEGER NOT NULL,"
+               "  max_uses INTEGER,"
+               "  uses INTEGER NOT NULL DEFAULT 0,"
+               "  blocked INTEGER NOT NULL DEFAULT 0,"
+               "  last_used_at INTEGER,"
+               "  note TEXT NOT NULL DEFAULT '',"
+               "  created_by TEXT NOT NULL"
+               ") STRICT;"
+               "CREATE TABLE devices ("
+               "  id TEXT PRIMARY KEY,"
+               "  jkt TEXT NOT NULL UNIQUE,"
+               "  hardware_id TEXT NOT NULL,"
+               "  name TEXT NOT NULL,"
+               "  reg TEXT NOT NULL CHECK (reg IN ('intranet','bulk')),"
+               "  bulk_id TEXT REFERENCES bulk_tokens(id),"
+               "  mp_id TEXT,"
+               "  created_at INTEGER NOT NULL,"
+               "  last_seen_at INTEGER NOT NULL,"
+               "  blocked INTEGER NOT NULL DEFAULT 0"
+               ") STRICT;"
+               "CREATE INDEX devices_name ON devices(name);"
+               "CREATE TABLE tokens ("
+               "  jti TEXT PRIMARY KEY,"
+               "  kind TEXT NOT NULL CHECK (kind IN ('client','access')),"
+               "  device_id TEXT NOT NULL REFERENCES devices(id),"
+               "  kid TEXT NOT NULL,"
+               "  issued_at INTEGER NOT NULL,"
+               "  expires_at INTEGER NOT NULL,"
+               "  gen INTEGER NOT NULL DEFAULT 0,"
+               "  bulk_id TEXT,"
+               "  mp_id TEXT,"
+               "  prev_jti TEXT,"
+               "  revoked_at INTEGER,"
+               "  revoke_reason TEXT"
+               ") STRICT;"
+               "CREATE INDEX tokens_device ON tokens(device_id, issued_at);"
+               "CREATE TABLE revocations ("
+               "  serial INTEGER PRIMARY KEY AUTOINCREMENT,"
+               "  kind TEXT NOT NULL CHECK (kind IN ('token','device','bulk')),"
+               "  id TEXT NOT NULL,"
+               "  revoked_at INTEGER NOT NULL,"
+               "  expires_at INTEGER NOT NULL,"
+               "  reason TEXT NOT NULL DEFAULT ''"
+               ") STRICT;"
+               "CREATE TABLE audit ("
+               "  seq INTEGER PRIMARY KEY,"
+               "  time INTEGER NOT NULL,"
+               "  actor TEXT NOT NULL,"
+               "  action TEXT NOT NULL,"
+               "  subject TEXT NOT NULL DEFAULT '',"
+               "  detail TEXT NOT NULL DEFAULT '{}',"
+               "  prev_hash TEXT NOT NULL,"
+               "  hash TEXT NOT NULL"
+               ") STRICT;"
+               /* indexes for the keyset-paginated lists and the revocation feed */
+               "CREATE INDEX bulk_tokens_created ON bulk_tokens(created_at);"
+               "CREATE INDEX devices_blocked ON devices(id) WHERE blocked = 1;"
+               "CREATE INDEX tokens_issued ON tokens(issued_at);"
+               "CREATE INDEX revocations_expires ON revocations(expires_at);"
+               "CREATE INDEX revocations_kind_id ON revocations(kind, id);",
     },
 };
 
@@ -45,6 +136,170 @@ store_exec(struct store *st, const char *sql, const char **errstr)
         return -1;
     }
     return 0;
+}
+
+const char *
+store_errf(struct store *st, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(st->errbuf, sizeof(st->errbuf), fmt, ap);
+    va_end(ap);
+    return st->errbuf;
+}
+
+sqlite3_stmt *
+store_stmt(struct store *st, enum store_stmt_id id, const char *sql, const char **errstr)
+{
+    sqlite3_stmt *stmt = st->stmts[id];
+
+    if (stmt != NULL) {
+        /* Resetting a running statement would silently end the caller's
+         * iteration: refuse instead. */
+        if (sqlite3_stmt_busy(stmt)) {
+            *errstr = store_errf(st, "statement %d re-entered while running", (int)id);
+            return NULL;
+        }
+        return stmt;
+    }
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) !=
+        SQLITE_OK) {
+        *errstr = store_err(st, "prepare");
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    st->stmts[id] = stmt;
+    return stmt;
+}
+
+void
+store_stmt_done(sqlite3_stmt *stmt)
+{
+    if (stmt == NULL)
+        return;
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}
+
+int
+store_step_done(struct store *st, sqlite3_stmt *stmt, const char *what, const char **errstr)
+{
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+        *errstr = store_err(st, what);
+        return -1;
+    }
+    return 0;
+}
+
+int
+store_bind_opt_text(sqlite3_stmt *stmt, int i, const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return sqlite3_bind_null(stmt, i);
+    return sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
+}
+
+int
+store_bind_opt_int64(sqlite3_stmt *stmt, int i, int64_t v)
+{
+    if (v == 0)
+        return sqlite3_bind_null(stmt, i);
+    return sqlite3_bind_int64(stmt, i, v);
+}
+
+int
+store_check_len(struct store *st, const char *what, const char *s, size_t max,
+                const char **errstr)
+{
+    if (s != NULL && strlen(s) > max) {
+        *errstr = store_errf(st, "%s too long (at most %zu bytes)", what, max);
+        return -1;
+    }
+    return 0;
+}
+
+int
+store_col_text(sqlite3_stmt *stmt, int i, char *buf, size_t n)
+{
+    const unsigned char *s = sqlite3_column_text(stmt, i);
+    size_t len = (size_t)sqlite3_column_bytes(stmt, i);
+
+    if (n == 0)
+        return -1;
+    if (s == NULL) {
+        buf[0] = '\0';
+        return 0;
+    }
+    if (len >= n) {
+        buf[0] = '\0';
+        return -1;
+    }
+    memcpy(buf, s, len + 1);
+    return 0;
+}
+
+/* Runs one cached statement that returns no row. */
+static int
+store_run(struct store *st, enum store_stmt_id id, const char *sql, const char *what,
+          const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((stmt = store_stmt(st, id, sql, errstr)) == NULL)
+        return -1;
+    rc = store_step_done(st, stmt, what, errstr);
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_tx_begin(struct store *st, const char **errstr)
+{
+    return store_run(st, STMT_TX_BEGIN, "BEGIN IMMEDIATE", "begin", errstr);
+}
+
+int
+store_tx_commit(struct store *st, const char **errstr)
+{
+    return store_run(st, STMT_TX_COMMIT, "COMMIT", "commit", errstr);
+}
+
+void
+store_tx_rollback(struct store *st)
+{
+    const char *errstr;
+
+    /* Nothing to report: SQLite may already have rolled back (after an I/O
+     * error or SQLITE_FULL), and then there is nothing left to undo. */
+    if (sqlite3_get_autocommit(st->db) == 0)
+        (void)store_run(st, STMT_TX_ROLLBACK, "ROLLBACK", "rollback", &errstr);
+}
+
+int
+store_savepoint(struct store *st, const char **errstr)
+{
+    return store_run(st, STMT_SAVEPOINT, "SAVEPOINT op", "savepoint", errstr);
+}
+
+int
+store_savepoint_release(struct store *st, const char **errstr)
+{
+    return store_run(st, STMT_SAVEPOINT_RELEASE, "RELEASE op", "release savepoint", errstr);
+}
+
+void
+store_savepoint_rollback(struct store *st)
+{
+    const char *errstr;
+
+    /* ROLLBACK TO keeps the savepoint open; RELEASE then drops it, leaving
+     * the enclosing transaction as it was before store_savepoint. */
+    if (store_run(st, STMT_SAVEPOINT_ROLLBACK_TO, "ROLLBACK TO op", "rollback to savepoint",
+                  &errstr) == 0)
+        (void)store_run(st, STMT_SAVEPOINT_RELEASE, "RELEASE op", "release savepoint",
+                        &errstr);
 }
 
 int
@@ -83,7 +338,7 @@ store_migrate(struct store *st, const char **errstr)
     current = store_schema_version(st);
     if (current > store_schema_latest()) {
         snprintf(st->errbuf, sizeof(st->errbuf),
-                 "database schema version %d is newer than this sitetokend knows (%d); "
+                 "database schema version %d is newer than this sitetokend knows (%d);"
                  "run a newer sitetokend",
                  current, store_schema_latest());
         *errstr = st->errbuf;
@@ -101,7 +356,7 @@ store_migrate(struct store *st, const char **errstr)
         if (store_exec(st, m->sql, errstr) == -1)
             goto fail;
         if (sqlite3_prepare_v2(st->db,
-                               "INSERT INTO schema_migrations(version, name, applied_at) "
+                               "INSERT INTO schema_migrations(version, name, applied_at)"
                                "VALUES (?, ?, unixepoch())",
                                -1, &stmt, NULL) != SQLITE_OK) {
             *errstr = store_err(st, "record migration");
@@ -179,6 +434,8 @@ store_close(struct store *st)
 {
     if (st == NULL)
         return;
+    for (size_t i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(st->stmts[i]);
     sqlite3_close(st->db);
     free(st->path);
     free(st);
@@ -215,8 +472,8 @@ store_meta_set(struct store *st, const char *key, const char *value, const char 
     int rc;
 
     if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO meta(key, value, updated_at) VALUES (?, ?, unixepoch()) "
-                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                           "INSERT INTO meta(key, value, updated_at) VALUES (?, ?, unixepoch())"
+                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value,"
                            "updated_at = excluded.updated_at",
                            -1, &stmt, NULL) != SQLITE_OK) {
         *errstr = store_err(st, "meta");

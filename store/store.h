@@ -28,6 +28,16 @@ int store_probe_write(struct store *st, const char **errstr);
 int store_meta_get(struct store *st, const char *key, char *buf, unsigned long n);
 int store_meta_set(struct store *st, const char *key, const char *value, const char **errstr);
 
+/* Transactions on this connection. store_tx_begin takes the write lock at
+ * once (BEGIN IMMEDIATE). Savepoints let a group commit keep the work of the
+ * requests that succeeded when one of them fails. All 0 or -1. */
+int store_tx_begin(struct store *st, const char **errstr);
+int store_tx_commit(struct store *st, const char **errstr);
+void store_tx_rollback(struct store *st);
+int store_savepoint(struct store *st, const char **errstr);
+int store_savepoint_release(struct store *st, const char **errstr);
+void store_savepoint_rollback(struct store *st);
+
 /* Reads a pragma's current value as text ("journal_mode" -> "wal"), for
  * diagnostics and tests. 0 or -1. */
 int store_pragma(struct store *st, const char *name, char *buf, unsigned long n);

@@ -3,18 +3,113 @@
 #define SITETOKEN_STORE_INT_H
 
 #include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
+
+/* One id per cached prepared statement. Each id is always used with the same
+ * SQL text, written at its one call site. */
+enum store_stmt_id {
+    STMT_TX_BEGIN,
+    STMT_TX_COMMIT,
+    STMT_TX_ROLLBACK,
+    STMT_SAVEPOINT,
+    STMT_SAVEPOINT_RELEASE,
+    STMT_SAVEPOINT_ROLLBACK_TO,
+
+    STMT_KEYS_LIST,
+    STMT_KEY_INSERT,
+    STMT_KEY_SET_STATUS,
+    STMT_KEY_DELETE,
+
+    STMT_MP_INSERT,
+    STMT_MP_LIVE_NAME,
+    STMT_MP_BY_KEY_HASH,
+    STMT_MP_GET,
+    STMT_MP_REMOVE,
+    STMT_MP_LIST,
+
+    STMT_BULK_INSERT,
+    STMT_BULK_GET,
+    STMT_BULK_USE_GET,
+    STMT_BULK_USE_UPDATE,
+    STMT_BULK_SET_BLOCKED,
+    STMT_BULK_CURSOR,
+    STMT_BULK_LIST_FIRST,
+    STMT_BULK_LIST_AFTER,
+
+    STMT_DEVICE_BY_JKT,
+    STMT_DEVICE_GET,
+    STMT_DEVICE_INSERT,
+    STMT_DEVICE_TOUCH,
+    STMT_DEVICE_SET_BLOCKED,
+    STMT_DEVICE_LIST,                           /* 6 variants: status x prefix */
+    STMT_DEVICE_LIST_LAST = STMT_DEVICE_LIST + 5,
+    STMT_DEVICE_LAST_EXPIRY,
+    STMT_TOKEN_INSERT,
+    STMT_TOKEN_GET,
+    STMT_TOKEN_REVOKE,
+    STMT_TOKEN_EXISTS,
+    STMT_TOKEN_CURSOR,
+    STMT_TOKEN_LIST_ALL_FIRST,
+    STMT_TOKEN_LIST_ALL_AFTER,
+    STMT_TOKEN_LIST_DEV_FIRST,
+    STMT_TOKEN_LIST_DEV_AFTER,
+
+    STMT_AUDIT_LAST,
+    STMT_AUDIT_INSERT,
+    STMT_AUDIT_LIST,
+    STMT_AUDIT_ALL,
+
+    STMT_REV_ADD,
+    STMT_REV_LIST,
+    STMT_REV_SERIAL,
+    STMT_REV_PRUNE,
+    STMT_REV_EXISTS,
+
+    STMT_COUNT
+};
 
 struct store {
     sqlite3 *db;
     char *path;
     char errbuf[256];
+    /* Prepared lazily by store_stmt, finalized by store_close. */
+    sqlite3_stmt *stmts[STMT_COUNT];
 };
 
 /* Formats "what: sqlite message" into st->errbuf and returns it. */
 const char *store_err(struct store *st, const char *what);
+/* Formats a message of our own into st->errbuf and returns it. */
+const char *store_errf(struct store *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Runs SQL with no result rows; 0 or -1 with *errstr set. */
 int store_exec(struct store *st, const char *sql, const char **errstr);
+
+/* The cached statement for id, prepared from sql on first use. NULL with
+ * *errstr on failure, or when the statement is still running (a list
+ * callback that re-entered the same list function: not supported). Every
+ * user ends with store_stmt_done, on every path. */
+sqlite3_stmt *store_stmt(struct store *st, enum store_stmt_id id, const char *sql,
+                         const char **errstr);
+/* sqlite3_reset + sqlite3_clear_bindings: the statement is ready for reuse. */
+void store_stmt_done(sqlite3_stmt *stmt);
+/* Steps a statement that returns no row; 0 or -1 with *errstr = what: msg.
+ * Does not reset it. */
+int store_step_done(struct store *st, sqlite3_stmt *stmt, const char *what, const char **errstr);
+
+/* Binds s as text, or NULL when s is NULL or "" (nullable columns). */
+int store_bind_opt_text(sqlite3_stmt *stmt, int i, const char *s);
+/* Binds v, or NULL when v is 0 (nullable times and counters). */
+int store_bind_opt_int64(sqlite3_stmt *stmt, int i, int64_t v);
+/* -1 with *errstr when s is longer than max bytes (s NULL counts as "").
+ * Values are refused, never truncated, so that what is stored always fits
+ * the fixed buffers it is read back into. */
+int store_check_len(struct store *st, const char *what, const char *s, size_t max,
+                    const char **errstr);
+/* Copies column i (NULL -> "") into buf of n bytes; -1 when it does not fit
+ * (a row we did not write: treated as corruption, never truncated). */
+int store_col_text(sqlite3_stmt *stmt, int i, char *buf, size_t n);
 
 #endif

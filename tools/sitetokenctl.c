@@ -115,8 +115,234 @@ ctl_status(struct ctl *ctl, int argc, char **argv)
     return 0;
 }
 
+/* Prints a list document's items as a table of the given columns. */
+static void
+ctl_print_table(const json_t *items, const char *const cols[][2], int ncols)
+{
+    size_t i;
+    json_t *row;
+
+    for (int c = 0; c < ncols; c++)
+        printf("%s%s", c ? "  " : "", cols[c][1]);
+    printf("\n");
+    json_array_foreach(items, i, row)
+    {
+        for (int c = 0; c < ncols; c++) {
+            const json_t *v = json_object_get(row, cols[c][0]);
+            char *text = NULL;
+
+            if (v == NULL || json_is_null(v))
+                printf("%s-", c ? "  " : "");
+            else if (json_is_string(v))
+                printf("%s%s", c ? "  " : "", json_string_value(v));
+            else if ((text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT)) != NULL)
+                printf("%s%s", c ? "  " : "", text);
+            free(text);
+        }
+        printf("\n");
+    }
+}
+
+/* Runs one admin call and prints its document (--json) or, via show, for people. */
+static int
+ctl_do(struct ctl *ctl, const char *method, const char *path, json_t *body,
+       void (*show)(const json_t *doc))
+{
+    json_t *doc = NULL;
+    int rc = ctl_call(ctl, method, path, body, &doc);
+
+    json_decref(body);
+    if (rc != 0)
+        return rc;
+    if (ctl->json || show == NULL)
+        ctl_print_json(doc);
+    else
+        show(doc);
+    json_decref(doc);
+    return 0;
+}
+
+/* Parses "--name VALUE" options of a command against a table. */
+struct ctl_opt {
+    const char *name;
+    const char *value; /* NULL when absent; "" for a flag present */
+    int flag;
+};
+
+static int
+ctl_parse_opts(int argc, char **argv, struct ctl_opt *opts, int nopts, char **pos, int npos)
+{
+    int got = 0;
+
+    for (int i = 0; i < argc; i++) {
+        int o;
+
+        if (strncmp(argv[i], "--", 2) != 0) {
+            if (got >= npos)
+                return -1;
+            pos[got++] = argv[i];
+            continue;
+        }
+        for (o = 0; o < nopts && strcmp(argv[i] + 2, opts[o].name) != 0; o++)
+            ;
+        if (o == nopts)
+            return -1;
+        if (opts[o].flag) {
+            opts[o].value = "";
+        } else {
+            if (i + 1 >= argc)
+                return -1;
+            opts[o].value = argv[++i];
+        }
+    }
+    return got == npos ? 0 : -1;
+}
+
+static int
+ctl_int_arg(const char *s, long long min, long long max, json_int_t *out)
+{
+    char *end;
+    long long v;
+
+    if (s == NULL || *s == '\0')
+        return -1;
+    v = strtoll(s, &end, 10);
+    if (*end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void
+ctl_show_bulk_new(const json_t *doc)
+{
+    printf("Bulk token %s\n", json_string_value(json_object_get(doc, "id")));
+    printf("valid until %s\n", json_string_value(json_object_get(doc, "expires_at")));
+    printf("%s\n", json_string_value(json_object_get(doc, "token")));
+}
+
+static int
+ctl_bulk_new(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {{.name = "lifetime"}, {.name = "max-uses"}, {.name = "note"}};
+    json_t *body = json_object();
+    json_int_t v;
+
+    if (ctl_parse_opts(argc, argv, opts, 3, NULL, 0) == -1)
+        goto usage;
+    if (opts[0].value != NULL) {
+        if (ctl_int_arg(opts[0].value, 1, 1000000, &v) == -1)
+            goto usage;
+        json_object_set_new(body, "lifetime_minutes", json_integer(v));
+    }
+    if (opts[1].value != NULL) {
+        if (ctl_int_arg(opts[1].value, 1, 1000000000, &v) == -1)
+            goto usage;
+        json_object_set_new(body, "max_uses", json_integer(v));
+    }
+    if (opts[2].value != NULL)
+        json_object_set_new(body, "note", json_string(opts[2].value));
+    return ctl_do(ctl, "POST", "/v1/admin/bulk-tokens", body, ctl_show_bulk_new);
+usage:
+    json_decref(body);
+    return 2;
+}
+
+static void
+ctl_show_mp_add(const json_t *doc)
+{
+    printf("MP %s (%s)\n", json_string_value(json_object_get(doc, "name")),
+           json_string_value(json_object_get(doc, "id")));
+    printf("API key (shown once): %s\n", json_string_value(json_object_get(doc, "api_key")));
+}
+
+static int
+ctl_mp_add(struct ctl *ctl, int argc, char **argv)
+{
+    char *name;
+
+    if (ctl_parse_opts(argc, argv, NULL, 0, &name, 1) == -1)
+        return 2;
+    return ctl_do(ctl, "POST", "/v1/admin/mps", json_pack("{s:s}", "name", name),
+                  ctl_show_mp_add);
+}
+
+static void
+ctl_show_mp_list(const json_t *doc)
+{
+    static const char *const cols[][2] = {{"id", "ID"}, {"name", "NAME"},
+                                          {"created_at", "CREATED"}};
+
+    ctl_print_table(json_object_get(doc, "items"), cols, 3);
+}
+
+static int
+ctl_mp_list(struct ctl *ctl, int argc, char **argv)
+{
+    if (argc != 0)
+        return 2;
+    return ctl_do(ctl, "GET", "/v1/admin/mps", NULL, ctl_show_mp_list);
+}
+
+static void
+ctl_show_removed(const json_t *doc)
+{
+    printf("removed %s\n", json_string_value(json_object_get(doc, "id")));
+}
+
+static int
+ctl_mp_remove(struct ctl *ctl, int argc, char **argv)
+{
+    char path[256], *id;
+
+    if (ctl_parse_opts(argc, argv, NULL, 0, &id, 1) == -1 || strlen(id) > 64)
+        return 2;
+    snprintf(path, sizeof(path), "/v1/admin/mps/%s", id);
+    return ctl_do(ctl, "DELETE", path, NULL, ctl_show_removed);
+}
+
+static void
+ctl_show_keys(const json_t *doc)
+{
+    static const char *const cols[][2] = {
+        {"kid", "KID"},          {"alg", "ALG"},           {"status", "STATUS"},
+        {"created_at", "CREATED"}, {"activates_at", "ACTIVATES"}, {"removed_after", "RETIRES"},
+    };
+    const char *changed = json_string_value(json_object_get(doc, "changed"));
+
+    ctl_print_table(json_object_get(doc, "items"), cols, 6);
+    if (changed != NULL)
+        printf("changed: %s\n", *changed ? changed : "nothing");
+}
+
+static int
+ctl_key_list(struct ctl *ctl, int argc, char **argv)
+{
+    if (argc != 0)
+        return 2;
+    return ctl_do(ctl, "GET", "/v1/admin/keys", NULL, ctl_show_keys);
+}
+
+static int
+ctl_key_rotate(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {{.name = "now", .flag = 1}};
+
+    if (ctl_parse_opts(argc, argv, opts, 1, NULL, 0) == -1)
+        return 2;
+    return ctl_do(ctl, "POST", "/v1/admin/keys/rotate",
+                  json_pack("{s:b}", "now", opts[0].value != NULL), ctl_show_keys);
+}
+
 static const struct ctl_command ctl_commands[] = {
     {.name = "status", .usage = "status", .run = ctl_status},
+    {.name = "bulk new", .usage = "bulk new [--lifetime MIN] [--max-uses N] [--note TEXT]",
+     .run = ctl_bulk_new},
+    {.name = "mp add", .usage = "mp add NAME", .run = ctl_mp_add},
+    {.name = "mp list", .usage = "mp list", .run = ctl_mp_list},
+    {.name = "mp remove", .usage = "mp remove ID", .run = ctl_mp_remove},
+    {.name = "key list", .usage = "key list", .run = ctl_key_list},
+    {.name = "key rotate", .usage = "key rotate [--now]", .run = ctl_key_rotate},
 };
 
 static void
@@ -163,8 +389,17 @@ main(int argc, char **argv)
         return 2;
     }
     for (size_t i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++) {
-        if (strcmp(argv[optind], ctl_commands[i].name) == 0) {
-            int rc = ctl_commands[i].run(&ctl, argc - optind - 1, argv + optind + 1);
+        const char *name = ctl_commands[i].name, *sp = strchr(name, ' ');
+        int words = sp != NULL ? 2 : 1;
+
+        if (optind + words > argc)
+            continue;
+        if (sp != NULL ? (strncmp(argv[optind], name, (size_t)(sp - name)) != 0 ||
+                          argv[optind][sp - name] != '\0' || strcmp(argv[optind + 1], sp + 1) != 0)
+                       : strcmp(argv[optind], name) != 0)
+            continue;
+        {
+            int rc = ctl_commands[i].run(&ctl, argc - optind - words, argv + optind + words);
 
             if (rc == 2)
                 fprintf(stderr, "usage: sitetokenctl [-s SOCKET] [--json] %s\n",

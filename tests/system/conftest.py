@@ -2,8 +2,10 @@
 loopback port, waits for its ready line (never a fixed sleep), and offers the
 admin tool and HTTP helpers the tests talk through."""
 
+import http.client
 import json
 import os
+import socket
 import re
 import signal
 import subprocess
@@ -18,8 +20,20 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("SITETOKEN_BUILD", ROOT / "build"))
 SITETOKEND = BUILD / "server" / "sitetokend"
 SITETOKENCTL = BUILD / "tools" / "sitetokenctl"
+SITETOKEN_CLIENT = BUILD / "tools" / "sitetoken-client"
 READY_TIMEOUT = float(os.environ.get("SITETOKEN_READY_TIMEOUT", "20"))
 READY_RE = re.compile(r"^ready: listening on (.*)$")
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=30)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(30)
+        self.sock.connect(self.path)
 
 
 class Server:
@@ -107,6 +121,26 @@ class Server:
             r.doc = json.loads(r.stdout)
         return r
 
+    def admin(self, method, path, body=None):
+        """One request over the admin Unix socket -> (status, document)."""
+        conn = UnixHTTPConnection(self.admin_socket)
+        data = json.dumps(body) if body is not None else None
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        conn.request(method, path, body=data, headers=headers)
+        resp = conn.getresponse()
+        raw = resp.read()
+        conn.close()
+        return resp.status, (json.loads(raw) if raw else None)
+
+    def shift_clock(self, seconds):
+        """Moves the server's debug clock (needs debug.clock_override)."""
+        import device
+
+        status, doc = self.admin("POST", "/v1/admin/debug/clock", {"offset_seconds": seconds})
+        assert status == 200, doc
+        device.CLOCK["offset"] = seconds
+        return doc
+
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -119,15 +153,25 @@ def write_config(path, text):
     return path
 
 
-def basic_config(extra=""):
-    """A config on a free loopback port with state in ./var, plus extra YAML."""
+def basic_config(extra="", clock=True, level="debug"):
+    """A config on a free loopback port with state in ./var, the debug clock
+    on (unless clock=False), plus extra YAML."""
     return (
         "listen:\n"
         "  - address: 127.0.0.1\n"
         "    port: 0\n"
         "log:\n"
-        "  level: debug\n" + extra
+        "  level: %s\n" % level + ("debug:\n  clock_override: true\n" if clock else "") + extra
     )
+
+
+@pytest.fixture(autouse=True)
+def _device_clock():
+    import device
+
+    device.CLOCK["offset"] = 0
+    yield
+    device.CLOCK["offset"] = 0
 
 
 @pytest.fixture
@@ -168,3 +212,17 @@ def run_sitetokend(args, cwd, timeout=20):
     return subprocess.run(
         [str(SITETOKEND), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
+
+
+@pytest.fixture
+def mp(server):
+    """An MP registered through sitetokenctl, talking to `server`."""
+    from device import MP
+
+    r = server.ctl("mp", "add", "mp-test", json_out=True, check=0)
+    return MP(server, r.doc["api_key"])
+
+
+def bulk_new(server, *args):
+    r = server.ctl("bulk", "new", *args, json_out=True, check=0)
+    return r.doc

@@ -1,0 +1,27 @@
+/* Management point authentication: `Authorization: Bearer <api key>`. The
+ * key is hashed and looked up by hash; only hashes are stored. */
+#ifndef SITETOKEN_AUTH_H
+#define SITETOKEN_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_req;
+struct store;
+
+#define AUTH_KEY_PREFIX "stmp_"
+#define AUTH_KEY_MAX 128
+
+struct auth_mp {
+    char id[37];
+    char name[129];
+};
+
+/* Authenticates the request's MP. On failure replies unauthenticated itself
+ * and returns -1 (req is gone); on success fills mp, sets req->actor. */
+int auth_mp(struct http_req *req, struct store *st, struct auth_mp *mp);
+/* A new API key (AUTH_KEY_PREFIX + 43 base64url chars) and its SHA-256. */
+void auth_new_key(char key[64], uint8_t hash[32]);
+void auth_hash_key(const char *key, size_t len, uint8_t hash[32]);
+
+#endif

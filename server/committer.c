@@ -1,0 +1,299 @@
+/* The writer thread (see committer.h). Queue discipline: submitters append
+ * under the mutex and signal; the writer takes everything queued (up to
+ * batch_max), applies it in one transaction, commits, and posts each op back
+ * to its event base with event_base_once. While it commits, the next batch
+ * gathers: that is the whole of group commit. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "committer.h"
+#include "replay.h"
+#include "store.h"
+
+struct committer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct commit_op *head, *tail; /* guarded by mu */
+    int stopping;                  /* guarded by mu */
+    struct committer_stats stats;  /* guarded by mu */
+    int64_t clock_offset_ms;       /* guarded by mu */
+    int batch_max;
+    struct commit_ctx ctx; /* writer thread only */
+};
+
+/* For committer_run: a caller blocked on a condition variable. */
+struct commit_waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int finished;
+};
+
+static int64_t
+committer_clock_ms(int64_t offset)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + offset;
+}
+
+static void
+committer_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct commit_op *op = arg;
+
+    op->done(op);
+}
+
+static void
+committer_deliver(struct commit_op *op)
+{
+    static const struct timeval now = {0, 0};
+
+    if (op->base == NULL) {
+        op->done(op); /* committer_run: the waiter is signalled directly */
+        return;
+    }
+    if (event_base_once(op->base, -1, EV_TIMEOUT, committer_done_cb, op, &now) == -1)
+        op->done(op); /* base gone (shutdown): still hand the op back */
+}
+
+static void
+committer_fail_all(struct commit_op *batch, const char *why)
+{
+    for (struct commit_op *op = batch; op != NULL; op = op->next)
+        if (op->code == ERRCODE_OK) {
+            op->code = ERRCODE_UNAVAILABLE;
+            snprintf(op->detail, sizeof(op->detail), "store: %s", why);
+        }
+}
+
+/* Applies one batch in one transaction. */
+static void
+committer_apply_batch(struct committer *c, struct commit_op *batch, size_t n)
+{
+    struct commit_ctx *ctx = &c->ctx;
+    const char *errstr = NULL;
+    int applied = 0;
+
+    pthread_mutex_lock(&c->mu);
+    ctx->now_ms = committer_clock_ms(c->clock_offset_ms);
+    pthread_mutex_unlock(&c->mu);
+
+    if (store_tx_begin(ctx->store, &errstr) == -1) {
+        for (struct commit_op *op = batch; op != NULL; op = op->next)
+            op->code = ERRCODE_OK;
+        committer_fail_all(batch, errstr);
+        goto out;
+    }
+    for (struct commit_op *op = batch; op != NULL; op = op->next) {
+        op->code = ERRCODE_OK;
+        op->detail[0] = '\0';
+        if (store_savepoint(ctx->store, &errstr) == -1) {
+            op->code = ERRCODE_UNAVAILABLE;
+            snprintf(op->detail, sizeof(op->detail), "store: %s", errstr);
+            continue;
+        }
+        op->code = op->apply(op, ctx);
+        if (op->code == ERRCODE_OK) {
+            if (store_savepoint_release(ctx->store, &errstr) == -1) {
+                store_savepoint_rollback(ctx->store);
+                op->code = ERRCODE_UNAVAILABLE;
+                snprintf(op->detail, sizeof(op->detail), "store: %s", errstr);
+            } else {
+                applied++;
+            }
+        } else {
+            store_savepoint_rollback(ctx->store);
+            if (op->refused != NULL && op->code != ERRCODE_UNAVAILABLE &&
+                store_savepoint(ctx->store, &errstr) == 0) {
+                op->refused(op, ctx);
+                if (store_savepoint_release(ctx->store, &errstr) == -1)
+                    store_savepoint_rollback(ctx->store);
+            }
+        }
+    }
+    if (store_tx_commit(ctx->store, &errstr) == -1) {
+        store_tx_rollback(ctx->store);
+        committer_fail_all(batch, errstr);
+        pthread_mutex_lock(&c->mu);
+        c->stats.failed_commits++;
+        pthread_mutex_unlock(&c->mu);
+    }
+out:
+    pthread_mutex_lock(&c->mu);
+    c->stats.batches++;
+    c->stats.ops += n;
+    if (n > c->stats.max_batch)
+        c->stats.max_batch = n;
+    pthread_mutex_unlock(&c->mu);
+    (void)applied;
+    for (struct commit_op *op = batch, *next; op != NULL; op = next) {
+        next = op->next;
+        op->next = NULL;
+        committer_deliver(op);
+    }
+}
+
+static void *
+committer_main(void *arg)
+{
+    struct committer *c = arg;
+
+    for (;;) {
+        struct commit_op *batch, *last;
+        size_t n = 1;
+
+        pthread_mutex_lock(&c->mu);
+        while (c->head == NULL && !c->stopping)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->head == NULL) {
+            pthread_mutex_unlock(&c->mu);
+            break;
+        }
+        batch = last = c->head;
+        while (last->next != NULL && n < (size_t)c->batch_max) {
+            last = last->next;
+            n++;
+        }
+        c->head = last->next;
+        if (c->head == NULL)
+            c->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&c->mu);
+        committer_apply_batch(c, batch, n);
+    }
+    return NULL;
+}
+
+struct committer *
+committer_start(const char *path, int busy_timeout_ms, int batch_max, int64_t replay_capacity,
+                int64_t replay_window_ms, int64_t clock_offset_ms, const char **errstr)
+{
+    struct committer *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
+        *errstr = "out of memory";
+        return NULL;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    c->batch_max = batch_max > 0 ? batch_max : 1;
+    c->clock_offset_ms = clock_offset_ms;
+    if ((c->ctx.store = store_open(path, busy_timeout_ms, errstr)) == NULL)
+        goto fail;
+    if ((c->ctx.replay = replay_new((size_t)replay_capacity, replay_window_ms)) == NULL) {
+        *errstr = "out of memory (replay cache)";
+        goto fail;
+    }
+    if (pthread_create(&c->thread, NULL, committer_main, c) != 0) {
+        *errstr = "cannot start the writer thread";
+        goto fail;
+    }
+    return c;
+fail:
+    store_close(c->ctx.store);
+    replay_free(c->ctx.replay);
+    free(c);
+    return NULL;
+}
+
+void
+committer_submit(struct committer *c, struct commit_op *op)
+{
+    op->next = NULL;
+    pthread_mutex_lock(&c->mu);
+    if (c->tail != NULL)
+        c->tail->next = op;
+    else
+        c->head = op;
+    c->tail = op;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+struct commit_sync {
+    struct commit_op op; /* first: done() casts back */
+    struct commit_op *inner;
+    struct commit_waiter w;
+};
+
+static enum errcode
+committer_sync_apply(struct commit_op *op, struct commit_ctx *ctx)
+{
+    struct commit_sync *s = (struct commit_sync *)op;
+    enum errcode code = s->inner->apply(s->inner, ctx);
+
+    memcpy(op->detail, s->inner->detail, sizeof(op->detail));
+    return code;
+}
+
+static void
+committer_sync_done(struct commit_op *op)
+{
+    struct commit_sync *s = (struct commit_sync *)op;
+
+    pthread_mutex_lock(&s->w.mu);
+    s->w.finished = 1;
+    pthread_cond_signal(&s->w.cv);
+    pthread_mutex_unlock(&s->w.mu);
+}
+
+enum errcode
+committer_run(struct committer *c, struct commit_op *op)
+{
+    struct commit_sync s = {.op = {.apply = committer_sync_apply, .done = committer_sync_done},
+                            .inner = op};
+
+    pthread_mutex_init(&s.w.mu, NULL);
+    pthread_cond_init(&s.w.cv, NULL);
+    committer_submit(c, &s.op);
+    pthread_mutex_lock(&s.w.mu);
+    while (!s.w.finished)
+        pthread_cond_wait(&s.w.cv, &s.w.mu);
+    pthread_mutex_unlock(&s.w.mu);
+    pthread_mutex_destroy(&s.w.mu);
+    pthread_cond_destroy(&s.w.cv);
+    op->code = s.op.code;
+    memcpy(op->detail, s.op.detail, sizeof(op->detail));
+    return op->code;
+}
+
+void
+committer_stop(struct committer *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->stopping = 1;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    store_close(c->ctx.store);
+    replay_free(c->ctx.replay);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    free(c);
+}
+
+void
+committer_get_stats(struct committer *c, struct committer_stats *out)
+{
+    pthread_mutex_lock(&c->mu);
+    *out = c->stats;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void
+committer_set_clock_offset(struct committer *c, int64_t offset_ms)
+{
+    pthread_mutex_lock(&c->mu);
+    c->clock_offset_ms = offset_ms;
+    pthread_mutex_unlock(&c->mu);
+}

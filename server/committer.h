@@ -1,0 +1,62 @@
+/* Group commit: the one writer thread. Requests that change the store submit
+ * an op; the writer runs every queued op inside one transaction (each in its
+ * own savepoint), commits once with synchronous=FULL, and only then hands each
+ * op back to the event loop that submitted it. No token leaves before its
+ * record is durable; concurrency comes from batching, not weaker durability. */
+#ifndef SITETOKEN_COMMITTER_H
+#define SITETOKEN_COMMITTER_H
+
+#include <stdint.h>
+
+#include "errcode.h"
+
+struct event_base;
+struct store;
+struct replay;
+struct committer;
+
+/* What apply() sees: the writer's own connection and state. */
+struct commit_ctx {
+    struct store *store;
+    struct replay *replay; /* proof jti cache, owned by the writer thread */
+    int64_t now_ms;        /* clock at the start of the batch */
+};
+
+/* One unit of work. Owned by the submitter; the committer only links it while
+ * queued and hands it back through done(). */
+struct commit_op {
+    /* Runs on the writer thread inside the batch transaction. Returns
+     * ERRCODE_OK to keep its writes, anything else to roll them back (and set
+     * detail). */
+    enum errcode (*apply)(struct commit_op *op, struct commit_ctx *ctx);
+    /* Optional: runs on the writer thread, in the same transaction, after a
+     * refusal was rolled back: to record the refusal (audit) durably. */
+    void (*refused)(struct commit_op *op, struct commit_ctx *ctx);
+    /* Runs on base's thread after the commit (or the failure). */
+    void (*done)(struct commit_op *op);
+    struct event_base *base;
+    enum errcode code; /* ERRCODE_OK when applied and durable */
+    char detail[192];
+    struct commit_op *next;
+};
+
+struct committer_stats {
+    uint64_t batches, ops, failed_commits;
+    uint64_t max_batch;
+};
+
+/* Opens its own connection to path and starts the thread. */
+struct committer *committer_start(const char *path, int busy_timeout_ms, int batch_max,
+                                  int64_t replay_capacity, int64_t replay_window_ms,
+                                  int64_t clock_offset_ms, const char **errstr);
+void committer_submit(struct committer *c, struct commit_op *op);
+/* Runs op synchronously on the caller's thread through the writer (waits for
+ * its batch); for start-up and tools, never from an event loop. */
+enum errcode committer_run(struct committer *c, struct commit_op *op);
+/* Applies the remaining queue, then stops the thread and closes its store. */
+void committer_stop(struct committer *c);
+void committer_get_stats(struct committer *c, struct committer_stats *out);
+/* Moves the writer's clock (debug clock override). */
+void committer_set_clock_offset(struct committer *c, int64_t offset_ms);
+
+#endif

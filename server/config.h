@@ -1,0 +1,96 @@
+/* The sitetokend configuration: one schema table, a YAML loader that reports every error as
+ * "FILE:LINE: key: message", and the resulting plain struct. */
+#ifndef SITETOKEN_CONFIG_H
+#define SITETOKEN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_MAX_FILE_SIZE (1024 * 1024) /* bytes; larger files are refused */
+#define CONFIG_MAX_DEPTH 8                 /* nested maps and sequences */
+#define CONFIG_MAX_LISTEN 16               /* entries in `listen` */
+#define CONFIG_MAX_ERRORS 100              /* errors kept; later ones are only counted */
+#define CONFIG_DEFAULT_SOURCE "(embedded default)"
+
+enum config_log_level {
+    CONFIG_LOG_ERROR = 0,
+    CONFIG_LOG_WARN,
+    CONFIG_LOG_INFO,
+    CONFIG_LOG_DEBUG,
+};
+
+/* One listener. Strings are owned by the config; tls_* are NULL when absent (then the
+ * address is a loopback one: the loader enforces it). port 0 means "pick a free port". */
+struct config_listen {
+    char *address;
+    int port;
+    char *tls_certificate, *tls_key, *tls_client_ca;
+};
+
+/* Every field is set after config_defaults() or a successful config_load*(): derived values
+ * (issuer, database, seal_key_file, admin_socket) are filled in. Durations are milliseconds.
+ * All strings are heap copies owned by the struct; user is NULL when not configured. */
+struct config {
+    char *site_code, *issuer, *audience;
+    struct config_listen *listen;
+    size_t nlisten;
+    char *state_dir, *database, *seal_key_file, *admin_socket;
+    char *key_algorithm; /* "EdDSA", "ES256" or "RS256" */
+    int64_t rotation_period_ms, prepublish_ms;
+    int64_t client_lifetime_ms, renew_after_ms, access_lifetime_ms;
+    int64_t bulk_default_lifetime_ms, bulk_max_lifetime_ms, clock_skew_ms;
+    int log_level; /* enum config_log_level */
+    int64_t max_body, max_header_size, max_connections, read_timeout_ms;
+    int64_t mp_rate;                     /* requests/s per MP, 0 = unlimited */
+    int64_t failed_exchanges_per_minute; /* 0 = unlimited */
+    int64_t workers;                     /* 0 = one per CPU */
+    int64_t commit_batch, commit_delay_ms, busy_timeout_ms;
+    char *user;          /* drop privileges to this user after binding; NULL = don't */
+    bool clock_override; /* test-only: allow the debug clock */
+    char *source;        /* file name, or CONFIG_DEFAULT_SOURCE */
+};
+
+/* An ordered list of error lines. Each is "FILE:LINE: key: message"; a YAML syntax error
+ * has "yaml" in the key position, and a problem with the file as a whole (unreadable, too
+ * large) is "FILE: message". */
+struct config_errors;
+
+struct config_errors *config_errors_new(void); /* NULL on allocation failure */
+void config_errors_free(struct config_errors *errs);
+size_t config_errors_count(const struct config_errors *errs);
+/* The i-th error line (no newline), NULL when out of range. Valid until the list is freed. */
+const char *config_errors_get(const struct config_errors *errs, size_t i);
+/* One error a line; ends with a note when more than CONFIG_MAX_ERRORS were found. */
+void config_errors_print(const struct config_errors *errs, FILE *out);
+
+/* The embedded default configuration, fully derived. Free with config_free(). */
+void config_defaults(struct config *cfg);
+
+/* Load a YAML file, or YAML text from memory (name is used in messages). cfg need not be
+ * initialised. On 0, cfg holds the configuration (free with config_free()). On -1 cfg is
+ * left empty (config_free() is harmless) and every error found was appended to errs, which
+ * may be NULL. An empty document means all defaults. Never reads more than
+ * CONFIG_MAX_FILE_SIZE bytes. */
+int config_load(struct config *cfg, const char *path, struct config_errors *errs);
+int config_load_string(struct config *cfg, const char *name, const char *yaml, size_t len,
+                       struct config_errors *errs);
+
+/* Frees everything cfg owns and zeroes it. */
+void config_free(struct config *cfg);
+
+/* The schema as a table for `sitetokend --help-config`. */
+void config_print_schema(FILE *out);
+
+/* "90d 8h 5m 0s", "2ms", "10080m": one or more <integer><unit> groups, units d h m s ms,
+ * each at most once and from largest to smallest, optional spaces between groups.
+ * 0 and *ms set on success; -1 and a static message in *errstr otherwise. */
+int config_parse_duration(const char *s, int64_t *ms, const char **errstr);
+/* The canonical form that config_parse_duration() reads back ("1d 8h", "0s"). */
+void config_format_duration(int64_t ms, char *buf, size_t n);
+
+/* "error", "warn", "info", "debug"; "info" for an out-of-range value. */
+const char *config_log_level_name(int level);
+
+#endif

@@ -1,0 +1,554 @@
+/* The MP API. Each issuing route runs in two halves: on the event loop, the
+ * MP is authenticated, the body checked, the proof and any presented token
+ * verified and the new token signed; then an op goes to the writer, which
+ * checks replay, bulk counters, device and token state inside the group
+ * commit and records the token. The reply (with the token) is sent from
+ * done(), after the commit: no token leaves before its record is durable. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "body.h"
+#include "bulk.h"
+#include "committer.h"
+#include "config.h"
+#include "devices.h"
+#include "http.h"
+#include "ids.h"
+#include "jwt.h"
+#include "log.h"
+#include "mpapi.h"
+#include "proof.h"
+#include "replay.h"
+#include "signer.h"
+#include "sitetokend.h"
+#include "store.h"
+#include "timefmt.h"
+
+#define MPAPI_TOKEN_MAX 8192
+#define MPAPI_TEXT_MAX 256
+
+enum mpapi_kind { MPAPI_REGISTER, MPAPI_EXCHANGE, MPAPI_RENEW, MPAPI_ACCESS };
+
+static const struct {
+    const char *act;     /* proof act */
+    const char *action;  /* audit action */
+    int status;          /* success status */
+} mpapi_kinds[] = {
+    [MPAPI_REGISTER] = {"register", "token.register", 201},
+    [MPAPI_EXCHANGE] = {"exchange", "token.exchange", 201},
+    [MPAPI_RENEW] = {"renew", "token.renew", 200},
+    [MPAPI_ACCESS] = {"access", "token.access", 200},
+};
+
+static const struct body_field mpapi_fields_register[] = {
+    {.name = "hardware_id", .type = BODY_TEXT, .required = 1, .max = MPAPI_TEXT_MAX},
+    {.name = "name", .type = BODY_TEXT, .required = 1, .max = MPAPI_TEXT_MAX},
+    {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = MPAPI_TOKEN_MAX},
+};
+static const struct body_field mpapi_fields_exchange[] = {
+    {.name = "bulk_token", .type = BODY_TOKEN, .required = 1, .max = MPAPI_TOKEN_MAX},
+    {.name = "hardware_id", .type = BODY_TEXT, .required = 1, .max = MPAPI_TEXT_MAX},
+    {.name = "name", .type = BODY_TEXT, .required = 1, .max = MPAPI_TEXT_MAX},
+    {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = MPAPI_TOKEN_MAX},
+};
+static const struct body_field mpapi_fields_token_proof[] = {
+    {.name = "token", .type = BODY_TOKEN, .required = 1, .max = MPAPI_TOKEN_MAX},
+    {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = MPAPI_TOKEN_MAX},
+};
+static const struct body_field mpapi_fields_introspect[] = {
+    {.name = "token", .type = BODY_TOKEN, .required = 1, .max = MPAPI_TOKEN_MAX},
+};
+
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* One issuance in flight: built on the loop, applied by the writer, answered
+ * and freed in mpapi_done. */
+struct mpapi_op {
+    struct commit_op op; /* first: the committer hands this pointer back */
+    struct http_req *req;
+    enum mpapi_kind kind;
+    struct auth_mp mp;
+    char proof_jti[65];
+    struct store_device dev; /* register/exchange: the device as reported */
+    struct store_token tok;  /* the token being issued */
+    uint8_t bulk_hash[32];
+    char presented[65]; /* renew/access: jti of the client token presented */
+    char *token;        /* the signed token; freed in mpapi_done */
+};
+
+static enum errcode mpapi_fail(struct commit_op *op, enum errcode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum errcode
+mpapi_fail(struct commit_op *op, enum errcode code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(op->detail, sizeof(op->detail), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static enum errcode
+mpapi_audit(struct mpapi_op *m, struct commit_ctx *ctx, const char *action, const char *code)
+{
+    char actor[160], detail[512];
+    const char *errstr = NULL;
+    json_t *d;
+    char *text;
+    int rc;
+
+    snprintf(actor, sizeof(actor), "mp:%s", m->mp.name);
+    d = json_pack("{s:s, s:s, s:s, s:I, s:I}", "jti", m->tok.jti, "kind", m->tok.kind, "kid",
+                  m->tok.kid, "gen", (json_int_t)m->tok.gen, "exp", (json_int_t)m->tok.expires_at);
+    if (m->tok.bulk_id[0] != '\0')
+        json_object_set_new(d, "bulk", json_string(m->tok.bulk_id));
+    if (m->tok.prev_jti[0] != '\0')
+        json_object_set_new(d, "prev", json_string(m->tok.prev_jti));
+    if (code != NULL) {
+        json_object_set_new(d, "code", json_string(code));
+        json_object_del(d, "jti"); /* never issued */
+        json_object_del(d, "exp");
+    }
+    text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(d);
+    snprintf(detail, sizeof(detail), "%s", text != NULL ? text : "{}");
+    free(text);
+    rc = store_audit_append(ctx->store, ctx->now_ms / 1000, actor, action, m->tok.device_id,
+                            detail, &errstr);
+    return rc == 0 ? ERRCODE_OK : mpapi_fail(&m->op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+}
+
+/* Writer thread: everything that must be decided against committed state. */
+static enum errcode
+mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
+{
+    struct mpapi_op *m = (struct mpapi_op *)op;
+    struct store *st = ctx->store;
+    int64_t now = ctx->now_ms / 1000;
+    const char *errstr = NULL;
+    struct store_device cur;
+    struct store_token old;
+    enum errcode code;
+    int rc;
+
+    rc = replay_check(ctx->replay, m->proof_jti, strlen(m->proof_jti), ctx->now_ms);
+    if (rc == 1)
+        return mpapi_fail(op, ERRCODE_PROOF_REPLAYED, "this proof (jti %s) was already used",
+                          m->proof_jti);
+    if (rc == -1)
+        return mpapi_fail(op, ERRCODE_RATE_LIMITED, "%s", "too many proofs in the replay window");
+
+    switch (m->kind) {
+    case MPAPI_EXCHANGE:
+        code = store_bulk_use(st, m->dev.bulk_id, m->bulk_hash, now, &errstr);
+        if (code != ERRCODE_OK)
+            return mpapi_fail(op, code, "bulk token %s refused", m->dev.bulk_id);
+        /* FALLTHROUGH */
+    case MPAPI_REGISTER:
+        rc = store_device_by_jkt(st, m->dev.jkt, &cur, &errstr);
+        if (rc == -1)
+            return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+        if (rc == 0) {
+            if (cur.blocked)
+                return mpapi_fail(op, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", cur.id);
+            if (strcmp(cur.id, m->dev.id) != 0)
+                return mpapi_fail(op, ERRCODE_CONFLICT, "%s",
+                                  "the device registered concurrently; retry");
+            rc = store_device_touch(st, cur.id, m->dev.hardware_id, m->dev.name, m->mp.id, now,
+                                    &errstr);
+        } else {
+            m->dev.created_at = m->dev.last_seen_at = now;
+            rc = store_device_insert(st, &m->dev, &errstr);
+        }
+        if (rc != 0)
+            return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+        break;
+    case MPAPI_RENEW:
+    case MPAPI_ACCESS:
+        rc = store_token_get(st, m->presented, &old, &errstr);
+        if (rc == -1)
+            return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+        if (rc == 1)
+            return mpapi_fail(op, ERRCODE_TOKEN_REVOKED, "token %s is not known here",
+                              m->presented);
+        if (old.revoked_at != 0)
+            return mpapi_fail(op, ERRCODE_TOKEN_REVOKED, "token %s is revoked", m->presented);
+        rc = store_device_get(st, old.device_id, &cur, &errstr);
+        if (rc != 0)
+            return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s",
+                              rc == 1 ? "device missing" : errstr);
+        if (cur.blocked)
+            return mpapi_fail(op, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", cur.id);
+        if (store_device_touch(st, cur.id, cur.hardware_id, cur.name, m->mp.id, now, &errstr) ==
+            -1)
+            return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+        break;
+    }
+    if (store_token_insert(st, &m->tok, &errstr) == -1)
+        return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+    return mpapi_audit(m, ctx, mpapi_kinds[m->kind].action, NULL);
+}
+
+/* Writer thread, after a refusal was rolled back: record it. */
+static void
+mpapi_refused(struct commit_op *op, struct commit_ctx *ctx)
+{
+    struct mpapi_op *m = (struct mpapi_op *)op;
+    char action[48];
+
+    snprintf(action, sizeof(action), "refused.%s", mpapi_kinds[m->kind].act);
+    mpapi_audit(m, ctx, action, errcode_name(op->code));
+}
+
+static void
+mpapi_op_free(struct mpapi_op *m)
+{
+    if (m->token != NULL)
+        OPENSSL_clear_free(m->token, strlen(m->token));
+    free(m);
+}
+
+/* Loop thread, after the commit. */
+static void
+mpapi_done(struct commit_op *op)
+{
+    struct mpapi_op *m = (struct mpapi_op *)op;
+    struct http_req *req = m->req;
+    char exp[TIMEFMT_LEN + 1];
+    json_t *doc;
+
+    if (op->code != ERRCODE_OK) {
+        http_reply_problem(req, op->code, "%s", op->detail);
+        mpapi_op_free(m);
+        return;
+    }
+    timefmt_rfc3339(m->tok.expires_at, exp);
+    if (m->kind == MPAPI_ACCESS) {
+        doc = json_pack("{s:s, s:s, s:s, s:s}", "access_token", m->token, "token_id", m->tok.jti,
+                        "device_id", m->tok.device_id, "expires_at", exp);
+    } else {
+        doc = json_pack("{s:s, s:s, s:s, s:s, s:I}", "device_id", m->tok.device_id, "token",
+                        m->token, "token_id", m->tok.jti, "expires_at", exp, "gen",
+                        (json_int_t)m->tok.gen);
+        if (m->kind == MPAPI_EXCHANGE)
+            json_object_set_new(doc, "bulk_token_id", json_string(m->tok.bulk_id));
+    }
+    log_info("event=issue rid=%llx actor=%s kind=%s jti=%s device=%s kid=%s",
+             (unsigned long long)req->id, req->actor, m->tok.kind, m->tok.jti, m->tok.device_id,
+             m->tok.kid);
+    http_reply_json(req, mpapi_kinds[m->kind].status, doc);
+    mpapi_op_free(m);
+}
+
+/* The claims of a new client or access token. */
+static json_t *
+mpapi_claims(struct sitetokend *env, const struct mpapi_op *m, int64_t now)
+{
+    const struct config *cfg = env->cfg;
+    json_t *c = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:{s:s}, s:s}", "iss",
+                          cfg->issuer, "aud", cfg->audience, "iat", (json_int_t)now, "nbf",
+                          (json_int_t)now, "exp", (json_int_t)m->tok.expires_at, "jti",
+                          m->tok.jti, "sub", m->tok.device_id, "cnf", "jkt", m->dev.jkt, "site",
+                          cfg->site_code);
+
+    if (c != NULL && m->kind != MPAPI_ACCESS) {
+        json_object_set_new(c, "reg", json_string(m->dev.reg));
+        if (m->tok.bulk_id[0] != '\0')
+            json_object_set_new(c, "bulk", json_string(m->tok.bulk_id));
+        json_object_set_new(c, "gen", json_integer(m->tok.gen));
+    }
+    return c;
+}
+
+/* Loop half of every issuing route. */
+static void
+mpapi_issue(struct http_req *req, enum mpapi_kind kind)
+{
+    struct sitetokend *env = req->env;
+    const struct config *cfg = env->cfg;
+    struct mpapi_op *m = NULL;
+    struct proof_result proof;
+    struct jwt_claims presented, bulk;
+    struct signer_keys *keys = NULL;
+    struct store_device known;
+    const char *errstr = "", *token = NULL;
+    char why[160], ath[JWK_THUMBPRINT_LEN + 1];
+    int64_t now = sitetokend_now(env), skew = cfg->clock_skew_ms / 1000;
+    json_t *doc = NULL, *claims = NULL;
+    enum errcode code;
+    int rc;
+
+    memset(&proof, 0, sizeof(proof));
+    memset(&presented, 0, sizeof(presented));
+    memset(&bulk, 0, sizeof(bulk));
+    if ((m = calloc(1, sizeof(*m))) == NULL) {
+        http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
+        return;
+    }
+    m->req = req;
+    m->kind = kind;
+    if (auth_mp(req, env->store, &m->mp) == -1 || (doc = http_body_object(req)) == NULL)
+        goto gone;
+    switch (kind) {
+    case MPAPI_REGISTER:
+        rc = body_check(doc, mpapi_fields_register, NFIELDS(mpapi_fields_register), why,
+                        sizeof(why));
+        break;
+    case MPAPI_EXCHANGE:
+        rc = body_check(doc, mpapi_fields_exchange, NFIELDS(mpapi_fields_exchange), why,
+                        sizeof(why));
+        break;
+    default:
+        rc = body_check(doc, mpapi_fields_token_proof, NFIELDS(mpapi_fields_token_proof), why,
+                        sizeof(why));
+        break;
+    }
+    if (rc == -1) {
+        http_reply_problem(req, ERRCODE_INVALID_REQUEST, "%s", why);
+        goto gone;
+    }
+    if ((keys = signer_keys_get(env->signer)) == NULL) {
+        http_reply_problem(req, ERRCODE_UNAVAILABLE, "no signing keys");
+        goto gone;
+    }
+
+    /* A presented client token (renew, access): valid, and its ath. */
+    if (kind == MPAPI_RENEW || kind == MPAPI_ACCESS) {
+        const struct jwt_expect want = {.kind = JWT_KIND_CLIENT, .iss = cfg->issuer,
+                                        .aud = cfg->audience, .now = now, .skew = skew};
+
+        token = body_str(doc, "token");
+        code = jwt_verify(token, strlen(token), keys->jwks, &want, &presented, &errstr);
+        if (code != ERRCODE_OK) {
+            http_reply_problem(req, code, "token: %s", errstr);
+            goto gone;
+        }
+        proof_ath(token, strlen(token), ath);
+    }
+
+    /* The device's proof of possession. */
+    {
+        const struct proof_expect want = {.aud = cfg->issuer, .act = mpapi_kinds[kind].act,
+                                          .ath = token != NULL ? ath : NULL, .now = now,
+                                          .skew = skew};
+        const char *p = body_str(doc, "proof");
+
+        code = proof_verify(p, strlen(p), &want, &proof, &errstr);
+        if (code != ERRCODE_OK) {
+            http_reply_problem(req, code, "proof: %s", errstr);
+            goto gone;
+        }
+        snprintf(m->proof_jti, sizeof(m->proof_jti), "%s", proof.jti);
+    }
+
+    if (token != NULL) {
+        if (presented.jkt == NULL || strlen(presented.jkt) != strlen(proof.jkt) ||
+            !ids_ct_equal(presented.jkt, proof.jkt, strlen(proof.jkt))) {
+            http_reply_problem(req, ERRCODE_BINDING_MISMATCH,
+                               "the proof's key is not the key the token is bound to");
+            goto gone;
+        }
+        if (kind == MPAPI_RENEW && now - presented.iat < cfg->renew_after_ms / 1000) {
+            char when[TIMEFMT_LEN + 1];
+
+            timefmt_rfc3339(presented.iat + cfg->renew_after_ms / 1000, when);
+            http_reply_problem(req, ERRCODE_CONFLICT, "too early to renew: renewable from %s",
+                               when);
+            goto gone;
+        }
+        snprintf(m->presented, sizeof(m->presented), "%s", presented.jti);
+        snprintf(m->dev.id, sizeof(m->dev.id), "%s", presented.sub);
+        snprintf(m->dev.jkt, sizeof(m->dev.jkt), "%s", presented.jkt);
+        snprintf(m->dev.reg, sizeof(m->dev.reg), "%s", presented.reg ? presented.reg : "");
+        snprintf(m->tok.bulk_id, sizeof(m->tok.bulk_id), "%s",
+                 kind == MPAPI_RENEW && presented.bulk ? presented.bulk : "");
+        m->tok.gen = kind == MPAPI_RENEW ? presented.gen + 1 : 0;
+        /* renewals link old and new; access tokens name the client token */
+        snprintf(m->tok.prev_jti, sizeof(m->tok.prev_jti), "%s", presented.jti);
+    } else {
+        snprintf(m->dev.jkt, sizeof(m->dev.jkt), "%s", proof.jkt);
+        snprintf(m->dev.hardware_id, sizeof(m->dev.hardware_id), "%s",
+                 body_str(doc, "hardware_id"));
+        snprintf(m->dev.name, sizeof(m->dev.name), "%s", body_str(doc, "name"));
+        snprintf(m->dev.mp_id, sizeof(m->dev.mp_id), "%s", m->mp.id);
+        snprintf(m->dev.reg, sizeof(m->dev.reg), "%s",
+                 kind == MPAPI_EXCHANGE ? "bulk" : "intranet");
+    }
+
+    /* A bulk token: signature, type, window; its state is the writer's. */
+    if (kind == MPAPI_EXCHANGE) {
+        const struct jwt_expect want = {.kind = JWT_KIND_BULK, .iss = cfg->issuer,
+                                        .aud = cfg->audience, .now = now, .skew = 0};
+        const char *b = body_str(doc, "bulk_token");
+
+        code = jwt_verify(b, strlen(b), keys->jwks, &want, &bulk, &errstr);
+        if (code != ERRCODE_OK) {
+            http_reply_problem(req, code, "bulk_token: %s", errstr);
+            goto gone;
+        }
+        SHA256((const uint8_t *)b, strlen(b), m->bulk_hash);
+        snprintf(m->dev.bulk_id, sizeof(m->dev.bulk_id), "%s", bulk.jti);
+        snprintf(m->tok.bulk_id, sizeof(m->tok.bulk_id), "%s", bulk.jti);
+    }
+
+    /* Which device: known by its key, or new. The writer re-checks. */
+    if (token == NULL) {
+        rc = store_device_by_jkt(env->store, m->dev.jkt, &known, &errstr);
+        if (rc == -1) {
+            http_reply_problem(req, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+            goto gone;
+        }
+        if (rc == 0 && known.blocked) {
+            http_reply_problem(req, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", known.id);
+            goto gone;
+        }
+        if (rc == 0)
+            snprintf(m->dev.id, sizeof(m->dev.id), "%s", known.id);
+        else
+            ids_device_id(m->dev.id);
+    }
+
+    /* The new token. */
+    ids_jti(m->tok.jti);
+    snprintf(m->tok.kind, sizeof(m->tok.kind), "%s", kind == MPAPI_ACCESS ? "access" : "client");
+    snprintf(m->tok.device_id, sizeof(m->tok.device_id), "%s", m->dev.id);
+    snprintf(m->tok.mp_id, sizeof(m->tok.mp_id), "%s", m->mp.id);
+    m->tok.issued_at = now;
+    m->tok.expires_at =
+        now + (kind == MPAPI_ACCESS ? cfg->access_lifetime_ms : cfg->client_lifetime_ms) / 1000;
+    if ((claims = mpapi_claims(env, m, now)) == NULL ||
+        signer_sign(env->signer, kind == MPAPI_ACCESS ? JWT_KIND_ACCESS : JWT_KIND_CLIENT, claims,
+                    &m->token, m->tok.kid) != ERRCODE_OK) {
+        http_reply_problem(req, ERRCODE_UNAVAILABLE, "cannot sign");
+        goto gone;
+    }
+    m->op.apply = mpapi_apply;
+    m->op.refused = mpapi_refused;
+    m->op.done = mpapi_done;
+    m->op.base = env->base;
+    committer_submit(env->committer, &m->op);
+    m = NULL;
+gone:
+    json_decref(claims);
+    json_decref(doc);
+    jwt_claims_clear(&presented);
+    jwt_claims_clear(&bulk);
+    proof_result_clear(&proof);
+    if (keys != NULL)
+        signer_keys_put(keys);
+    if (m != NULL)
+        mpapi_op_free(m);
+}
+
+void
+mpapi_register(struct http_req *req)
+{
+    mpapi_issue(req, MPAPI_REGISTER);
+}
+
+void
+mpapi_exchange(struct http_req *req)
+{
+    mpapi_issue(req, MPAPI_EXCHANGE);
+}
+
+void
+mpapi_renew(struct http_req *req)
+{
+    mpapi_issue(req, MPAPI_RENEW);
+}
+
+void
+mpapi_access(struct http_req *req)
+{
+    mpapi_issue(req, MPAPI_ACCESS);
+}
+
+static void
+mpapi_inactive(struct http_req *req, enum errcode code)
+{
+    http_reply_json(req, 200,
+                    json_pack("{s:b, s:s}", "active", 0, "reason", errcode_name(code)));
+}
+
+/* Introspection: signature and claims, then the store's word on the token
+ * and its device. Read-only, on the loop's own connection. */
+void
+mpapi_introspect(struct http_req *req)
+{
+    struct sitetokend *env = req->env;
+    const struct config *cfg = env->cfg;
+    struct auth_mp mp;
+    struct signer_keys *keys = NULL;
+    struct jwt_claims c;
+    struct store_token t;
+    struct store_device d;
+    const char *errstr = NULL, *token;
+    char why[160], exp[TIMEFMT_LEN + 1];
+    int64_t now = sitetokend_now(env);
+    json_t *doc = NULL;
+    enum errcode code = ERRCODE_WRONG_TOKEN_TYPE;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    if (auth_mp(req, env->store, &mp) == -1 || (doc = http_body_object(req)) == NULL)
+        goto gone;
+    if (body_check(doc, mpapi_fields_introspect, NFIELDS(mpapi_fields_introspect), why,
+                   sizeof(why)) == -1) {
+        http_reply_problem(req, ERRCODE_INVALID_REQUEST, "%s", why);
+        goto gone;
+    }
+    if ((keys = signer_keys_get(env->signer)) == NULL) {
+        http_reply_problem(req, ERRCODE_UNAVAILABLE, "no signing keys");
+        goto gone;
+    }
+    token = body_str(doc, "token");
+    for (int k = JWT_KIND_CLIENT; k <= JWT_KIND_ACCESS; k++) {
+        const struct jwt_expect want = {.kind = (enum jwt_kind)k, .iss = cfg->issuer,
+                                        .aud = cfg->audience, .now = now,
+                                        .skew = cfg->clock_skew_ms / 1000};
+
+        jwt_claims_clear(&c);
+        code = jwt_verify(token, strlen(token), keys->jwks, &want, &c, &errstr);
+        if (code != ERRCODE_WRONG_TOKEN_TYPE)
+            break;
+    }
+    if (code != ERRCODE_OK) {
+        mpapi_inactive(req, code);
+        goto gone;
+    }
+    rc = store_token_get(env->store, c.jti, &t, &errstr);
+    if (rc == -1) {
+        http_reply_problem(req, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+        goto gone;
+    }
+    if (rc == 1 || t.revoked_at != 0) {
+        mpapi_inactive(req, ERRCODE_TOKEN_REVOKED);
+        goto gone;
+    }
+    rc = store_device_get(env->store, t.device_id, &d, &errstr);
+    if (rc != 0 || d.blocked) {
+        mpapi_inactive(req, rc == -1 ? ERRCODE_UNAVAILABLE : ERRCODE_DEVICE_BLOCKED);
+        goto gone;
+    }
+    timefmt_rfc3339(c.exp, exp);
+    http_reply_json(req, 200,
+                    json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:I}", "active", 1, "type",
+                              jwt_kind_name(c.kind), "device_id", c.sub, "token_id", c.jti,
+                              "expires_at", exp, "kid", c.kid, "gen",
+                              (json_int_t)(c.gen < 0 ? 0 : c.gen)));
+gone:
+    jwt_claims_clear(&c);
+    json_decref(doc);
+    if (keys != NULL)
+        signer_keys_put(keys);
+}

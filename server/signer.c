@@ -1,0 +1,438 @@
+/* The signer (see signer.h). Private keys are generated here, sealed with
+ * AES-256-GCM (additional data: the kid) before they reach the store, and
+ * unsealed only into EVP_PKEYs held by this module. A mutex guards the key
+ * table and the current snapshot; signing takes a reference to the active key
+ * under it and signs outside it, so threads sign in parallel. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "b64url.h"
+#include "ids.h"
+#include "jwk.h"
+#include "jws.h"
+#include "keys.h"
+#include "signer.h"
+#include "timefmt.h"
+
+#define SIGNER_MAX_KEYS 32
+
+struct signer_key {
+    char kid[65];
+    enum jwk_alg alg;
+    char status[8];
+    int64_t created_at, activates_at, retired_at;
+    EVP_PKEY *priv;
+};
+
+struct signer_keys_ref {
+    struct signer_keys pub;
+    _Atomic int refs;
+};
+
+struct signer {
+    uint8_t seal_key[SEAL_KEY_LEN];
+    struct signer_policy policy;
+    enum jwk_alg alg;
+    pthread_mutex_t mu;
+    struct signer_key keys[SIGNER_MAX_KEYS]; /* guarded by mu */
+    size_t nkeys;                            /* guarded by mu */
+    int active;                              /* index, -1 when none; guarded by mu */
+    struct signer_keys_ref *snap;            /* guarded by mu */
+};
+
+struct signer *
+signer_new(const uint8_t seal_key[SEAL_KEY_LEN], const struct signer_policy *p)
+{
+    struct signer *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    memcpy(s->seal_key, seal_key, SEAL_KEY_LEN);
+    s->policy = *p;
+    if (jwk_alg_from_name(p->algorithm, &s->alg) == -1)
+        s->alg = JWK_ALG_EDDSA;
+    s->active = -1;
+    pthread_mutex_init(&s->mu, NULL);
+    return s;
+}
+
+static void
+signer_clear_keys(struct signer *s)
+{
+    for (size_t i = 0; i < s->nkeys; i++)
+        EVP_PKEY_free(s->keys[i].priv);
+    s->nkeys = 0;
+    s->active = -1;
+}
+
+static void
+signer_snap_unref(struct signer_keys_ref *r)
+{
+    if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
+        return;
+    jwks_free(r->pub.jwks);
+    free(r->pub.doc);
+    free(r);
+}
+
+void
+signer_free(struct signer *s)
+{
+    if (s == NULL)
+        return;
+    signer_clear_keys(s);
+    signer_snap_unref(s->snap);
+    OPENSSL_cleanse(s->seal_key, sizeof(s->seal_key));
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* Generates a key, seals it and inserts it with the given status. */
+static enum errcode
+signer_create_key(struct signer *s, struct store *st, const char *status, int64_t now,
+                  int64_t activates_at, char *kid_out)
+{
+    struct store_key k;
+    EVP_PKEY *key;
+    const char *errstr = NULL;
+    uint8_t *der = NULL;
+    size_t derlen = 0;
+    json_t *jwk = NULL;
+    enum errcode rc = ERRCODE_UNAVAILABLE;
+
+    memset(&k, 0, sizeof(k));
+    if ((key = jwk_generate(s->alg, &errstr)) == NULL)
+        return ERRCODE_UNAVAILABLE;
+    if (jwk_thumbprint(key, k.kid) == -1 || jwk_private_to_der(key, &der, &derlen) == -1)
+        goto done;
+    if (seal_encrypt(s->seal_key, k.kid, der, derlen, &k.sealed, &k.sealed_len) == -1)
+        goto done;
+    if ((jwk = jwk_public_to_json(key, NULL)) == NULL ||
+        (k.public_jwk = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+        goto done;
+    snprintf(k.alg, sizeof(k.alg), "%s", jwk_alg_name(s->alg));
+    snprintf(k.status, sizeof(k.status), "%s", status);
+    k.created_at = now;
+    k.activates_at = activates_at;
+    if (store_key_insert(st, &k, &errstr) == -1)
+        goto done;
+    snprintf(kid_out, 65, "%s", k.kid);
+    rc = ERRCODE_OK;
+done:
+    if (der != NULL)
+        OPENSSL_clear_free(der, derlen);
+    json_decref(jwk);
+    free(k.public_jwk);
+    free(k.sealed);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+static void
+signer_note(char *changed, size_t len, const char *fmt, const char *kid)
+{
+    size_t used;
+
+    if (changed == NULL || len == 0)
+        return;
+    used = strlen(changed);
+    if (used + 2 < len)
+        snprintf(changed + used, len - used, "%s%s:%s", used ? " " : "", fmt, kid);
+}
+
+enum errcode
+signer_lifecycle(struct signer *s, struct store *st, int64_t now, enum signer_mode mode,
+                 char *changed, size_t changed_len)
+{
+    struct store_key *keys = NULL;
+    size_t n = 0;
+    const char *errstr = NULL;
+    const struct signer_policy *p = &s->policy;
+    struct store_key *active = NULL, *next = NULL;
+    char kid[65];
+    enum errcode rc = ERRCODE_UNAVAILABLE;
+
+    if (changed != NULL && changed_len > 0)
+        changed[0] = '\0';
+    if (store_keys_list(st, &keys, &n, &errstr) == -1)
+        return ERRCODE_UNAVAILABLE;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(keys[i].status, "active") == 0)
+            active = &keys[i];
+        else if (strcmp(keys[i].status, "next") == 0)
+            next = &keys[i];
+    }
+    /* Retired keys go once every token they signed has expired. */
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i].status, "retired") == 0 &&
+            keys[i].retired_at + p->max_token_lifetime_s <= now) {
+            if (store_key_delete(st, keys[i].kid, &errstr) == -1)
+                goto done;
+            signer_note(changed, changed_len, "removed", keys[i].kid);
+        }
+    if (active == NULL && next == NULL) {
+        if (signer_create_key(s, st, "active", now, now, kid) != ERRCODE_OK)
+            goto done;
+        signer_note(changed, changed_len, "created-active", kid);
+        rc = ERRCODE_OK;
+        goto done;
+    }
+    if (mode == SIGNER_ROTATE_NOW && next == NULL) {
+        if (signer_create_key(s, st, "next", now, now, kid) != ERRCODE_OK)
+            goto done;
+        signer_note(changed, changed_len, "created-next", kid);
+        if (store_key_set_status(st, kid, "active", now, &errstr) == -1)
+            goto done;
+        if (active != NULL && store_key_set_status(st, active->kid, "retired", now, &errstr) == -1)
+            goto done;
+        if (active != NULL)
+            signer_note(changed, changed_len, "retired", active->kid);
+        signer_note(changed, changed_len, "activated", kid);
+        rc = ERRCODE_OK;
+        goto done;
+    }
+    if (next != NULL && (next->activates_at <= now || mode == SIGNER_ROTATE_NOW)) {
+        if (store_key_set_status(st, next->kid, "active", now, &errstr) == -1)
+            goto done;
+        if (active != NULL && store_key_set_status(st, active->kid, "retired", now, &errstr) == -1)
+            goto done;
+        if (active != NULL)
+            signer_note(changed, changed_len, "retired", active->kid);
+        signer_note(changed, changed_len, "activated", next->kid);
+        rc = ERRCODE_OK;
+        goto done;
+    }
+    if (next == NULL && active != NULL) {
+        int64_t due = active->activates_at + p->rotation_period_s;
+        int wrong_alg = strcmp(active->alg, jwk_alg_name(s->alg)) != 0;
+
+        if (mode == SIGNER_ROTATE || wrong_alg || due - p->prepublish_s <= now) {
+            int64_t at = now + p->prepublish_s;
+
+            if (mode == SIGNER_TICK && !wrong_alg && due > at)
+                at = due;
+            if (signer_create_key(s, st, "next", now, at, kid) != ERRCODE_OK)
+                goto done;
+            signer_note(changed, changed_len, "created-next", kid);
+        }
+    }
+    rc = ERRCODE_OK;
+done:
+    store_keys_free(keys, n);
+    return rc;
+}
+
+static struct signer_keys_ref *
+signer_build_snapshot(struct signer *s, struct store_key *keys, size_t n)
+{
+    struct signer_keys_ref *r = calloc(1, sizeof(*r));
+    json_t *doc = json_object(), *arr = json_array();
+    uint8_t md[SHA256_DIGEST_LENGTH];
+    char hash[44];
+    int64_t max_age = s->policy.prepublish_s / 4;
+
+    if (r == NULL || doc == NULL || arr == NULL || (r->pub.jwks = jwks_new()) == NULL)
+        goto fail;
+    atomic_store(&r->refs, 1);
+    for (size_t i = 0; i < n; i++) {
+        const char *errstr = NULL;
+        json_t *jwk = json_loads(keys[i].public_jwk, 0, NULL);
+        EVP_PKEY *pub = jwk != NULL ? jwk_public_from_json(jwk, &errstr) : NULL;
+
+        if (pub == NULL || jwks_add(r->pub.jwks, keys[i].kid, pub) == -1) {
+            json_decref(jwk);
+            EVP_PKEY_free(pub);
+            goto fail;
+        }
+        EVP_PKEY_free(pub);
+        json_object_set_new(jwk, "kid", json_string(keys[i].kid));
+        json_object_set_new(jwk, "alg", json_string(keys[i].alg));
+        json_object_set_new(jwk, "use", json_string("sig"));
+        json_object_set_new(jwk, "status", json_string(keys[i].status));
+        json_array_append_new(arr, jwk);
+        if (strcmp(keys[i].status, "active") == 0)
+            r->pub.has_active = 1;
+    }
+    json_object_set_new(doc, "keys", arr);
+    arr = NULL;
+    if ((r->pub.doc = json_dumps(doc, JSON_COMPACT)) == NULL)
+        goto fail;
+    r->pub.doclen = strlen(r->pub.doc);
+    SHA256((const uint8_t *)r->pub.doc, r->pub.doclen, md);
+    b64url_encode_buf(md, 16, hash, sizeof(hash));
+    snprintf(r->pub.etag, sizeof(r->pub.etag), "\"%s\"", hash);
+    if (max_age > 3600)
+        max_age = 3600;
+    r->pub.max_age_s = max_age;
+    json_decref(doc);
+    return r;
+fail:
+    json_decref(doc);
+    json_decref(arr);
+    if (r != NULL) {
+        jwks_free(r->pub.jwks);
+        free(r->pub.doc);
+        free(r);
+    }
+    return NULL;
+}
+
+int
+signer_reload(struct signer *s, struct store *st, const char **errstr)
+{
+    struct store_key *keys = NULL;
+    size_t n = 0;
+    struct signer_key loaded[SIGNER_MAX_KEYS];
+    size_t nloaded = 0;
+    int active = -1;
+    struct signer_keys_ref *snap, *old;
+
+    memset(loaded, 0, sizeof(loaded));
+    if (store_keys_list(st, &keys, &n, errstr) == -1)
+        return -1;
+    if (n > SIGNER_MAX_KEYS) {
+        *errstr = "too many keys in the store";
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct signer_key *k = &loaded[nloaded];
+        uint8_t *der = NULL;
+        size_t derlen = 0;
+
+        snprintf(k->kid, sizeof(k->kid), "%s", keys[i].kid);
+        snprintf(k->status, sizeof(k->status), "%s", keys[i].status);
+        k->created_at = keys[i].created_at;
+        k->activates_at = keys[i].activates_at;
+        k->retired_at = keys[i].retired_at;
+        if (jwk_alg_from_name(keys[i].alg, &k->alg) == -1) {
+            *errstr = "a stored key has an unknown algorithm";
+            goto fail;
+        }
+        if (seal_decrypt(s->seal_key, keys[i].kid, keys[i].sealed, keys[i].sealed_len, &der,
+                         &derlen) == -1) {
+            *errstr = "a stored key does not unseal: wrong seal key file?";
+            goto fail;
+        }
+        k->priv = jwk_private_from_der(der, derlen);
+        OPENSSL_clear_free(der, derlen);
+        if (k->priv == NULL) {
+            *errstr = "a stored key does not parse";
+            goto fail;
+        }
+        if (strcmp(k->status, "active") == 0)
+            active = (int)nloaded;
+        nloaded++;
+    }
+    if ((snap = signer_build_snapshot(s, keys, n)) == NULL) {
+        *errstr = "cannot build the key set";
+        goto fail;
+    }
+    pthread_mutex_lock(&s->mu);
+    signer_clear_keys(s);
+    memcpy(s->keys, loaded, sizeof(loaded));
+    s->nkeys = nloaded;
+    s->active = active;
+    old = s->snap;
+    s->snap = snap;
+    pthread_mutex_unlock(&s->mu);
+    signer_snap_unref(old);
+    store_keys_free(keys, n);
+    return 0;
+fail:
+    for (size_t i = 0; i < SIGNER_MAX_KEYS; i++)
+        EVP_PKEY_free(loaded[i].priv);
+    store_keys_free(keys, n);
+    return -1;
+}
+
+enum errcode
+signer_sign(struct signer *s, enum jwt_kind kind, const json_t *claims, char **token,
+            char kid[65])
+{
+    EVP_PKEY *key = NULL;
+    enum jwk_alg alg = JWK_ALG_EDDSA;
+    json_t *header = NULL;
+    char *input = NULL;
+    uint8_t sig[JWS_SIG_MAX];
+    size_t siglen = sizeof(sig);
+    enum errcode rc = ERRCODE_UNAVAILABLE;
+
+    pthread_mutex_lock(&s->mu);
+    if (s->active >= 0) {
+        key = s->keys[s->active].priv;
+        EVP_PKEY_up_ref(key);
+        alg = s->keys[s->active].alg;
+        snprintf(kid, 65, "%s", s->keys[s->active].kid);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (key == NULL)
+        return ERRCODE_UNAVAILABLE;
+    if ((header = jwt_header(kind, alg, kid)) == NULL ||
+        (input = jws_signing_input(header, claims)) == NULL ||
+        jws_sign_raw(key, alg, input, strlen(input), sig, &siglen) == -1 ||
+        (*token = jws_compact(input, sig, siglen)) == NULL)
+        goto done;
+    rc = ERRCODE_OK;
+done:
+    json_decref(header);
+    free(input);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+struct signer_keys *
+signer_keys_get(struct signer *s)
+{
+    struct signer_keys_ref *r;
+
+    pthread_mutex_lock(&s->mu);
+    r = s->snap;
+    if (r != NULL)
+        atomic_fetch_add(&r->refs, 1);
+    pthread_mutex_unlock(&s->mu);
+    return r != NULL ? &r->pub : NULL;
+}
+
+void
+signer_keys_put(struct signer_keys *k)
+{
+    signer_snap_unref((struct signer_keys_ref *)k);
+}
+
+json_t *
+signer_key_list(struct signer *s)
+{
+    json_t *arr = json_array();
+
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->nkeys; i++) {
+        const struct signer_key *k = &s->keys[i];
+        char created[TIMEFMT_LEN + 1], activates[TIMEFMT_LEN + 1], retires[TIMEFMT_LEN + 1];
+        json_t *o;
+
+        timefmt_rfc3339(k->created_at, created);
+        timefmt_rfc3339(k->activates_at, activates);
+        timefmt_rfc3339(k->retired_at > 0 ? k->retired_at : 0, retires);
+        o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kid", k->kid, "alg", jwk_alg_name(k->alg),
+                      "status", k->status, "created_at", created, "activates_at", activates);
+        if (k->retired_at > 0) {
+            json_object_set_new(o, "retired_at", json_string(retires));
+            timefmt_rfc3339(k->retired_at + s->policy.max_token_lifetime_s, retires);
+            json_object_set_new(o, "removed_after", json_string(retires));
+        } else {
+            json_object_set_new(o, "retired_at", json_null());
+            json_object_set_new(o, "removed_after", json_null());
+        }
+        json_array_append_new(arr, o);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return arr;
+}

@@ -1,0 +1,67 @@
+/* The signer: the only module that touches private keys. It keeps the keys
+ * of the store unsealed in memory, signs tokens with the active one, runs the
+ * key lifecycle (next -> active -> retired -> removed), and publishes the
+ * verification keys as a JWKS document with an ETag. */
+#ifndef SITETOKEN_SIGNER_H
+#define SITETOKEN_SIGNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "errcode.h"
+#include "jwt.h"
+#include "seal.h"
+
+struct store;
+struct signer;
+struct jwks;
+
+struct signer_policy {
+    const char *algorithm; /* for new keys */
+    int64_t rotation_period_s, prepublish_s;
+    int64_t max_token_lifetime_s; /* a retired key stays published this long (+ skew) */
+};
+
+/* A published, immutable snapshot of the verification keys. Take with
+ * signer_keys_get, give back with signer_keys_put; safe from any thread. */
+struct signer_keys {
+    struct jwks *jwks; /* every key a token may have been signed with */
+    char *doc;         /* the JWKS document served on /v1/keys */
+    size_t doclen;
+    char etag[48];
+    int64_t max_age_s;
+    int has_active;
+};
+
+struct signer *signer_new(const uint8_t seal_key[SEAL_KEY_LEN], const struct signer_policy *p);
+void signer_free(struct signer *s);
+
+/* Lifecycle step inside the writer's transaction: makes the first key,
+ * publishes the next one prepublish ahead of its due time, activates a due
+ * next key and retires the old one, drops retired keys nobody can still
+ * hold. mode: SIGNER_TICK (timer), SIGNER_ROTATE (publish a next key now),
+ * SIGNER_ROTATE_NOW (activate a new key at once). Writes what changed into
+ * changed (may be NULL). Never touches the in-memory keys: call signer_reload
+ * after the commit. */
+enum signer_mode { SIGNER_TICK, SIGNER_ROTATE, SIGNER_ROTATE_NOW };
+enum errcode signer_lifecycle(struct signer *s, struct store *st, int64_t now_s,
+                              enum signer_mode mode, char *changed, size_t changed_len);
+/* Loads all keys from the store (unsealing private keys) and rebuilds the
+ * published snapshot. 0 or -1 with *errstr. */
+int signer_reload(struct signer *s, struct store *st, const char **errstr);
+
+/* Signs a JWT of kind with the active key: *token is malloc'd (caller frees),
+ * kid gets the key id. ERRCODE_OK or ERRCODE_UNAVAILABLE. */
+enum errcode signer_sign(struct signer *s, enum jwt_kind kind, const json_t *claims, char **token,
+                         char kid[65]);
+
+struct signer_keys *signer_keys_get(struct signer *s);
+void signer_keys_put(struct signer_keys *k);
+
+/* The key list for admins: [{kid, alg, status, created_at, activates_at,
+ * retires_at}] (new reference). */
+json_t *signer_key_list(struct signer *s);
+
+#endif

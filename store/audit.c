@@ -1,0 +1,258 @@
+/* The audit trail: append-only records, each carrying the SHA-256 of its
+ * predecessor, so that store_audit_verify finds an edit, a gap or a reordering. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "audit.h"
+#include "store_int.h"
+
+#define AUDIT_COLS "seq, time, actor, action, subject, detail, prev_hash, hash"
+#define AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+#define AUDIT_DETAIL_MAX (64 * 1024)
+
+/* hash = hex(SHA-256(prev_hash || canonical)), canonical being
+ * [seq,time,"actor","action","subject",detail] with detail the stored text
+ * verbatim. The head of the array is made by jansson (compact), detail is
+ * spliced in as stored: verification never re-serialises detail, so it can
+ * not depend on how a future jansson prints numbers. store_audit_append
+ * stores detail already canonical (compact, sorted keys), so the result is
+ * the same text json_dumps would give for the whole array. */
+static int
+audit_hash(int64_t seq, int64_t time, const char *actor, const char *action, const char *subject,
+           const char *detail, const char *prev_hash, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    json_t *head = NULL;
+    char *text = NULL;
+    size_t len;
+    EVP_MD_CTX *ctx = NULL;
+    int rc = -1;
+
+    if ((head = json_pack("[I,I,s,s,s]", (json_int_t)seq, (json_int_t)time, actor, action,
+                          subject)) == NULL ||
+        (text = json_dumps(head, JSON_COMPACT)) == NULL)
+        goto done;
+    len = strlen(text);
+    if (len < 2 || text[len - 1] != ']')
+        goto done;
+    text[len - 1] = ','; /* "[...," then detail then "]" */
+    if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(ctx, prev_hash, strlen(prev_hash)) != 1 ||
+        EVP_DigestUpdate(ctx, text, len) != 1 ||
+        EVP_DigestUpdate(ctx, detail, strlen(detail)) != 1 ||
+        EVP_DigestUpdate(ctx, "]", 1) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
+        mdlen != sizeof(md))
+        goto done;
+    for (size_t i = 0; i < sizeof(md); i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 0xf];
+    }
+    out[64] = '\0';
+    rc = 0;
+done:
+    EVP_MD_CTX_free(ctx);
+    free(text);
+    json_decref(head);
+    return rc;
+}
+
+/* detail_json as canonical text (compact, sorted keys), malloc'd; NULL when
+ * it is not a JSON object. */
+static char *
+audit_canonical_detail(const char *detail_json)
+{
+    json_t *obj;
+    char *text = NULL;
+
+    if (detail_json == NULL || *detail_json == '\0')
+        detail_json = "{}";
+    if ((obj = json_loads(detail_json, JSON_REJECT_DUPLICATES, NULL)) != NULL &&
+        json_is_object(obj))
+        text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(obj);
+    return text;
+}
+
+int
+store_audit_append(struct store *st, int64_t time, const char *actor, const char *action,
+                   const char *subject, const char *detail_json, const char **errstr)
+{
+    struct store_audit *a = NULL; /* for the buffer sizes */
+    sqlite3_stmt *stmt;
+    char prev[65], hash[65];
+    char *detail = NULL;
+    int64_t seq = 1;
+    int rc;
+
+    if (subject == NULL)
+        subject = "";
+    if (store_check_len(st, "audit actor", actor, sizeof(a->actor) - 1, errstr) == -1 ||
+        store_check_len(st, "audit action", action, sizeof(a->action) - 1, errstr) == -1 ||
+        store_check_len(st, "audit subject", subject, sizeof(a->subject) - 1, errstr) == -1 ||
+        store_check_len(st, "audit detail", detail_json, AUDIT_DETAIL_MAX, errstr) == -1)
+        return -1;
+    if (actor == NULL || action == NULL) {
+        *errstr = "audit: actor and action are required";
+        return -1;
+    }
+    if ((detail = audit_canonical_detail(detail_json)) == NULL) {
+        *errstr = "audit: detail is not a JSON object";
+        return -1;
+    }
+
+    if ((stmt = store_stmt(st, STMT_AUDIT_LAST,
+                           "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", errstr)) ==
+        NULL)
+        goto fail;
+    snprintf(prev, sizeof(prev), "%s", AUDIT_GENESIS);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        seq = sqlite3_column_int64(stmt, 0) + 1;
+        if (store_col_text(stmt, 1, prev, sizeof(prev)) == -1 || strlen(prev) != 64) {
+            *errstr = store_errf(st, "audit: unreadable last record");
+            store_stmt_done(stmt);
+            goto fail;
+        }
+    } else if (rc != SQLITE_DONE) {
+        *errstr = store_err(st, "audit");
+        store_stmt_done(stmt);
+        goto fail;
+    }
+    store_stmt_done(stmt);
+
+    if (audit_hash(seq, time, actor, action, subject, detail, prev, hash) == -1) {
+        /* json_pack refuses strings that are not UTF-8. */
+        *errstr = "audit: cannot hash the record (text not UTF-8?)";
+        goto fail;
+    }
+    if ((stmt = store_stmt(st, STMT_AUDIT_INSERT,
+                           "INSERT INTO audit(" AUDIT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           errstr)) == NULL)
+        goto fail;
+    sqlite3_bind_int64(stmt, 1, seq);
+    sqlite3_bind_int64(stmt, 2, time);
+    sqlite3_bind_text(stmt, 3, actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 6, detail, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 7, prev, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 8, hash, -1, SQLITE_STATIC);
+    rc = store_step_done(st, stmt, "append audit record", errstr);
+    store_stmt_done(stmt);
+    free(detail);
+    return rc;
+fail:
+    free(detail);
+    return -1;
+}
+
+/* Reads the current row into *a; a->detail is borrowed from the statement. */
+static int
+audit_from_row(sqlite3_stmt *stmt, struct store_audit *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->seq = sqlite3_column_int64(stmt, 0);
+    a->time = sqlite3_column_int64(stmt, 1);
+    if (store_col_text(stmt, 2, a->actor, sizeof(a->actor)) == -1 ||
+        store_col_text(stmt, 3, a->action, sizeof(a->action)) == -1 ||
+        store_col_text(stmt, 4, a->subject, sizeof(a->subject)) == -1 ||
+        store_col_text(stmt, 6, a->prev_hash, sizeof(a->prev_hash)) == -1 ||
+        store_col_text(stmt, 7, a->hash, sizeof(a->hash)) == -1)
+        return -1;
+    a->detail = (char *)sqlite3_column_text(stmt, 5);
+    if (a->detail == NULL)
+        a->detail = (char *)"";
+    return 0;
+}
+
+int
+store_audit_list(struct store *st, int64_t after, int limit,
+                 int (*cb)(const struct store_audit *a, void *arg), void *arg,
+                 const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    struct store_audit a;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_AUDIT_LIST,
+                           "SELECT " AUDIT_COLS " FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, after);
+    sqlite3_bind_int(stmt, 2, limit > 0 ? limit : -1);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (audit_from_row(stmt, &a) == -1) {
+            *errstr = store_errf(st, "audit: unreadable row");
+            goto fail;
+        }
+        if (cb(&a, arg) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        *errstr = store_err(st, "list audit");
+        goto fail;
+    }
+    store_stmt_done(stmt);
+    return 0;
+fail:
+    store_stmt_done(stmt);
+    return -1;
+}
+
+int
+store_audit_verify(struct store *st, int *ok, int64_t *first_bad, int64_t *records,
+                   char head[65], const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    struct store_audit a;
+    char expect_prev[65], hash[65];
+    int64_t expect_seq = 1;
+    int rc;
+
+    *ok = 1;
+    *first_bad = 0;
+    *records = 0;
+    snprintf(head, 65, "%s", AUDIT_GENESIS);
+    snprintf(expect_prev, sizeof(expect_prev), "%s", AUDIT_GENESIS);
+    if ((stmt = store_stmt(st, STMT_AUDIT_ALL, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq",
+                           errstr)) == NULL)
+        return -1;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int good;
+
+        (*records)++;
+        good = audit_from_row(stmt, &a) == 0;
+        snprintf(head, 65, "%s", a.hash);
+        if (!*ok)
+            continue; /* only counting now */
+        /* A record is good when it sits at the expected seq, links to the
+         * stored hash of its predecessor, and hashes to its stored hash. */
+        good = good && a.seq == expect_seq && strcmp(a.prev_hash, expect_prev) == 0 &&
+               audit_hash(a.seq, a.time, a.actor, a.action, a.subject, a.detail, a.prev_hash,
+                          hash) == 0 &&
+               strcmp(hash, a.hash) == 0;
+        if (!good) {
+            *ok = 0;
+            /* Rows come in seq order, so a.seq >= expect_seq: a gap (or a
+             * first record whose seq is not 1) reports the first missing
+             * seq, where the chain first departs from 1, 2, 3... */
+            *first_bad = expect_seq;
+            continue;
+        }
+        snprintf(expect_prev, sizeof(expect_prev), "%s", a.hash);
+        expect_seq++;
+    }
+    if (rc != SQLITE_DONE) {
+        *errstr = store_err(st, "verify audit");
+        store_stmt_done(stmt);
+        return -1;
+    }
+    store_stmt_done(stmt);
+    return 0;
+}

@@ -1,0 +1,469 @@
+/* Devices (a key thumbprint and what the MP reported about it) and the tokens
+ * issued to them, with the keyset-paginated lists the admin API pages through. */
+#include <string.h>
+
+#include "devices.h"
+#include "store_int.h"
+
+#define DEVICE_COLS                                                                        \
+    "id, jkt, hardware_id, name, reg, bulk_id, mp_id, created_at, last_seen_at, blocked"
+#define TOKEN_COLS                                                                         \
+    "jti, kind, device_id, kid, issued_at, expires_at, gen, bulk_id, mp_id, prev_jti,"    \
+    " revoked_at, revoke_reason"
+
+static int
+device_from_row(sqlite3_stmt *stmt, struct store_device *d)
+{
+    memset(d, 0, sizeof(*d));
+    if (store_col_text(stmt, 0, d->id, sizeof(d->id)) == -1 ||
+        store_col_text(stmt, 1, d->jkt, sizeof(d->jkt)) == -1 ||
+        store_col_text(stmt, 2, d->hardware_id, sizeof(d->hardware_id)) == -1 ||
+        store_col_text(stmt, 3, d->name, sizeof(d->name)) == -1 ||
+        store_col_text(stmt, 4, d->reg, sizeof(d->reg)) == -1 ||
+        store_col_text(stmt, 5, d->bulk_id, sizeof(d->bulk_id)) == -1 ||
+        store_col_text(stmt, 6, d->mp_id, sizeof(d->mp_id)) == -1)
+        return -1;
+    d->created_at = sqlite3_column_int64(stmt, 7);
+    d->last_seen_at = sqlite3_column_int64(stmt, 8);
+    d->blocked = sqlite3_column_int(stmt, 9) != 0;
+    return 0;
+}
+
+static int
+token_from_row(sqlite3_stmt *stmt, struct store_token *t)
+{
+    memset(t, 0, sizeof(*t));
+    if (store_col_text(stmt, 0, t->jti, sizeof(t->jti)) == -1 ||
+        store_col_text(stmt, 1, t->kind, sizeof(t->kind)) == -1 ||
+        store_col_text(stmt, 2, t->device_id, sizeof(t->device_id)) == -1 ||
+        store_col_text(stmt, 3, t->kid, sizeof(t->kid)) == -1 ||
+        store_col_text(stmt, 7, t->bulk_id, sizeof(t->bulk_id)) == -1 ||
+        store_col_text(stmt, 8, t->mp_id, sizeof(t->mp_id)) == -1 ||
+        store_col_text(stmt, 9, t->prev_jti, sizeof(t->prev_jti)) == -1 ||
+        store_col_text(stmt, 11, t->revoke_reason, sizeof(t->revoke_reason)) == -1)
+        return -1;
+    t->issued_at = sqlite3_column_int64(stmt, 4);
+    t->expires_at = sqlite3_column_int64(stmt, 5);
+    t->gen = sqlite3_column_int64(stmt, 6);
+    t->revoked_at = sqlite3_column_int64(stmt, 10);
+    return 0;
+}
+
+/* Steps a one-row device lookup: 0 found, 1 none, -1 error. */
+static int
+device_lookup(struct store *st, sqlite3_stmt *stmt, struct store_device *out,
+              const char **errstr)
+{
+    int rc;
+
+    switch (sqlite3_step(stmt)) {
+    case SQLITE_ROW:
+        rc = 0;
+        if (device_from_row(stmt, out) == -1) {
+            *errstr = store_errf(st, "devices: unreadable row");
+            rc = -1;
+        }
+        break;
+    case SQLITE_DONE:
+        *errstr = "no such device";
+        rc = 1;
+        break;
+    default:
+        *errstr = store_err(st, "devices");
+        rc = -1;
+        break;
+    }
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_device_by_jkt(struct store *st, const char *jkt, struct store_device *out,
+                    const char **errstr)
+{
+    sqlite3_stmt *stmt;
+
+    if ((stmt = store_stmt(st, STMT_DEVICE_BY_JKT,
+                           "SELECT " DEVICE_COLS " FROM devices WHERE jkt = ?", errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, jkt, -1, SQLITE_STATIC);
+    return device_lookup(st, stmt, out, errstr);
+}
+
+int
+store_device_get(struct store *st, const char *id, struct store_device *out,
+                 const char **errstr)
+{
+    sqlite3_stmt *stmt;
+
+    if ((stmt = store_stmt(st, STMT_DEVICE_GET, "SELECT " DEVICE_COLS " FROM devices WHERE id = ?",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+    return device_lookup(st, stmt, out, errstr);
+}
+
+int
+store_device_insert(struct store *st, const struct store_device *d, const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if (store_check_len(st, "device id", d->id, sizeof(d->id) - 1, errstr) == -1 ||
+        store_check_len(st, "device key thumbprint", d->jkt, sizeof(d->jkt) - 1, errstr) == -1 ||
+        store_check_len(st, "hardware_id", d->hardware_id, sizeof(d->hardware_id) - 1, errstr) ==
+            -1 ||
+        store_check_len(st, "device name", d->name, sizeof(d->name) - 1, errstr) == -1 ||
+        store_check_len(st, "registration", d->reg, sizeof(d->reg) - 1, errstr) == -1 ||
+        store_check_len(st, "bulk token id", d->bulk_id, sizeof(d->bulk_id) - 1, errstr) == -1 ||
+        store_check_len(st, "MP id", d->mp_id, sizeof(d->mp_id) - 1, errstr) == -1)
+        return -1;
+    if ((stmt = store_stmt(st, STMT_DEVICE_INSERT,
+                           "INSERT INTO devices(" DEVICE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, d->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, d->jkt, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, d->hardware_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, d->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, d->reg, -1, SQLITE_STATIC);
+    store_bind_opt_text(stmt, 6, d->bulk_id);
+    store_bind_opt_text(stmt, 7, d->mp_id);
+    sqlite3_bind_int64(stmt, 8, d->created_at);
+    sqlite3_bind_int64(stmt, 9, d->last_seen_at);
+    sqlite3_bind_int(stmt, 10, d->blocked != 0);
+    rc = store_step_done(st, stmt, "insert device", errstr);
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_device_touch(struct store *st, const char *id, const char *hardware_id, const char *name,
+                   const char *mp_id, int64_t now, const char **errstr)
+{
+    struct store_device *d = NULL; /* for the buffer sizes */
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if (store_check_len(st, "hardware_id", hardware_id, sizeof(d->hardware_id) - 1, errstr) ==
+            -1 ||
+        store_check_len(st, "device name", name, sizeof(d->name) - 1, errstr) == -1 ||
+        store_check_len(st, "MP id", mp_id, sizeof(d->mp_id) - 1, errstr) == -1)
+        return -1;
+    /* A NULL or "" mp_id keeps the one recorded. */
+    if ((stmt = store_stmt(st, STMT_DEVICE_TOUCH,
+                           "UPDATE devices SET hardware_id = ?1, name = ?2,"
+                           " mp_id = coalesce(?3, mp_id), last_seen_at = ?4 WHERE id = ?5",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, hardware_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
+    store_bind_opt_text(stmt, 3, mp_id);
+    sqlite3_bind_int64(stmt, 4, now);
+    sqlite3_bind_text(stmt, 5, id, -1, SQLITE_STATIC);
+    rc = store_step_done(st, stmt, "update device", errstr);
+    if (rc == 0 && sqlite3_changes(st->db) == 0) {
+        *errstr = "no such device";
+        rc = 1;
+    }
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_device_set_blocked(struct store *st, const char *id, int blocked, const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_DEVICE_SET_BLOCKED,
+                           "UPDATE devices SET blocked = ? WHERE id = ?", errstr)) == NULL)
+        return -1;
+    sqlite3_bind_int(stmt, 1, blocked != 0);
+    sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+    rc = store_step_done(st, stmt, "block device", errstr);
+    if (rc == 0 && sqlite3_changes(st->db) == 0) {
+        *errstr = "no such device";
+        rc = 1;
+    }
+    store_stmt_done(stmt);
+    return rc;
+}
+
+/* One statement per filter combination, so each can use its own index: the
+ * blocked filter the small partial index devices_blocked, the name prefix
+ * devices_name (a byte range [prefix, prefix || 0xff), 0xff never occurring
+ * in UTF-8). Parameters: ?1 cursor id, ?2 and ?3 the name range, ?4 limit. */
+#define DEVICE_LIST(status, prefix)                                                        \
+    "SELECT " DEVICE_COLS " FROM devices WHERE id > ?1" status prefix                     \
+    " ORDER BY id LIMIT ?4"
+#define DEVICE_PREFIX " AND name >= ?2 AND name < ?3"
+static const char *const device_list_sql[6] = {
+    DEVICE_LIST("", ""),
+    DEVICE_LIST(" AND blocked = 0", ""),
+    DEVICE_LIST(" AND blocked = 1", ""),
+    DEVICE_LIST("", DEVICE_PREFIX),
+    DEVICE_LIST(" AND blocked = 0", DEVICE_PREFIX),
+    DEVICE_LIST(" AND blocked = 1", DEVICE_PREFIX),
+};
+
+int
+store_device_list(struct store *st, const char *status, const char *name_prefix,
+                  const char *after, int limit,
+                  int (*cb)(const struct store_device *d, void *arg), void *arg,
+                  const char **errstr)
+{
+    struct store_device d;
+    char upper[sizeof(d.name) + 1];
+    sqlite3_stmt *stmt;
+    int variant, rc;
+    size_t plen;
+
+    if (status == NULL || *status == '\0')
+        variant = 0;
+    else if (strcmp(status, "active") == 0)
+        variant = 1;
+    else if (strcmp(status, "blocked") == 0)
+        variant = 2;
+    else {
+        *errstr = "device status filter must be \"\", \"active\" or \"blocked\"";
+        return -1;
+    }
+    plen = name_prefix != NULL ? strlen(name_prefix) : 0;
+    if (plen > 0) {
+        if (plen > sizeof(d.name) - 1)
+            return 0; /* no stored name is that long */
+        memcpy(upper, name_prefix, plen);
+        upper[plen] = (char)0xff;
+        variant += 3;
+    }
+    if ((stmt = store_stmt(st, STMT_DEVICE_LIST + variant, device_list_sql[variant], errstr)) ==
+        NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, after != NULL ? after : "", -1, SQLITE_STATIC);
+    if (plen > 0) {
+        sqlite3_bind_text(stmt, 2, name_prefix, (int)plen, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, upper, (int)plen + 1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int(stmt, 4, limit > 0 ? limit : -1);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (device_from_row(stmt, &d) == -1) {
+            *errstr = store_errf(st, "devices: unreadable row");
+            goto fail;
+        }
+        if (cb(&d, arg) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        *errstr = store_err(st, "list devices");
+        goto fail;
+    }
+    store_stmt_done(stmt);
+    return 0;
+fail:
+    store_stmt_done(stmt);
+    return -1;
+}
+
+int
+store_token_insert(struct store *st, const struct store_token *t, const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if (store_check_len(st, "jti", t->jti, sizeof(t->jti) - 1, errstr) == -1 ||
+        store_check_len(st, "token kind", t->kind, sizeof(t->kind) - 1, errstr) == -1 ||
+        store_check_len(st, "device id", t->device_id, sizeof(t->device_id) - 1, errstr) == -1 ||
+        store_check_len(st, "kid", t->kid, sizeof(t->kid) - 1, errstr) == -1 ||
+        store_check_len(st, "bulk token id", t->bulk_id, sizeof(t->bulk_id) - 1, errstr) == -1 ||
+        store_check_len(st, "MP id", t->mp_id, sizeof(t->mp_id) - 1, errstr) == -1 ||
+        store_check_len(st, "previous jti", t->prev_jti, sizeof(t->prev_jti) - 1, errstr) == -1 ||
+        store_check_len(st, "revocation reason", t->revoke_reason, sizeof(t->revoke_reason) - 1,
+                        errstr) == -1)
+        return -1;
+    if ((stmt = store_stmt(st, STMT_TOKEN_INSERT,
+                           "INSERT INTO tokens(" TOKEN_COLS ")"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, t->jti, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, t->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, t->device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, t->kid, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, t->issued_at);
+    sqlite3_bind_int64(stmt, 6, t->expires_at);
+    sqlite3_bind_int64(stmt, 7, t->gen);
+    store_bind_opt_text(stmt, 8, t->bulk_id);
+    store_bind_opt_text(stmt, 9, t->mp_id);
+    store_bind_opt_text(stmt, 10, t->prev_jti);
+    store_bind_opt_int64(stmt, 11, t->revoked_at);
+    store_bind_opt_text(stmt, 12, t->revoke_reason);
+    rc = store_step_done(st, stmt, "insert token", errstr);
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_token_get(struct store *st, const char *jti, struct store_token *out, const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_TOKEN_GET, "SELECT " TOKEN_COLS " FROM tokens WHERE jti = ?",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, jti, -1, SQLITE_STATIC);
+    switch (sqlite3_step(stmt)) {
+    case SQLITE_ROW:
+        rc = 0;
+        if (token_from_row(stmt, out) == -1) {
+            *errstr = store_errf(st, "tokens: unreadable row");
+            rc = -1;
+        }
+        break;
+    case SQLITE_DONE:
+        *errstr = "no such token";
+        rc = 1;
+        break;
+    default:
+        *errstr = store_err(st, "get token");
+        rc = -1;
+        break;
+    }
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_token_revoke(struct store *st, const char *jti, int64_t now, const char *reason,
+                   const char **errstr)
+{
+    struct store_token *t = NULL; /* for the buffer size */
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if (store_check_len(st, "revocation reason", reason, sizeof(t->revoke_reason) - 1, errstr) ==
+            -1 ||
+        (stmt = store_stmt(st, STMT_TOKEN_REVOKE,
+                           "UPDATE tokens SET revoked_at = ?, revoke_reason = ?"
+                           " WHERE jti = ? AND revoked_at IS NULL",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, now);
+    sqlite3_bind_text(stmt, 2, reason != NULL ? reason : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, jti, -1, SQLITE_STATIC);
+    rc = store_step_done(st, stmt, "revoke token", errstr);
+    store_stmt_done(stmt);
+    if (rc == -1 || sqlite3_changes(st->db) == 1)
+        return rc;
+    /* Nothing changed: tell "no such token" from "already revoked". */
+    if ((stmt = store_stmt(st, STMT_TOKEN_EXISTS, "SELECT 1 FROM tokens WHERE jti = ?", errstr)) ==
+        NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, jti, -1, SQLITE_STATIC);
+    switch (sqlite3_step(stmt)) {
+    case SQLITE_ROW:
+        *errstr = "token already revoked";
+        rc = 2;
+        break;
+    case SQLITE_DONE:
+        *errstr = "no such token";
+        rc = 1;
+        break;
+    default:
+        *errstr = store_err(st, "revoke token");
+        rc = -1;
+        break;
+    }
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_token_list(struct store *st, const char *device_id, const char *after, int limit,
+                 int (*cb)(const struct store_token *t, void *arg), void *arg,
+                 const char **errstr)
+{
+    static const char *const sql[4] = {
+        "SELECT " TOKEN_COLS " FROM tokens"
+        " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
+        "SELECT " TOKEN_COLS " FROM tokens WHERE (issued_at, rowid) < (?2, ?3)"
+        " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
+        "SELECT " TOKEN_COLS " FROM tokens WHERE device_id = ?1"
+        " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
+        "SELECT " TOKEN_COLS " FROM tokens WHERE device_id = ?1 AND (issued_at, rowid) < (?2, ?3)"
+        " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
+    };
+    static const enum store_stmt_id ids[4] = {STMT_TOKEN_LIST_ALL_FIRST, STMT_TOKEN_LIST_ALL_AFTER,
+                                              STMT_TOKEN_LIST_DEV_FIRST, STMT_TOKEN_LIST_DEV_AFTER};
+    struct store_token t;
+    sqlite3_stmt *stmt;
+    int64_t c_time = 0, c_rowid = 0;
+    int variant = 0, rc;
+
+    if (after != NULL && *after != '\0') {
+        /* The cursor is a jti; the keyset is its (issued_at, rowid). */
+        if ((stmt = store_stmt(st, STMT_TOKEN_CURSOR,
+                               "SELECT issued_at, rowid FROM tokens WHERE jti = ?", errstr)) ==
+            NULL)
+            return -1;
+        sqlite3_bind_text(stmt, 1, after, -1, SQLITE_STATIC);
+        rc = sqlite3_step(stmt);
+        c_time = sqlite3_column_int64(stmt, 0);
+        c_rowid = sqlite3_column_int64(stmt, 1);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            *errstr = store_err(st, "list tokens");
+        store_stmt_done(stmt);
+        if (rc == SQLITE_DONE)
+            return 0; /* an unknown cursor: nothing after it */
+        if (rc != SQLITE_ROW)
+            return -1;
+        variant = 1;
+    }
+    if (device_id != NULL && *device_id != '\0')
+        variant += 2;
+    if ((stmt = store_stmt(st, ids[variant], sql[variant], errstr)) == NULL)
+        return -1;
+    if (variant >= 2)
+        sqlite3_bind_text(stmt, 1, device_id, -1, SQLITE_STATIC);
+    if (variant & 1) {
+        sqlite3_bind_int64(stmt, 2, c_time);
+        sqlite3_bind_int64(stmt, 3, c_rowid);
+    }
+    sqlite3_bind_int(stmt, 4, limit > 0 ? limit : -1);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (token_from_row(stmt, &t) == -1) {
+            *errstr = store_errf(st, "tokens: unreadable row");
+            goto fail;
+        }
+        if (cb(&t, arg) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        *errstr = store_err(st, "list tokens");
+        goto fail;
+    }
+    store_stmt_done(stmt);
+    return 0;
+fail:
+    store_stmt_done(stmt);
+    return -1;
+}
+
+int64_t
+store_device_last_expiry(struct store *st, const char *device_id)
+{
+    sqlite3_stmt *stmt;
+    const char *errstr;
+    int64_t v = 0;
+
+    if ((stmt = store_stmt(st, STMT_DEVICE_LAST_EXPIRY,
+                           "SELECT max(expires_at) FROM tokens WHERE device_id = ?", &errstr)) ==
+        NULL)
+        return 0;
+    sqlite3_bind_text(stmt, 1, device_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        v = sqlite3_column_int64(stmt, 0);
+    store_stmt_done(stmt);
+    return v;
+}

@@ -1,0 +1,68 @@
+/* Devices (a public key thumbprint plus what the MP reported) and the tokens
+ * issued to them. */
+#ifndef SITETOKEN_STORE_DEVICES_H
+#define SITETOKEN_STORE_DEVICES_H
+
+#include <stdint.h>
+
+struct store;
+
+struct store_device {
+    char id[42]; /* "GUID:" uuid4 */
+    char jkt[44];
+    char hardware_id[257];
+    char name[257];
+    char reg[9]; /* "intranet" or "bulk" */
+    char bulk_id[37]; /* "" when none */
+    char mp_id[37];
+    int64_t created_at, last_seen_at;
+    int blocked;
+};
+
+struct store_token {
+    char jti[65];
+    char kind[8]; /* "client" or "access" */
+    char device_id[42];
+    char kid[65];
+    int64_t issued_at, expires_at, gen;
+    char bulk_id[37];
+    char mp_id[37];
+    char prev_jti[65];
+    int64_t revoked_at; /* 0 when not revoked */
+    char revoke_reason[129];
+};
+
+/* 0 found, 1 none, -1 error. */
+int store_device_by_jkt(struct store *st, const char *jkt, struct store_device *out,
+                        const char **errstr);
+int store_device_get(struct store *st, const char *id, struct store_device *out,
+                     const char **errstr);
+int store_device_insert(struct store *st, const struct store_device *d, const char **errstr);
+/* Updates hardware_id, name, last_seen_at (and mp_id) of an existing device. */
+int store_device_touch(struct store *st, const char *id, const char *hardware_id,
+                       const char *name, const char *mp_id, int64_t now, const char **errstr);
+/* 0 ok, 1 no such device, -1 error. */
+int store_device_set_blocked(struct store *st, const char *id, int blocked, const char **errstr);
+/* Filters: status "" / "active" / "blocked", name_prefix "" for all. Ordered by
+ * id, after cursor `after`, at most limit. cb returns nonzero to stop. */
+int store_device_list(struct store *st, const char *status, const char *name_prefix,
+                      const char *after, int limit,
+                      int (*cb)(const struct store_device *d, void *arg), void *arg,
+                      const char **errstr);
+
+int store_token_insert(struct store *st, const struct store_token *t, const char **errstr);
+/* 0 found, 1 none, -1 error. */
+int store_token_get(struct store *st, const char *jti, struct store_token *out,
+                    const char **errstr);
+/* 0 revoked now, 1 no such token, 2 already revoked, -1 error. */
+int store_token_revoke(struct store *st, const char *jti, int64_t now, const char *reason,
+                       const char **errstr);
+/* Tokens of a device ("" = all devices), newest first, after cursor (a jti),
+ * at most limit. */
+int store_token_list(struct store *st, const char *device_id, const char *after, int limit,
+                     int (*cb)(const struct store_token *t, void *arg), void *arg,
+                     const char **errstr);
+/* Latest expires_at among the device's tokens (0 when none). */
+int64_t store_device_last_expiry(struct store *st, const char *device_id);
+
+#endif

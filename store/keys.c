@@ -1,0 +1,174 @@
+/* Signing keys: the signer's persistence. The public JWK is kept in clear for
+ * publication; the private key only ever arrives here already sealed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "store_int.h"
+
+#define KEY_COLS "kid, alg, status, created_at, activates_at, retired_at, public_jwk, sealed_private"
+
+static int
+key_from_row(sqlite3_stmt *stmt, struct store_key *k)
+{
+    const void *blob;
+    const unsigned char *jwk;
+    int jwk_len, blob_len;
+
+    memset(k, 0, sizeof(*k));
+    if (store_col_text(stmt, 0, k->kid, sizeof(k->kid)) == -1 ||
+        store_col_text(stmt, 1, k->alg, sizeof(k->alg)) == -1 ||
+        store_col_text(stmt, 2, k->status, sizeof(k->status)) == -1)
+        return -1;
+    k->created_at = sqlite3_column_int64(stmt, 3);
+    k->activates_at = sqlite3_column_int64(stmt, 4);
+    k->retired_at = sqlite3_column_int64(stmt, 5);
+    jwk = sqlite3_column_text(stmt, 6);
+    jwk_len = sqlite3_column_bytes(stmt, 6);
+    if ((k->public_jwk = malloc((size_t)jwk_len + 1)) == NULL)
+        return -1;
+    if (jwk_len > 0)
+        memcpy(k->public_jwk, jwk, (size_t)jwk_len);
+    k->public_jwk[jwk_len] = '\0';
+    blob = sqlite3_column_blob(stmt, 7);
+    blob_len = sqlite3_column_bytes(stmt, 7);
+    /* malloc(0) may answer NULL: keep one byte so NULL always means failure. */
+    if ((k->sealed = malloc(blob_len > 0 ? (size_t)blob_len : 1)) == NULL) {
+        free(k->public_jwk);
+        k->public_jwk = NULL;
+        return -1;
+    }
+    if (blob_len > 0)
+        memcpy(k->sealed, blob, (size_t)blob_len);
+    k->sealed_len = (size_t)blob_len;
+    return 0;
+}
+
+int
+store_keys_list(struct store *st, struct store_key **keys, size_t *n, const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    struct store_key *v = NULL, *nv;
+    size_t len = 0, cap = 0;
+    int rc;
+
+    *keys = NULL;
+    *n = 0;
+    if ((stmt = store_stmt(st, STMT_KEYS_LIST,
+                           "SELECT " KEY_COLS " FROM keys ORDER BY created_at, rowid",
+                           errstr)) == NULL)
+        return -1;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (len == cap) {
+            cap = cap == 0 ? 4 : cap * 2;
+            if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+                *errstr = "out of memory";
+                goto fail;
+            }
+            v = nv;
+        }
+        if (key_from_row(stmt, &v[len]) == -1) {
+            *errstr = store_errf(st, "keys: unreadable row");
+            goto fail;
+        }
+        len++;
+    }
+    if (rc != SQLITE_DONE) {
+        *errstr = store_err(st, "keys");
+        goto fail;
+    }
+    store_stmt_done(stmt);
+    *keys = v;
+    *n = len;
+    return 0;
+fail:
+    store_stmt_done(stmt);
+    store_keys_free(v, len);
+    return -1;
+}
+
+void
+store_keys_free(struct store_key *keys, size_t n)
+{
+    if (keys == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(keys[i].public_jwk);
+        free(keys[i].sealed); /* ciphertext: nothing to wipe */
+    }
+    free(keys);
+}
+
+int
+store_key_insert(struct store *st, const struct store_key *key, const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if (key->public_jwk == NULL || key->sealed == NULL || key->sealed_len == 0 ||
+        key->sealed_len > INT32_MAX) {
+        *errstr = "key: public_jwk and sealed are required";
+        return -1;
+    }
+    if (store_check_len(st, "kid", key->kid, sizeof(key->kid) - 1, errstr) == -1 ||
+        (stmt = store_stmt(st, STMT_KEY_INSERT,
+                           "INSERT INTO keys(" KEY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, key->kid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, key->alg, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, key->status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, key->created_at);
+    sqlite3_bind_int64(stmt, 5, key->activates_at);
+    store_bind_opt_int64(stmt, 6, key->retired_at);
+    sqlite3_bind_text(stmt, 7, key->public_jwk, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 8, key->sealed, (int)key->sealed_len, SQLITE_STATIC);
+    rc = store_step_done(st, stmt, "insert key", errstr);
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_key_set_status(struct store *st, const char *kid, const char *status, int64_t at,
+                     const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_KEY_SET_STATUS,
+                           "UPDATE keys SET status = ?1,"
+                           " retired_at = CASE WHEN ?1 = 'retired' THEN ?2 ELSE retired_at END,"
+                           " activates_at = CASE WHEN ?1 = 'active' THEN ?2 ELSE activates_at END"
+                           " WHERE kid = ?3",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, at);
+    sqlite3_bind_text(stmt, 3, kid, -1, SQLITE_STATIC);
+    rc = store_step_done(st, stmt, "set key status", errstr);
+    if (rc == 0 && sqlite3_changes(st->db) == 0) {
+        *errstr = "no such key";
+        rc = 1;
+    }
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_key_delete(struct store *st, const char *kid, const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_KEY_DELETE, "DELETE FROM keys WHERE kid = ?", errstr)) ==
+        NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, kid, -1, SQLITE_STATIC);
+    rc = store_step_done(st, stmt, "delete key", errstr);
+    if (rc == 0 && sqlite3_changes(st->db) == 0) {
+        *errstr = "no such key";
+        rc = 1;
+    }
+    store_stmt_done(stmt);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* Signing keys in the store: public JWK in clear, private key only sealed. */
+#ifndef SITETOKEN_STORE_KEYS_H
+#define SITETOKEN_STORE_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+struct store_key {
+    char kid[65];
+    char alg[8];    /* "EdDSA", "ES256", "RS256" */
+    char status[8]; /* "next", "active", "retired" */
+    int64_t created_at, activates_at;
+    int64_t retired_at; /* 0 when not retired */
+    char *public_jwk;   /* JSON text, malloc'd */
+    uint8_t *sealed;    /* sealed private key blob, malloc'd */
+    size_t sealed_len;
+};
+
+/* Every key, oldest first. *keys is malloc'd; free with store_keys_free. */
+int store_keys_list(struct store *st, struct store_key **keys, size_t *n, const char **errstr);
+void store_keys_free(struct store_key *keys, size_t n);
+int store_key_insert(struct store *st, const struct store_key *key, const char **errstr);
+/* Sets status; "retired" also sets retired_at = at, "active" sets
+ * activates_at = at. */
+int store_key_set_status(struct store *st, const char *kid, const char *status, int64_t at,
+                         const char **errstr);
+int store_key_delete(struct store *st, const char *kid, const char **errstr);
+
+#endif

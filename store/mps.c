@@ -1,0 +1,189 @@
+/* Management points: names and the SHA-256 of their API keys. A removed MP is
+ * kept (removed_at set) so the audit trail can still name it. */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "mps.h"
+#include "store_int.h"
+
+#define MP_COLS "id, name, key_hash, cert_sha256, created_at, removed_at"
+
+static int
+mp_from_row(sqlite3_stmt *stmt, struct store_mp *mp)
+{
+    memset(mp, 0, sizeof(*mp));
+    if (store_col_text(stmt, 0, mp->id, sizeof(mp->id)) == -1 ||
+        store_col_text(stmt, 1, mp->name, sizeof(mp->name)) == -1 ||
+        sqlite3_column_bytes(stmt, 2) != (int)sizeof(mp->key_hash) ||
+        store_col_text(stmt, 3, mp->cert_sha256, sizeof(mp->cert_sha256)) == -1)
+        return -1;
+    memcpy(mp->key_hash, sqlite3_column_blob(stmt, 2), sizeof(mp->key_hash));
+    mp->created_at = sqlite3_column_int64(stmt, 4);
+    mp->removed_at = sqlite3_column_int64(stmt, 5);
+    return 0;
+}
+
+/* Steps a one-row lookup into *out: 0 found, 1 none, -1 error. */
+static int
+mp_lookup(struct store *st, sqlite3_stmt *stmt, struct store_mp *out, const char **errstr)
+{
+    int rc;
+
+    switch (sqlite3_step(stmt)) {
+    case SQLITE_ROW:
+        rc = 0;
+        if (mp_from_row(stmt, out) == -1) {
+            *errstr = store_errf(st, "mps: unreadable row");
+            rc = -1;
+        }
+        break;
+    case SQLITE_DONE:
+        *errstr = "no such MP";
+        rc = 1;
+        break;
+    default:
+        *errstr = store_err(st, "mps");
+        rc = -1;
+        break;
+    }
+    return rc;
+}
+
+int
+store_mp_insert(struct store *st, const struct store_mp *mp, const char **errstr)
+{
+    sqlite3_stmt *stmt, *q;
+    int rc;
+
+    if (store_check_len(st, "MP id", mp->id, sizeof(mp->id) - 1, errstr) == -1 ||
+        store_check_len(st, "MP name", mp->name, sizeof(mp->name) - 1, errstr) == -1 ||
+        store_check_len(st, "MP certificate hash", mp->cert_sha256, sizeof(mp->cert_sha256) - 1,
+                        errstr) == -1)
+        return -1;
+    if ((stmt = store_stmt(st, STMT_MP_INSERT,
+                           "INSERT INTO mps(" MP_COLS ") VALUES (?, ?, ?, ?, ?, ?)", errstr)) ==
+        NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, mp->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, mp->name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 3, mp->key_hash, sizeof(mp->key_hash), SQLITE_STATIC);
+    store_bind_opt_text(stmt, 4, mp->cert_sha256); /* "" -> NULL: the column is UNIQUE */
+    sqlite3_bind_int64(stmt, 5, mp->created_at);
+    store_bind_opt_int64(stmt, 6, mp->removed_at);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) {
+        store_stmt_done(stmt);
+        return 0;
+    }
+    *errstr = store_err(st, "insert MP");
+    store_stmt_done(stmt);
+    if (rc != SQLITE_CONSTRAINT_UNIQUE)
+        return -1;
+    /* Which uniqueness failed? Only a live name is a conflict the caller
+     * reports; a duplicate id or key hash is our bug (or a 2^-128 event). */
+    if ((q = store_stmt(st, STMT_MP_LIVE_NAME,
+                        "SELECT 1 FROM mps WHERE name = ? AND removed_at IS NULL", errstr)) ==
+        NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, mp->name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    store_stmt_done(q);
+    if (rc == SQLITE_ROW) {
+        *errstr = store_errf(st, "an MP named \"%s\" exists", mp->name);
+        return 1;
+    }
+    return -1;
+}
+
+int
+store_mp_find_by_key_hash(struct store *st, const uint8_t hash[32], struct store_mp *out,
+                          const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_MP_BY_KEY_HASH,
+                           "SELECT " MP_COLS " FROM mps WHERE key_hash = ? AND removed_at IS NULL",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_blob(stmt, 1, hash, 32, SQLITE_STATIC);
+    rc = mp_lookup(st, stmt, out, errstr);
+    store_stmt_done(stmt);
+    /* The index seek already matched; the comparison that decides is the
+     * constant-time one, so no early-exit memcmp stands between a guess and
+     * the answer. */
+    if (rc == 0 && CRYPTO_memcmp(out->key_hash, hash, sizeof(out->key_hash)) != 0) {
+        memset(out, 0, sizeof(*out));
+        *errstr = "no such MP";
+        rc = 1;
+    }
+    return rc;
+}
+
+int
+store_mp_get(struct store *st, const char *id, struct store_mp *out, const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_MP_GET, "SELECT " MP_COLS " FROM mps WHERE id = ?",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+    rc = mp_lookup(st, stmt, out, errstr);
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_mp_remove(struct store *st, const char *id, int64_t now, const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_MP_REMOVE,
+                           "UPDATE mps SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, now);
+    sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+    rc = store_step_done(st, stmt, "remove MP", errstr);
+    if (rc == 0 && sqlite3_changes(st->db) == 0) {
+        *errstr = "no such MP";
+        rc = 1;
+    }
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_mp_list(struct store *st, int (*cb)(const struct store_mp *mp, void *arg), void *arg,
+              const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    struct store_mp mp;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_MP_LIST,
+                           "SELECT " MP_COLS " FROM mps WHERE removed_at IS NULL ORDER BY name",
+                           errstr)) == NULL)
+        return -1;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (mp_from_row(stmt, &mp) == -1) {
+            *errstr = store_errf(st, "mps: unreadable row");
+            goto fail;
+        }
+        if (cb(&mp, arg) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        *errstr = store_err(st, "list MPs");
+        goto fail;
+    }
+    store_stmt_done(stmt);
+    return 0;
+fail:
+    store_stmt_done(stmt);
+    return -1;
+}

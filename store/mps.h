@@ -1,0 +1,32 @@
+/* Management points: their API key is stored only as its SHA-256. */
+#ifndef SITETOKEN_STORE_MPS_H
+#define SITETOKEN_STORE_MPS_H
+
+#include <stdint.h>
+
+struct store;
+
+struct store_mp {
+    char id[37]; /* uuid4 */
+    char name[129];
+    uint8_t key_hash[32];
+    char cert_sha256[65]; /* "" when none */
+    int64_t created_at;
+    int64_t removed_at; /* 0 when active */
+};
+
+/* Inserts an MP; a live MP with the same name -> 1 (conflict), 0 ok, -1 error. */
+int store_mp_insert(struct store *st, const struct store_mp *mp, const char **errstr);
+/* Live MP whose key hashes to hash (the stored hash is compared in constant
+ * time). 0 found, 1 none, -1 error. */
+int store_mp_find_by_key_hash(struct store *st, const uint8_t hash[32], struct store_mp *out,
+                              const char **errstr);
+/* 0 found, 1 none, -1 error. */
+int store_mp_get(struct store *st, const char *id, struct store_mp *out, const char **errstr);
+/* Marks removed (kept for the audit trail); 1 when no live MP has that id. */
+int store_mp_remove(struct store *st, const char *id, int64_t now, const char **errstr);
+/* Calls cb for each live MP by name; cb returns nonzero to stop. */
+int store_mp_list(struct store *st, int (*cb)(const struct store_mp *mp, void *arg), void *arg,
+                  const char **errstr);
+
+#endif

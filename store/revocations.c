@@ -1,0 +1,145 @@
+/* The revocation feed gateways poll: AUTOINCREMENT serials, so a serial is
+ * never reused and never goes back, even after expired entries are pruned. */
+#include <string.h>
+
+#include "revocations.h"
+#include "store_int.h"
+
+int
+store_revocation_add(struct store *st, const char *kind, const char *id, int64_t revoked_at,
+                     int64_t expires_at, const char *reason, int64_t *serial,
+                     const char **errstr)
+{
+    struct store_revocation *r = NULL; /* for the buffer sizes */
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if (store_check_len(st, "revocation kind", kind, sizeof(r->kind) - 1, errstr) == -1 ||
+        store_check_len(st, "revoked id", id, sizeof(r->id) - 1, errstr) == -1 ||
+        store_check_len(st, "revocation reason", reason, sizeof(r->reason) - 1, errstr) == -1 ||
+        (stmt = store_stmt(st, STMT_REV_ADD,
+                           "INSERT INTO revocations(kind, id, revoked_at, expires_at, reason)"
+                           " VALUES (?, ?, ?, ?, ?)",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, revoked_at);
+    sqlite3_bind_int64(stmt, 4, expires_at);
+    sqlite3_bind_text(stmt, 5, reason != NULL ? reason : "", -1, SQLITE_STATIC);
+    rc = store_step_done(st, stmt, "add revocation", errstr);
+    if (rc == 0 && serial != NULL)
+        *serial = sqlite3_last_insert_rowid(st->db);
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_revocation_list(struct store *st, int64_t since, int64_t now, int limit,
+                      int (*cb)(const struct store_revocation *r, void *arg), void *arg,
+                      const char **errstr)
+{
+    struct store_revocation r;
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_REV_LIST,
+                           "SELECT serial, kind, id, revoked_at, expires_at, reason"
+                           " FROM revocations WHERE serial > ? AND expires_at > ?"
+                           " ORDER BY serial LIMIT ?",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, since);
+    sqlite3_bind_int64(stmt, 2, now);
+    sqlite3_bind_int(stmt, 3, limit > 0 ? limit : -1);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        memset(&r, 0, sizeof(r));
+        r.serial = sqlite3_column_int64(stmt, 0);
+        r.revoked_at = sqlite3_column_int64(stmt, 3);
+        r.expires_at = sqlite3_column_int64(stmt, 4);
+        if (store_col_text(stmt, 1, r.kind, sizeof(r.kind)) == -1 ||
+            store_col_text(stmt, 2, r.id, sizeof(r.id)) == -1 ||
+            store_col_text(stmt, 5, r.reason, sizeof(r.reason)) == -1) {
+            *errstr = store_errf(st, "revocations: unreadable row");
+            goto fail;
+        }
+        if (cb(&r, arg) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        *errstr = store_err(st, "list revocations");
+        goto fail;
+    }
+    store_stmt_done(stmt);
+    return 0;
+fail:
+    store_stmt_done(stmt);
+    return -1;
+}
+
+int64_t
+store_revocation_serial(struct store *st)
+{
+    sqlite3_stmt *stmt;
+    const char *errstr;
+    int64_t v = 0;
+
+    /* sqlite_sequence keeps the highest serial ever handed out, also when
+     * the rows carrying it have been pruned; it has no row before the first
+     * insert (and exists as soon as a table with AUTOINCREMENT does). */
+    if ((stmt = store_stmt(st, STMT_REV_SERIAL,
+                           "SELECT seq FROM sqlite_sequence WHERE name = 'revocations'",
+                           &errstr)) == NULL)
+        return 0;
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        v = sqlite3_column_int64(stmt, 0);
+    store_stmt_done(stmt);
+    return v;
+}
+
+int
+store_revocation_prune(struct store *st, int64_t now, const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_REV_PRUNE, "DELETE FROM revocations WHERE expires_at < ?",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, now);
+    rc = store_step_done(st, stmt, "prune revocations", errstr);
+    if (rc == 0)
+        rc = sqlite3_changes(st->db);
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_revocation_exists(struct store *st, const char *kind, const char *id, int64_t now)
+{
+    sqlite3_stmt *stmt;
+    const char *errstr;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_REV_EXISTS,
+                           "SELECT 1 FROM revocations WHERE kind = ? AND id = ? AND expires_at > ?"
+                           " LIMIT 1",
+                           &errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, now);
+    switch (sqlite3_step(stmt)) {
+    case SQLITE_ROW:
+        rc = 1;
+        break;
+    case SQLITE_DONE:
+        rc = 0;
+        break;
+    default:
+        rc = -1;
+        break;
+    }
+    store_stmt_done(stmt);
+    return rc;
+}

@@ -1,0 +1,34 @@
+/* The revocation feed: entries with a monotonically increasing serial,
+ * written in the same transaction as the state change they record. */
+#ifndef SITETOKEN_STORE_REVOCATIONS_H
+#define SITETOKEN_STORE_REVOCATIONS_H
+
+#include <stdint.h>
+
+struct store;
+
+struct store_revocation {
+    int64_t serial;
+    char kind[8]; /* "token", "device", "bulk" */
+    char id[65];
+    int64_t revoked_at, expires_at;
+    char reason[129];
+};
+
+/* Appends an entry; *serial gets its serial. 0 or -1. */
+int store_revocation_add(struct store *st, const char *kind, const char *id, int64_t revoked_at,
+                         int64_t expires_at, const char *reason, int64_t *serial,
+                         const char **errstr);
+/* Entries with serial > since and expires_at > now, in serial order, at most
+ * limit. */
+int store_revocation_list(struct store *st, int64_t since, int64_t now, int limit,
+                          int (*cb)(const struct store_revocation *r, void *arg), void *arg,
+                          const char **errstr);
+/* Highest serial ever issued (0 when none). */
+int64_t store_revocation_serial(struct store *st);
+/* Deletes entries that expired before now; returns how many, or -1. */
+int store_revocation_prune(struct store *st, int64_t now, const char **errstr);
+/* 1 when an unexpired entry of kind/id exists, 0 when not, -1 on error. */
+int store_revocation_exists(struct store *st, const char *kind, const char *id, int64_t now);
+
+#endif
