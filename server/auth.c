@@ -33,19 +33,15 @@ auth_new_key(char key[64], uint8_t hash[32])
     auth_hash_key(key, strlen(key), hash);
 }
 
-/* Every unauthenticated answer names the scheme (RFC 6750). */
-static int
-auth_refuse(struct http_req *req, const char *why)
+void
+auth_challenge(struct http_req *req)
 {
     http_add_header(req, "WWW-Authenticate", "Bearer realm=\"sitetoken\"");
-    http_reply_problem(req, ERRCODE_UNAUTHENTICATED, "%s", why);
-    return -1;
 }
 
-int
-auth_mp(struct http_req *req, struct store *st, struct auth_mp *mp)
+enum errcode
+auth_mp_check(const char *h, struct store *st, struct auth_mp *mp, const char **why)
 {
-    const char *h = http_header(req, "Authorization");
     const char *errstr = NULL;
     struct store_mp row;
     uint8_t hash[32];
@@ -53,30 +49,46 @@ auth_mp(struct http_req *req, struct store *st, struct auth_mp *mp)
     int rc;
 
     if (h == NULL) {
-        return auth_refuse(req, "an MP API key is required");
+        *why = "an MP API key is required";
+        return ERRCODE_UNAUTHENTICATED;
     }
     if (strncasecmp(h, "Bearer ", 7) != 0) {
-        return auth_refuse(req, "Authorization must be Bearer");
+        *why = "Authorization must be Bearer";
+        return ERRCODE_UNAUTHENTICATED;
     }
     h += 7;
     while (*h == ' ')
         h++;
     len = strlen(h);
-    if (len == 0 || len > AUTH_KEY_MAX) {
-        return auth_refuse(req, "the MP API key is not valid");
-    }
+    *why = "the MP API key is not valid";
+    if (len == 0 || len > AUTH_KEY_MAX)
+        return ERRCODE_UNAUTHENTICATED;
     auth_hash_key(h, len, hash);
     rc = store_mp_find_by_key_hash(st, hash, &row, &errstr);
     if (rc == -1) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "store: %s", errstr);
-        return -1;
+        *why = errstr;
+        return ERRCODE_UNAVAILABLE;
     }
-    if (rc == 1) {
-        return auth_refuse(req, "the MP API key is not valid");
-    }
+    if (rc == 1)
+        return ERRCODE_UNAUTHENTICATED;
     snprintf(mp->id, sizeof(mp->id), "%s", row.id);
     snprintf(mp->name, sizeof(mp->name), "%s", row.name);
-    snprintf(req->actor_buf, sizeof(req->actor_buf), "mp:%.80s", row.name);
+    return ERRCODE_OK;
+}
+
+int
+auth_mp(struct http_req *req, struct store *st, struct auth_mp *mp)
+{
+    const char *why = NULL;
+    enum errcode code = auth_mp_check(http_header(req, "Authorization"), st, mp, &why);
+
+    if (code != ERRCODE_OK) {
+        if (code == ERRCODE_UNAUTHENTICATED)
+            auth_challenge(req);
+        http_reply_problem(req, code, "%s", why);
+        return -1;
+    }
+    snprintf(req->actor_buf, sizeof(req->actor_buf), "mp:%.80s", mp->name);
     req->actor = req->actor_buf;
     return 0;
 }

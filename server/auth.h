@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "errcode.h"
+
 struct http_req;
 struct store;
 
@@ -17,6 +19,13 @@ struct auth_mp {
     char name[129];
 };
 
+/* Checks an Authorization header value (NULL when absent) against the MP
+ * table on st; any thread with its own connection. ERRCODE_OK with mp filled,
+ * ERRCODE_UNAUTHENTICATED or ERRCODE_UNAVAILABLE with *why. */
+enum errcode auth_mp_check(const char *authorization, struct store *st, struct auth_mp *mp,
+                           const char **why);
+/* The WWW-Authenticate challenge that goes with every unauthenticated answer. */
+void auth_challenge(struct http_req *req);
 /* Authenticates the request's MP. On failure replies unauthenticated itself
  * and returns -1 (req is gone); on success fills mp, sets req->actor. */
 int auth_mp(struct http_req *req, struct store *st, struct auth_mp *mp);

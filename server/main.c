@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "admin.h"
+#include "bulkcache.h"
 #include "committer.h"
 #include "config.h"
 #include "http.h"
@@ -25,6 +26,7 @@
 #include "signer.h"
 #include "sitetokend.h"
 #include "store.h"
+#include "workers.h"
 
 #define SHUTDOWN_GRACE_SECONDS 10
 #define KEYS_TICK_SECONDS 60
@@ -195,6 +197,15 @@ main(int argc, char **argv)
                                                     (char[512]){0}, 512));
         goto done;
     }
+    if ((env->bulkcache = bulkcache_new(4096)) == NULL) {
+        log_error("event=start error=\"out of memory\"");
+        goto done;
+    }
+    if ((env->workers = workers_start((int)cfg.workers, cfg.database, (int)cfg.busy_timeout_ms,
+                                      &errstr)) == NULL) {
+        log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
+        goto done;
+    }
     if ((env->base = event_base_new()) == NULL ||
         (env->metrics = metrics_new(routes_names(), routes_count + 1, env->started_at)) ==
             NULL) {
@@ -236,8 +247,10 @@ done:
     if (ev_keys != NULL)
         event_free(ev_keys);
     http_free(env->http);
+    workers_stop(env->workers);
     committer_stop(env->committer);
     signer_free(env->signer);
+    bulkcache_free(env->bulkcache);
     store_close(env->store);
     metrics_free(env->metrics);
     if (env->base != NULL)

@@ -5,6 +5,7 @@
  * commit and records the token. The reply (with the token) is sent from
  * done(), after the commit: no token leaves before its record is durable. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,12 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <event2/event.h>
+
 #include "audit.h"
 #include "auth.h"
 #include "body.h"
+#include "bulkcache.h"
 #include "bulk.h"
 #include "committer.h"
 #include "config.h"
@@ -30,11 +34,12 @@
 #include "sitetokend.h"
 #include "store.h"
 #include "timefmt.h"
+#include "workers.h"
 
 #define MPAPI_TOKEN_MAX 8192
 #define MPAPI_TEXT_MAX 256
 
-enum mpapi_kind { MPAPI_REGISTER, MPAPI_EXCHANGE, MPAPI_RENEW, MPAPI_ACCESS };
+enum mpapi_kind { MPAPI_REGISTER, MPAPI_EXCHANGE, MPAPI_RENEW, MPAPI_ACCESS, MPAPI_INTROSPECT };
 
 static const struct {
     const char *act;     /* proof act */
@@ -45,6 +50,7 @@ static const struct {
     [MPAPI_EXCHANGE] = {"exchange", "token.exchange", 201},
     [MPAPI_RENEW] = {"renew", "token.renew", 200},
     [MPAPI_ACCESS] = {"access", "token.access", 200},
+    [MPAPI_INTROSPECT] = {"introspect", NULL, 200},
 };
 
 static const struct body_field mpapi_fields_register[] = {
@@ -72,8 +78,13 @@ static const struct body_field mpapi_fields_introspect[] = {
  * and freed in mpapi_done. */
 struct mpapi_op {
     struct commit_op op; /* first: the committer hands this pointer back */
-    struct http_req *req;
+    struct work work;    /* the worker half */
+    struct http_req *req; /* touched on the loop only */
+    struct sitetokend *env;
     enum mpapi_kind kind;
+    char authorization[AUTH_KEY_MAX + 16]; /* "" when absent */
+    json_t *body;        /* owned by whichever thread holds the op */
+    json_t *reply;       /* introspection's answer, made on the worker */
     struct auth_mp mp;
     char proof_jti[65];
     struct store_device dev; /* register/exchange: the device as reported */
@@ -172,6 +183,8 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
         if (rc != 0)
             return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
         break;
+    case MPAPI_INTROSPECT: /* never reaches the writer */
+        return mpapi_fail(op, ERRCODE_INVALID_REQUEST, "%s", "nothing to write");
     case MPAPI_RENEW:
     case MPAPI_ACCESS:
         rc = store_token_get(st, m->presented, &old, &errstr);
@@ -214,6 +227,8 @@ mpapi_op_free(struct mpapi_op *m)
 {
     if (m->token != NULL)
         OPENSSL_clear_free(m->token, strlen(m->token));
+    json_decref(m->body);
+    json_decref(m->reply);
     free(m);
 }
 
@@ -226,8 +241,20 @@ mpapi_done(struct commit_op *op)
     char exp[TIMEFMT_LEN + 1];
     json_t *doc;
 
+    if (m->mp.name[0] != '\0') {
+        snprintf(req->actor_buf, sizeof(req->actor_buf), "mp:%.80s", m->mp.name);
+        req->actor = req->actor_buf;
+    }
     if (op->code != ERRCODE_OK) {
+        if (op->code == ERRCODE_UNAUTHENTICATED)
+            auth_challenge(req);
         http_reply_problem(req, op->code, "%s", op->detail);
+        mpapi_op_free(m);
+        return;
+    }
+    if (m->kind == MPAPI_INTROSPECT) {
+        http_reply_json(req, 200, m->reply);
+        m->reply = NULL;
         mpapi_op_free(m);
         return;
     }
@@ -269,68 +296,119 @@ mpapi_claims(struct sitetokend *env, const struct mpapi_op *m, int64_t now)
     return c;
 }
 
-/* Loop half of every issuing route. */
 static void
-mpapi_issue(struct http_req *req, enum mpapi_kind kind)
+mpapi_done_cb(evutil_socket_t fd, short what, void *arg)
 {
-    struct sitetokend *env = req->env;
+    struct mpapi_op *m = arg;
+
+    mpapi_done(&m->op);
+}
+
+/* Worker: hands a refusal (or introspection's answer) back to the loop. */
+static void
+mpapi_finish(struct mpapi_op *m, enum errcode code)
+{
+    static const struct timeval now = {0, 0};
+
+    m->op.code = code;
+    if (event_base_once(m->env->base, -1, EV_TIMEOUT, mpapi_done_cb, m, &now) == -1)
+        mpapi_done(&m->op); /* only when the loop is gone */
+}
+
+static enum errcode mpapi_refuse(struct mpapi_op *m, enum errcode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum errcode
+mpapi_refuse(struct mpapi_op *m, enum errcode code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(m->op.detail, sizeof(m->op.detail), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Worker half of introspection: signature and claims, then the store's word
+ * on the token and its device. */
+static enum errcode
+mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys *keys)
+{
+    const struct config *cfg = m->env->cfg;
+    const char *errstr = NULL, *token = body_str(m->body, "token");
+    struct jwt_claims c;
+    struct store_token t;
+    struct store_device d;
+    char exp[TIMEFMT_LEN + 1];
+    enum errcode code = ERRCODE_WRONG_TOKEN_TYPE;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    for (int k = JWT_KIND_CLIENT; k <= JWT_KIND_ACCESS; k++) {
+        const struct jwt_expect want = {.kind = (enum jwt_kind)k, .iss = cfg->issuer,
+                                        .aud = cfg->audience, .now = sitetokend_now(m->env),
+                                        .skew = cfg->clock_skew_ms / 1000};
+
+        jwt_claims_clear(&c);
+        code = jwt_verify(token, strlen(token), keys->jwks, &want, &c, &errstr);
+        if (code != ERRCODE_WRONG_TOKEN_TYPE)
+            break;
+    }
+    if (code == ERRCODE_OK) {
+        rc = store_token_get(ctx->store, c.jti, &t, &errstr);
+        if (rc == -1) {
+            jwt_claims_clear(&c);
+            return mpapi_refuse(m, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+        }
+        if (rc == 1 || t.revoked_at != 0)
+            code = ERRCODE_TOKEN_REVOKED;
+        else if ((rc = store_device_get(ctx->store, t.device_id, &d, &errstr)) != 0 || d.blocked)
+            code = rc == -1 ? ERRCODE_UNAVAILABLE : ERRCODE_DEVICE_BLOCKED;
+    }
+    if (code == ERRCODE_OK) {
+        timefmt_rfc3339(c.exp, exp);
+        m->reply = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:I}", "active", 1, "type",
+                             jwt_kind_name(c.kind), "device_id", c.sub, "token_id", c.jti,
+                             "expires_at", exp, "kid", c.kid, "gen",
+                             (json_int_t)(c.gen < 0 ? 0 : c.gen));
+    } else {
+        m->reply = json_pack("{s:b, s:s}", "active", 0, "reason", errcode_name(code));
+    }
+    jwt_claims_clear(&c);
+    return ERRCODE_OK;
+}
+
+/* Worker half of every issuing route: verify, decide the device, sign. */
+static enum errcode
+mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys *keys)
+{
+    struct sitetokend *env = m->env;
     const struct config *cfg = env->cfg;
-    struct mpapi_op *m = NULL;
+    const enum mpapi_kind kind = m->kind;
     struct proof_result proof;
     struct jwt_claims presented, bulk;
-    struct signer_keys *keys = NULL;
     struct store_device known;
     const char *errstr = "", *token = NULL;
-    char why[160], ath[JWK_THUMBPRINT_LEN + 1];
+    char ath[JWK_THUMBPRINT_LEN + 1];
     int64_t now = sitetokend_now(env), skew = cfg->clock_skew_ms / 1000;
-    json_t *doc = NULL, *claims = NULL;
+    json_t *claims = NULL;
     enum errcode code;
     int rc;
 
     memset(&proof, 0, sizeof(proof));
     memset(&presented, 0, sizeof(presented));
     memset(&bulk, 0, sizeof(bulk));
-    if ((m = calloc(1, sizeof(*m))) == NULL) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
-        return;
-    }
-    m->req = req;
-    m->kind = kind;
-    if (auth_mp(req, env->store, &m->mp) == -1 || (doc = http_body_object(req)) == NULL)
-        goto gone;
-    switch (kind) {
-    case MPAPI_REGISTER:
-        rc = body_check(doc, mpapi_fields_register, NFIELDS(mpapi_fields_register), why,
-                        sizeof(why));
-        break;
-    case MPAPI_EXCHANGE:
-        rc = body_check(doc, mpapi_fields_exchange, NFIELDS(mpapi_fields_exchange), why,
-                        sizeof(why));
-        break;
-    default:
-        rc = body_check(doc, mpapi_fields_token_proof, NFIELDS(mpapi_fields_token_proof), why,
-                        sizeof(why));
-        break;
-    }
-    if (rc == -1) {
-        http_reply_problem(req, ERRCODE_INVALID_REQUEST, "%s", why);
-        goto gone;
-    }
-    if ((keys = signer_keys_get(env->signer)) == NULL) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "no signing keys");
-        goto gone;
-    }
 
     /* A presented client token (renew, access): valid, and its ath. */
     if (kind == MPAPI_RENEW || kind == MPAPI_ACCESS) {
         const struct jwt_expect want = {.kind = JWT_KIND_CLIENT, .iss = cfg->issuer,
                                         .aud = cfg->audience, .now = now, .skew = skew};
 
-        token = body_str(doc, "token");
+        token = body_str(m->body, "token");
         code = jwt_verify(token, strlen(token), keys->jwks, &want, &presented, &errstr);
         if (code != ERRCODE_OK) {
-            http_reply_problem(req, code, "token: %s", errstr);
-            goto gone;
+            code = mpapi_refuse(m, code, "token: %s", errstr);
+            goto done;
         }
         proof_ath(token, strlen(token), ath);
     }
@@ -340,12 +418,12 @@ mpapi_issue(struct http_req *req, enum mpapi_kind kind)
         const struct proof_expect want = {.aud = cfg->issuer, .act = mpapi_kinds[kind].act,
                                           .ath = token != NULL ? ath : NULL, .now = now,
                                           .skew = skew};
-        const char *p = body_str(doc, "proof");
+        const char *p = body_str(m->body, "proof");
 
         code = proof_verify(p, strlen(p), &want, &proof, &errstr);
         if (code != ERRCODE_OK) {
-            http_reply_problem(req, code, "proof: %s", errstr);
-            goto gone;
+            code = mpapi_refuse(m, code, "proof: %s", errstr);
+            goto done;
         }
         snprintf(m->proof_jti, sizeof(m->proof_jti), "%s", proof.jti);
     }
@@ -353,17 +431,17 @@ mpapi_issue(struct http_req *req, enum mpapi_kind kind)
     if (token != NULL) {
         if (presented.jkt == NULL || strlen(presented.jkt) != strlen(proof.jkt) ||
             !ids_ct_equal(presented.jkt, proof.jkt, strlen(proof.jkt))) {
-            http_reply_problem(req, ERRCODE_BINDING_MISMATCH,
-                               "the proof's key is not the key the token is bound to");
-            goto gone;
+            code = mpapi_refuse(m, ERRCODE_BINDING_MISMATCH, "%s",
+                                "the proof's key is not the key the token is bound to");
+            goto done;
         }
         if (kind == MPAPI_RENEW && now - presented.iat < cfg->renew_after_ms / 1000) {
             char when[TIMEFMT_LEN + 1];
 
             timefmt_rfc3339(presented.iat + cfg->renew_after_ms / 1000, when);
-            http_reply_problem(req, ERRCODE_CONFLICT, "too early to renew: renewable from %s",
-                               when);
-            goto gone;
+            code = mpapi_refuse(m, ERRCODE_CONFLICT, "too early to renew: renewable from %s",
+                                when);
+            goto done;
         }
         snprintf(m->presented, sizeof(m->presented), "%s", presented.jti);
         snprintf(m->dev.id, sizeof(m->dev.id), "%s", presented.sub);
@@ -377,8 +455,8 @@ mpapi_issue(struct http_req *req, enum mpapi_kind kind)
     } else {
         snprintf(m->dev.jkt, sizeof(m->dev.jkt), "%s", proof.jkt);
         snprintf(m->dev.hardware_id, sizeof(m->dev.hardware_id), "%s",
-                 body_str(doc, "hardware_id"));
-        snprintf(m->dev.name, sizeof(m->dev.name), "%s", body_str(doc, "name"));
+                 body_str(m->body, "hardware_id"));
+        snprintf(m->dev.name, sizeof(m->dev.name), "%s", body_str(m->body, "name"));
         snprintf(m->dev.mp_id, sizeof(m->dev.mp_id), "%s", m->mp.id);
         snprintf(m->dev.reg, sizeof(m->dev.reg), "%s",
                  kind == MPAPI_EXCHANGE ? "bulk" : "intranet");
@@ -388,28 +466,27 @@ mpapi_issue(struct http_req *req, enum mpapi_kind kind)
     if (kind == MPAPI_EXCHANGE) {
         const struct jwt_expect want = {.kind = JWT_KIND_BULK, .iss = cfg->issuer,
                                         .aud = cfg->audience, .now = now, .skew = 0};
-        const char *b = body_str(doc, "bulk_token");
+        const char *b = body_str(m->body, "bulk_token");
 
-        code = jwt_verify(b, strlen(b), keys->jwks, &want, &bulk, &errstr);
+        code = bulkcache_verify(env->bulkcache, b, keys->jwks, &want, m->tok.bulk_id,
+                                m->bulk_hash, &errstr);
         if (code != ERRCODE_OK) {
-            http_reply_problem(req, code, "bulk_token: %s", errstr);
-            goto gone;
+            code = mpapi_refuse(m, code, "bulk_token: %s", errstr);
+            goto done;
         }
-        SHA256((const uint8_t *)b, strlen(b), m->bulk_hash);
-        snprintf(m->dev.bulk_id, sizeof(m->dev.bulk_id), "%s", bulk.jti);
-        snprintf(m->tok.bulk_id, sizeof(m->tok.bulk_id), "%s", bulk.jti);
+        snprintf(m->dev.bulk_id, sizeof(m->dev.bulk_id), "%s", m->tok.bulk_id);
     }
 
     /* Which device: known by its key, or new. The writer re-checks. */
     if (token == NULL) {
-        rc = store_device_by_jkt(env->store, m->dev.jkt, &known, &errstr);
+        rc = store_device_by_jkt(ctx->store, m->dev.jkt, &known, &errstr);
         if (rc == -1) {
-            http_reply_problem(req, ERRCODE_UNAVAILABLE, "store: %s", errstr);
-            goto gone;
+            code = mpapi_refuse(m, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+            goto done;
         }
         if (rc == 0 && known.blocked) {
-            http_reply_problem(req, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", known.id);
-            goto gone;
+            code = mpapi_refuse(m, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", known.id);
+            goto done;
         }
         if (rc == 0)
             snprintf(m->dev.id, sizeof(m->dev.id), "%s", known.id);
@@ -428,127 +505,127 @@ mpapi_issue(struct http_req *req, enum mpapi_kind kind)
     if ((claims = mpapi_claims(env, m, now)) == NULL ||
         signer_sign(env->signer, kind == MPAPI_ACCESS ? JWT_KIND_ACCESS : JWT_KIND_CLIENT, claims,
                     &m->token, m->tok.kid) != ERRCODE_OK) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "cannot sign");
-        goto gone;
+        code = mpapi_refuse(m, ERRCODE_UNAVAILABLE, "%s", "cannot sign");
+        goto done;
     }
-    m->op.apply = mpapi_apply;
-    m->op.refused = mpapi_refused;
-    m->op.done = mpapi_done;
-    m->op.base = env->base;
-    committer_submit(env->committer, &m->op);
-    m = NULL;
-gone:
+    code = ERRCODE_OK;
+done:
     json_decref(claims);
-    json_decref(doc);
     jwt_claims_clear(&presented);
     jwt_claims_clear(&bulk);
     proof_result_clear(&proof);
-    if (keys != NULL)
-        signer_keys_put(keys);
-    if (m != NULL)
+    return code;
+}
+
+static void
+mpapi_work(struct work *w, struct worker_ctx *ctx)
+{
+    struct mpapi_op *m = (struct mpapi_op *)((char *)w - offsetof(struct mpapi_op, work));
+    struct signer_keys *keys = NULL;
+    const char *why = NULL;
+    enum errcode code;
+
+    code = auth_mp_check(m->authorization[0] ? m->authorization : NULL, ctx->store, &m->mp, &why);
+    if (code != ERRCODE_OK) {
+        mpapi_refuse(m, code, "%s", why);
+        goto refused;
+    }
+    if ((keys = signer_keys_get(m->env->signer)) == NULL) {
+        code = mpapi_refuse(m, ERRCODE_UNAVAILABLE, "%s", "no signing keys");
+        goto refused;
+    }
+    if (m->kind == MPAPI_INTROSPECT)
+        code = mpapi_introspect_work(m, ctx, keys);
+    else
+        code = mpapi_issue_work(m, ctx, keys);
+    signer_keys_put(keys);
+    if (code != ERRCODE_OK || m->kind == MPAPI_INTROSPECT)
+        goto refused;
+    json_decref(m->body); /* the writer needs none of it */
+    m->body = NULL;
+    m->op.apply = mpapi_apply;
+    m->op.refused = mpapi_refused;
+    m->op.done = mpapi_done;
+    m->op.base = m->env->base;
+    committer_submit(m->env->committer, &m->op);
+    return;
+refused:
+    mpapi_finish(m, code);
+}
+
+/* Loop half of every MP route: bound and shape-check the body, then hand
+ * everything else to a worker. */
+static void
+mpapi_handle(struct http_req *req, enum mpapi_kind kind)
+{
+    static const struct {
+        const struct body_field *fields;
+        size_t n;
+    } shapes[] = {
+        [MPAPI_REGISTER] = {mpapi_fields_register, NFIELDS(mpapi_fields_register)},
+        [MPAPI_EXCHANGE] = {mpapi_fields_exchange, NFIELDS(mpapi_fields_exchange)},
+        [MPAPI_RENEW] = {mpapi_fields_token_proof, NFIELDS(mpapi_fields_token_proof)},
+        [MPAPI_ACCESS] = {mpapi_fields_token_proof, NFIELDS(mpapi_fields_token_proof)},
+        [MPAPI_INTROSPECT] = {mpapi_fields_introspect, NFIELDS(mpapi_fields_introspect)},
+    };
+    const char *authz = http_header(req, "Authorization");
+    struct mpapi_op *m;
+    char why[160];
+
+    if (authz == NULL || strlen(authz) >= AUTH_KEY_MAX + 16) {
+        auth_challenge(req);
+        http_reply_problem(req, ERRCODE_UNAUTHENTICATED, "%s",
+                           authz == NULL ? "an MP API key is required"
+                                         : "the MP API key is not valid");
+        return;
+    }
+    if ((m = calloc(1, sizeof(*m))) == NULL) {
+        http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
+        return;
+    }
+    m->req = req;
+    m->env = req->env;
+    m->kind = kind;
+    snprintf(m->authorization, sizeof(m->authorization), "%s", authz);
+    if ((m->body = http_body_object(req)) == NULL) {
+        free(m);
+        return;
+    }
+    if (body_check(m->body, shapes[kind].fields, shapes[kind].n, why, sizeof(why)) == -1) {
+        http_reply_problem(req, ERRCODE_INVALID_REQUEST, "%s", why);
         mpapi_op_free(m);
+        return;
+    }
+    m->work.run = mpapi_work;
+    workers_submit(req->env->workers, &m->work);
 }
 
 void
 mpapi_register(struct http_req *req)
 {
-    mpapi_issue(req, MPAPI_REGISTER);
+    mpapi_handle(req, MPAPI_REGISTER);
 }
 
 void
 mpapi_exchange(struct http_req *req)
 {
-    mpapi_issue(req, MPAPI_EXCHANGE);
+    mpapi_handle(req, MPAPI_EXCHANGE);
 }
 
 void
 mpapi_renew(struct http_req *req)
 {
-    mpapi_issue(req, MPAPI_RENEW);
+    mpapi_handle(req, MPAPI_RENEW);
 }
 
 void
 mpapi_access(struct http_req *req)
 {
-    mpapi_issue(req, MPAPI_ACCESS);
+    mpapi_handle(req, MPAPI_ACCESS);
 }
 
-static void
-mpapi_inactive(struct http_req *req, enum errcode code)
-{
-    http_reply_json(req, 200,
-                    json_pack("{s:b, s:s}", "active", 0, "reason", errcode_name(code)));
-}
-
-/* Introspection: signature and claims, then the store's word on the token
- * and its device. Read-only, on the loop's own connection. */
 void
 mpapi_introspect(struct http_req *req)
 {
-    struct sitetokend *env = req->env;
-    const struct config *cfg = env->cfg;
-    struct auth_mp mp;
-    struct signer_keys *keys = NULL;
-    struct jwt_claims c;
-    struct store_token t;
-    struct store_device d;
-    const char *errstr = NULL, *token;
-    char why[160], exp[TIMEFMT_LEN + 1];
-    int64_t now = sitetokend_now(env);
-    json_t *doc = NULL;
-    enum errcode code = ERRCODE_WRONG_TOKEN_TYPE;
-    int rc;
-
-    memset(&c, 0, sizeof(c));
-    if (auth_mp(req, env->store, &mp) == -1 || (doc = http_body_object(req)) == NULL)
-        goto gone;
-    if (body_check(doc, mpapi_fields_introspect, NFIELDS(mpapi_fields_introspect), why,
-                   sizeof(why)) == -1) {
-        http_reply_problem(req, ERRCODE_INVALID_REQUEST, "%s", why);
-        goto gone;
-    }
-    if ((keys = signer_keys_get(env->signer)) == NULL) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "no signing keys");
-        goto gone;
-    }
-    token = body_str(doc, "token");
-    for (int k = JWT_KIND_CLIENT; k <= JWT_KIND_ACCESS; k++) {
-        const struct jwt_expect want = {.kind = (enum jwt_kind)k, .iss = cfg->issuer,
-                                        .aud = cfg->audience, .now = now,
-                                        .skew = cfg->clock_skew_ms / 1000};
-
-        jwt_claims_clear(&c);
-        code = jwt_verify(token, strlen(token), keys->jwks, &want, &c, &errstr);
-        if (code != ERRCODE_WRONG_TOKEN_TYPE)
-            break;
-    }
-    if (code != ERRCODE_OK) {
-        mpapi_inactive(req, code);
-        goto gone;
-    }
-    rc = store_token_get(env->store, c.jti, &t, &errstr);
-    if (rc == -1) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "store: %s", errstr);
-        goto gone;
-    }
-    if (rc == 1 || t.revoked_at != 0) {
-        mpapi_inactive(req, ERRCODE_TOKEN_REVOKED);
-        goto gone;
-    }
-    rc = store_device_get(env->store, t.device_id, &d, &errstr);
-    if (rc != 0 || d.blocked) {
-        mpapi_inactive(req, rc == -1 ? ERRCODE_UNAVAILABLE : ERRCODE_DEVICE_BLOCKED);
-        goto gone;
-    }
-    timefmt_rfc3339(c.exp, exp);
-    http_reply_json(req, 200,
-                    json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:I}", "active", 1, "type",
-                              jwt_kind_name(c.kind), "device_id", c.sub, "token_id", c.jti,
-                              "expires_at", exp, "kid", c.kid, "gen",
-                              (json_int_t)(c.gen < 0 ? 0 : c.gen)));
-gone:
-    jwt_claims_clear(&c);
-    json_decref(doc);
-    if (keys != NULL)
-        signer_keys_put(keys);
+    mpapi_handle(req, MPAPI_INTROSPECT);
 }

@@ -13,6 +13,8 @@ struct metrics;
 struct http;
 struct signer;
 struct committer;
+struct workers;
+struct bulkcache;
 
 struct sitetokend {
     struct config *cfg;
@@ -20,6 +22,8 @@ struct sitetokend {
     struct store *store; /* the main loop's read connection */
     struct committer *committer; /* the writer thread: every write goes there */
     struct signer *signer;
+    struct workers *workers; /* CPU work and reads off the event loop */
+    struct bulkcache *bulkcache;
     struct metrics *metrics;
     struct http *http;
     uint8_t seal_key[32]; /* wiped at exit; only the signer uses it */
