@@ -226,3 +226,13 @@ def mp(server):
 def bulk_new(server, *args):
     r = server.ctl("bulk", "new", *args, json_out=True, check=0)
     return r.doc
+
+
+def port_in_use(port):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return False
+        except OSError:
+            return True
