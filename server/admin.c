@@ -30,7 +30,7 @@
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
 struct admin_op {
-    struct commit_op op; /* first */
+    struct commit_op op;  /* first */
     struct http_req *req; /* NULL for the timer's key tick */
     struct sitetokend *env;
     int status;
@@ -90,8 +90,8 @@ admin_done(struct commit_op *op)
     } else {
         if (a->reload_keys) {
             json_decref(a->reply);
-            a->reply = json_pack("{s:o, s:s}", "items", signer_key_list(a->env->signer),
-                                 "changed", a->changed);
+            a->reply = json_pack("{s:o, s:s}", "items", signer_key_list(a->env->signer), "changed",
+                                 a->changed);
         }
         http_reply_json(a->req, a->status, a->reply);
         a->reply = NULL;
@@ -164,7 +164,9 @@ admin_bulk_create(struct http_req *req)
     struct sitetokend *env = req->env;
     const struct config *cfg = env->cfg;
     const struct body_field fields[] = {
-        {.name = "lifetime_minutes", .type = BODY_INT, .min = 1,
+        {.name = "lifetime_minutes",
+         .type = BODY_INT,
+         .min = 1,
          .imax = cfg->bulk_max_lifetime_ms / 60000},
         {.name = "max_uses", .type = BODY_INT, .min = 1, .imax = 1000000000},
         {.name = "note", .type = BODY_TEXT, .max = 256},
@@ -196,8 +198,8 @@ admin_bulk_create(struct http_req *req)
     claims = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "iss", cfg->issuer, "aud",
                        cfg->audience, "iat", (json_int_t)now, "nbf", (json_int_t)now, "exp",
                        (json_int_t)a->bulk.expires_at, "jti", a->bulk.id, "site", cfg->site_code);
-    if (claims == NULL || signer_sign(env->signer, JWT_KIND_BULK, claims, &token, kid) !=
-                              ERRCODE_OK) {
+    if (claims == NULL ||
+        signer_sign(env->signer, JWT_KIND_BULK, claims, &token, kid) != ERRCODE_OK) {
         http_reply_problem(req, ERRCODE_UNAVAILABLE, "cannot sign");
         admin_op_free(a);
         goto done;
@@ -274,8 +276,8 @@ admin_mp_list_cb(const struct store_mp *mp, void *arg)
     char created[TIMEFMT_LEN + 1];
 
     timefmt_rfc3339(mp->created_at, created);
-    json_array_append_new(arg, json_pack("{s:s, s:s, s:s}", "id", mp->id, "name", mp->name,
-                                         "created_at", created));
+    json_array_append_new(
+        arg, json_pack("{s:s, s:s, s:s}", "id", mp->id, "name", mp->name, "created_at", created));
     return 0;
 }
 
@@ -340,8 +342,8 @@ static enum errcode
 admin_keys_apply(struct commit_op *op, struct commit_ctx *ctx)
 {
     struct admin_op *a = (struct admin_op *)op;
-    enum errcode code = signer_lifecycle(a->env->signer, ctx->store, ctx->now_ms / 1000,
-                                         a->mode, a->changed, sizeof(a->changed));
+    enum errcode code = signer_lifecycle(a->env->signer, ctx->store, ctx->now_ms / 1000, a->mode,
+                                         a->changed, sizeof(a->changed));
 
     if (code != ERRCODE_OK) {
         snprintf(op->detail, sizeof(op->detail), "key lifecycle failed");
@@ -349,8 +351,7 @@ admin_keys_apply(struct commit_op *op, struct commit_ctx *ctx)
     }
     if (a->changed[0] == '\0')
         return ERRCODE_OK;
-    return admin_audit(a, ctx,
-                       a->mode == SIGNER_TICK ? "keys.lifecycle" : "keys.rotate", "keys",
+    return admin_audit(a, ctx, a->mode == SIGNER_TICK ? "keys.lifecycle" : "keys.rotate", "keys",
                        json_pack("{s:s}", "changed", a->changed));
 }
 
@@ -425,7 +426,10 @@ void
 admin_debug_clock(struct http_req *req)
 {
     static const struct body_field fields[] = {
-        {.name = "offset_seconds", .type = BODY_INT, .required = 1, .min = -3153600000LL,
+        {.name = "offset_seconds",
+         .type = BODY_INT,
+         .required = 1,
+         .min = -3153600000LL,
          .imax = 3153600000LL},
     };
     struct sitetokend *env = req->env;
@@ -451,6 +455,6 @@ admin_debug_clock(struct http_req *req)
     log_warn("event=debug_clock offset_ms=%lld", (long long)offset_ms);
     admin_keys_tick(env);
     http_reply_json(req, 200,
-                    json_pack("{s:I, s:I}", "offset_seconds", (json_int_t)(offset_ms / 1000),
-                              "now", (json_int_t)sitetokend_now(env)));
+                    json_pack("{s:I, s:I}", "offset_seconds", (json_int_t)(offset_ms / 1000), "now",
+                              (json_int_t)sitetokend_now(env)));
 }

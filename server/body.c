@@ -34,8 +34,7 @@ body_token_ok(const char *s, size_t len)
 }
 
 int
-body_check(const json_t *doc, const struct body_field *fields, size_t n, char *why,
-           size_t whylen)
+body_check(const json_t *doc, const struct body_field *fields, size_t n, char *why, size_t whylen)
 {
     const char *key;
     json_t *v;

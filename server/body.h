@@ -20,7 +20,7 @@ struct body_field {
     const char *name;
     enum body_type type;
     int required;
-    size_t max;       /* TEXT/TOKEN: longest in bytes */
+    size_t max;        /* TEXT/TOKEN: longest in bytes */
     int64_t min, imax; /* INT bounds */
 };
 

@@ -177,9 +177,8 @@ main(int argc, char **argv)
         log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
         goto done;
     }
-    env->committer = committer_start(cfg.database, (int)cfg.busy_timeout_ms,
-                                     (int)cfg.commit_batch, REPLAY_CAPACITY,
-                                     2 * cfg.clock_skew_ms + 1000, 0, &errstr);
+    env->committer = committer_start(cfg.database, (int)cfg.busy_timeout_ms, (int)cfg.commit_batch,
+                                     REPLAY_CAPACITY, 2 * cfg.clock_skew_ms + 1000, 0, &errstr);
     if (env->committer == NULL) {
         log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
         goto done;
@@ -193,8 +192,8 @@ main(int argc, char **argv)
         policy.max_token_lifetime_s = (cfg.bulk_max_lifetime_ms + cfg.clock_skew_ms) / 1000;
     if ((env->signer = signer_new(env->seal_key, &policy)) == NULL ||
         admin_keys_tick_sync(env, &errstr) == -1) {
-        log_error("event=start error=%s", log_quote(errstr ? errstr : "out of memory",
-                                                    (char[512]){0}, 512));
+        log_error("event=start error=%s",
+                  log_quote(errstr ? errstr : "out of memory", (char[512]){0}, 512));
         goto done;
     }
     if ((env->bulkcache = bulkcache_new(4096)) == NULL) {
@@ -207,8 +206,7 @@ main(int argc, char **argv)
         goto done;
     }
     if ((env->base = event_base_new()) == NULL ||
-        (env->metrics = metrics_new(routes_names(), routes_count + 1, env->started_at)) ==
-            NULL) {
+        (env->metrics = metrics_new(routes_names(), routes_count + 1, env->started_at)) == NULL) {
         log_error("event=start error=\"out of memory\"");
         goto done;
     }
@@ -228,8 +226,8 @@ main(int argc, char **argv)
         log_error("event=start error=\"cannot install signal handlers\"");
         goto done;
     }
-    log_info("event=start version=%s site=%s config=%s database=%s schema=%d",
-             SITETOKEN_VERSION, cfg.site_code, log_quote(cfg.source, (char[512]){0}, 512),
+    log_info("event=start version=%s site=%s config=%s database=%s schema=%d", SITETOKEN_VERSION,
+             cfg.site_code, log_quote(cfg.source, (char[512]){0}, 512),
              log_quote(cfg.database, (char[512]){0}, 512), store_schema_version(env->store));
     log_raw("ready: listening on %s", http_describe(env->http));
 

@@ -12,9 +12,8 @@
 #define METRICS_NSTATUS (METRICS_STATUS_MAX - METRICS_STATUS_MIN + 1)
 
 /* Upper bounds of the latency buckets, in microseconds. */
-static const int64_t metrics_buckets_us[] = {500,    1000,   2500,   5000,    10000,
-                                             25000,  50000,  100000, 250000,  500000,
-                                             1000000, 2500000};
+static const int64_t metrics_buckets_us[] = {500,   1000,   2500,   5000,   10000,   25000,
+                                             50000, 100000, 250000, 500000, 1000000, 2500000};
 #define METRICS_NBUCKETS (sizeof(metrics_buckets_us) / sizeof(metrics_buckets_us[0]))
 
 struct metrics_route {
@@ -66,8 +65,7 @@ metrics_request(struct metrics *m, int route, int status, int64_t duration_us)
         return;
     r = &m->routes[route];
     if (status >= METRICS_STATUS_MIN && status <= METRICS_STATUS_MAX)
-        atomic_fetch_add_explicit(&r->status[status - METRICS_STATUS_MIN], 1,
-                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&r->status[status - METRICS_STATUS_MIN], 1, memory_order_relaxed);
     while (b < METRICS_NBUCKETS && duration_us > metrics_buckets_us[b])
         b++;
     atomic_fetch_add_explicit(&r->bucket[b], 1, memory_order_relaxed);

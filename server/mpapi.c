@@ -42,9 +42,9 @@
 enum mpapi_kind { MPAPI_REGISTER, MPAPI_EXCHANGE, MPAPI_RENEW, MPAPI_ACCESS, MPAPI_INTROSPECT };
 
 static const struct {
-    const char *act;     /* proof act */
-    const char *action;  /* audit action */
-    int status;          /* success status */
+    const char *act;    /* proof act */
+    const char *action; /* audit action */
+    int status;         /* success status */
 } mpapi_kinds[] = {
     [MPAPI_REGISTER] = {"register", "token.register", 201},
     [MPAPI_EXCHANGE] = {"exchange", "token.exchange", 201},
@@ -77,14 +77,14 @@ static const struct body_field mpapi_fields_introspect[] = {
 /* One issuance in flight: built on the loop, applied by the writer, answered
  * and freed in mpapi_done. */
 struct mpapi_op {
-    struct commit_op op; /* first: the committer hands this pointer back */
-    struct work work;    /* the worker half */
+    struct commit_op op;  /* first: the committer hands this pointer back */
+    struct work work;     /* the worker half */
     struct http_req *req; /* touched on the loop only */
     struct sitetokend *env;
     enum mpapi_kind kind;
     char authorization[AUTH_KEY_MAX + 16]; /* "" when absent */
-    json_t *body;        /* owned by whichever thread holds the op */
-    json_t *reply;       /* introspection's answer, made on the worker */
+    json_t *body;                          /* owned by whichever thread holds the op */
+    json_t *reply;                         /* introspection's answer, made on the worker */
     struct auth_mp mp;
     char proof_jti[65];
     struct store_device dev; /* register/exchange: the device as reported */
@@ -133,8 +133,8 @@ mpapi_audit(struct mpapi_op *m, struct commit_ctx *ctx, const char *action, cons
     json_decref(d);
     snprintf(detail, sizeof(detail), "%s", text != NULL ? text : "{}");
     free(text);
-    rc = store_audit_append(ctx->store, ctx->now_ms / 1000, actor, action, m->tok.device_id,
-                            detail, &errstr);
+    rc = store_audit_append(ctx->store, ctx->now_ms / 1000, actor, action, m->tok.device_id, detail,
+                            &errstr);
     return rc == 0 ? ERRCODE_OK : mpapi_fail(&m->op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
 }
 
@@ -201,8 +201,7 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
                               rc == 1 ? "device missing" : errstr);
         if (cur.blocked)
             return mpapi_fail(op, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", cur.id);
-        if (store_device_touch(st, cur.id, cur.hardware_id, cur.name, m->mp.id, now, &errstr) ==
-            -1)
+        if (store_device_touch(st, cur.id, cur.hardware_id, cur.name, m->mp.id, now, &errstr) == -1)
             return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
         break;
     }
@@ -263,9 +262,9 @@ mpapi_done(struct commit_op *op)
         doc = json_pack("{s:s, s:s, s:s, s:s}", "access_token", m->token, "token_id", m->tok.jti,
                         "device_id", m->tok.device_id, "expires_at", exp);
     } else {
-        doc = json_pack("{s:s, s:s, s:s, s:s, s:I}", "device_id", m->tok.device_id, "token",
-                        m->token, "token_id", m->tok.jti, "expires_at", exp, "gen",
-                        (json_int_t)m->tok.gen);
+        doc =
+            json_pack("{s:s, s:s, s:s, s:s, s:I}", "device_id", m->tok.device_id, "token", m->token,
+                      "token_id", m->tok.jti, "expires_at", exp, "gen", (json_int_t)m->tok.gen);
         if (m->kind == MPAPI_EXCHANGE)
             json_object_set_new(doc, "bulk_token_id", json_string(m->tok.bulk_id));
     }
@@ -281,11 +280,10 @@ static json_t *
 mpapi_claims(struct sitetokend *env, const struct mpapi_op *m, int64_t now)
 {
     const struct config *cfg = env->cfg;
-    json_t *c = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:{s:s}, s:s}", "iss",
-                          cfg->issuer, "aud", cfg->audience, "iat", (json_int_t)now, "nbf",
-                          (json_int_t)now, "exp", (json_int_t)m->tok.expires_at, "jti",
-                          m->tok.jti, "sub", m->tok.device_id, "cnf", "jkt", m->dev.jkt, "site",
-                          cfg->site_code);
+    json_t *c = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:{s:s}, s:s}", "iss", cfg->issuer,
+                          "aud", cfg->audience, "iat", (json_int_t)now, "nbf", (json_int_t)now,
+                          "exp", (json_int_t)m->tok.expires_at, "jti", m->tok.jti, "sub",
+                          m->tok.device_id, "cnf", "jkt", m->dev.jkt, "site", cfg->site_code);
 
     if (c != NULL && m->kind != MPAPI_ACCESS) {
         json_object_set_new(c, "reg", json_string(m->dev.reg));
@@ -345,8 +343,10 @@ mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_
 
     memset(&c, 0, sizeof(c));
     for (int k = JWT_KIND_CLIENT; k <= JWT_KIND_ACCESS; k++) {
-        const struct jwt_expect want = {.kind = (enum jwt_kind)k, .iss = cfg->issuer,
-                                        .aud = cfg->audience, .now = sitetokend_now(m->env),
+        const struct jwt_expect want = {.kind = (enum jwt_kind)k,
+                                        .iss = cfg->issuer,
+                                        .aud = cfg->audience,
+                                        .now = sitetokend_now(m->env),
                                         .skew = cfg->clock_skew_ms / 1000};
 
         jwt_claims_clear(&c);
@@ -367,10 +367,10 @@ mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_
     }
     if (code == ERRCODE_OK) {
         timefmt_rfc3339(c.exp, exp);
-        m->reply = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:I}", "active", 1, "type",
-                             jwt_kind_name(c.kind), "device_id", c.sub, "token_id", c.jti,
-                             "expires_at", exp, "kid", c.kid, "gen",
-                             (json_int_t)(c.gen < 0 ? 0 : c.gen));
+        m->reply =
+            json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:I}", "active", 1, "type",
+                      jwt_kind_name(c.kind), "device_id", c.sub, "token_id", c.jti, "expires_at",
+                      exp, "kid", c.kid, "gen", (json_int_t)(c.gen < 0 ? 0 : c.gen));
     } else {
         m->reply = json_pack("{s:b, s:s}", "active", 0, "reason", errcode_name(code));
     }
@@ -401,8 +401,11 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
 
     /* A presented client token (renew, access): valid, and its ath. */
     if (kind == MPAPI_RENEW || kind == MPAPI_ACCESS) {
-        const struct jwt_expect want = {.kind = JWT_KIND_CLIENT, .iss = cfg->issuer,
-                                        .aud = cfg->audience, .now = now, .skew = skew};
+        const struct jwt_expect want = {.kind = JWT_KIND_CLIENT,
+                                        .iss = cfg->issuer,
+                                        .aud = cfg->audience,
+                                        .now = now,
+                                        .skew = skew};
 
         token = body_str(m->body, "token");
         code = jwt_verify(token, strlen(token), keys->jwks, &want, &presented, &errstr);
@@ -415,8 +418,10 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
 
     /* The device's proof of possession. */
     {
-        const struct proof_expect want = {.aud = cfg->issuer, .act = mpapi_kinds[kind].act,
-                                          .ath = token != NULL ? ath : NULL, .now = now,
+        const struct proof_expect want = {.aud = cfg->issuer,
+                                          .act = mpapi_kinds[kind].act,
+                                          .ath = token != NULL ? ath : NULL,
+                                          .now = now,
                                           .skew = skew};
         const char *p = body_str(m->body, "proof");
 
@@ -439,8 +444,7 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
             char when[TIMEFMT_LEN + 1];
 
             timefmt_rfc3339(presented.iat + cfg->renew_after_ms / 1000, when);
-            code = mpapi_refuse(m, ERRCODE_CONFLICT, "too early to renew: renewable from %s",
-                                when);
+            code = mpapi_refuse(m, ERRCODE_CONFLICT, "too early to renew: renewable from %s", when);
             goto done;
         }
         snprintf(m->presented, sizeof(m->presented), "%s", presented.jti);
@@ -464,12 +468,12 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
 
     /* A bulk token: signature, type, window; its state is the writer's. */
     if (kind == MPAPI_EXCHANGE) {
-        const struct jwt_expect want = {.kind = JWT_KIND_BULK, .iss = cfg->issuer,
-                                        .aud = cfg->audience, .now = now, .skew = 0};
+        const struct jwt_expect want = {
+            .kind = JWT_KIND_BULK, .iss = cfg->issuer, .aud = cfg->audience, .now = now, .skew = 0};
         const char *b = body_str(m->body, "bulk_token");
 
-        code = bulkcache_verify(env->bulkcache, b, keys->jwks, &want, m->tok.bulk_id,
-                                m->bulk_hash, &errstr);
+        code = bulkcache_verify(env->bulkcache, b, keys->jwks, &want, m->tok.bulk_id, m->bulk_hash,
+                                &errstr);
         if (code != ERRCODE_OK) {
             code = mpapi_refuse(m, code, "bulk_token: %s", errstr);
             goto done;

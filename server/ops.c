@@ -34,7 +34,9 @@ ops_readyz(struct http_req *req)
         http_reply_problem(req, ERRCODE_UNAVAILABLE, "store is not writable: %s", errstr);
         return;
     }
-    http_reply_json(req, 200, json_pack("{s:s, s:s, s:s}", "status", "ready", "store", "ok", "signing_key", "active"));
+    http_reply_json(
+        req, 200,
+        json_pack("{s:s, s:s, s:s}", "status", "ready", "store", "ok", "signing_key", "active"));
 }
 
 void

@@ -29,7 +29,7 @@ int routes_not_found_id(void);
 
 /* Finds the route for method and path, filling params. Returns its index, or
  * -1 (no path matches) or -2 (path matches, method does not). */
-int routes_match(enum route_method method, const char *path,
-                 char params[][HTTP_MAX_PARAM_LEN], int nparams);
+int routes_match(enum route_method method, const char *path, char params[][HTTP_MAX_PARAM_LEN],
+                 int nparams);
 
 #endif

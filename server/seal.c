@@ -117,8 +117,8 @@ seal_gcm(int enc, const uint8_t key[SEAL_KEY_LEN], const uint8_t nonce[SEAL_NONC
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_LEN, NULL) != 1 ||
         EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1)
         goto done;
-    if (aad != NULL && EVP_CipherUpdate(ctx, NULL, &len, (const uint8_t *)aad,
-                                        (int)strlen(aad)) != 1)
+    if (aad != NULL &&
+        EVP_CipherUpdate(ctx, NULL, &len, (const uint8_t *)aad, (int)strlen(aad)) != 1)
         goto done;
     if (EVP_CipherUpdate(ctx, out, &len, in, (int)inlen) != 1)
         goto done;
@@ -156,8 +156,8 @@ seal_encrypt(const uint8_t key[SEAL_KEY_LEN], const char *aad, const uint8_t *pt
 }
 
 int
-seal_decrypt(const uint8_t key[SEAL_KEY_LEN], const char *aad, const uint8_t *blob,
-             size_t bloblen, uint8_t **out, size_t *outlen)
+seal_decrypt(const uint8_t key[SEAL_KEY_LEN], const char *aad, const uint8_t *blob, size_t bloblen,
+             uint8_t **out, size_t *outlen)
 {
     size_t ptlen;
     uint8_t *pt, tag[SEAL_TAG_LEN];

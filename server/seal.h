@@ -16,8 +16,8 @@ int seal_key_load(const char *path, uint8_t key[SEAL_KEY_LEN], int *created, con
 /* Sealed blob: version byte 1 || 12-byte nonce || ciphertext || 16-byte tag.
  * aad binds the blob to its context (a key id), so blobs cannot be swapped.
  * *out is malloc'd; free with free() (ciphertext is not secret). */
-int seal_encrypt(const uint8_t key[SEAL_KEY_LEN], const char *aad, const uint8_t *pt,
-                 size_t ptlen, uint8_t **out, size_t *outlen);
+int seal_encrypt(const uint8_t key[SEAL_KEY_LEN], const char *aad, const uint8_t *pt, size_t ptlen,
+                 uint8_t **out, size_t *outlen);
 /* *out is malloc'd plaintext: the caller wipes it with OPENSSL_clear_free. */
 int seal_decrypt(const uint8_t key[SEAL_KEY_LEN], const char *aad, const uint8_t *blob,
                  size_t bloblen, uint8_t **out, size_t *outlen);

@@ -354,8 +354,7 @@ fail:
 }
 
 enum errcode
-signer_sign(struct signer *s, enum jwt_kind kind, const json_t *claims, char **token,
-            char kid[65])
+signer_sign(struct signer *s, enum jwt_kind kind, const json_t *claims, char **token, char kid[65])
 {
     EVP_PKEY *key = NULL;
     enum jwk_alg alg = JWK_ALG_EDDSA;

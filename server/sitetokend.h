@@ -19,7 +19,7 @@ struct bulkcache;
 struct sitetokend {
     struct config *cfg;
     struct event_base *base;
-    struct store *store; /* the main loop's read connection */
+    struct store *store;         /* the main loop's read connection */
     struct committer *committer; /* the writer thread: every write goes there */
     struct signer *signer;
     struct workers *workers; /* CPU work and reads off the event loop */

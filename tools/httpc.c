@@ -30,8 +30,7 @@ httpc_connect(const struct httpc_target *t, const char **errstr)
         strcpy(sun.sun_path, t->unix_path);
         if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
             connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-            snprintf(httpc_err, sizeof(httpc_err), "connect %s: %s", t->unix_path,
-                     strerror(errno));
+            snprintf(httpc_err, sizeof(httpc_err), "connect %s: %s", t->unix_path, strerror(errno));
             goto fail;
         }
         return fd;

@@ -36,24 +36,23 @@ struct client {
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "usage: sitetoken-client [options] COMMAND\n"
-            "commands:\n"
-            "  register              register this device (internal network)\n"
-            "  exchange BULK_TOKEN   exchange a bulk registration token\n"
-            "  renew                 renew the stored client token\n"
-            "  access                get an access token for the stored client token\n"
-            "  introspect [TOKEN]    ask whether a token (default: the stored one) is good\n"
-            "options:\n"
-            "  --url URL             sitetokend (default http://127.0.0.1:8080)\n"
-            "  --mp-key KEY          MP API key (default: $SITETOKEN_MP_KEY)\n"
-            "  --key FILE            device key, made if missing (default device.key)\n"
-            "  --alg ALG             algorithm of a new device key: EdDSA, ES256, RS256\n"
-            "  --token-file FILE     where the client token is kept (default device.token)\n"
-            "  --issuer ISS          the authority's issuer (default urn:sitetoken:PS1)\n"
-            "  --hardware-id ID      reported hardware id (default: this host's machine id)\n"
-            "  --name NAME           reported device name (default: this host's name)\n"
-            "  --clock-offset SEC    shift proof times (testing against a debug clock)\n");
+    fprintf(out, "usage: sitetoken-client [options] COMMAND\n"
+                 "commands:\n"
+                 "  register              register this device (internal network)\n"
+                 "  exchange BULK_TOKEN   exchange a bulk registration token\n"
+                 "  renew                 renew the stored client token\n"
+                 "  access                get an access token for the stored client token\n"
+                 "  introspect [TOKEN]    ask whether a token (default: the stored one) is good\n"
+                 "options:\n"
+                 "  --url URL             sitetokend (default http://127.0.0.1:8080)\n"
+                 "  --mp-key KEY          MP API key (default: $SITETOKEN_MP_KEY)\n"
+                 "  --key FILE            device key, made if missing (default device.key)\n"
+                 "  --alg ALG             algorithm of a new device key: EdDSA, ES256, RS256\n"
+                 "  --token-file FILE     where the client token is kept (default device.token)\n"
+                 "  --issuer ISS          the authority's issuer (default urn:sitetoken:PS1)\n"
+                 "  --hardware-id ID      reported hardware id (default: this host's machine id)\n"
+                 "  --name NAME           reported device name (default: this host's name)\n"
+                 "  --clock-offset SEC    shift proof times (testing against a debug clock)\n");
 }
 
 /* Loads the device key, or makes one (mode 0600) when the file is missing. */
@@ -99,11 +98,10 @@ client_proof(struct client *c, const char *act, const char *token)
     char *proof;
 
     ids_jti(jti);
-    header = json_pack("{s:s, s:s, s:o}", "typ", "sitetoken-proof+jwt", "alg",
-                       jwk_alg_name(c->alg), "jwk", jwk_public_to_json(c->key, NULL));
+    header = json_pack("{s:s, s:s, s:o}", "typ", "sitetoken-proof+jwt", "alg", jwk_alg_name(c->alg),
+                       "jwk", jwk_public_to_json(c->key, NULL));
     claims = json_pack("{s:s, s:I, s:s, s:s}", "aud", c->issuer, "iat",
-                       (json_int_t)(time(NULL) + c->clock_offset),
-                       "jti", jti, "act", act);
+                       (json_int_t)(time(NULL) + c->clock_offset), "jti", jti, "act", act);
     if (token != NULL && proof_ath(token, strlen(token), ath) == 0)
         json_object_set_new(claims, "ath", json_string(ath));
     proof = jws_sign(c->key, c->alg, header, claims);
@@ -231,15 +229,22 @@ int
 main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"url", required_argument, NULL, 'u'},     {"mp-key", required_argument, NULL, 'm'},
-        {"key", required_argument, NULL, 'k'},     {"alg", required_argument, NULL, 'a'},
-        {"token-file", required_argument, NULL, 't'}, {"issuer", required_argument, NULL, 'i'},
-        {"hardware-id", required_argument, NULL, 'w'}, {"name", required_argument, NULL, 'n'},
+        {"url", required_argument, NULL, 'u'},
+        {"mp-key", required_argument, NULL, 'm'},
+        {"key", required_argument, NULL, 'k'},
+        {"alg", required_argument, NULL, 'a'},
+        {"token-file", required_argument, NULL, 't'},
+        {"issuer", required_argument, NULL, 'i'},
+        {"hardware-id", required_argument, NULL, 'w'},
+        {"name", required_argument, NULL, 'n'},
         {"clock-offset", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    struct client c = {.key_file = "device.key", .token_file = "device.token",
-                       .issuer = "urn:sitetoken:PS1", .mp_key = getenv("SITETOKEN_MP_KEY"),
+    struct client c = {.key_file = "device.key",
+                       .token_file = "device.token",
+                       .issuer = "urn:sitetoken:PS1",
+                       .mp_key = getenv("SITETOKEN_MP_KEY"),
                        .alg = JWK_ALG_EDDSA};
     const char *cmd, *token;
     char *proof;
@@ -312,8 +317,8 @@ main(int argc, char **argv)
         return 1;
     if (strcmp(cmd, "register") == 0 && optind + 1 == argc) {
         proof = client_proof(&c, "register", NULL);
-        body = json_pack("{s:s, s:s, s:s}", "hardware_id", c.hardware_id, "name", c.name,
-                         "proof", proof);
+        body = json_pack("{s:s, s:s, s:s}", "hardware_id", c.hardware_id, "name", c.name, "proof",
+                         proof);
         rc = client_post(&c, "/v1/registrations", body);
     } else if (strcmp(cmd, "exchange") == 0 && optind + 2 == argc) {
         proof = client_proof(&c, "exchange", NULL);
@@ -327,8 +332,8 @@ main(int argc, char **argv)
         }
         proof = client_proof(&c, cmd, token);
         body = json_pack("{s:s, s:s}", "token", token, "proof", proof);
-        rc = client_post(&c, strcmp(cmd, "renew") == 0 ? "/v1/renewals" : "/v1/access-tokens",
-                         body);
+        rc =
+            client_post(&c, strcmp(cmd, "renew") == 0 ? "/v1/renewals" : "/v1/access-tokens", body);
     } else {
         usage(stderr);
         EVP_PKEY_free(c.key);

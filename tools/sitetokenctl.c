@@ -95,11 +95,16 @@ static int
 ctl_status(struct ctl *ctl, int argc, char **argv)
 {
     static const char *const fields[][2] = {
-        {"version", "version"},         {"started_at", "started"},
-        {"uptime_seconds", "uptime (s)"}, {"site_code", "site code"},
-        {"issuer", "issuer"},           {"database", "database"},
-        {"schema_version", "schema"},   {"config", "config"},
-        {"pid", "pid"},                 {NULL, NULL},
+        {"version", "version"},
+        {"started_at", "started"},
+        {"uptime_seconds", "uptime (s)"},
+        {"site_code", "site code"},
+        {"issuer", "issuer"},
+        {"database", "database"},
+        {"schema_version", "schema"},
+        {"config", "config"},
+        {"pid", "pid"},
+        {NULL, NULL},
     };
     json_t *doc = NULL;
 
@@ -263,15 +268,14 @@ ctl_mp_add(struct ctl *ctl, int argc, char **argv)
 
     if (ctl_parse_opts(argc, argv, NULL, 0, &name, 1) == -1)
         return 2;
-    return ctl_do(ctl, "POST", "/v1/admin/mps", json_pack("{s:s}", "name", name),
-                  ctl_show_mp_add);
+    return ctl_do(ctl, "POST", "/v1/admin/mps", json_pack("{s:s}", "name", name), ctl_show_mp_add);
 }
 
 static void
 ctl_show_mp_list(const json_t *doc)
 {
-    static const char *const cols[][2] = {{"id", "ID"}, {"name", "NAME"},
-                                          {"created_at", "CREATED"}};
+    static const char *const cols[][2] = {
+        {"id", "ID"}, {"name", "NAME"}, {"created_at", "CREATED"}};
 
     ctl_print_table(json_object_get(doc, "items"), cols, 3);
 }
@@ -305,8 +309,12 @@ static void
 ctl_show_keys(const json_t *doc)
 {
     static const char *const cols[][2] = {
-        {"kid", "KID"},          {"alg", "ALG"},           {"status", "STATUS"},
-        {"created_at", "CREATED"}, {"activates_at", "ACTIVATES"}, {"removed_after", "RETIRES"},
+        {"kid", "KID"},
+        {"alg", "ALG"},
+        {"status", "STATUS"},
+        {"created_at", "CREATED"},
+        {"activates_at", "ACTIVATES"},
+        {"removed_after", "RETIRES"},
     };
     const char *changed = json_string_value(json_object_get(doc, "changed"));
 
@@ -336,7 +344,8 @@ ctl_key_rotate(struct ctl *ctl, int argc, char **argv)
 
 static const struct ctl_command ctl_commands[] = {
     {.name = "status", .usage = "status", .run = ctl_status},
-    {.name = "bulk new", .usage = "bulk new [--lifetime MIN] [--max-uses N] [--note TEXT]",
+    {.name = "bulk new",
+     .usage = "bulk new [--lifetime MIN] [--max-uses N] [--note TEXT]",
      .run = ctl_bulk_new},
     {.name = "mp add", .usage = "mp add NAME", .run = ctl_mp_add},
     {.name = "mp list", .usage = "mp list", .run = ctl_mp_list},

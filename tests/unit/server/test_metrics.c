@@ -41,11 +41,16 @@ test_counts_by_route_and_status(void **state)
     metrics_request(m, 1, 9999, 50); /* odd status: only timed */
     text = render(m);
     assert_non_null(strstr(text, "process_start_time_seconds 1700000000\n"));
-    assert_non_null(strstr(text, "sitetoken_http_requests_total{route=\"healthz\",status=\"200\"} 2\n"));
-    assert_non_null(strstr(text, "sitetoken_http_requests_total{route=\"not_found\",status=\"404\"} 1\n"));
+    assert_non_null(
+        strstr(text, "sitetoken_http_requests_total{route=\"healthz\",status=\"200\"} 2\n"));
+    assert_non_null(
+        strstr(text, "sitetoken_http_requests_total{route=\"not_found\",status=\"404\"} 1\n"));
     assert_null(strstr(text, "route=\"keys\",status"));
-    assert_non_null(strstr(text, "sitetoken_http_request_duration_seconds_bucket{route=\"healthz\",le=\"0.0005\"} 1\n"));
-    assert_non_null(strstr(text, "sitetoken_http_request_duration_seconds_count{route=\"healthz\"} 2\n"));
+    assert_non_null(strstr(
+        text,
+        "sitetoken_http_request_duration_seconds_bucket{route=\"healthz\",le=\"0.0005\"} 1\n"));
+    assert_non_null(
+        strstr(text, "sitetoken_http_request_duration_seconds_count{route=\"healthz\"} 2\n"));
     free(text);
     metrics_free(m);
 }

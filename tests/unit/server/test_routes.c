@@ -24,8 +24,7 @@ test_exact_and_misses(void **state)
 {
     char params[HTTP_MAX_PARAMS][HTTP_MAX_PARAM_LEN];
 
-    assert_int_equal(routes_match(ROUTE_GET, "/healthz", params, HTTP_MAX_PARAMS),
-                     find("healthz"));
+    assert_int_equal(routes_match(ROUTE_GET, "/healthz", params, HTTP_MAX_PARAMS), find("healthz"));
     assert_int_equal(routes_match(ROUTE_GET, "/healthz/", params, HTTP_MAX_PARAMS), -1);
     assert_int_equal(routes_match(ROUTE_GET, "/health", params, HTTP_MAX_PARAMS), -1);
     assert_int_equal(routes_match(ROUTE_GET, "/", params, HTTP_MAX_PARAMS), -1);

@@ -107,8 +107,7 @@ test_newer_schema_refused(void **state)
     assert_non_null(st);
     store_close(st);
     assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "INSERT INTO schema_migrations VALUES (9999, 'future', 0)",
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (9999, 'future', 0)",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
