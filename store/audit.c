@@ -45,9 +45,8 @@ audit_hash(int64_t seq, int64_t time, const char *actor, const char *action, con
     if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
         EVP_DigestUpdate(ctx, prev_hash, strlen(prev_hash)) != 1 ||
         EVP_DigestUpdate(ctx, text, len) != 1 ||
-        EVP_DigestUpdate(ctx, detail, strlen(detail)) != 1 ||
-        EVP_DigestUpdate(ctx, "]", 1) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
-        mdlen != sizeof(md))
+        EVP_DigestUpdate(ctx, detail, strlen(detail)) != 1 || EVP_DigestUpdate(ctx, "]", 1) != 1 ||
+        EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != sizeof(md))
         goto done;
     for (size_t i = 0; i < sizeof(md); i++) {
         out[2 * i] = hex[md[i] >> 4];
@@ -173,8 +172,7 @@ audit_from_row(sqlite3_stmt *stmt, struct store_audit *a)
 
 int
 store_audit_list(struct store *st, int64_t after, int limit,
-                 int (*cb)(const struct store_audit *a, void *arg), void *arg,
-                 const char **errstr)
+                 int (*cb)(const struct store_audit *a, void *arg), void *arg, const char **errstr)
 {
     sqlite3_stmt *stmt;
     struct store_audit a;
@@ -206,8 +204,8 @@ fail:
 }
 
 int
-store_audit_verify(struct store *st, int *ok, int64_t *first_bad, int64_t *records,
-                   char head[65], const char **errstr)
+store_audit_verify(struct store *st, int *ok, int64_t *first_bad, int64_t *records, char head[65],
+                   const char **errstr)
 {
     sqlite3_stmt *stmt;
     struct store_audit a;

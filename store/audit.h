@@ -20,15 +20,29 @@ struct store_audit {
  * prev_hash = last hash (64 zeros for the first), hash = hex SHA-256 of
  * prev_hash || canonical(seq, time, actor, action, subject, detail), where
  * canonical is the compact JSON array [seq,time,actor,action,subject,detail]
- * with detail embedded as text. 0 or -1. */
+ * with detail embedded as text. 0 or -1.
+ * detail_json must be a JSON object (NULL or "" = {}, duplicate keys refused,
+ * at most 64 KiB); it is stored canonical (compact, keys sorted, as jansson's
+ * json_dumps JSON_COMPACT|JSON_SORT_KEYS prints it) and that stored text is
+ * what is hashed, so verification never re-serialises it. subject NULL = "".
+ * Text must be UTF-8. Example canonical text for the first record:
+ * [1,1700000000,"admin","bulk.create","0e4c...",{"lifetime":4320}]
+ * hashed after 64 '0' (its prev_hash). */
 int store_audit_append(struct store *st, int64_t time, const char *actor, const char *action,
                        const char *subject, const char *detail_json, const char **errstr);
 /* Records with seq > after, at most limit, in order. */
 int store_audit_list(struct store *st, int64_t after, int limit,
                      int (*cb)(const struct store_audit *a, void *arg), void *arg,
                      const char **errstr);
-/* Recomputes the chain. *ok = 1 when intact; else *first_bad = the first seq
- * whose record or link is wrong (a gap in seq counts). *records, *head set. */
+/* Recomputes the chain in seq order. *ok = 1 when intact (*first_bad = 0);
+ * else *first_bad = the first seq at which the trail departs from the
+ * expected 1, 2, 3, ...: a record whose content, prev_hash link or hash is
+ * wrong gives its seq; a gap (deleted record, or a missing first record)
+ * gives the first missing seq. Swapped records show as the lower of the two.
+ * *records = number of records present, *head = hash of the last one (64 '0'
+ * when there is none).
+ * A chain alone cannot show that its newest records were deleted (the rest
+ * is still a valid chain): compare *head with one recorded elsewhere. */
 int store_audit_verify(struct store *st, int *ok, int64_t *first_bad, int64_t *records,
                        char head[65], const char **errstr);
 

@@ -7,8 +7,8 @@
 #include "bulk.h"
 #include "store_int.h"
 
-#define BULK_COLS                                                                          \
-    "id, token_hash, created_at, not_before, expires_at, max_uses, uses, blocked,"        \
+#define BULK_COLS                                                                                  \
+    "id, token_hash, created_at, not_before, expires_at, max_uses, uses, blocked,"                 \
     " last_used_at, note, created_by"
 
 static int
@@ -187,8 +187,7 @@ store_bulk_set_blocked(struct store *st, const char *id, int blocked, const char
 
 int
 store_bulk_list(struct store *st, const char *after, int limit,
-                int (*cb)(const struct store_bulk *b, void *arg), void *arg,
-                const char **errstr)
+                int (*cb)(const struct store_bulk *b, void *arg), void *arg, const char **errstr)
 {
     sqlite3_stmt *stmt;
     struct store_bulk b;
@@ -198,8 +197,8 @@ store_bulk_list(struct store *st, const char *after, int limit,
     if (after != NULL && *after != '\0') {
         /* The cursor is an id; the keyset is its (created_at, rowid). */
         if ((stmt = store_stmt(st, STMT_BULK_CURSOR,
-                               "SELECT created_at, rowid FROM bulk_tokens WHERE id = ?",
-                               errstr)) == NULL)
+                               "SELECT created_at, rowid FROM bulk_tokens WHERE id = ?", errstr)) ==
+            NULL)
             return -1;
         sqlite3_bind_text(stmt, 1, after, -1, SQLITE_STATIC);
         rc = sqlite3_step(stmt);

@@ -5,10 +5,10 @@
 #include "devices.h"
 #include "store_int.h"
 
-#define DEVICE_COLS                                                                        \
+#define DEVICE_COLS                                                                                \
     "id, jkt, hardware_id, name, reg, bulk_id, mp_id, created_at, last_seen_at, blocked"
-#define TOKEN_COLS                                                                         \
-    "jti, kind, device_id, kid, issued_at, expires_at, gen, bulk_id, mp_id, prev_jti,"    \
+#define TOKEN_COLS                                                                                 \
+    "jti, kind, device_id, kid, issued_at, expires_at, gen, bulk_id, mp_id, prev_jti,"             \
     " revoked_at, revoke_reason"
 
 static int
@@ -51,8 +51,7 @@ token_from_row(sqlite3_stmt *stmt, struct store_token *t)
 
 /* Steps a one-row device lookup: 0 found, 1 none, -1 error. */
 static int
-device_lookup(struct store *st, sqlite3_stmt *stmt, struct store_device *out,
-              const char **errstr)
+device_lookup(struct store *st, sqlite3_stmt *stmt, struct store_device *out, const char **errstr)
 {
     int rc;
 
@@ -91,8 +90,7 @@ store_device_by_jkt(struct store *st, const char *jkt, struct store_device *out,
 }
 
 int
-store_device_get(struct store *st, const char *id, struct store_device *out,
-                 const char **errstr)
+store_device_get(struct store *st, const char *id, struct store_device *out, const char **errstr)
 {
     sqlite3_stmt *stmt;
 
@@ -119,7 +117,8 @@ store_device_insert(struct store *st, const struct store_device *d, const char *
         store_check_len(st, "MP id", d->mp_id, sizeof(d->mp_id) - 1, errstr) == -1)
         return -1;
     if ((stmt = store_stmt(st, STMT_DEVICE_INSERT,
-                           "INSERT INTO devices(" DEVICE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "INSERT INTO devices(" DEVICE_COLS
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, d->id, -1, SQLITE_STATIC);
@@ -145,8 +144,7 @@ store_device_touch(struct store *st, const char *id, const char *hardware_id, co
     sqlite3_stmt *stmt;
     int rc;
 
-    if (store_check_len(st, "hardware_id", hardware_id, sizeof(d->hardware_id) - 1, errstr) ==
-            -1 ||
+    if (store_check_len(st, "hardware_id", hardware_id, sizeof(d->hardware_id) - 1, errstr) == -1 ||
         store_check_len(st, "device name", name, sizeof(d->name) - 1, errstr) == -1 ||
         store_check_len(st, "MP id", mp_id, sizeof(d->mp_id) - 1, errstr) == -1)
         return -1;
@@ -194,9 +192,8 @@ store_device_set_blocked(struct store *st, const char *id, int blocked, const ch
  * blocked filter the small partial index devices_blocked, the name prefix
  * devices_name (a byte range [prefix, prefix || 0xff), 0xff never occurring
  * in UTF-8). Parameters: ?1 cursor id, ?2 and ?3 the name range, ?4 limit. */
-#define DEVICE_LIST(status, prefix)                                                        \
-    "SELECT " DEVICE_COLS " FROM devices WHERE id > ?1" status prefix                     \
-    " ORDER BY id LIMIT ?4"
+#define DEVICE_LIST(status, prefix)                                                                \
+    "SELECT " DEVICE_COLS " FROM devices WHERE id > ?1" status prefix " ORDER BY id LIMIT ?4"
 #define DEVICE_PREFIX " AND name >= ?2 AND name < ?3"
 static const char *const device_list_sql[6] = {
     DEVICE_LIST("", ""),
@@ -208,9 +205,8 @@ static const char *const device_list_sql[6] = {
 };
 
 int
-store_device_list(struct store *st, const char *status, const char *name_prefix,
-                  const char *after, int limit,
-                  int (*cb)(const struct store_device *d, void *arg), void *arg,
+store_device_list(struct store *st, const char *status, const char *name_prefix, const char *after,
+                  int limit, int (*cb)(const struct store_device *d, void *arg), void *arg,
                   const char **errstr)
 {
     struct store_device d;
@@ -381,8 +377,7 @@ store_token_revoke(struct store *st, const char *jti, int64_t now, const char *r
 
 int
 store_token_list(struct store *st, const char *device_id, const char *after, int limit,
-                 int (*cb)(const struct store_token *t, void *arg), void *arg,
-                 const char **errstr)
+                 int (*cb)(const struct store_token *t, void *arg), void *arg, const char **errstr)
 {
     static const char *const sql[4] = {
         "SELECT " TOKEN_COLS " FROM tokens"

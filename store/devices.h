@@ -12,7 +12,7 @@ struct store_device {
     char jkt[44];
     char hardware_id[257];
     char name[257];
-    char reg[9]; /* "intranet" or "bulk" */
+    char reg[9];      /* "intranet" or "bulk" */
     char bulk_id[37]; /* "" when none */
     char mp_id[37];
     int64_t created_at, last_seen_at;
@@ -37,32 +37,46 @@ int store_device_by_jkt(struct store *st, const char *jkt, struct store_device *
                         const char **errstr);
 int store_device_get(struct store *st, const char *id, struct store_device *out,
                      const char **errstr);
+/* A duplicate id or jkt, an unknown bulk_id or a bad reg is an error (-1).
+ * bulk_id and mp_id "" are stored as NULL. */
 int store_device_insert(struct store *st, const struct store_device *d, const char **errstr);
-/* Updates hardware_id, name, last_seen_at (and mp_id) of an existing device. */
-int store_device_touch(struct store *st, const char *id, const char *hardware_id,
-                       const char *name, const char *mp_id, int64_t now, const char **errstr);
+/* Updates hardware_id, name, last_seen_at (and mp_id, unless NULL or "") of
+ * an existing device. 0 ok, 1 no such device, -1 error. */
+int store_device_touch(struct store *st, const char *id, const char *hardware_id, const char *name,
+                       const char *mp_id, int64_t now, const char **errstr);
 /* 0 ok, 1 no such device, -1 error. */
 int store_device_set_blocked(struct store *st, const char *id, int blocked, const char **errstr);
-/* Filters: status "" / "active" / "blocked", name_prefix "" for all. Ordered by
- * id, after cursor `after`, at most limit. cb returns nonzero to stop. */
+/* Filters: status "" (or NULL) / "active" / "blocked" (anything else: -1),
+ * name_prefix "" (or NULL) for all, else names starting with it (bytewise).
+ * Ordered by id, ids greater than the cursor `after` (the last id of the
+ * previous page, "" = from the start), at most limit. cb returns nonzero to
+ * stop. */
 int store_device_list(struct store *st, const char *status, const char *name_prefix,
                       const char *after, int limit,
                       int (*cb)(const struct store_device *d, void *arg), void *arg,
                       const char **errstr);
 
+/* A duplicate jti or an unknown device_id is an error (-1). bulk_id, mp_id,
+ * prev_jti, revoke_reason "" and revoked_at 0 are stored as NULL. */
 int store_token_insert(struct store *st, const struct store_token *t, const char **errstr);
 /* 0 found, 1 none, -1 error. */
 int store_token_get(struct store *st, const char *jti, struct store_token *out,
                     const char **errstr);
-/* 0 revoked now, 1 no such token, 2 already revoked, -1 error. */
+/* Sets revoked_at = now and revoke_reason (NULL = "") unless already revoked
+ * (the first revocation stands). Only the token row: the caller adds the
+ * revocation feed entry in the same transaction.
+ * 0 revoked now, 1 no such token, 2 already revoked, -1 error. */
 int store_token_revoke(struct store *st, const char *jti, int64_t now, const char *reason,
                        const char **errstr);
-/* Tokens of a device ("" = all devices), newest first, after cursor (a jti),
- * at most limit. */
+/* Tokens of a device ("" or NULL = all devices), newest first: by issued_at
+ * descending, and among equal issued_at the later inserted first. `after` is
+ * the jti of the last token of the previous page ("" = from the start); at
+ * most limit. cb returns nonzero to stop. */
 int store_token_list(struct store *st, const char *device_id, const char *after, int limit,
                      int (*cb)(const struct store_token *t, void *arg), void *arg,
                      const char **errstr);
-/* Latest expires_at among the device's tokens (0 when none). */
+/* Latest expires_at among the device's tokens (0 when none, or on a store
+ * error). */
 int64_t store_device_last_expiry(struct store *st, const char *device_id);
 
 #endif

@@ -6,7 +6,8 @@
 #include "keys.h"
 #include "store_int.h"
 
-#define KEY_COLS "kid, alg, status, created_at, activates_at, retired_at, public_jwk, sealed_private"
+#define KEY_COLS                                                                                   \
+    "kid, alg, status, created_at, activates_at, retired_at, public_jwk, sealed_private"
 
 static int
 key_from_row(sqlite3_stmt *stmt, struct store_key *k)
@@ -55,8 +56,8 @@ store_keys_list(struct store *st, struct store_key **keys, size_t *n, const char
     *keys = NULL;
     *n = 0;
     if ((stmt = store_stmt(st, STMT_KEYS_LIST,
-                           "SELECT " KEY_COLS " FROM keys ORDER BY created_at, rowid",
-                           errstr)) == NULL)
+                           "SELECT " KEY_COLS " FROM keys ORDER BY created_at, rowid", errstr)) ==
+        NULL)
         return -1;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         if (len == cap) {
@@ -160,8 +161,7 @@ store_key_delete(struct store *st, const char *kid, const char **errstr)
     sqlite3_stmt *stmt;
     int rc;
 
-    if ((stmt = store_stmt(st, STMT_KEY_DELETE, "DELETE FROM keys WHERE kid = ?", errstr)) ==
-        NULL)
+    if ((stmt = store_stmt(st, STMT_KEY_DELETE, "DELETE FROM keys WHERE kid = ?", errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, kid, -1, SQLITE_STATIC);
     rc = store_step_done(st, stmt, "delete key", errstr);

@@ -18,14 +18,17 @@ struct store_key {
     size_t sealed_len;
 };
 
-/* Every key, oldest first. *keys is malloc'd; free with store_keys_free. */
+/* Every key, oldest first (created_at, then insertion order). *keys is
+ * malloc'd; free with store_keys_free. */
 int store_keys_list(struct store *st, struct store_key **keys, size_t *n, const char **errstr);
 void store_keys_free(struct store_key *keys, size_t n);
 int store_key_insert(struct store *st, const struct store_key *key, const char **errstr);
 /* Sets status; "retired" also sets retired_at = at, "active" sets
- * activates_at = at. */
+ * activates_at = at. 0, 1 when no key has that kid, -1 (also for a status
+ * outside next/active/retired). */
 int store_key_set_status(struct store *st, const char *kid, const char *status, int64_t at,
                          const char **errstr);
+/* 0, 1 when no key has that kid, -1. */
 int store_key_delete(struct store *st, const char *kid, const char **errstr);
 
 #endif

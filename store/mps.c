@@ -83,8 +83,7 @@ store_mp_insert(struct store *st, const struct store_mp *mp, const char **errstr
     /* Which uniqueness failed? Only a live name is a conflict the caller
      * reports; a duplicate id or key hash is our bug (or a 2^-128 event). */
     if ((q = store_stmt(st, STMT_MP_LIVE_NAME,
-                        "SELECT 1 FROM mps WHERE name = ? AND removed_at IS NULL", errstr)) ==
-        NULL)
+                        "SELECT 1 FROM mps WHERE name = ? AND removed_at IS NULL", errstr)) == NULL)
         return -1;
     sqlite3_bind_text(q, 1, mp->name, -1, SQLITE_STATIC);
     rc = sqlite3_step(q);
@@ -127,8 +126,8 @@ store_mp_get(struct store *st, const char *id, struct store_mp *out, const char 
     sqlite3_stmt *stmt;
     int rc;
 
-    if ((stmt = store_stmt(st, STMT_MP_GET, "SELECT " MP_COLS " FROM mps WHERE id = ?",
-                           errstr)) == NULL)
+    if ((stmt = store_stmt(st, STMT_MP_GET, "SELECT " MP_COLS " FROM mps WHERE id = ?", errstr)) ==
+        NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
     rc = mp_lookup(st, stmt, out, errstr);

@@ -7,8 +7,7 @@
 
 int
 store_revocation_add(struct store *st, const char *kind, const char *id, int64_t revoked_at,
-                     int64_t expires_at, const char *reason, int64_t *serial,
-                     const char **errstr)
+                     int64_t expires_at, const char *reason, int64_t *serial, const char **errstr)
 {
     struct store_revocation *r = NULL; /* for the buffer sizes */
     sqlite3_stmt *stmt;

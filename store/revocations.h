@@ -15,18 +15,20 @@ struct store_revocation {
     char reason[129];
 };
 
-/* Appends an entry; *serial gets its serial. 0 or -1. */
+/* Appends an entry; *serial (may be NULL) gets its serial. reason NULL = "".
+ * 0 or -1 (also for a kind other than token/device/bulk). */
 int store_revocation_add(struct store *st, const char *kind, const char *id, int64_t revoked_at,
                          int64_t expires_at, const char *reason, int64_t *serial,
                          const char **errstr);
 /* Entries with serial > since and expires_at > now, in serial order, at most
- * limit. */
+ * limit (<= 0: no limit); cb returns nonzero to stop. */
 int store_revocation_list(struct store *st, int64_t since, int64_t now, int limit,
                           int (*cb)(const struct store_revocation *r, void *arg), void *arg,
                           const char **errstr);
-/* Highest serial ever issued (0 when none). */
+/* Highest serial ever issued (0 when none, or on a store error): it never
+ * decreases, prunes and restarts included. */
 int64_t store_revocation_serial(struct store *st);
-/* Deletes entries that expired before now; returns how many, or -1. */
+/* Deletes entries with expires_at < now; returns how many, or -1. */
 int store_revocation_prune(struct store *st, int64_t now, const char **errstr);
 /* 1 when an unexpired entry of kind/id exists, 0 when not, -1 on error. */
 int store_revocation_exists(struct store *st, const char *kind, const char *id, int64_t now);

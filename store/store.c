@@ -163,8 +163,7 @@ store_stmt(struct store *st, enum store_stmt_id id, const char *sql, const char 
         }
         return stmt;
     }
-    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
         *errstr = store_err(st, "prepare");
         sqlite3_finalize(stmt);
         return NULL;
@@ -209,8 +208,7 @@ store_bind_opt_int64(sqlite3_stmt *stmt, int i, int64_t v)
 }
 
 int
-store_check_len(struct store *st, const char *what, const char *s, size_t max,
-                const char **errstr)
+store_check_len(struct store *st, const char *what, const char *s, size_t max, const char **errstr)
 {
     if (s != NULL && strlen(s) > max) {
         *errstr = store_errf(st, "%s too long (at most %zu bytes)", what, max);
@@ -298,8 +296,7 @@ store_savepoint_rollback(struct store *st)
      * the enclosing transaction as it was before store_savepoint. */
     if (store_run(st, STMT_SAVEPOINT_ROLLBACK_TO, "ROLLBACK TO op", "rollback to savepoint",
                   &errstr) == 0)
-        (void)store_run(st, STMT_SAVEPOINT_RELEASE, "RELEASE op", "release savepoint",
-                        &errstr);
+        (void)store_run(st, STMT_SAVEPOINT_RELEASE, "RELEASE op", "release savepoint", &errstr);
 }
 
 int
@@ -314,8 +311,8 @@ store_schema_version(struct store *st)
     sqlite3_stmt *stmt = NULL;
     int version = 0;
 
-    if (sqlite3_prepare_v2(st->db, "SELECT max(version) FROM schema_migrations", -1, &stmt,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db, "SELECT max(version) FROM schema_migrations", -1, &stmt, NULL) !=
+        SQLITE_OK)
         return 0;
     if (sqlite3_step(stmt) == SQLITE_ROW)
         version = sqlite3_column_int(stmt, 0);

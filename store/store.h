@@ -1,5 +1,19 @@
 /* The store: one SQLite database in WAL mode with synchronous=FULL. This is the
- * only module family that includes sqlite3.h; callers see opaque handles. */
+ * only module family that includes sqlite3.h; callers see opaque handles.
+ *
+ * Conventions of every store_* module (keys.h, mps.h, bulk.h, devices.h,
+ * audit.h, revocations.h):
+ * - A struct store is one connection with its own cache of prepared
+ *   statements: use it from one thread at a time.
+ * - 0 ok, 1 not found (where documented), -1 error. *errstr is set on every
+ *   nonzero return, "not found" included; it points into the store (or is
+ *   static) and is valid until the next call on the same store.
+ * - Strings longer than the struct buffer they are read back into are
+ *   refused (-1), never truncated. Nullable columns read back as 0 or "".
+ * - Lists: limit <= 0 means no limit; cb returning nonzero stops early (still
+ *   0). A callback may call other store functions on the same store, but not
+ *   the same list function again (-1: its statement is still running). An
+ *   unknown cursor yields an empty page. */
 #ifndef SITETOKEN_STORE_H
 #define SITETOKEN_STORE_H
 

@@ -44,7 +44,7 @@ enum store_stmt_id {
     STMT_DEVICE_INSERT,
     STMT_DEVICE_TOUCH,
     STMT_DEVICE_SET_BLOCKED,
-    STMT_DEVICE_LIST,                           /* 6 variants: status x prefix */
+    STMT_DEVICE_LIST, /* 6 variants: status x prefix */
     STMT_DEVICE_LIST_LAST = STMT_DEVICE_LIST + 5,
     STMT_DEVICE_LAST_EXPIRY,
     STMT_TOKEN_INSERT,

@@ -64,7 +64,7 @@ fx_teardown(void **state)
 }
 
 /* Raw SQL on the store's own connection; fails the test on error. */
-static void
+static inline void
 fx_exec(struct store *st, const char *sql)
 {
     char *msg = NULL;
@@ -74,7 +74,7 @@ fx_exec(struct store *st, const char *sql)
 }
 
 /* A single integer from raw SQL. */
-static int64_t
+static inline int64_t
 fx_int(struct store *st, const char *sql)
 {
     sqlite3_stmt *stmt = NULL;
@@ -87,10 +87,9 @@ fx_int(struct store *st, const char *sql)
     return v;
 }
 
-#define FX_TEST(f)                                                                         \
-    cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, (void *)"file"),    \
-        cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown,                 \
-                                                 (void *)":memory:")
+#define FX_TEST(f)                                                                                 \
+    cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, (void *)"file"),            \
+        cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, (void *)":memory:")
 
 #define FX(state) (((struct fx *)*(state))->st)
 

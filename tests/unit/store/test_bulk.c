@@ -1,0 +1,271 @@
+/* store/bulk.c and the transaction functions of store.c: insert and get,
+ * every refusal of store_bulk_use in its documented order, the max_uses cap,
+ * block/unblock, newest-first keyset pagination, savepoints in a transaction
+ * and the statement cache's refusal of re-entry. */
+#include "fixture.h"
+
+#include "bulk.h"
+
+#define NOW 1700000000
+
+static void
+make_bulk(struct store_bulk *b, const char *id, uint8_t fill, int64_t created)
+{
+    memset(b, 0, sizeof(*b));
+    snprintf(b->id, sizeof(b->id), "%s", id);
+    memset(b->token_hash, fill, sizeof(b->token_hash));
+    b->created_at = created;
+    b->not_before = created;
+    b->expires_at = created + 3 * 86400;
+    snprintf(b->created_by, sizeof(b->created_by), "admin");
+}
+
+static void
+test_insert_get(void **state)
+{
+    struct store *st = FX(state);
+    struct store_bulk b, out;
+    const char *err = NULL;
+
+    make_bulk(&b, "b1", 0x11, NOW);
+    b.max_uses = 5;
+    snprintf(b.note, sizeof(b.note), "lab machines");
+    assert_int_equal(store_bulk_insert(st, &b, &err), 0);
+    assert_int_equal(store_bulk_insert(st, &b, &err), -1); /* same id */
+    make_bulk(&b, "b2", 0x11, NOW);                        /* same hash */
+    assert_int_equal(store_bulk_insert(st, &b, &err), -1);
+    make_bulk(&b, "b3", 0x12, NOW);
+    b.max_uses = -1;
+    assert_int_equal(store_bulk_insert(st, &b, &err), -1);
+
+    assert_int_equal(store_bulk_get(st, "b1", &out, &err), 0);
+    assert_string_equal(out.id, "b1");
+    assert_int_equal(out.token_hash[0], 0x11);
+    assert_int_equal(out.created_at, NOW);
+    assert_int_equal(out.not_before, NOW);
+    assert_int_equal(out.expires_at, NOW + 3 * 86400);
+    assert_int_equal(out.max_uses, 5);
+    assert_int_equal(out.uses, 0);
+    assert_int_equal(out.blocked, 0);
+    assert_int_equal(out.last_used_at, 0); /* NULL -> 0 */
+    assert_string_equal(out.note, "lab machines");
+    assert_string_equal(out.created_by, "admin");
+    assert_int_equal(store_bulk_get(st, "nope", &out, &err), 1);
+}
+
+static void
+test_use_refusals(void **state)
+{
+    struct store *st = FX(state);
+    struct store_bulk b, out;
+    uint8_t good[32], bad[32];
+    const char *err = NULL;
+
+    memset(good, 0x22, sizeof(good));
+    memcpy(bad, good, sizeof(bad));
+    bad[31] ^= 1;
+    make_bulk(&b, "b", 0x22, NOW);
+    assert_int_equal(store_bulk_insert(st, &b, &err), 0);
+
+    assert_int_equal(store_bulk_use(st, "unknown", good, NOW, &err), ERRCODE_BAD_SIGNATURE);
+    assert_int_equal(store_bulk_use(st, "b", bad, NOW, &err), ERRCODE_BAD_SIGNATURE);
+    assert_int_equal(store_bulk_use(st, "b", good, NOW - 1, &err), ERRCODE_TOKEN_NOT_YET_VALID);
+    assert_int_equal(store_bulk_use(st, "b", good, NOW + 3 * 86400, &err), ERRCODE_TOKEN_EXPIRED);
+    assert_int_equal(store_bulk_use(st, "b", good, NOW + 3 * 86400 - 1, &err), ERRCODE_OK);
+
+    assert_int_equal(store_bulk_set_blocked(st, "b", 1, &err), 0);
+    assert_int_equal(store_bulk_use(st, "b", good, NOW, &err), ERRCODE_BULK_TOKEN_BLOCKED);
+    /* order: a wrong hash is a bad signature even when blocked; blocked wins
+     * over the window */
+    assert_int_equal(store_bulk_use(st, "b", bad, NOW, &err), ERRCODE_BAD_SIGNATURE);
+    assert_int_equal(store_bulk_use(st, "b", good, NOW - 1, &err), ERRCODE_BULK_TOKEN_BLOCKED);
+    assert_int_equal(store_bulk_use(st, "b", good, NOW + 9 * 86400, &err),
+                     ERRCODE_BULK_TOKEN_BLOCKED);
+    assert_int_equal(store_bulk_set_blocked(st, "b", 0, &err), 0);
+    assert_int_equal(store_bulk_use(st, "b", good, NOW + 5, &err), ERRCODE_OK);
+    assert_int_equal(store_bulk_set_blocked(st, "nope", 1, &err), 1);
+
+    /* refusals counted nothing */
+    assert_int_equal(store_bulk_get(st, "b", &out, &err), 0);
+    assert_int_equal(out.uses, 2);
+    assert_int_equal(out.last_used_at, NOW + 5);
+    assert_int_equal(out.blocked, 0);
+}
+
+static void
+test_use_cap(void **state)
+{
+    struct store *st = FX(state);
+    struct store_bulk b, out;
+    uint8_t h[32];
+    const char *err = NULL;
+
+    memset(h, 0x33, sizeof(h));
+    make_bulk(&b, "capped", 0x33, NOW);
+    b.max_uses = 3;
+    assert_int_equal(store_bulk_insert(st, &b, &err), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_bulk_use(st, "capped", h, NOW + i, &err), ERRCODE_OK);
+    assert_int_equal(store_bulk_use(st, "capped", h, NOW + 10, &err), ERRCODE_BULK_TOKEN_EXHAUSTED);
+    assert_int_equal(store_bulk_get(st, "capped", &out, &err), 0);
+    assert_int_equal(out.uses, 3);
+    assert_int_equal(out.last_used_at, NOW + 2);
+    /* an expired token says expired before exhausted */
+    assert_int_equal(store_bulk_use(st, "capped", h, NOW + 4 * 86400, &err), ERRCODE_TOKEN_EXPIRED);
+
+    /* max_uses 0 is unlimited */
+    memset(h, 0x34, sizeof(h));
+    make_bulk(&b, "free", 0x34, NOW);
+    assert_int_equal(store_bulk_insert(st, &b, &err), 0);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(store_bulk_use(st, "free", h, NOW, &err), ERRCODE_OK);
+    assert_int_equal(store_bulk_get(st, "free", &out, &err), 0);
+    assert_int_equal(out.uses, 20);
+    assert_int_equal(out.max_uses, 0);
+}
+
+struct seen {
+    char ids[64][37];
+    int n, stop_after;
+};
+
+static int
+seen_cb(const struct store_bulk *b, void *arg)
+{
+    struct seen *s = arg;
+
+    snprintf(s->ids[s->n++], sizeof(s->ids[0]), "%s", b->id);
+    return s->stop_after > 0 && s->n >= s->stop_after;
+}
+
+static void
+test_list_pagination(void **state)
+{
+    struct store *st = FX(state);
+    struct store_bulk b;
+    struct seen all = {.n = 0}, page;
+    const char *err = NULL;
+    char id[37], cursor[37] = "";
+    int sizes[3];
+
+    /* 25 tokens; created_at repeats (5 per second) so ties must page right */
+    for (int i = 0; i < 25; i++) {
+        snprintf(id, sizeof(id), "bulk-%02d", i);
+        make_bulk(&b, id, (uint8_t)i, NOW + i / 5);
+        assert_int_equal(store_bulk_insert(st, &b, &err), 0);
+    }
+    for (int p = 0; p < 3; p++) {
+        memset(&page, 0, sizeof(page));
+        assert_int_equal(store_bulk_list(st, cursor, 10, seen_cb, &page, &err), 0);
+        sizes[p] = page.n;
+        for (int i = 0; i < page.n; i++)
+            memcpy(all.ids[all.n++], page.ids[i], sizeof(page.ids[0]));
+        if (page.n > 0)
+            snprintf(cursor, sizeof(cursor), "%s", page.ids[page.n - 1]);
+    }
+    assert_int_equal(sizes[0], 10);
+    assert_int_equal(sizes[1], 10);
+    assert_int_equal(sizes[2], 5);
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(store_bulk_list(st, cursor, 10, seen_cb, &page, &err), 0);
+    assert_int_equal(page.n, 0);
+    /* newest first, each exactly once: inserted in time order, so reversed */
+    assert_int_equal(all.n, 25);
+    for (int i = 0; i < 25; i++) {
+        snprintf(id, sizeof(id), "bulk-%02d", 24 - i);
+        assert_string_equal(all.ids[i], id);
+    }
+
+    /* no limit, early stop, unknown cursor */
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(store_bulk_list(st, NULL, 0, seen_cb, &page, &err), 0);
+    assert_int_equal(page.n, 25);
+    memset(&page, 0, sizeof(page));
+    page.stop_after = 3;
+    assert_int_equal(store_bulk_list(st, "", 10, seen_cb, &page, &err), 0);
+    assert_int_equal(page.n, 3);
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(store_bulk_list(st, "no-such-id", 10, seen_cb, &page, &err), 0);
+    assert_int_equal(page.n, 0);
+}
+
+static int
+reenter_cb(const struct store_bulk *b, void *arg)
+{
+    struct store *st = arg;
+    const char *err = NULL;
+    struct seen s = {.n = 0};
+
+    /* the same cached statement is running: refused, not silently reset */
+    assert_int_equal(store_bulk_list(st, "", 10, seen_cb, &s, &err), -1);
+    assert_non_null(strstr(err, "re-entered"));
+    return 1;
+}
+
+static void
+test_list_reentry_refused(void **state)
+{
+    struct store *st = FX(state);
+    struct store_bulk b;
+    const char *err = NULL;
+
+    make_bulk(&b, "b", 1, NOW);
+    assert_int_equal(store_bulk_insert(st, &b, &err), 0);
+    assert_int_equal(store_bulk_list(st, "", 10, reenter_cb, st, &err), 0);
+}
+
+static void
+test_savepoints(void **state)
+{
+    struct store *st = FX(state);
+    struct store_bulk b, out;
+    const char *err = NULL;
+
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    assert_int_equal(store_savepoint(st, &err), 0);
+    make_bulk(&b, "A", 0xa, NOW);
+    assert_int_equal(store_bulk_insert(st, &b, &err), 0);
+    assert_int_equal(store_savepoint_release(st, &err), 0);
+    assert_int_equal(store_savepoint(st, &err), 0);
+    make_bulk(&b, "B", 0xb, NOW);
+    assert_int_equal(store_bulk_insert(st, &b, &err), 0);
+    store_savepoint_rollback(st);
+    /* the transaction goes on after the rolled back savepoint */
+    assert_int_equal(store_savepoint(st, &err), 0);
+    make_bulk(&b, "C", 0xc, NOW);
+    assert_int_equal(store_bulk_insert(st, &b, &err), 0);
+    assert_int_equal(store_savepoint_release(st, &err), 0);
+    assert_int_equal(store_tx_commit(st, &err), 0);
+    assert_int_equal(store_bulk_get(st, "A", &out, &err), 0);
+    assert_int_equal(store_bulk_get(st, "B", &out, &err), 1);
+    assert_int_equal(store_bulk_get(st, "C", &out, &err), 0);
+    assert_int_equal(fx_int(st, "SELECT count(*) FROM bulk_tokens"), 2);
+
+    /* a rolled back transaction leaves nothing; rollback outside one is harmless */
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    make_bulk(&b, "D", 0xd, NOW);
+    assert_int_equal(store_bulk_insert(st, &b, &err), 0);
+    store_tx_rollback(st);
+    assert_int_equal(store_bulk_get(st, "D", &out, &err), 1);
+    store_tx_rollback(st);
+
+    /* errors: commit with no transaction, release with no savepoint, nested
+     * BEGIN */
+    err = NULL;
+    assert_int_equal(store_tx_commit(st, &err), -1);
+    assert_non_null(err);
+    assert_int_equal(store_savepoint_release(st, &err), -1);
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    assert_int_equal(store_tx_begin(st, &err), -1);
+    store_tx_rollback(st);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        FX_TEST(test_insert_get),      FX_TEST(test_use_refusals),         FX_TEST(test_use_cap),
+        FX_TEST(test_list_pagination), FX_TEST(test_list_reentry_refused), FX_TEST(test_savepoints),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,165 @@
+/* store/revocations.c: serials that only grow (also across a prune of the
+ * newest entry and a reopen), the list's since/expiry filters and limit,
+ * prune, and exists. */
+#include "fixture.h"
+
+#include "revocations.h"
+
+#define NOW 1700000000
+
+struct entries {
+    struct store_revocation v[16];
+    int n, stop_after;
+};
+
+static int
+entries_cb(const struct store_revocation *r, void *arg)
+{
+    struct entries *e = arg;
+
+    e->v[e->n++] = *r;
+    return e->stop_after > 0 && e->n >= e->stop_after;
+}
+
+static void
+test_add_list(void **state)
+{
+    struct store *st = FX(state);
+    struct entries e = {.n = 0};
+    const char *err = NULL;
+    int64_t serial = 0;
+
+    assert_int_equal(store_revocation_serial(st), 0);
+    assert_int_equal(
+        store_revocation_add(st, "token", "jti-1", NOW, NOW + 100, "lost", &serial, &err), 0);
+    assert_int_equal(serial, 1);
+    assert_int_equal(
+        store_revocation_add(st, "device", "GUID:d", NOW, NOW + 5, NULL, &serial, &err), 0);
+    assert_int_equal(serial, 2);
+    assert_int_equal(store_revocation_add(st, "bulk", "b-1", NOW, NOW + 200, "", NULL, &err), 0);
+    assert_int_equal(store_revocation_serial(st), 3);
+
+    assert_int_equal(store_revocation_list(st, 0, NOW, 0, entries_cb, &e, &err), 0);
+    assert_int_equal(e.n, 3);
+    assert_int_equal(e.v[0].serial, 1);
+    assert_string_equal(e.v[0].kind, "token");
+    assert_string_equal(e.v[0].id, "jti-1");
+    assert_int_equal(e.v[0].revoked_at, NOW);
+    assert_int_equal(e.v[0].expires_at, NOW + 100);
+    assert_string_equal(e.v[0].reason, "lost");
+    assert_string_equal(e.v[1].reason, "");
+    assert_int_equal(e.v[2].serial, 3);
+
+    /* since, expiry (expires_at == now is expired) and limit */
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(store_revocation_list(st, 1, NOW, 10, entries_cb, &e, &err), 0);
+    assert_int_equal(e.n, 2);
+    assert_int_equal(e.v[0].serial, 2);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(store_revocation_list(st, 0, NOW + 5, 10, entries_cb, &e, &err), 0);
+    assert_int_equal(e.n, 2);
+    assert_int_equal(e.v[0].serial, 1);
+    assert_int_equal(e.v[1].serial, 3);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(store_revocation_list(st, 0, NOW, 1, entries_cb, &e, &err), 0);
+    assert_int_equal(e.n, 1);
+    memset(&e, 0, sizeof(e));
+    e.stop_after = 2;
+    assert_int_equal(store_revocation_list(st, 0, NOW, 10, entries_cb, &e, &err), 0);
+    assert_int_equal(e.n, 2);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(store_revocation_list(st, 3, NOW, 10, entries_cb, &e, &err), 0);
+    assert_int_equal(e.n, 0);
+}
+
+static void
+test_refusals(void **state)
+{
+    struct store *st = FX(state);
+    const char *err = NULL;
+    char longid[80];
+    int64_t serial = 0;
+
+    assert_int_equal(store_revocation_add(st, "key", "x", NOW, NOW + 1, "", &serial, &err), -1);
+    memset(longid, 'i', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    err = NULL;
+    assert_int_equal(store_revocation_add(st, "token", longid, NOW, NOW + 1, "", &serial, &err),
+                     -1);
+    assert_non_null(strstr(err, "too long"));
+    assert_int_equal(store_revocation_add(st, "tokenized", "x", NOW, NOW + 1, "", &serial, &err),
+                     -1);
+    assert_int_equal(store_revocation_serial(st), 0);
+}
+
+static void
+test_prune_keeps_serials(void **state)
+{
+    struct store *st = FX(state);
+    struct entries e = {.n = 0};
+    const char *err = NULL;
+    int64_t serial = 0;
+
+    assert_int_equal(store_revocation_add(st, "token", "old-1", NOW, NOW + 1, "", &serial, &err),
+                     0);
+    assert_int_equal(store_revocation_add(st, "token", "live", NOW, NOW + 1000, "", &serial, &err),
+                     0);
+    assert_int_equal(store_revocation_add(st, "token", "old-2", NOW, NOW + 2, "", &serial, &err),
+                     0);
+    assert_int_equal(serial, 3);
+
+    assert_int_equal(store_revocation_exists(st, "token", "old-2", NOW), 1);
+    assert_int_equal(store_revocation_exists(st, "token", "old-2", NOW + 2), 0);
+    assert_int_equal(store_revocation_exists(st, "device", "live", NOW), 0);
+    assert_int_equal(store_revocation_exists(st, "token", "nope", NOW), 0);
+
+    assert_int_equal(store_revocation_prune(st, NOW + 2, &err), 1); /* expired before now */
+    assert_int_equal(store_revocation_prune(st, NOW + 3, &err), 1);
+    assert_int_equal(store_revocation_prune(st, NOW + 3, &err), 0);
+    /* the newest entry (serial 3) is gone, yet the serial does not go back */
+    assert_int_equal(store_revocation_serial(st), 3);
+    assert_int_equal(store_revocation_add(st, "device", "d", NOW, NOW + 9, "", &serial, &err), 0);
+    assert_int_equal(serial, 4);
+    assert_int_equal(store_revocation_list(st, 0, NOW + 3, 0, entries_cb, &e, &err), 0);
+    assert_int_equal(e.n, 2);
+    assert_int_equal(e.v[0].serial, 2);
+    assert_int_equal(e.v[1].serial, 4);
+
+    /* prune everything: still 4 */
+    assert_int_equal(store_revocation_prune(st, NOW + 5000, &err), 2);
+    assert_int_equal(store_revocation_serial(st), 4);
+    assert_int_equal(store_revocation_add(st, "bulk", "b", NOW, NOW + 9, "", &serial, &err), 0);
+    assert_int_equal(serial, 5);
+}
+
+static void
+test_serial_survives_reopen(void **state)
+{
+    struct fx *fx = *state;
+    const char *err = NULL;
+    int64_t serial = 0;
+
+    assert_int_equal(store_revocation_add(fx->st, "token", "t", NOW, NOW + 1, "", &serial, &err),
+                     0);
+    assert_int_equal(store_revocation_prune(fx->st, NOW + 10, &err), 1);
+    store_close(fx->st);
+    assert_non_null(fx->st = store_open(fx->path, 1000, &err));
+    assert_int_equal(store_revocation_serial(fx->st), 1);
+    assert_int_equal(store_revocation_add(fx->st, "token", "u", NOW, NOW + 1, "", &serial, &err),
+                     0);
+    assert_int_equal(serial, 2);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        FX_TEST(test_add_list),
+        FX_TEST(test_refusals),
+        FX_TEST(test_prune_keeps_serials),
+        /* a file only: there is nothing to reopen in :memory: */
+        cmocka_unit_test_prestate_setup_teardown(test_serial_survives_reopen, fx_setup, fx_teardown,
+                                                 (void *)"file"),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
