@@ -235,6 +235,16 @@ committer_sync_apply(struct commit_op *op, struct commit_ctx *ctx)
 }
 
 static void
+committer_sync_refused(struct commit_op *op, struct commit_ctx *ctx)
+{
+    struct commit_sync *s = (struct commit_sync *)op;
+
+    s->inner->code = op->code;
+    if (s->inner->refused != NULL)
+        s->inner->refused(s->inner, ctx);
+}
+
+static void
 committer_sync_done(struct commit_op *op)
 {
     struct commit_sync *s = (struct commit_sync *)op;
@@ -248,7 +258,9 @@ committer_sync_done(struct commit_op *op)
 enum errcode
 committer_run(struct committer *c, struct commit_op *op)
 {
-    struct commit_sync s = {.op = {.apply = committer_sync_apply, .done = committer_sync_done},
+    struct commit_sync s = {.op = {.apply = committer_sync_apply,
+                                   .refused = committer_sync_refused,
+                                   .done = committer_sync_done},
                             .inner = op};
 
     pthread_mutex_init(&s.w.mu, NULL);

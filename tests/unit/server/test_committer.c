@@ -1,0 +1,217 @@
+/* committer.c: ops are applied in one transaction each in a savepoint, a
+ * refusal rolls back only its own writes (and records through refused()),
+ * results come back only after the commit, and the replay cache is the
+ * writer's. On a real SQLite file. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "committer.h"
+#include "replay.h"
+#include "store.h"
+
+static char dir[64], path[128];
+
+static int
+setup(void **state)
+{
+    snprintf(dir, sizeof(dir), "/tmp/st-commit-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/c.db", dir);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    char cmd[160];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+struct test_op {
+    struct commit_op op;
+    const char *key;
+    enum errcode answer;
+    int refused_called;
+};
+
+static enum errcode
+test_apply(struct commit_op *op, struct commit_ctx *ctx)
+{
+    struct test_op *t = (struct test_op *)op;
+    const char *errstr = NULL;
+
+    if (store_meta_set(ctx->store, t->key, "written", &errstr) == -1)
+        return ERRCODE_UNAVAILABLE;
+    return t->answer;
+}
+
+static void
+test_refused(struct commit_op *op, struct commit_ctx *ctx)
+{
+    struct test_op *t = (struct test_op *)op;
+    const char *errstr = NULL;
+    char key[64];
+
+    snprintf(key, sizeof(key), "refused-%s", t->key);
+    store_meta_set(ctx->store, key, "audit", &errstr);
+    t->refused_called = 1;
+}
+
+static int
+meta_present(const char *key)
+{
+    const char *err = NULL;
+    struct store *st = store_open(path, 1000, &err);
+    char buf[32];
+    int rc;
+
+    assert_non_null(st);
+    rc = store_meta_get(st, key, buf, sizeof(buf)) == 0;
+    store_close(st);
+    return rc;
+}
+
+static void
+test_apply_commit_and_refusal(void **state)
+{
+    const char *err = NULL;
+    struct committer *c = committer_start(path, 1000, 64, 1000, 60000, 0, &err);
+    struct test_op ok = {.op = {.apply = test_apply}, .key = "ok", .answer = ERRCODE_OK};
+    struct test_op no = {.op = {.apply = test_apply, .refused = test_refused},
+                         .key = "no",
+                         .answer = ERRCODE_BULK_TOKEN_EXHAUSTED};
+    struct committer_stats stats;
+
+    assert_non_null(c);
+    assert_int_equal(committer_run(c, &ok.op), ERRCODE_OK);
+    assert_true(meta_present("ok")); /* durable and visible to another connection */
+    assert_int_equal(committer_run(c, &no.op), ERRCODE_BULK_TOKEN_EXHAUSTED);
+    assert_false(meta_present("no"));
+    assert_true(no.refused_called);
+    assert_true(meta_present("refused-no"));
+    committer_get_stats(c, &stats);
+    assert_int_equal(stats.ops, 2);
+    assert_int_equal(stats.failed_commits, 0);
+    committer_stop(c);
+}
+
+/* Many concurrent submitters: every op comes back exactly once, after its
+ * batch committed, and batches group several ops. */
+#define NOPS 400
+static pthread_mutex_t done_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER;
+static int done_count;
+
+static void
+count_done(struct commit_op *op)
+{
+    pthread_mutex_lock(&done_mu);
+    done_count++;
+    pthread_cond_signal(&done_cv);
+    pthread_mutex_unlock(&done_mu);
+}
+
+static void
+test_group_commit(void **state)
+{
+    const char *err = NULL;
+    struct committer *c = committer_start(path, 1000, 256, 1000, 60000, 0, &err);
+    struct test_op *ops = calloc(NOPS, sizeof(*ops));
+    char(*keys)[16] = calloc(NOPS, 16);
+    struct committer_stats stats;
+
+    assert_non_null(c);
+    done_count = 0;
+    for (int i = 0; i < NOPS; i++) {
+        snprintf(keys[i], 16, "k%d", i);
+        ops[i].op.apply = test_apply;
+        ops[i].op.done = count_done;
+        ops[i].key = keys[i];
+        ops[i].answer = ERRCODE_OK;
+        committer_submit(c, &ops[i].op);
+    }
+    pthread_mutex_lock(&done_mu);
+    while (done_count < NOPS)
+        pthread_cond_wait(&done_cv, &done_mu);
+    pthread_mutex_unlock(&done_mu);
+    for (int i = 0; i < NOPS; i++)
+        assert_int_equal(ops[i].op.code, ERRCODE_OK);
+    committer_get_stats(c, &stats);
+    assert_int_equal(stats.ops, NOPS);
+    assert_true(stats.batches < NOPS); /* grouped */
+    assert_true(stats.max_batch > 1 && stats.max_batch <= 256);
+    committer_stop(c);
+    assert_true(meta_present("k0") && meta_present("k399"));
+    free(ops);
+    free(keys);
+}
+
+struct replay_op {
+    struct commit_op op;
+    int result;
+};
+
+static enum errcode
+replay_apply(struct commit_op *op, struct commit_ctx *ctx)
+{
+    struct replay_op *r = (struct replay_op *)op;
+
+    r->result = replay_check(ctx->replay, "same-jti", 8, ctx->now_ms);
+    return ERRCODE_OK;
+}
+
+static void
+test_replay_cache_is_the_writers(void **state)
+{
+    const char *err = NULL;
+    struct committer *c = committer_start(path, 1000, 16, 1000, 60000, 0, &err);
+    struct replay_op a = {.op = {.apply = replay_apply}}, b = {.op = {.apply = replay_apply}};
+
+    assert_non_null(c);
+    committer_run(c, &a.op);
+    committer_run(c, &b.op);
+    assert_int_equal(a.result, 0);
+    assert_int_equal(b.result, 1);
+    committer_stop(c);
+}
+
+static void
+test_unwritable_store_is_unavailable(void **state)
+{
+    const char *err = NULL;
+    struct committer *c = committer_start(path, 50, 16, 1000, 60000, 0, &err);
+    struct test_op ok = {.op = {.apply = test_apply}, .key = "late", .answer = ERRCODE_OK};
+    struct store *locker = store_open(path, 50, &err);
+
+    assert_non_null(c);
+    assert_non_null(locker);
+    assert_int_equal(store_tx_begin(locker, &err), 0); /* holds the write lock */
+    assert_int_equal(committer_run(c, &ok.op), ERRCODE_UNAVAILABLE);
+    store_tx_rollback(locker);
+    assert_int_equal(committer_run(c, &ok.op), ERRCODE_OK); /* recovers by itself */
+    store_close(locker);
+    committer_stop(c);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_apply_commit_and_refusal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_cache_is_the_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unwritable_store_is_unavailable, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
