@@ -909,7 +909,15 @@ walk_map(struct load *ld, yaml_node_t *map, const char *prefix, const char *path
         kstr = (const char *)k->data.scalar.value;
         klen = k->data.scalar.length;
         snprintf(key, sizeof(key), "%s%s", path, printable(kstr, klen, shown, sizeof(shown)));
-        lookable = klen <= MAX_KEY_LEN && strlen(kstr) == klen;
+        /* a key is one name: "site.code" or "listen[].port" as a key must not reach the
+         * table, whose "listen[]." entries are fields of another struct */
+        lookable = klen <= MAX_KEY_LEN && strlen(kstr) == klen && strcspn(kstr, ".[") == klen;
+        if (strcspn(kstr, ".[") < strlen(kstr)) {
+            lerr(ld, line, key,
+                 "unknown key (nest keys in their section, as in `site: {code: "
+                 "PS1}`, rather than joining them with dots)");
+            continue;
+        }
         if (lookable) {
             snprintf(full, sizeof(full), "%s%s", prefix, kstr);
             e = schema_find(full);
@@ -1046,40 +1054,6 @@ check_rules(struct load *ld)
     }
 }
 
-/* Refuses nesting deeper than CONFIG_MAX_DEPTH. Nodes are visited once, in document order,
- * so an alias neither counts as nesting nor loops. */
-static bool
-depth_ok(struct load *ld, yaml_node_t *n, int depth, unsigned char *seen)
-{
-    size_t idx = (size_t)(n - ld->doc->nodes.start);
-
-    if (seen[idx] || n->type == YAML_SCALAR_NODE)
-        return true;
-    seen[idx] = 1;
-    if (depth + 1 > CONFIG_MAX_DEPTH) {
-        lerr(ld, (unsigned)n->start_mark.line + 1, "yaml", "nested deeper than %d levels",
-             CONFIG_MAX_DEPTH);
-        return false;
-    }
-    if (n->type == YAML_SEQUENCE_NODE) {
-        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-             it++) {
-            yaml_node_t *c = yaml_document_get_node(ld->doc, *it);
-            if (c != NULL && !depth_ok(ld, c, depth + 1, seen))
-                return false;
-        }
-        return true;
-    }
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(ld->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(ld->doc, p->value);
-        if ((k != NULL && !depth_ok(ld, k, depth + 1, seen)) ||
-            (v != NULL && !depth_ok(ld, v, depth + 1, seen)))
-            return false;
-    }
-    return true;
-}
-
 static void
 yaml_error(struct load *ld, const yaml_parser_t *parser, const char *text, size_t len)
 {
@@ -1098,25 +1072,81 @@ yaml_error(struct load *ld, const yaml_parser_t *parser, const char *text, size_
          parser->context != NULL ? " " : "", parser->context != NULL ? parser->context : "");
 }
 
+/* A first pass over the events, before libyaml builds a document: finds syntax errors, nesting
+ * deeper than CONFIG_MAX_DEPTH, too many anchors and more than one document. This keeps the
+ * loader's costs linear: libyaml's scanner does work proportional to the flow nesting for
+ * every token, and its loader looks anchors up one by one. 0 when the text may be loaded. */
+static int
+prescan(struct load *ld, const char *yaml, size_t len)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    int depth = 0, anchors = 0, docs = 0, rc = 1;
+
+    if (!yaml_parser_initialize(&parser)) {
+        lerr(ld, 1, "yaml", "out of memory");
+        return -1;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+    while (rc == 1) {
+        const yaml_char_t *anchor = NULL;
+        unsigned line;
+
+        if (!yaml_parser_parse(&parser, &ev)) {
+            yaml_error(ld, &parser, yaml, len);
+            rc = -1;
+            break;
+        }
+        line = (unsigned)ev.start_mark.line + 1;
+        switch (ev.type) {
+        case YAML_DOCUMENT_START_EVENT:
+            if (++docs > 1) {
+                lerr(ld, line, "yaml", "more than one document");
+                rc = -1;
+            }
+            break;
+        case YAML_MAPPING_START_EVENT:
+        case YAML_SEQUENCE_START_EVENT:
+            anchor = ev.type == YAML_MAPPING_START_EVENT ? ev.data.mapping_start.anchor
+                                                         : ev.data.sequence_start.anchor;
+            if (++depth > CONFIG_MAX_DEPTH) {
+                lerr(ld, line, "yaml", "nested deeper than %d levels", CONFIG_MAX_DEPTH);
+                rc = -1;
+            }
+            break;
+        case YAML_MAPPING_END_EVENT:
+        case YAML_SEQUENCE_END_EVENT:
+            depth--;
+            break;
+        case YAML_SCALAR_EVENT:
+            anchor = ev.data.scalar.anchor;
+            break;
+        case YAML_STREAM_END_EVENT:
+            rc = 0;
+            break;
+        default:
+            break;
+        }
+        if (anchor != NULL && ++anchors > CONFIG_MAX_ANCHORS) {
+            lerr(ld, line, "yaml", "more than %d anchors", CONFIG_MAX_ANCHORS);
+            rc = -1;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 /* Walks the loaded document into ld->cfg, which holds the plain defaults. */
 static void
 load_document(struct load *ld, yaml_node_t *root)
 {
-    unsigned char *seen;
-
     if (root->type != YAML_MAPPING_NODE) {
         lerr(ld, (unsigned)root->start_mark.line + 1, "(top level)", "expected a map, got %s",
              node_kind(root));
         return;
     }
-    seen = calloc((size_t)(ld->doc->nodes.top - ld->doc->nodes.start), 1);
-    if (seen == NULL) {
-        lerr(ld, 1, "yaml", "out of memory");
-        return;
-    }
-    if (depth_ok(ld, root, 0, seen))
-        walk_map(ld, root, "", "", ld->cfg, ld->line, ld->bad);
-    free(seen);
+    walk_map(ld, root, "", "", ld->cfg, ld->line, ld->bad);
 }
 
 int
@@ -1125,13 +1155,15 @@ config_load_string(struct config *cfg, const char *name, const char *yaml, size_
 {
     struct load *ld;
     yaml_parser_t parser;
-    yaml_document_t doc, extra;
+    yaml_document_t doc;
     size_t iadmin, first_err = config_errors_count(errs);
     int rc;
 
     memset(cfg, 0, sizeof(*cfg));
     if (name == NULL)
         name = "(string)";
+    if (yaml == NULL)
+        yaml = "", len = 0;
     if (len > CONFIG_MAX_FILE_SIZE) {
         errs_addf(errs, 0, "%s: larger than %d bytes", name, CONFIG_MAX_FILE_SIZE);
         return -1;
@@ -1147,6 +1179,8 @@ config_load_string(struct config *cfg, const char *name, const char *yaml, size_
     if (apply_defaults(cfg) == -1 || (cfg->source = strdup(name)) == NULL)
         lerr(ld, 1, "yaml", "out of memory");
 
+    if (prescan(ld, yaml, len) == -1)
+        goto done;
     if (!yaml_parser_initialize(&parser)) {
         lerr(ld, 1, "yaml", "out of memory");
         goto done;
@@ -1159,13 +1193,6 @@ config_load_string(struct config *cfg, const char *name, const char *yaml, size_
         if (root != NULL && !is_null(root))
             load_document(ld, root);
         yaml_document_delete(&doc);
-        if (root != NULL && !yaml_parser_load(&parser, &extra)) {
-            yaml_error(ld, &parser, yaml, len);
-        } else if (root != NULL) {
-            if ((root = yaml_document_get_root_node(&extra)) != NULL)
-                lerr(ld, (unsigned)root->start_mark.line + 1, "yaml", "more than one document");
-            yaml_document_delete(&extra);
-        }
     }
     yaml_parser_delete(&parser);
 

@@ -10,6 +10,7 @@
 
 #define CONFIG_MAX_FILE_SIZE (1024 * 1024) /* bytes; larger files are refused */
 #define CONFIG_MAX_DEPTH 8                 /* nested maps and sequences */
+#define CONFIG_MAX_ANCHORS 64              /* YAML anchors (&name) in one file */
 #define CONFIG_MAX_LISTEN 16               /* entries in `listen` */
 #define CONFIG_MAX_ERRORS 100              /* errors kept; later ones are only counted */
 #define CONFIG_DEFAULT_SOURCE "(embedded default)"
