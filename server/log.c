@@ -37,6 +37,9 @@ log_write(const char *buf, size_t len)
     }
 }
 
+static void log_vline(enum log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_vline(enum log_level level, const char *fmt, va_list ap)
 {
