@@ -94,11 +94,13 @@ test_lifecycle(void **state)
     struct store *st = store_open(":memory:", 1000, &err);
     struct signer *s = new_signer("EdDSA");
     struct signer_keys *k;
-    char kid1[65], kid2[65], kid3[65];
+    char kid1[65], kid2[65], kid3[65], *none = NULL;
+    json_t *empty = json_object();
 
     assert_non_null(st);
-    assert_int_equal(signer_sign(s, JWT_KIND_CLIENT, json_object(), &(char *){NULL}, kid1),
+    assert_int_equal(signer_sign(s, JWT_KIND_CLIENT, empty, &none, kid1),
                      ERRCODE_UNAVAILABLE); /* no key yet */
+    json_decref(empty);
     step(s, st, T0, SIGNER_TICK);
     assert_int_equal(count_status(st, "active"), 1);
     k = signer_keys_get(s);
