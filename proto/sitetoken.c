@@ -1,11 +1,13 @@
 /* libsitetoken: the token verifier a gateway embeds, a thin shell over jwk and
  * jwt that keeps OpenSSL and jansson out of its public header. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "errcode.h"
 #include "jwk.h"
 #include "jwt.h"
+#include "revdoc.h"
 #include "sitetoken.h"
 
 struct sitetoken_verifier {
@@ -159,4 +161,218 @@ sitetoken_verify(struct sitetoken_verifier *v, const char *token, size_t len, in
     }
     jwt_claims_clear(&claims);
     return sitetoken_from_errcode(rc);
+}
+
+/* The revocation cache: an open-addressing hash set of (kind, id) with each
+ * entry's expiry, linear probing, grown at half full. Entries are only ever
+ * added; a full load builds a new table and swaps it in. */
+struct sitetoken_rev_slot {
+    int64_t expires_at; /* 0: empty slot */
+    char kind;          /* 't', 'd', 'b' */
+    char id[REVDOC_ID_MAX + 1];
+};
+
+struct sitetoken_revocations {
+    struct sitetoken_rev_slot *slots;
+    size_t cap, n; /* cap a power of two */
+    int64_t serial;
+};
+
+static const char sitetoken_rev_kinds[] = {
+    [REVDOC_TOKEN] = 't',
+    [REVDOC_DEVICE] = 'd',
+    [REVDOC_BULK] = 'b',
+};
+
+static size_t
+sitetoken_rev_hash(char kind, const char *id)
+{
+    uint64_t h = 1469598103934665603ULL ^ (unsigned char)kind; /* FNV-1a */
+
+    for (; *id != '\0'; id++)
+        h = (h ^ (unsigned char)*id) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+static struct sitetoken_rev_slot *
+sitetoken_rev_find(const struct sitetoken_revocations *r, char kind, const char *id)
+{
+    size_t i;
+
+    if (r->cap == 0)
+        return NULL;
+    for (i = sitetoken_rev_hash(kind, id) & (r->cap - 1);; i = (i + 1) & (r->cap - 1)) {
+        struct sitetoken_rev_slot *s = &r->slots[i];
+
+        if (s->expires_at == 0 || (s->kind == kind && strcmp(s->id, id) == 0))
+            return s;
+    }
+}
+
+static int
+sitetoken_rev_put(struct sitetoken_revocations *r, const struct revdoc_entry *e)
+{
+    char kind = sitetoken_rev_kinds[e->kind];
+    struct sitetoken_rev_slot *s;
+
+    if (e->expires_at <= 0)
+        return 0; /* never worth holding */
+    if (2 * (r->n + 1) > r->cap) {
+        struct sitetoken_revocations bigger = {.cap = r->cap ? 2 * r->cap : 64};
+
+        if ((bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots))) == NULL)
+            return -1;
+        for (size_t i = 0; i < r->cap; i++)
+            if (r->slots[i].expires_at != 0) {
+                *sitetoken_rev_find(&bigger, r->slots[i].kind, r->slots[i].id) = r->slots[i];
+                bigger.n++;
+            }
+        free(r->slots);
+        r->slots = bigger.slots;
+        r->cap = bigger.cap;
+    }
+    s = sitetoken_rev_find(r, kind, e->id);
+    if (s->expires_at == 0) {
+        s->kind = kind;
+        memcpy(s->id, e->id, sizeof(s->id));
+        r->n++;
+    }
+    if (e->expires_at > s->expires_at)
+        s->expires_at = e->expires_at;
+    if (e->serial > r->serial)
+        r->serial = e->serial;
+    return 0;
+}
+
+struct sitetoken_revocations *
+sitetoken_revocations_new(void)
+{
+    return calloc(1, sizeof(struct sitetoken_revocations));
+}
+
+void
+sitetoken_revocations_free(struct sitetoken_revocations *r)
+{
+    if (r == NULL)
+        return;
+    free(r->slots);
+    free(r);
+}
+
+/* Applies a parsed document: into a fresh table when full, else in place. */
+static int
+sitetoken_rev_apply(struct sitetoken_revocations *r, const struct revdoc *doc, int full,
+                    const char **errstr)
+{
+    struct sitetoken_revocations fresh = {.serial = 0};
+    struct sitetoken_revocations *into = full ? &fresh : r;
+
+    for (size_t i = 0; i < doc->n; i++)
+        if (sitetoken_rev_put(into, &doc->entries[i]) == -1) {
+            free(fresh.slots);
+            *errstr = "out of memory";
+            return -1;
+        }
+    if (full) {
+        free(r->slots);
+        *r = fresh;
+    }
+    if (doc->serial > r->serial)
+        r->serial = doc->serial;
+    return 0;
+}
+
+int
+sitetoken_revocations_load(struct sitetoken_revocations *r, const char *text, size_t len, int full,
+                           const char **errstr)
+{
+    struct revdoc doc;
+    const char *dummy;
+    int rc = -1;
+
+    if (errstr == NULL)
+        errstr = &dummy;
+    if (r == NULL) {
+        *errstr = "no revocation cache";
+        return -1;
+    }
+    if (revdoc_parse(text, len, &doc, errstr) == ERRCODE_OK)
+        rc = sitetoken_rev_apply(r, &doc, full, errstr);
+    revdoc_clear(&doc);
+    return rc;
+}
+
+int
+sitetoken_revocations_load_jws(struct sitetoken_revocations *r, const struct sitetoken_verifier *v,
+                               const char *jws, size_t len, int full, const char **errstr)
+{
+    struct revdoc doc;
+    const char *dummy;
+    int rc = -1;
+
+    if (errstr == NULL)
+        errstr = &dummy;
+    if (r == NULL || v == NULL) {
+        *errstr = "no revocation cache or verifier";
+        return -1;
+    }
+    if (revdoc_parse_jws(jws, len, v->keys, &doc, errstr) == ERRCODE_OK) {
+        if (strcmp(doc.iss, v->issuer) != 0)
+            *errstr = "revocations: signed for another issuer";
+        else
+            rc = sitetoken_rev_apply(r, &doc, full, errstr);
+    }
+    revdoc_clear(&doc);
+    return rc;
+}
+
+int
+sitetoken_revocations_add_event(struct sitetoken_revocations *r, const char *data, size_t len,
+                                const char **errstr)
+{
+    struct revdoc_entry e;
+    const char *dummy;
+
+    if (errstr == NULL)
+        errstr = &dummy;
+    if (r == NULL) {
+        *errstr = "no revocation cache";
+        return -1;
+    }
+    if (revdoc_parse_entry(data, len, &e, errstr) != ERRCODE_OK)
+        return -1;
+    if (sitetoken_rev_put(r, &e) == -1) {
+        *errstr = "out of memory";
+        return -1;
+    }
+    return 0;
+}
+
+int64_t
+sitetoken_revocations_serial(const struct sitetoken_revocations *r)
+{
+    return r != NULL ? r->serial : 0;
+}
+
+size_t
+sitetoken_revocations_count(const struct sitetoken_revocations *r)
+{
+    return r != NULL ? r->n : 0;
+}
+
+int
+sitetoken_revocations_check(const struct sitetoken_revocations *r,
+                            const struct sitetoken_claims *claims, int64_t now)
+{
+    const struct sitetoken_rev_slot *s;
+
+    if (r == NULL || claims == NULL)
+        return SITETOKEN_E_INVALID_REQUEST;
+    if (claims->jti[0] != '\0' && (s = sitetoken_rev_find(r, 't', claims->jti)) != NULL &&
+        s->expires_at > now)
+        return SITETOKEN_E_TOKEN_REVOKED;
+    if (claims->sub[0] != '\0' && (s = sitetoken_rev_find(r, 'd', claims->sub)) != NULL &&
+        s->expires_at > now)
+        return SITETOKEN_E_TOKEN_REVOKED;
+    return SITETOKEN_OK;
 }

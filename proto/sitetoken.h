@@ -86,6 +86,50 @@ SITETOKEN_API int sitetoken_verify(struct sitetoken_verifier *v, const char *tok
 /* "ok", "invalid_request", "token_expired", ...; "unavailable" when unknown. */
 SITETOKEN_API const char *sitetoken_error_name(int code);
 
+/* The revocation cache: what GET /v1/revocations and the event stream
+ * (GET /v1/events) say is revoked, so a gateway refuses a revoked token
+ * without asking the authority. Keep it fresh with both: load the whole feed
+ * at start and now and then (an ETag makes that cheap; it is also how an
+ * unblock, which removes an entry, reaches the gateway), and add each
+ * `revocation` event as it arrives. Threading as for the verifier: checks
+ * only read, loads and adds must not run concurrently with anything else.
+ *
+ *     struct sitetoken_revocations *r = sitetoken_revocations_new();
+ *     sitetoken_revocations_load(r, body, len, 1, &err);   // ?since=0
+ *     ...
+ *     if (sitetoken_verify(v, tok, len, kind, now, &c) == SITETOKEN_OK &&
+ *         sitetoken_revocations_check(r, &c, now) == SITETOKEN_OK)
+ *         allow();
+ */
+struct sitetoken_revocations;
+
+SITETOKEN_API struct sitetoken_revocations *sitetoken_revocations_new(void);
+SITETOKEN_API void sitetoken_revocations_free(struct sitetoken_revocations *r);
+/* Applies a revocation document (JSON). full != 0 (a since=0 document)
+ * replaces the cache; otherwise its entries are added. The document is
+ * checked whole before anything changes. 0, or -1 with *errstr. */
+SITETOKEN_API int sitetoken_revocations_load(struct sitetoken_revocations *r, const char *doc,
+                                             size_t len, int full, const char **errstr);
+/* The same for ?format=jws: the signature is checked with v's keys, typ
+ * must be sitetoken-revocations+jwt and iss the verifier's issuer. */
+SITETOKEN_API int sitetoken_revocations_load_jws(struct sitetoken_revocations *r,
+                                                 const struct sitetoken_verifier *v,
+                                                 const char *jws, size_t len, int full,
+                                                 const char **errstr);
+/* Adds one entry: the data of a `revocation` event. 0 or -1. */
+SITETOKEN_API int sitetoken_revocations_add_event(struct sitetoken_revocations *r, const char *data,
+                                                  size_t len, const char **errstr);
+/* Highest serial seen (resume the feed with ?since= or Last-Event-ID). */
+SITETOKEN_API int64_t sitetoken_revocations_serial(const struct sitetoken_revocations *r);
+/* Entries held (expired ones included until the next full load). */
+SITETOKEN_API size_t sitetoken_revocations_count(const struct sitetoken_revocations *r);
+/* SITETOKEN_E_TOKEN_REVOKED when the token (claims->jti) or its device
+ * (claims->sub) has an entry not expired at now, else SITETOKEN_OK. A bulk
+ * entry never refuses a client token: devices that exchanged a bulk token
+ * before it was blocked keep working. */
+SITETOKEN_API int sitetoken_revocations_check(const struct sitetoken_revocations *r,
+                                              const struct sitetoken_claims *claims, int64_t now);
+
 #ifdef __cplusplus
 }
 #endif

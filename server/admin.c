@@ -17,6 +17,7 @@
 #include "bulk.h"
 #include "committer.h"
 #include "config.h"
+#include "feed.h"
 #include "http.h"
 #include "ids.h"
 #include "jwt.h"
@@ -80,6 +81,7 @@ admin_done(struct commit_op *op)
             log_error("event=keys_reload error=%s", log_quote(errstr, (char[256]){0}, 256));
         else
             log_info("event=keys changed=%s", log_quote(a->changed, (char[600]){0}, 600));
+        feed_keys_changed(a->env->feed); /* a keys event on /v1/events */
     }
     if (a->req == NULL) {
         if (op->code != ERRCODE_OK)

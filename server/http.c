@@ -58,6 +58,9 @@ struct http_req_priv {
     struct http *h;
     struct evkeyvalq query;
     int query_parsed;
+    /* http_stream_*: the client's close callback, NULL when not streaming */
+    void (*stream_closecb)(struct http_req *req, void *arg);
+    void *stream_arg;
 };
 
 static int64_t
@@ -193,6 +196,84 @@ http_reply_not_modified(struct http_req *req, const char *etag)
     http_add_header(req, "ETag", etag);
     http_reply_buffer(req, 304, NULL, NULL);
     return 1;
+}
+
+/* Streams (see http.h). A streamed request stays in evhttp's hands until
+ * evhttp_send_reply_end; when the client closes first, evhttp detaches the
+ * request from the dying connection (req->ev stays valid, its connection is
+ * NULL) and then calls the connection's close callback. */
+static void
+http_stream_close_cb(struct evhttp_connection *conn, void *arg)
+{
+    struct http_req *req = arg;
+    struct http_req_priv *p = http_priv(req);
+    struct evhttp_request *ev = req->ev;
+
+    p->stream_closecb(req, p->stream_arg);
+    http_finish(req, 200);
+    evhttp_send_reply_end(ev); /* no connection left: only frees ev */
+}
+
+void
+http_stream_start(struct http_req *req, const char *content_type,
+                  void (*closecb)(struct http_req *req, void *arg), void *arg)
+{
+    struct http_req_priv *p = http_priv(req);
+    struct evhttp_connection *conn = evhttp_request_get_connection(req->ev);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req->ev);
+    struct timeval write_tv = {.tv_sec = 60};
+    char rid[32];
+
+    snprintf(rid, sizeof(rid), "%llx", (unsigned long long)req->id);
+    evhttp_add_header(out, "X-Request-Id", rid);
+    evhttp_add_header(out, "Content-Type", content_type);
+    p->stream_closecb = closecb;
+    p->stream_arg = arg;
+    evhttp_send_reply_start(req->ev, 200, "OK");
+    if (conn != NULL) {
+        struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+
+        /* The client sends nothing more: no read timeout (a writer that
+         * stalls is caught by the write timeout and the caller's backlog
+         * bound), and at most 4 KiB of whatever it sends is read. */
+        bufferevent_set_timeouts(bev, NULL, &write_tv);
+        bufferevent_setwatermark(bev, EV_READ, 0, 4096);
+        evhttp_connection_set_closecb(conn, http_stream_close_cb, req);
+    }
+}
+
+void
+http_stream_write(struct http_req *req, const void *data, size_t len)
+{
+    struct evbuffer *buf = evbuffer_new();
+
+    if (buf == NULL)
+        return;
+    evbuffer_add(buf, data, len);
+    evhttp_send_reply_chunk(req->ev, buf);
+    evbuffer_free(buf);
+}
+
+size_t
+http_stream_pending(struct http_req *req)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req->ev);
+
+    if (conn == NULL)
+        return 0;
+    return evbuffer_get_length(bufferevent_get_output(evhttp_connection_get_bufferevent(conn)));
+}
+
+void
+http_stream_end(struct http_req *req)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req->ev);
+    struct evhttp_request *ev = req->ev;
+
+    if (conn != NULL)
+        evhttp_connection_set_closecb(conn, NULL, NULL);
+    http_finish(req, 200);
+    evhttp_send_reply_end(ev);
 }
 
 size_t
@@ -393,6 +474,9 @@ http_evhttp_new(struct http *h)
     evhttp_set_default_content_type(evh, "application/json");
     return evh;
 }
+
+static void http_describe_add(struct http *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 http_describe_add(struct http *h, const char *fmt, ...)

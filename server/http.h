@@ -56,6 +56,21 @@ void http_reply_buffer(struct http_req *req, int status, const char *content_typ
 int http_reply_not_modified(struct http_req *req, const char *etag);
 void http_add_header(struct http_req *req, const char *name, const char *value);
 
+/* A long-lived streamed reply (the SSE event stream, server/feed.c).
+ * http_stream_start sends status 200 and the headers (chunked on HTTP/1.1),
+ * lifts the connection's read timeout, and keeps req alive (and in flight)
+ * until http_stream_end, the one place a stream's context is freed. If the
+ * client goes away first, closecb(req, arg) runs on the loop: it must drop
+ * its references to req, which is freed as soon as it returns. */
+void http_stream_start(struct http_req *req, const char *content_type,
+                       void (*closecb)(struct http_req *req, void *arg), void *arg);
+/* Queues data as one chunk (copied). */
+void http_stream_write(struct http_req *req, const void *data, size_t len);
+/* Bytes queued to the client and not yet sent (a slow client's backlog). */
+size_t http_stream_pending(struct http_req *req);
+/* Ends the reply and frees req; closecb is not called. */
+void http_stream_end(struct http_req *req);
+
 /* The body as a JSON object, duplicate keys refused, depth bounded. On failure
  * replies invalid_request itself and returns NULL (req is then gone). */
 json_t *http_body_object(struct http_req *req);

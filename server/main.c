@@ -18,6 +18,7 @@
 #include "bulkcache.h"
 #include "committer.h"
 #include "config.h"
+#include "feed.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -61,6 +62,7 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
     env->shutting_down = 1;
     log_info("event=shutdown signal=%d inflight=%d", (int)sig, http_inflight(env->http));
     http_stop_accepting(env->http);
+    feed_close_all(env->feed); /* event streams never end by themselves */
     if (http_inflight(env->http) == 0)
         event_base_loopexit(env->base, NULL);
     else
@@ -214,6 +216,10 @@ main(int argc, char **argv)
         log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
         goto done;
     }
+    if ((env->feed = feed_new(env)) == NULL) {
+        log_error("event=start error=\"cannot start the revocation feed\"");
+        goto done;
+    }
     ev_term = evsignal_new(env->base, SIGTERM, main_signal_cb, env);
     ev_int = evsignal_new(env->base, SIGINT, main_signal_cb, env);
     ev_keys = event_new(env->base, -1, EV_PERSIST, main_keys_tick_cb, env);
@@ -244,6 +250,7 @@ done:
         event_free(ev_int);
     if (ev_keys != NULL)
         event_free(ev_keys);
+    feed_free(env->feed);
     http_free(env->http);
     workers_stop(env->workers);
     committer_stop(env->committer);

@@ -353,8 +353,11 @@ fail:
     return -1;
 }
 
-enum errcode
-signer_sign(struct signer *s, enum jwt_kind kind, const json_t *claims, char **token, char kid[65])
+/* Signs claims with the active key; the header is jwt_header(kind) or, when
+ * typ is not NULL, {alg, kid, typ}. */
+static enum errcode
+signer_sign_with(struct signer *s, enum jwt_kind kind, const char *typ, const json_t *claims,
+                 char **token, char kid[65])
 {
     EVP_PKEY *key = NULL;
     enum jwk_alg alg = JWK_ALG_EDDSA;
@@ -374,7 +377,10 @@ signer_sign(struct signer *s, enum jwt_kind kind, const json_t *claims, char **t
     pthread_mutex_unlock(&s->mu);
     if (key == NULL)
         return ERRCODE_UNAVAILABLE;
-    if ((header = jwt_header(kind, alg, kid)) == NULL ||
+    header = typ != NULL ? json_pack("{s:s, s:s, s:s}", "alg", jwk_alg_name(alg), "kid", kid,
+                                     "typ", typ)
+                         : jwt_header(kind, alg, kid);
+    if (header == NULL ||
         (input = jws_signing_input(header, claims)) == NULL ||
         jws_sign_raw(key, alg, input, strlen(input), sig, &siglen) == -1 ||
         (*token = jws_compact(input, sig, siglen)) == NULL)
@@ -385,6 +391,19 @@ done:
     free(input);
     EVP_PKEY_free(key);
     return rc;
+}
+
+enum errcode
+signer_sign(struct signer *s, enum jwt_kind kind, const json_t *claims, char **token, char kid[65])
+{
+    return signer_sign_with(s, kind, NULL, claims, token, kid);
+}
+
+enum errcode
+signer_sign_typ(struct signer *s, const char *typ, const json_t *claims, char **token,
+                char kid[65])
+{
+    return signer_sign_with(s, JWT_KIND_COUNT, typ, claims, token, kid);
 }
 
 struct signer_keys *

@@ -57,6 +57,11 @@ int signer_reload(struct signer *s, struct store *st, const char **errstr);
 enum errcode signer_sign(struct signer *s, enum jwt_kind kind, const json_t *claims, char **token,
                          char kid[65]);
 
+/* The same for a signed document that is not a token (the revocation feed,
+ * typ "sitetoken-revocations+jwt"): header {alg, kid, typ}. */
+enum errcode signer_sign_typ(struct signer *s, const char *typ, const json_t *claims, char **token,
+                             char kid[65]);
+
 struct signer_keys *signer_keys_get(struct signer *s);
 void signer_keys_put(struct signer_keys *k);
 

@@ -15,6 +15,7 @@ struct signer;
 struct committer;
 struct workers;
 struct bulkcache;
+struct feed;
 
 struct sitetokend {
     struct config *cfg;
@@ -26,6 +27,7 @@ struct sitetokend {
     struct bulkcache *bulkcache;
     struct metrics *metrics;
     struct http *http;
+    struct feed *feed; /* revocation feed and event stream subscribers (main loop) */
     uint8_t seal_key[32]; /* wiped at exit; only the signer uses it */
     time_t started_at;
     _Atomic int64_t clock_offset_ms; /* debug clock override (tests), 0 otherwise */

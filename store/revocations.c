@@ -114,6 +114,24 @@ store_revocation_prune(struct store *st, int64_t now, const char **errstr)
 }
 
 int
+store_revocation_remove(struct store *st, const char *kind, const char *id, const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_REV_REMOVE, "DELETE FROM revocations WHERE kind = ? AND id = ?",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+    rc = store_step_done(st, stmt, "remove revocation", errstr);
+    if (rc == 0)
+        rc = sqlite3_changes(st->db);
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
 store_revocation_exists(struct store *st, const char *kind, const char *id, int64_t now)
 {
     sqlite3_stmt *stmt;

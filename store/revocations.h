@@ -30,6 +30,11 @@ int store_revocation_list(struct store *st, int64_t since, int64_t now, int limi
 int64_t store_revocation_serial(struct store *st);
 /* Deletes entries with expires_at < now; returns how many, or -1. */
 int store_revocation_prune(struct store *st, int64_t now, const char **errstr);
+/* Deletes every entry of kind/id (an unblock: the thing is no longer
+ * revoked). The serial does not go back; a gateway learns of the removal the
+ * next time it fetches the whole feed (since=0). Returns how many, or -1. */
+int store_revocation_remove(struct store *st, const char *kind, const char *id,
+                            const char **errstr);
 /* 1 when an unexpired entry of kind/id exists, 0 when not, -1 on error. */
 int store_revocation_exists(struct store *st, const char *kind, const char *id, int64_t now);
 

@@ -67,6 +67,7 @@ enum store_stmt_id {
     STMT_REV_SERIAL,
     STMT_REV_PRUNE,
     STMT_REV_EXISTS,
+    STMT_REV_REMOVE,
 
     STMT_COUNT
 };

@@ -3,6 +3,7 @@
  * table for people. Exit 0 ok, 1 the server refused (its code on stderr),
  * 2 usage. */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,16 +343,369 @@ ctl_key_rotate(struct ctl *ctl, int argc, char **argv)
                   json_pack("{s:b}", "now", opts[0].value != NULL), ctl_show_keys);
 }
 
+/* Percent-encodes s for a path segment or a query value. */
+static void
+ctl_urlenc(const char *s, char *out, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+
+    for (; *s != '\0' && o + 4 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~' || c == ':') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Appends "&name=value" (value encoded) to a query being built in q. */
+static void
+ctl_query_add(char *q, size_t n, const char *name, const char *value)
+{
+    char enc[800];
+    size_t len = strlen(q);
+
+    if (value == NULL)
+        return;
+    ctl_urlenc(value, enc, sizeof(enc));
+    snprintf(q + len, n - len, "%s%s=%s", len ? "&" : "", name, enc);
+}
+
+/* A paged list: GET base?query[&after=..&limit=..]; with --all every page,
+ * merged into one document whose next is null. */
+static int
+ctl_list(struct ctl *ctl, const char *base, const char *query, const char *after, const char *limit,
+         int all, void (*show)(const json_t *doc))
+{
+    json_t *merged = NULL, *doc = NULL;
+    char cursor[128], path[2048], q[1600];
+    json_int_t v;
+
+    if (limit != NULL && ctl_int_arg(limit, 1, 1000, &v) == -1)
+        return 2;
+    if (after != NULL && strlen(after) >= sizeof(cursor))
+        return 2;
+    snprintf(cursor, sizeof(cursor), "%s", after != NULL ? after : "");
+    for (;;) {
+        const char *next;
+
+        snprintf(q, sizeof(q), "%s", query);
+        ctl_query_add(q, sizeof(q), "after", cursor[0] ? cursor : NULL);
+        ctl_query_add(q, sizeof(q), "limit", limit);
+        snprintf(path, sizeof(path), "%s%s%s", base, q[0] ? "?" : "", q);
+        if (ctl_call(ctl, "GET", path, NULL, &doc) != 0) {
+            json_decref(merged);
+            return 1;
+        }
+        if (merged == NULL)
+            merged = doc;
+        else {
+            json_array_extend(json_object_get(merged, "items"), json_object_get(doc, "items"));
+            json_object_set(merged, "next", json_object_get(doc, "next"));
+            json_decref(doc);
+        }
+        next = json_string_value(json_object_get(merged, "next"));
+        if (!all || next == NULL || strlen(next) >= sizeof(cursor))
+            break;
+        snprintf(cursor, sizeof(cursor), "%s", next);
+    }
+    if (ctl->json || show == NULL)
+        ctl_print_json(merged);
+    else
+        show(merged);
+    json_decref(merged);
+    return 0;
+}
+
+static void
+ctl_print_next(const json_t *doc)
+{
+    const char *next = json_string_value(json_object_get(doc, "next"));
+
+    if (next != NULL)
+        printf("(more: --after %s)\n", next);
+}
+
+static void
+ctl_show_bulk_list(const json_t *doc)
+{
+    static const char *const cols[][2] = {
+        {"id", "ID"},
+        {"status", "STATUS"},
+        {"uses", "USES"},
+        {"max_uses", "MAX"},
+        {"created_at", "CREATED"},
+        {"expires_at", "EXPIRES"},
+        {"last_used_at", "LAST USED"},
+        {"note", "NOTE"},
+    };
+
+    ctl_print_table(json_object_get(doc, "items"), cols, 8);
+    ctl_print_next(doc);
+}
+
+static int
+ctl_bulk_list(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {{.name = "after"}, {.name = "limit"}, {.name = "all", .flag = 1}};
+
+    if (ctl_parse_opts(argc, argv, opts, 3, NULL, 0) == -1)
+        return 2;
+    return ctl_list(ctl, "/v1/admin/bulk-tokens", "", opts[0].value, opts[1].value,
+                    opts[2].value != NULL, ctl_show_bulk_list);
+}
+
+static void
+ctl_show_changed(const json_t *doc)
+{
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    const char *jti = json_string_value(json_object_get(doc, "jti"));
+    const json_t *serial = json_object_get(doc, "serial");
+
+    printf("%s %s", id != NULL ? id : jti, json_string_value(json_object_get(doc, "status")));
+    if (json_is_integer(serial))
+        printf(" (revocation serial %lld)", (long long)json_integer_value(serial));
+    printf("\n");
+}
+
+/* POST base/ID/verb with an optional --reason. */
+static int
+ctl_change(struct ctl *ctl, int argc, char **argv, const char *base, const char *verb,
+           int takes_reason)
+{
+    struct ctl_opt opts[] = {{.name = "reason"}};
+    char path[512], enc[300], *id;
+    json_t *body = NULL;
+
+    if (ctl_parse_opts(argc, argv, opts, takes_reason ? 1 : 0, &id, 1) == -1 || strlen(id) > 64)
+        return 2;
+    ctl_urlenc(id, enc, sizeof(enc));
+    snprintf(path, sizeof(path), "%s/%s/%s", base, enc, verb);
+    if (opts[0].value != NULL)
+        body = json_pack("{s:s}", "reason", opts[0].value);
+    return ctl_do(ctl, "POST", path, body, ctl_show_changed);
+}
+
+static int
+ctl_bulk_block(struct ctl *ctl, int argc, char **argv)
+{
+    return ctl_change(ctl, argc, argv, "/v1/admin/bulk-tokens", "block", 1);
+}
+
+static int
+ctl_bulk_unblock(struct ctl *ctl, int argc, char **argv)
+{
+    return ctl_change(ctl, argc, argv, "/v1/admin/bulk-tokens", "unblock", 0);
+}
+
+static void
+ctl_show_device_list(const json_t *doc)
+{
+    static const char *const cols[][2] = {
+        {"id", "ID"},     {"status", "STATUS"},          {"reg", "REG"},
+        {"name", "NAME"}, {"last_seen_at", "LAST SEEN"}, {"jkt", "KEY"},
+    };
+
+    ctl_print_table(json_object_get(doc, "items"), cols, 6);
+    ctl_print_next(doc);
+}
+
+static int
+ctl_device_list(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {{.name = "status"},
+                             {.name = "name"},
+                             {.name = "after"},
+                             {.name = "limit"},
+                             {.name = "all", .flag = 1}};
+    char q[800] = "";
+
+    if (ctl_parse_opts(argc, argv, opts, 5, NULL, 0) == -1)
+        return 2;
+    if (opts[0].value != NULL && strcmp(opts[0].value, "active") != 0 &&
+        strcmp(opts[0].value, "blocked") != 0)
+        return 2;
+    if (opts[1].value != NULL && strlen(opts[1].value) > 256)
+        return 2;
+    ctl_query_add(q, sizeof(q), "status", opts[0].value);
+    ctl_query_add(q, sizeof(q), "name", opts[1].value);
+    return ctl_list(ctl, "/v1/admin/devices", q, opts[2].value, opts[3].value,
+                    opts[4].value != NULL, ctl_show_device_list);
+}
+
+static const char *const ctl_token_cols[][2] = {
+    {"jti", "JTI"},          {"kind", "KIND"},          {"status", "STATUS"},    {"gen", "GEN"},
+    {"issued_at", "ISSUED"}, {"expires_at", "EXPIRES"}, {"device_id", "DEVICE"},
+};
+
+static void
+ctl_show_device(const json_t *doc)
+{
+    static const char *const fields[][2] = {
+        {"id", "device"},
+        {"name", "name"},
+        {"hardware_id", "hardware id"},
+        {"status", "status"},
+        {"reg", "registration"},
+        {"bulk_id", "bulk token"},
+        {"mp_id", "MP"},
+        {"jkt", "key thumbprint"},
+        {"created_at", "created"},
+        {"last_seen_at", "last seen"},
+        {NULL, NULL},
+    };
+    const char *more = json_string_value(json_object_get(doc, "tokens_next"));
+
+    ctl_print_fields(doc, fields);
+    printf("\n");
+    ctl_print_table(json_object_get(doc, "tokens"), ctl_token_cols, 6);
+    if (more != NULL)
+        printf("(more: token list --device %s --after %s)\n",
+               json_string_value(json_object_get(doc, "id")), more);
+}
+
+static int
+ctl_device_show(struct ctl *ctl, int argc, char **argv)
+{
+    char path[512], enc[300], *id;
+
+    if (ctl_parse_opts(argc, argv, NULL, 0, &id, 1) == -1 || strlen(id) > 64)
+        return 2;
+    ctl_urlenc(id, enc, sizeof(enc));
+    snprintf(path, sizeof(path), "/v1/admin/devices/%s", enc);
+    return ctl_do(ctl, "GET", path, NULL, ctl_show_device);
+}
+
+static int
+ctl_device_block(struct ctl *ctl, int argc, char **argv)
+{
+    return ctl_change(ctl, argc, argv, "/v1/admin/devices", "block", 1);
+}
+
+static int
+ctl_device_unblock(struct ctl *ctl, int argc, char **argv)
+{
+    return ctl_change(ctl, argc, argv, "/v1/admin/devices", "unblock", 0);
+}
+
+static void
+ctl_show_token_list(const json_t *doc)
+{
+    ctl_print_table(json_object_get(doc, "items"), ctl_token_cols, 7);
+    ctl_print_next(doc);
+}
+
+static int
+ctl_token_list(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {
+        {.name = "device"}, {.name = "after"}, {.name = "limit"}, {.name = "all", .flag = 1}};
+    char q[300] = "";
+
+    if (ctl_parse_opts(argc, argv, opts, 4, NULL, 0) == -1 ||
+        (opts[0].value != NULL && strlen(opts[0].value) > 64))
+        return 2;
+    ctl_query_add(q, sizeof(q), "device_id", opts[0].value);
+    return ctl_list(ctl, "/v1/admin/tokens", q, opts[1].value, opts[2].value, opts[3].value != NULL,
+                    ctl_show_token_list);
+}
+
+static int
+ctl_token_revoke(struct ctl *ctl, int argc, char **argv)
+{
+    return ctl_change(ctl, argc, argv, "/v1/admin/tokens", "revoke", 1);
+}
+
+static void
+ctl_show_audit(const json_t *doc)
+{
+    static const char *const cols[][2] = {
+        {"seq", "SEQ"},       {"time", "TIME"},       {"actor", "ACTOR"},
+        {"action", "ACTION"}, {"subject", "SUBJECT"}, {"detail", "DETAIL"},
+    };
+
+    ctl_print_table(json_object_get(doc, "items"), cols, 6);
+    ctl_print_next(doc);
+}
+
+static int
+ctl_audit(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {{.name = "after"}, {.name = "limit"}, {.name = "all", .flag = 1}};
+    json_int_t v;
+
+    if (ctl_parse_opts(argc, argv, opts, 3, NULL, 0) == -1 ||
+        (opts[0].value != NULL && ctl_int_arg(opts[0].value, 0, INT64_MAX, &v) == -1))
+        return 2;
+    return ctl_list(ctl, "/v1/admin/audit", "", opts[0].value, opts[1].value, opts[2].value != NULL,
+                    ctl_show_audit);
+}
+
+/* Exit 1 (and a code on stderr) when the chain is broken, also with --json. */
+static int
+ctl_audit_verify(struct ctl *ctl, int argc, char **argv)
+{
+    json_t *doc = NULL;
+    int ok;
+
+    if (argc != 0)
+        return 2;
+    if (ctl_call(ctl, "GET", "/v1/admin/audit/verify", NULL, &doc) != 0)
+        return 1;
+    ok = json_is_true(json_object_get(doc, "ok"));
+    if (ctl->json)
+        ctl_print_json(doc);
+    else if (ok)
+        printf("audit trail intact: %lld records, head %s\n",
+               (long long)json_integer_value(json_object_get(doc, "records")),
+               json_string_value(json_object_get(doc, "head")));
+    else
+        printf("audit trail BROKEN at seq %lld (%lld records)\n",
+               (long long)json_integer_value(json_object_get(doc, "first_bad_seq")),
+               (long long)json_integer_value(json_object_get(doc, "records")));
+    if (!ok)
+        fprintf(stderr, "audit_broken: the hash chain breaks at seq %lld\n",
+                (long long)json_integer_value(json_object_get(doc, "first_bad_seq")));
+    json_decref(doc);
+    return ok ? 0 : 1;
+}
+
 static const struct ctl_command ctl_commands[] = {
     {.name = "status", .usage = "status", .run = ctl_status},
     {.name = "bulk new",
      .usage = "bulk new [--lifetime MIN] [--max-uses N] [--note TEXT]",
      .run = ctl_bulk_new},
+    {.name = "bulk list",
+     .usage = "bulk list [--after ID] [--limit N] [--all]",
+     .run = ctl_bulk_list},
+    {.name = "bulk block", .usage = "bulk block ID [--reason TEXT]", .run = ctl_bulk_block},
+    {.name = "bulk unblock", .usage = "bulk unblock ID", .run = ctl_bulk_unblock},
+    {.name = "device list",
+     .usage = "device list [--status active|blocked] [--name PREFIX] [--after ID] [--limit N] "
+              "[--all]",
+     .run = ctl_device_list},
+    {.name = "device show", .usage = "device show ID", .run = ctl_device_show},
+    {.name = "device block", .usage = "device block ID [--reason TEXT]", .run = ctl_device_block},
+    {.name = "device unblock", .usage = "device unblock ID", .run = ctl_device_unblock},
+    {.name = "token list",
+     .usage = "token list [--device ID] [--after JTI] [--limit N] [--all]",
+     .run = ctl_token_list},
+    {.name = "token revoke", .usage = "token revoke JTI [--reason TEXT]", .run = ctl_token_revoke},
     {.name = "mp add", .usage = "mp add NAME", .run = ctl_mp_add},
     {.name = "mp list", .usage = "mp list", .run = ctl_mp_list},
     {.name = "mp remove", .usage = "mp remove ID", .run = ctl_mp_remove},
     {.name = "key list", .usage = "key list", .run = ctl_key_list},
     {.name = "key rotate", .usage = "key rotate [--now]", .run = ctl_key_rotate},
+    /* "audit verify" before "audit": the first match wins */
+    {.name = "audit verify", .usage = "audit verify", .run = ctl_audit_verify},
+    {.name = "audit", .usage = "audit [--after SEQ] [--limit N] [--all]", .run = ctl_audit},
 };
 
 static void

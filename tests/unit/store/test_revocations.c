@@ -133,6 +133,38 @@ test_prune_keeps_serials(void **state)
 }
 
 static void
+test_remove(void **state)
+{
+    struct store *st = FX(state);
+    struct entries e = {.n = 0};
+    const char *err = NULL;
+    int64_t serial = 0;
+
+    assert_int_equal(store_revocation_add(st, "device", "GUID:a", NOW, NOW + 9, "", &serial, &err),
+                     0);
+    assert_int_equal(store_revocation_add(st, "token", "GUID:a", NOW, NOW + 9, "", &serial, &err),
+                     0);
+    assert_int_equal(store_revocation_add(st, "device", "GUID:b", NOW, NOW + 9, "", &serial, &err),
+                     0);
+    assert_int_equal(store_revocation_add(st, "device", "GUID:a", NOW, NOW + 9, "", &serial, &err),
+                     0);
+    /* both device entries of a go; the token entry of the same id stays */
+    assert_int_equal(store_revocation_remove(st, "device", "GUID:a", &err), 2);
+    assert_int_equal(store_revocation_remove(st, "device", "GUID:a", &err), 0);
+    assert_int_equal(store_revocation_exists(st, "device", "GUID:a", NOW), 0);
+    assert_int_equal(store_revocation_exists(st, "token", "GUID:a", NOW), 1);
+    assert_int_equal(store_revocation_list(st, 0, NOW, 0, entries_cb, &e, &err), 0);
+    assert_int_equal(e.n, 2);
+    assert_int_equal(e.v[0].serial, 2);
+    assert_int_equal(e.v[1].serial, 3);
+    /* removing the newest entry does not take its serial back */
+    assert_int_equal(store_revocation_remove(st, "device", "GUID:b", &err), 1);
+    assert_int_equal(store_revocation_serial(st), 4);
+    assert_int_equal(store_revocation_add(st, "bulk", "b", NOW, NOW + 9, "", &serial, &err), 0);
+    assert_int_equal(serial, 5);
+}
+
+static void
 test_serial_survives_reopen(void **state)
 {
     struct fx *fx = *state;
@@ -157,6 +189,7 @@ main(void)
         FX_TEST(test_add_list),
         FX_TEST(test_refusals),
         FX_TEST(test_prune_keeps_serials),
+        FX_TEST(test_remove),
         /* a file only: there is nothing to reopen in :memory: */
         cmocka_unit_test_prestate_setup_teardown(test_serial_survives_reopen, fx_setup, fx_teardown,
                                                  (void *)"file"),

@@ -1,0 +1,34 @@
+/* What gateways follow to refuse revoked tokens: the revocation feed
+ * (GET /v1/revocations, JSON or a signed JWS) and the event stream
+ * (GET /v1/events, Server-Sent Events). Everything here runs on the main
+ * loop; the store is the one source of truth, read on env->store after each
+ * commit that may have changed it. */
+#ifndef SITETOKEN_FEED_H
+#define SITETOKEN_FEED_H
+
+struct feed;
+struct http_req;
+struct sitetokend;
+
+/* Needs env->base and env->store; starts the heartbeat timer. NULL when out
+ * of memory. */
+struct feed *feed_new(struct sitetokend *env);
+/* Ends the streams still open, stops the timer, frees. */
+void feed_free(struct feed *f);
+
+/* A commit may have added or removed revocation entries: drop the cached
+ * documents and send every entry newer than the last one sent to the
+ * subscribers (each formatted once, then copied to each stream). */
+void feed_changed(struct feed *f);
+/* The published keys changed: a keys event to every subscriber. */
+void feed_keys_changed(struct feed *f);
+/* Ends every stream (shutdown: streams would otherwise never finish). */
+void feed_close_all(struct feed *f);
+int feed_subscribers(const struct feed *f);
+
+/* GET /v1/revocations?since=N[&format=jws] */
+void feed_revocations(struct http_req *req);
+/* GET /v1/events (Last-Event-ID or ?since=N to resume) */
+void feed_events(struct http_req *req);
+
+#endif

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""The standard benchmark suite (issue 6), run by hand or by the `bench` CMake
+target, never in CI: starts a fresh sitetokend in a temp dir, measures the
+crypto floor, then runs sitetoken-bench scenario by scenario and prints one
+table (and, with --out, all the JSON documents). Only the standard library.
+
+The server runs with tokens.renew_after 0s so that renewals are allowed at
+once (the threshold is a comparison; nothing else changes), and without the
+per-MP failed-exchange limit."""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CONFIG = """listen:
+  - address: 127.0.0.1
+    port: 0
+log:
+  level: warn
+tokens:
+  renew_after: 0s
+limits:
+  failed_exchanges_per_minute: 0
+keys:
+  algorithm: {alg}
+"""
+
+
+def start_server(build, workdir, alg, timeout=30):
+    cfg = Path(workdir) / "sitetoken.yaml"
+    cfg.write_text(CONFIG.format(alg=alg))
+    proc = subprocess.Popen([str(build / "server" / "sitetokend"), "-c", str(cfg)], cwd=workdir,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    ready = {}
+    cond = threading.Condition()
+
+    def reader():
+        for line in proc.stderr:
+            m = re.match(r"^ready: listening on (.*)$", line.rstrip("\n"))
+            if m:
+                with cond:
+                    ready["line"] = m.group(1)
+                    cond.notify_all()
+            elif "level=error" in line or "fatal" in line:
+                sys.stderr.write("sitetokend: " + line)
+        with cond:
+            cond.notify_all()
+
+    threading.Thread(target=reader, daemon=True).start()
+    with cond:
+        cond.wait_for(lambda: "line" in ready or proc.poll() is not None, timeout=timeout)
+    if "line" not in ready:
+        proc.kill()
+        raise SystemExit("sitetokend did not become ready")
+    url = re.search(r"(http://[^,\s]+)", ready["line"]).group(1)
+    admin = re.search(r"admin ([^,\s]+)", ready["line"]).group(1)
+    return proc, url, str(Path(workdir) / admin)
+
+
+def bench(build, *args):
+    cmd = [str(build / "tools" / "sitetoken-bench"), "--json", *args]
+    print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+    if r.returncode != 0:
+        raise SystemExit("sitetoken-bench failed (%d)" % r.returncode)
+    return json.loads(r.stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", type=Path, default=Path(os.environ.get("SITETOKEN_BUILD",
+                                                                       ROOT / "build")))
+    ap.add_argument("--duration", type=float, default=10)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--alg", default="EdDSA", choices=["EdDSA", "ES256", "RS256"])
+    ap.add_argument("--out", type=Path, help="write every JSON document here")
+    a = ap.parse_args()
+
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="sitetoken-bench-") as workdir:
+        proc, url, admin = start_server(a.build, workdir, a.alg)
+        try:
+            common = ["--url", url, "--admin-socket", admin, "--alg", a.alg,
+                      "--server-pid", str(proc.pid)]
+            results["floor"] = bench(a.build, "--floor", "--alg", a.alg)
+            floor = results["floor"]["floor_rate"]
+            for scen in ("exchange", "renew", "access", "introspect", "keys", "revocations",
+                         "mixed"):
+                results[scen] = bench(a.build, *common, "--scenario", scen, "--connections",
+                                      str(a.connections), "--duration", str(a.duration),
+                                      "--warmup", "1")
+            # p99 at half the maximum exchange rate, open loop.
+            half = max(1.0, results["exchange"]["ok_rate"] / 2)
+            results["exchange_half_rate"] = bench(
+                a.build, *common, "--scenario", "exchange", "--connections",
+                str(a.connections), "--duration", str(a.duration), "--warmup", "1",
+                "--rate", "%.0f" % half)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    print("\nfloor (%s, %d threads): %.0f exchanges/s (through proto parsing %.0f/s)"
+          % (a.alg, results["floor"]["floor"]["threads"], floor,
+             results["floor"]["floor"]["full_rate"]))
+    print("%-20s %10s %7s %8s %8s %8s %9s %9s  %s" % ("scenario", "ok/s", "ratio", "p50 ms",
+                                                       "p99 ms", "p99.9", "cpu srv", "cpu cli",
+                                                       "errors"))
+    for name, d in results.items():
+        if name == "floor":
+            continue
+        ratio = d["ok_rate"] / floor if floor else 0
+        print("%-20s %10.1f %7.3f %8.3f %8.3f %8.3f %9s %9.2f  %s"
+              % (name, d["ok_rate"], ratio, d["latency_ms"]["p50"], d["latency_ms"]["p99"],
+                 d["latency_ms"]["p999"], "%.2f" % d["server_cpu_s"]
+                 if d["server_cpu_s"] is not None else "-", d["client_cpu_s"],
+                 json.dumps(d["errors"]) if d["errors"] else "-"))
+    if a.out:
+        a.out.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The load generator (sitetoken-bench) against a real sitetokend: its numbers
+add up, its requests really land in the store, and refusals are counted by
+their problem `code`. Speeds are never asserted (these machines are noisy)."""
+
+import json
+import sqlite3
+import subprocess
+
+from conftest import BUILD, basic_config, bulk_new
+
+SITETOKEN_BENCH = BUILD / "tools" / "sitetoken-bench"
+
+
+def run_bench(server, *args, timeout=60):
+    cmd = [str(SITETOKEN_BENCH), "--url", server.base, "--json", *args]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, "%s -> %d\n%s%s" % (cmd, r.returncode, r.stdout, r.stderr)
+    return json.loads(r.stdout)
+
+
+def count_tokens(server):
+    db = sqlite3.connect(server.workdir / "var" / "sitetoken.db", timeout=10)
+    try:
+        return db.execute("SELECT count(*) FROM tokens").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_exchange_numbers_add_up(server, mp):
+    bulk = bulk_new(server)
+    before = count_tokens(server)
+    doc = run_bench(server, "--mp-key", mp.api_key, "--bulk-token", bulk["token"],
+                    "--scenario", "exchange", "--requests", "200", "--connections", "4")
+    assert doc["scenario"] == "exchange"
+    assert doc["connections"] == 4
+    assert doc["requests"] == 200
+    assert doc["ok"] == 200
+    assert doc["errors"] == {} and doc["errors_total"] == 0
+    assert doc["rate"] > 0 and doc["duration_s"] > 0
+    lat = doc["latency_ms"]
+    assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p999"] <= lat["max"]
+    assert doc["tokens_verified"] > 0  # the sampled signature checks ran
+    assert doc["floor_rate"] is None and doc["ratio"] is None
+    assert count_tokens(server) == before + 200
+
+
+def test_refusals_counted_by_code(start_server):
+    # No per-MP failure limit: every refusal must be the bulk token's own.
+    server = start_server(basic_config("limits:\n  failed_exchanges_per_minute: 0\n"))
+    key = server.ctl("mp", "add", "mp-bench", json_out=True, check=0).doc["api_key"]
+    bulk = bulk_new(server, "--max-uses", "10")
+    doc = run_bench(server, "--mp-key", key, "--bulk-token", bulk["token"],
+                    "--scenario", "exchange", "--requests", "200", "--connections", "4")
+    assert doc["requests"] == 200
+    assert doc["ok"] == 10
+    assert doc["errors"] == {"bulk_token_exhausted": 190}
+    assert doc["errors_total"] == 190
+
+
+def test_keys_and_floor(server, mp):
+    doc = run_bench(server, "--mp-key", mp.api_key, "--scenario", "keys", "--requests", "500",
+                    "--connections", "2", "--floor", "--floor-seconds", "0.2")
+    assert doc["requests"] == 500 and doc["ok"] == 500 and doc["errors"] == {}
+    assert doc["floor_rate"] > 0 and doc["floor"]["full_rate"] > 0
+    assert doc["ratio"] is not None and doc["ratio"] > 0

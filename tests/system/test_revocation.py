@@ -1,0 +1,133 @@
+"""The revocation feed: an entry with a growing serial for each token
+revocation, device block and bulk block, written with the state change;
+?since=N; expiry of entries (a token's at its exp, a device's at its last
+token's exp); ETag and 304; unblock removes the entry; ?format=jws verified
+by PyJWT against /v1/keys."""
+
+import sqlite3
+
+import jwt
+
+from conftest import bulk_new
+from device import ISSUER, Device, jwks
+
+DAY = 86400
+
+
+def feed(server, since=None, **kw):
+    r = server.get("/v1/revocations" + ("?since=%d" % since if since is not None else ""), **kw)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def exchange(mp, bulk):
+    d = Device()
+    r = mp.exchange(d, bulk["token"])
+    assert r.status_code == 201, r.text
+    d.id, d.jti = r.json()["device_id"], r.json()["token_id"]
+    return d
+
+
+def test_entries_and_serials(server, mp, tmp_path):
+    assert feed(server) == {"serial": 0, "entries": []}
+    bulk = bulk_new(server)
+    a, b = exchange(mp, bulk), exchange(mp, bulk)
+    server.ctl("token", "revoke", a.jti, "--reason", "lost", check=0)
+    server.ctl("device", "block", b.id, check=0)
+    server.ctl("bulk", "block", bulk["id"], "--reason", "leaked", check=0)
+    doc = feed(server)
+    assert doc["serial"] == 3
+    assert [(e["serial"], e["kind"], e["id"]) for e in doc["entries"]] == [
+        (1, "token", a.jti), (2, "device", b.id), (3, "bulk", bulk["id"])]
+    tok = doc["entries"][0]
+    assert tok["reason"] == "lost" and tok["revoked_at"].endswith("Z")
+    claims = jwt.decode(a.token, options={"verify_signature": False})
+    import datetime
+    exp = datetime.datetime.fromtimestamp(claims["exp"], datetime.timezone.utc)
+    assert tok["expires_at"] == exp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert doc["entries"][2]["expires_at"] == bulk["expires_at"]
+    # since
+    assert [e["serial"] for e in feed(server, 1)["entries"]] == [2, 3]
+    assert feed(server, 3) == {"serial": 3, "entries": []}
+    # the same transaction: each entry is in the store with its state change
+    db = sqlite3.connect(tmp_path / "var" / "sitetoken.db")
+    assert db.execute("SELECT revoked_at IS NOT NULL FROM tokens WHERE jti=?", (a.jti,)).fetchone() == (1,)
+    assert db.execute("SELECT blocked FROM devices WHERE id=?", (b.id,)).fetchone() == (1,)
+    db.close()
+
+
+def test_etag_and_not_modified(server, mp):
+    r = server.get("/v1/revocations")
+    etag = r.headers["ETag"]
+    assert server.get("/v1/revocations", headers={"If-None-Match": etag}).status_code == 304
+    d = exchange(mp, bulk_new(server))
+    server.ctl("token", "revoke", d.jti, check=0)
+    r = server.get("/v1/revocations", headers={"If-None-Match": etag})
+    assert r.status_code == 200 and r.headers["ETag"] != etag
+    r2 = server.get("/v1/revocations?since=0", headers={"If-None-Match": r.headers["ETag"]})
+    assert r2.status_code == 304
+    r3 = server.get("/v1/revocations?since=1")
+    assert server.get("/v1/revocations?since=1",
+                      headers={"If-None-Match": r3.headers["ETag"]}).status_code == 304
+
+
+def test_expiry_of_entries(server, mp):
+    bulk = bulk_new(server, "--lifetime", "60")
+    a, b = exchange(mp, bulk), exchange(mp, bulk)
+    # b renews later: its device entry lasts until its newest token expires
+    server.shift_clock(31 * DAY)
+    assert mp.renew(b).status_code == 200
+    server.ctl("token", "revoke", a.jti, check=0)
+    server.ctl("device", "block", b.id, check=0)
+    server.ctl("bulk", "block", bulk["id"], check=0)  # already expired: never listed
+    doc = feed(server)
+    assert [e["kind"] for e in doc["entries"]] == ["token", "device"] and doc["serial"] == 3
+    server.shift_clock(90 * DAY + 10)  # a's token (issued at day 0) has expired
+    doc = feed(server)
+    assert [e["kind"] for e in doc["entries"]] == ["device"]
+    server.shift_clock(121 * DAY + 10)  # and every token of b
+    assert feed(server) == {"serial": 3, "entries": []}
+
+
+def test_unblock_removes_entry(server, mp):
+    d = exchange(mp, bulk_new(server))
+    server.ctl("device", "block", d.id, check=0)
+    assert [e["id"] for e in feed(server)["entries"]] == [d.id]
+    server.ctl("device", "unblock", d.id, check=0)
+    doc = feed(server)
+    assert doc == {"serial": 1, "entries": []}  # the serial never goes back
+    server.ctl("device", "block", d.id, check=0)
+    assert [e["serial"] for e in feed(server)["entries"]] == [2]
+
+
+def test_bad_queries(server):
+    for q in ("since=-1", "since=x", "since=", "format=xml", "since=99999999999999999999"):
+        r = server.get("/v1/revocations?" + q)
+        assert r.status_code == 400 and r.json()["code"] == "invalid_request", q
+
+
+def test_jws_verified_by_pyjwt(server, mp):
+    d = exchange(mp, bulk_new(server))
+    server.ctl("token", "revoke", d.jti, "--reason", "r", check=0)
+    for q in ("?format=jws", "?format=jws&since=0"):
+        r = server.get("/v1/revocations" + q)
+        assert r.status_code == 200 and r.headers["Content-Type"] == "application/jwt"
+        token = r.text.strip()
+        header = jwt.get_unverified_header(token)
+        assert header["typ"] == "sitetoken-revocations+jwt"
+        keys = {k["kid"]: k for k in jwks(server)["keys"]}
+        k = keys[header["kid"]]
+        assert k["status"] == "active"
+        doc = jwt.decode(token, jwt.PyJWK(k).key, algorithms=[k["alg"]], issuer=ISSUER)
+        assert doc["serial"] == 1 and doc["entries"] == feed(server)["entries"]
+        assert server.get("/v1/revocations" + q,
+                          headers={"If-None-Match": r.headers["ETag"]}).status_code == 304
+    r = server.get("/v1/revocations?format=jws&since=1")
+    doc = jwt.decode(r.text.strip(), options={"verify_signature": False})
+    assert doc["entries"] == [] and doc["serial"] == 1
+    # after a rotation the JWS is signed by the new active key
+    server.ctl("key", "rotate", "--now", check=0)
+    token = server.get("/v1/revocations?format=jws").text.strip()
+    active = [k for k in jwks(server)["keys"] if k["status"] == "active"][0]
+    assert jwt.get_unverified_header(token)["kid"] == active["kid"]
+    jwt.decode(token, jwt.PyJWK(active).key, algorithms=[active["alg"]], issuer=ISSUER)

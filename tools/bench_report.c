@@ -1,0 +1,141 @@
+/* The load generator's report (see bench_report.h): latencies in ms rounded
+ * to the microsecond, rates to a tenth. --json prints one compact object. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "bench_report.h"
+
+static double
+bench_ms(uint64_t ns)
+{
+    return round((double)ns / 1e3) / 1e3;
+}
+
+static double
+bench_ok_rate(const struct bench_summary *s)
+{
+    return s->res->elapsed > 0 ? (double)s->res->ok / s->res->elapsed : 0;
+}
+
+void
+bench_report_json(const struct bench_summary *s)
+{
+    const struct bench_load_result *r = s->res;
+    json_t *doc = json_object(), *lat, *errs = json_object(), *floor_doc;
+    double ratio = s->fl != NULL && s->fl->rate > 0 && s->scenario != NULL
+                       ? bench_ok_rate(s) / s->fl->rate
+                       : -1;
+    size_t i;
+    char *text;
+
+    json_object_set_new(doc, "scenario",
+                        s->scenario != NULL ? json_string(s->scenario) : json_null());
+    json_object_set_new(doc, "alg", json_string(s->alg));
+    json_object_set_new(doc, "cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+    if (s->scenario != NULL) {
+        lat = json_pack(
+            "{s:f, s:f, s:f, s:f, s:f, s:f}", "p50", bench_ms(bench_hist_quantile(&r->hist, 0.5)),
+            "p90", bench_ms(bench_hist_quantile(&r->hist, 0.9)), "p99",
+            bench_ms(bench_hist_quantile(&r->hist, 0.99)), "p999",
+            bench_ms(bench_hist_quantile(&r->hist, 0.999)), "max", bench_ms(r->hist.max), "mean",
+            bench_ms((uint64_t)bench_hist_mean(&r->hist)));
+        for (i = 0; i < r->errors.n; i++)
+            json_object_set_new(errs, r->errors.e[i].code,
+                                json_integer((json_int_t)r->errors.e[i].count));
+        if (r->errors.other != 0)
+            json_object_set_new(errs, "other", json_integer((json_int_t)r->errors.other));
+        json_object_set_new(doc, "connections", json_integer(s->connections));
+        json_object_set_new(doc, "mode", json_string(s->target_rate > 0 ? "open" : "closed"));
+        json_object_set_new(doc, "target_rate",
+                            s->target_rate > 0 ? json_real(s->target_rate) : json_null());
+        json_object_set_new(doc, "duration_s", json_real(round(r->elapsed * 1000) / 1000));
+        json_object_set_new(doc, "requests", json_integer((json_int_t)r->requests));
+        json_object_set_new(doc, "ok", json_integer((json_int_t)r->ok));
+        json_object_set_new(
+            doc, "rate",
+            json_real(r->elapsed > 0 ? round((double)r->requests / r->elapsed * 10) / 10 : 0));
+        json_object_set_new(doc, "ok_rate", json_real(round(bench_ok_rate(s) * 10) / 10));
+        json_object_set_new(doc, "latency_ms", lat);
+        json_object_set_new(doc, "errors", errs);
+        errs = NULL;
+        json_object_set_new(doc, "errors_total", json_integer((json_int_t)r->errors.total));
+        json_object_set_new(doc, "tokens_verified", json_integer((json_int_t)s->verified));
+        json_object_set_new(doc, "premade", json_integer((json_int_t)s->premade));
+        json_object_set_new(doc, "ran_out", json_boolean(s->ran_out));
+        json_object_set_new(doc, "backlog_max", json_integer((json_int_t)r->backlog_max));
+        json_object_set_new(doc, "connect_failures", json_integer((json_int_t)r->connect_failures));
+        json_object_set_new(doc, "setup_s", json_real(round(s->setup_s * 100) / 100));
+        json_object_set_new(doc, "client_cpu_s", json_real(round(s->client_cpu_s * 100) / 100));
+        json_object_set_new(doc, "server_cpu_s",
+                            s->server_cpu_s >= 0 ? json_real(round(s->server_cpu_s * 100) / 100)
+                                                 : json_null());
+    }
+    json_decref(errs);
+    if (s->fl != NULL) {
+        floor_doc = json_pack("{s:i, s:f, s:f, s:f, s:f}", "threads", s->fl->threads, "rate",
+                              round(s->fl->rate), "full_rate", round(s->fl->full_rate), "sign_rate",
+                              round(s->fl->sign_rate), "verify_rate", round(s->fl->verify_rate));
+        json_object_set_new(doc, "floor", floor_doc);
+    }
+    json_object_set_new(doc, "floor_rate",
+                        s->fl != NULL ? json_real(round(s->fl->rate)) : json_null());
+    json_object_set_new(doc, "ratio",
+                        ratio >= 0 ? json_real(round(ratio * 1000) / 1000) : json_null());
+    text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    printf("%s\n", text);
+    free(text);
+    json_decref(doc);
+}
+
+void
+bench_report_text(const struct bench_summary *s)
+{
+    const struct bench_load_result *r = s->res;
+    size_t i;
+
+    if (s->scenario != NULL) {
+        printf("scenario %s, %s devices, %d connections, %s loop", s->scenario, s->alg,
+               s->connections, s->target_rate > 0 ? "open" : "closed");
+        if (s->target_rate > 0)
+            printf(" at %.0f/s (most due but unsent: %llu)", s->target_rate,
+                   (unsigned long long)r->backlog_max);
+        printf("\nrequests %llu in %.2f s: %.1f/s; ok %llu: %.1f/s\n",
+               (unsigned long long)r->requests, r->elapsed,
+               r->elapsed > 0 ? (double)r->requests / r->elapsed : 0, (unsigned long long)r->ok,
+               bench_ok_rate(s));
+        printf("latency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  mean %.3f\n",
+               bench_ms(bench_hist_quantile(&r->hist, 0.5)),
+               bench_ms(bench_hist_quantile(&r->hist, 0.9)),
+               bench_ms(bench_hist_quantile(&r->hist, 0.99)),
+               bench_ms(bench_hist_quantile(&r->hist, 0.999)), bench_ms(r->hist.max),
+               bench_ms((uint64_t)bench_hist_mean(&r->hist)));
+        printf("errors: %llu", (unsigned long long)r->errors.total);
+        for (i = 0; i < r->errors.n; i++)
+            printf("%s%s %llu", i == 0 ? " (" : ", ", r->errors.e[i].code,
+                   (unsigned long long)r->errors.e[i].count);
+        printf("%s\n", r->errors.n > 0 ? ")" : "");
+        printf("token signatures verified: %llu; client CPU %.2f s",
+               (unsigned long long)s->verified, s->client_cpu_s);
+        if (s->server_cpu_s >= 0)
+            printf("; server CPU %.2f s", s->server_cpu_s);
+        printf("\n");
+        if (r->connections_lost != 0 || r->connect_failures != 0)
+            printf("connections lost: %d (failed connects: %llu)\n", r->connections_lost,
+                   (unsigned long long)r->connect_failures);
+        if (s->ran_out)
+            printf("note: the %zu pre-made requests ran out before --duration; pass --requests\n",
+                   s->premade);
+    }
+    if (s->fl != NULL) {
+        printf("floor (%s, %d threads): %.0f exchanges/s (verify %.0f/s, sign %.0f/s); through "
+               "proto parsing %.0f/s\n",
+               s->alg, s->fl->threads, s->fl->rate, s->fl->verify_rate, s->fl->sign_rate,
+               s->fl->full_rate);
+        if (s->scenario != NULL && s->fl->rate > 0)
+            printf("ratio ok rate / floor: %.3f\n", bench_ok_rate(s) / s->fl->rate);
+    }
+}
