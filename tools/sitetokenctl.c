@@ -375,7 +375,11 @@ ctl_query_add(char *q, size_t n, const char *name, const char *value)
     if (value == NULL)
         return;
     ctl_urlenc(value, enc, sizeof(enc));
-    snprintf(q + len, n - len, "%s%s=%s", len ? "&" : "", name, enc);
+    if (len >= n)
+        return;
+    int w = snprintf(q + len, n - len, "%s%s=%s", len ? "&" : "", name, enc);
+    if (w < 0 || (size_t)w >= n - len)
+        q[len] = '\0'; /* never send a cut-off parameter */
 }
 
 /* A paged list: GET base?query[&after=..&limit=..]; with --all every page,

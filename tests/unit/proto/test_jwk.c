@@ -493,7 +493,7 @@ assert_jwks_refused(const char *doc, size_t len)
     struct jwks *set = jwks_parse(doc, len, &err);
 
     if (set != NULL)
-        fail_msg("accepted JWKS: %.200s", doc);
+        fail_msg("accepted JWKS: %.200s", doc != NULL ? doc : "(null)");
     assert_non_null(err);
 }
 
