@@ -19,13 +19,22 @@ struct committer {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t ckpt_cv;        /* wakes the checkpointer at shutdown */
     struct commit_op *head, *tail; /* guarded by mu */
+    size_t queued;                 /* guarded by mu */
+    int64_t delay_us;              /* guarded by mu: gather a batch this long */
     int stopping;                  /* guarded by mu */
     struct committer_stats stats;  /* guarded by mu */
     int64_t clock_offset_ms;       /* guarded by mu */
     int batch_max;
     struct commit_ctx ctx; /* writer thread only */
+    pthread_t checkpointer;
+    struct store *ckpt_store; /* checkpointer thread only */
+    int has_checkpointer;
 };
+
+#define COMMITTER_CKPT_INTERVAL_MS 20
+#define COMMITTER_CKPT_IDLE_TRUNCATE 50 /* quiet intervals before a TRUNCATE */
 
 /* For committer_run: a caller blocked on a condition variable. */
 struct commit_waiter {
@@ -146,6 +155,7 @@ committer_main(void *arg)
 {
     struct committer *c = arg;
 
+    pthread_setname_np(pthread_self(), "st-writer");
     for (;;) {
         struct commit_op *batch, *last;
         size_t n = 1;
@@ -157,6 +167,17 @@ committer_main(void *arg)
             pthread_mutex_unlock(&c->mu);
             break;
         }
+        if (c->delay_us > 0 && c->queued < (size_t)c->batch_max && !c->stopping) {
+            struct timespec until;
+
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += (long)(c->delay_us * 1000);
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            while (c->queued < (size_t)c->batch_max && !c->stopping &&
+                   pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0)
+                ;
+        }
         batch = last = c->head;
         while (last->next != NULL && n < (size_t)c->batch_max) {
             last = last->next;
@@ -165,9 +186,43 @@ committer_main(void *arg)
         c->head = last->next;
         if (c->head == NULL)
             c->tail = NULL;
+        c->queued -= n;
         last->next = NULL;
         pthread_mutex_unlock(&c->mu);
         committer_apply_batch(c, batch, n);
+    }
+    return NULL;
+}
+
+/* The checkpointer: copies committed WAL frames into the database file on its
+ * own connection, so the writer's critical path only appends to the WAL.
+ * PASSIVE never waits for the writer; after a quiet spell, TRUNCATE keeps the
+ * WAL file from staying large. */
+static void *
+committer_checkpoint_main(void *arg)
+{
+    struct committer *c = arg;
+    int quiet = 0;
+
+    pthread_setname_np(pthread_self(), "st-checkpoint");
+    for (;;) {
+        struct timespec until;
+        const char *errstr = NULL;
+        int frames = 0, stop;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += COMMITTER_CKPT_INTERVAL_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_mutex_lock(&c->mu);
+        if (!c->stopping)
+            pthread_cond_timedwait(&c->ckpt_cv, &c->mu, &until);
+        stop = c->stopping;
+        quiet = c->queued == 0 ? quiet + 1 : 0;
+        pthread_mutex_unlock(&c->mu);
+        if (stop)
+            break;
+        store_checkpoint(c->ckpt_store, quiet == COMMITTER_CKPT_IDLE_TRUNCATE, &frames, &errstr);
     }
     return NULL;
 }
@@ -184,6 +239,7 @@ committer_start(const char *path, int busy_timeout_ms, int batch_max, int64_t re
     }
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
+    pthread_cond_init(&c->ckpt_cv, NULL);
     c->batch_max = batch_max > 0 ? batch_max : 1;
     c->clock_offset_ms = clock_offset_ms;
     if ((c->ctx.store = store_open(path, busy_timeout_ms, errstr)) == NULL)
@@ -196,6 +252,14 @@ committer_start(const char *path, int busy_timeout_ms, int batch_max, int64_t re
         *errstr = "cannot start the writer thread";
         goto fail;
     }
+    /* Best effort: without its own connection the writer checkpoints itself. */
+    if (strcmp(path, ":memory:") != 0 &&
+        (c->ckpt_store = store_open(path, busy_timeout_ms, errstr)) != NULL &&
+        store_set_autocheckpoint(c->ctx.store, 0) == 0 &&
+        pthread_create(&c->checkpointer, NULL, committer_checkpoint_main, c) == 0)
+        c->has_checkpointer = 1;
+    else
+        store_set_autocheckpoint(c->ctx.store, 1000);
     return c;
 fail:
     store_close(c->ctx.store);
@@ -214,6 +278,7 @@ committer_submit(struct committer *c, struct commit_op *op)
     else
         c->head = op;
     c->tail = op;
+    c->queued++;
     pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&c->mu);
 }
@@ -285,12 +350,17 @@ committer_stop(struct committer *c)
     pthread_mutex_lock(&c->mu);
     c->stopping = 1;
     pthread_cond_signal(&c->cv);
+    pthread_cond_signal(&c->ckpt_cv);
     pthread_mutex_unlock(&c->mu);
     pthread_join(c->thread, NULL);
+    if (c->has_checkpointer)
+        pthread_join(c->checkpointer, NULL);
+    store_close(c->ckpt_store);
     store_close(c->ctx.store);
     replay_free(c->ctx.replay);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
+    pthread_cond_destroy(&c->ckpt_cv);
     free(c);
 }
 
@@ -299,6 +369,14 @@ committer_get_stats(struct committer *c, struct committer_stats *out)
 {
     pthread_mutex_lock(&c->mu);
     *out = c->stats;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void
+committer_set_delay(struct committer *c, int64_t delay_us)
+{
+    pthread_mutex_lock(&c->mu);
+    c->delay_us = delay_us;
     pthread_mutex_unlock(&c->mu);
 }
 

@@ -56,6 +56,9 @@ enum errcode committer_run(struct committer *c, struct commit_op *op);
 /* Applies the remaining queue, then stops the thread and closes its store. */
 void committer_stop(struct committer *c);
 void committer_get_stats(struct committer *c, struct committer_stats *out);
+/* How long the writer waits, after the first op of a batch arrives, for more
+ * to join it (store.commit_delay; 0 = commit what is queued at once). */
+void committer_set_delay(struct committer *c, int64_t delay_us);
 /* Moves the writer's clock (debug clock override). */
 void committer_set_clock_offset(struct committer *c, int64_t offset_ms);
 

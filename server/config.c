@@ -142,7 +142,7 @@ static const struct schema_entry schema[] = {
     {.name = "store", .type = CT_SECTION, .help = "the SQLite store"},
     {.name = "store.commit_batch", INT(1, 10000, 256), CFG(commit_batch),
      .help = "most requests in one group commit"},
-    {.name = "store.commit_delay", DUR(0, 100, 1, "ms"), CFG(commit_delay_ms),
+    {.name = "store.commit_delay", DUR(0, 100, 0, "ms"), CFG(commit_delay_ms),
      .help = "longest wait to fill a group commit"},
     {.name = "store.busy_timeout", DUR(0, 5 * MIN_MS, 5 * SEC_MS, "s"), CFG(busy_timeout_ms),
      .help = "how long SQLite waits for a lock"},

@@ -185,6 +185,7 @@ main(int argc, char **argv)
         log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
         goto done;
     }
+    committer_set_delay(env->committer, cfg.commit_delay_ms * 1000);
     memset(&policy, 0, sizeof(policy));
     policy.algorithm = cfg.key_algorithm;
     policy.rotation_period_s = cfg.rotation_period_ms / 1000;

@@ -7,6 +7,10 @@
 
 #include "store_int.h"
 
+/* Page cache per connection, KiB: the writer and each reader keep the hot
+ * index pages of a large store in memory (bounded for the RSS budget). */
+#define STORE_CACHE_KIB "16384"
+
 /* Append only: a released migration is never edited, a new one is added. */
 static const struct store_migration {
     int version;
@@ -414,7 +418,10 @@ store_open(const char *path, int busy_timeout_ms, const char **errstr)
         *errstr = openerr;
         goto fail;
     }
-    if (store_exec(st, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", errstr) == -1 ||
+    if (store_exec(st,
+                   "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+                   "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-" STORE_CACHE_KIB ";",
+                   errstr) == -1 ||
         store_migrate(st, errstr) == -1) {
         snprintf(openerr, sizeof(openerr), "%s: %s", path, *errstr);
         *errstr = openerr;
@@ -516,4 +523,27 @@ store_pragma(struct store *st, const char *name, char *buf, unsigned long n)
     }
     sqlite3_finalize(stmt);
     return rc;
+}
+
+int
+store_set_autocheckpoint(struct store *st, int pages)
+{
+    return sqlite3_wal_autocheckpoint(st->db, pages) == SQLITE_OK ? 0 : -1;
+}
+
+int
+store_checkpoint(struct store *st, int truncate, int *frames, const char **errstr)
+{
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(
+        st->db, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, &log,
+        &done);
+
+    if (frames != NULL)
+        *frames = log;
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        *errstr = store_err(st, "checkpoint");
+        return -1;
+    }
+    return 0;
 }

@@ -52,6 +52,13 @@ int store_savepoint(struct store *st, const char **errstr);
 int store_savepoint_release(struct store *st, const char **errstr);
 void store_savepoint_rollback(struct store *st);
 
+/* WAL checkpoints. store_set_autocheckpoint(st, 0) stops this connection
+ * from checkpointing on commit (the writer leaves that to a checkpointer
+ * thread); store_checkpoint runs one (restart = 0: PASSIVE, never blocks the
+ * writer; 1: TRUNCATE when idle). *frames gets the WAL length. 0 or -1. */
+int store_set_autocheckpoint(struct store *st, int pages);
+int store_checkpoint(struct store *st, int truncate, int *frames, const char **errstr);
+
 /* Reads a pragma's current value as text ("journal_mode" -> "wal"), for
  * diagnostics and tests. 0 or -1. */
 int store_pragma(struct store *st, const char *name, char *buf, unsigned long n);

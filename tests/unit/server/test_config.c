@@ -129,7 +129,7 @@ check_defaults(const struct config *c)
     assert_int_equal(c->failed_exchanges_per_minute, 60);
     assert_int_equal(c->workers, 0);
     assert_int_equal(c->commit_batch, 256);
-    assert_int_equal(c->commit_delay_ms, 1);
+    assert_int_equal(c->commit_delay_ms, 0);
     assert_int_equal(c->busy_timeout_ms, 5 * SEC);
     assert_null(c->user);
     assert_false(c->clock_override);
