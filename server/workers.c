@@ -4,14 +4,12 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "store.h"
 #include "workers.h"
 
 #define WORKERS_MAX 64
-#define WORKERS_NICE 5
 
 struct workers {
     pthread_mutex_t mu;
@@ -32,9 +30,6 @@ workers_main(void *arg)
 
     snprintf(name, sizeof(name), "st-worker-%d", ctx->id);
     pthread_setname_np(pthread_self(), name);
-    /* The writer is the one serial stage; on a busy machine it must not wait
-     * behind crypto that can run on any core. */
-    setpriority(PRIO_PROCESS, (id_t)gettid(), WORKERS_NICE);
 
     for (;;) {
         struct work *w;
