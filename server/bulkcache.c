@@ -71,6 +71,7 @@ bulkcache_verify(struct bulkcache *c, const char *token, const struct jwks *keys
     }
     pthread_mutex_unlock(&c->mu);
     if (found) {
+        memcpy(id, hit.id, 37);
         if (want->now >= hit.exp + want->skew) {
             *errstr = "expired";
             return ERRCODE_TOKEN_EXPIRED;
@@ -79,11 +80,13 @@ bulkcache_verify(struct bulkcache *c, const char *token, const struct jwks *keys
             *errstr = "not yet valid";
             return ERRCODE_TOKEN_NOT_YET_VALID;
         }
-        memcpy(id, hit.id, 37);
         return ERRCODE_OK;
     }
     memset(&claims, 0, sizeof(claims));
     code = jwt_verify(token, len, keys, want, &claims, errstr);
+    if ((code == ERRCODE_TOKEN_EXPIRED || code == ERRCODE_TOKEN_NOT_YET_VALID) &&
+        claims.jti != NULL)
+        snprintf(id, 37, "%s", claims.jti); /* genuine, out of its window */
     if (code == ERRCODE_OK) {
         snprintf(id, 37, "%s", claims.jti);
         pthread_mutex_lock(&c->mu);

@@ -92,6 +92,7 @@ struct mpapi_op {
     uint8_t bulk_hash[32];
     char presented[65]; /* renew/access: jti of the client token presented */
     char *token;        /* the signed token; freed in mpapi_done */
+    enum errcode early; /* a refusal decided on the worker, audited by the writer */
 };
 
 static enum errcode mpapi_fail(struct commit_op *op, enum errcode code, const char *fmt, ...)
@@ -208,6 +209,16 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
     if (store_token_insert(st, &m->tok, &errstr) == -1)
         return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
     return mpapi_audit(m, ctx, mpapi_kinds[m->kind].action, NULL);
+}
+
+/* Writer thread: a refusal decided before the writer, kept for the audit. */
+static enum errcode
+mpapi_apply_refusal(struct commit_op *op, struct commit_ctx *ctx)
+{
+    struct mpapi_op *m = (struct mpapi_op *)op;
+
+    return mpapi_fail(op, m->early, "bulk token %s is %s", m->tok.bulk_id,
+                      m->early == ERRCODE_TOKEN_EXPIRED ? "expired" : "not valid yet");
 }
 
 /* Writer thread, after a refusal was rolled back: record it. */
@@ -543,6 +554,21 @@ mpapi_work(struct work *w, struct worker_ctx *ctx)
     else
         code = mpapi_issue_work(m, ctx, keys);
     signer_keys_put(keys);
+    if (m->kind == MPAPI_EXCHANGE && m->tok.bulk_id[0] != '\0' &&
+        (code == ERRCODE_TOKEN_EXPIRED || code == ERRCODE_TOKEN_NOT_YET_VALID)) {
+        /* A genuine bulk token out of its window: worth an audit record, so
+         * the refusal goes through the writer (and only genuine tokens do:
+         * forgeries cost no writes). */
+        json_decref(m->body);
+        m->body = NULL;
+        m->early = code;
+        m->op.apply = mpapi_apply_refusal;
+        m->op.refused = mpapi_refused;
+        m->op.done = mpapi_done;
+        m->op.base = m->env->base;
+        committer_submit(m->env->committer, &m->op);
+        return;
+    }
     if (code != ERRCODE_OK || m->kind == MPAPI_INTROSPECT)
         goto refused;
     json_decref(m->body); /* the writer needs none of it */

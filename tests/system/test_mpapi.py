@@ -193,11 +193,17 @@ def test_exchange_cap_holds_under_concurrency(mp, tmp_path):
     assert n == [(5,)]
 
 
-def test_exchange_expired_bulk_token(mp):
+def test_exchange_expired_bulk_token(mp, tmp_path):
     bulk = bulk_new(mp.server, "--lifetime", "1")
     mp.server.shift_clock(120)
-    r = mp.exchange(Device(), bulk["token"])
-    assert r.status_code == 401 and code_of(r) == "token_expired"
+    for _ in range(2):  # the second answer comes from the verified-token cache
+        r = mp.exchange(Device(), bulk["token"])
+        assert r.status_code == 401 and code_of(r) == "token_expired"
+    rows = db_rows(tmp_path, "SELECT action, detail FROM audit WHERE action = 'refused.exchange'")
+    assert len(rows) == 2
+    for _, detail in rows:
+        d = json.loads(detail)
+        assert d["code"] == "token_expired" and d["bulk"] == bulk["id"]
 
 
 def test_exchange_forged_and_wrong_type(mp):
