@@ -23,6 +23,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "mps.h"
+#include "revocations.h"
 #include "signer.h"
 #include "sitetokend.h"
 #include "store.h"
@@ -350,6 +351,16 @@ admin_keys_apply(struct commit_op *op, struct commit_ctx *ctx)
     if (code != ERRCODE_OK) {
         snprintf(op->detail, sizeof(op->detail), "key lifecycle failed");
         return code;
+    }
+    /* The timer also drops revocation entries nobody needs any more (the
+     * feed already hides them; serials never go back). */
+    if (a->mode == SIGNER_TICK) {
+        const char *errstr = NULL;
+
+        if (store_revocation_prune(ctx->store, ctx->now_ms / 1000, &errstr) == -1) {
+            snprintf(op->detail, sizeof(op->detail), "store: %s", errstr);
+            return ERRCODE_UNAVAILABLE;
+        }
     }
     if (a->changed[0] == '\0')
         return ERRCODE_OK;

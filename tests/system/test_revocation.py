@@ -131,3 +131,29 @@ def test_jws_verified_by_pyjwt(server, mp):
     active = [k for k in jwks(server)["keys"] if k["status"] == "active"][0]
     assert jwt.get_unverified_header(token)["kid"] == active["kid"]
     jwt.decode(token, jwt.PyJWK(active).key, algorithms=[active["alg"]], issuer=ISSUER)
+
+
+def test_expired_entries_pruned_serials_kept(server, mp, tmp_path):
+    import time
+
+    d = Device()
+    doc = mp.register(d).json()
+    server.ctl("token", "revoke", doc["token_id"], check=0)
+    db = tmp_path / "var" / "sitetoken.db"
+
+    def rows():
+        c = sqlite3.connect(db)
+        try:
+            return c.execute("SELECT count(*) FROM revocations").fetchone()[0]
+        finally:
+            c.close()
+
+    serial = server.get("/v1/revocations").json()["serial"]
+    assert rows() == 1 and serial >= 1
+    server.shift_clock(91 * 86400)  # past the token's expiry; the shift runs the timer step
+    deadline = time.monotonic() + 10
+    while rows() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rows() == 0
+    feed = server.get("/v1/revocations").json()
+    assert feed["entries"] == [] and feed["serial"] == serial
