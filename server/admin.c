@@ -28,6 +28,7 @@
 #include "sitetokend.h"
 #include "store.h"
 #include "timefmt.h"
+#include "tls.h"
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -231,14 +232,17 @@ admin_mp_add_apply(struct commit_op *op, struct commit_ctx *ctx)
     int rc = store_mp_insert(ctx->store, &a->mp, &errstr);
 
     if (rc == 1) {
-        snprintf(op->detail, sizeof(op->detail), "an MP named %s exists", a->mp.name);
+        snprintf(op->detail, sizeof(op->detail), "%s", errstr);
         return ERRCODE_CONFLICT;
     }
     if (rc == -1) {
         snprintf(op->detail, sizeof(op->detail), "store: %s", errstr);
         return ERRCODE_UNAVAILABLE;
     }
-    return admin_audit(a, ctx, "mp.add", a->mp.id, json_pack("{s:s}", "name", a->mp.name));
+    return admin_audit(a, ctx, "mp.add", a->mp.id,
+                       a->mp.cert_sha256[0] != '\0' ? json_pack("{s:s, s:s}", "name", a->mp.name,
+                                                                "cert_sha256", a->mp.cert_sha256)
+                                                    : json_pack("{s:s}", "name", a->mp.name));
 }
 
 void
@@ -248,11 +252,25 @@ admin_mp_add(struct http_req *req)
         {.name = "name", .type = BODY_TEXT, .required = 1, .max = 128},
     };
     struct admin_op *a;
-    json_t *doc;
-    char why[160], key[64];
+    json_t *doc, *cert;
+    const char *cert_err = NULL;
+    char why[160], key[64], fp[TLS_FINGERPRINT_LEN + 1] = "";
 
     if ((doc = http_body_object(req)) == NULL)
         return;
+    /* certificate (optional): a PEM client certificate; only its SHA-256
+     * fingerprint is kept. Checked here because PEM has line breaks. */
+    if ((cert = json_object_get(doc, "certificate")) != NULL && !json_is_null(cert)) {
+        if (!json_is_string(cert) || json_string_length(cert) > 16384 ||
+            tls_pem_fingerprint(json_string_value(cert), json_string_length(cert), fp, &cert_err) ==
+                -1) {
+            http_reply_problem(req, ERRCODE_INVALID_REQUEST, "%s",
+                               cert_err != NULL ? cert_err : "certificate: a PEM string");
+            json_decref(doc);
+            return;
+        }
+    }
+    json_object_del(doc, "certificate");
     if (body_check(doc, fields, NFIELDS(fields), why, sizeof(why)) == -1) {
         http_reply_problem(req, ERRCODE_INVALID_REQUEST, "%s", why);
         json_decref(doc);
@@ -264,6 +282,7 @@ admin_mp_add(struct http_req *req)
     }
     ids_uuid4(a->mp.id);
     snprintf(a->mp.name, sizeof(a->mp.name), "%s", body_str(doc, "name"));
+    snprintf(a->mp.cert_sha256, sizeof(a->mp.cert_sha256), "%s", fp);
     json_decref(doc);
     a->mp.created_at = sitetokend_now(req->env);
     auth_new_key(key, a->mp.key_hash);

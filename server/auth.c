@@ -1,6 +1,8 @@
-/* MP authentication by bearer API key: the presented key is bounded, hashed
- * with SHA-256 and looked up by hash; the store compares the hash in constant
- * time. Keys are never logged; the MP's name is. */
+/* MP authentication by TLS client certificate (its SHA-256 fingerprint, from
+ * a certificate the TLS layer verified against client_ca) or by bearer API
+ * key: the presented key is bounded, hashed with SHA-256 and looked up by
+ * hash; the store compares the hash in constant time. Keys are never logged;
+ * the MP's name is. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -40,7 +42,8 @@ auth_challenge(struct http_req *req)
 }
 
 enum errcode
-auth_mp_check(const char *h, struct store *st, struct auth_mp *mp, const char **why)
+auth_mp_check(const char *h, const char *cert_sha256, struct store *st, struct auth_mp *mp,
+              const char **why)
 {
     const char *errstr = NULL;
     struct store_mp row;
@@ -48,6 +51,22 @@ auth_mp_check(const char *h, struct store *st, struct auth_mp *mp, const char **
     size_t len;
     int rc;
 
+    if (cert_sha256 != NULL && cert_sha256[0] != '\0') {
+        rc = store_mp_find_by_cert(st, cert_sha256, &row, &errstr);
+        if (rc == -1) {
+            *why = errstr;
+            return ERRCODE_UNAVAILABLE;
+        }
+        if (rc == 0) {
+            snprintf(mp->id, sizeof(mp->id), "%s", row.id);
+            snprintf(mp->name, sizeof(mp->name), "%s", row.name);
+            return ERRCODE_OK;
+        }
+        if (h == NULL) {
+            *why = "the client certificate is not registered to an MP";
+            return ERRCODE_UNAUTHENTICATED;
+        }
+    }
     if (h == NULL) {
         *why = "an MP API key is required";
         return ERRCODE_UNAUTHENTICATED;
@@ -80,7 +99,8 @@ int
 auth_mp(struct http_req *req, struct store *st, struct auth_mp *mp)
 {
     const char *why = NULL;
-    enum errcode code = auth_mp_check(http_header(req, "Authorization"), st, mp, &why);
+    enum errcode code =
+        auth_mp_check(http_header(req, "Authorization"), req->cert_sha256, st, mp, &why);
 
     if (code != ERRCODE_OK) {
         if (code == ERRCODE_UNAUTHENTICATED)

@@ -1,5 +1,6 @@
-/* Management point authentication: `Authorization: Bearer <api key>`. The
- * key is hashed and looked up by hash; only hashes are stored. */
+/* Management point authentication: a verified TLS client certificate whose
+ * SHA-256 fingerprint is registered to an MP, or `Authorization: Bearer <api
+ * key>`. The key is hashed and looked up by hash; only hashes are stored. */
 #ifndef SITETOKEN_AUTH_H
 #define SITETOKEN_AUTH_H
 
@@ -19,11 +20,13 @@ struct auth_mp {
     char name[129];
 };
 
-/* Checks an Authorization header value (NULL when absent) against the MP
- * table on st; any thread with its own connection. ERRCODE_OK with mp filled,
- * ERRCODE_UNAUTHENTICATED or ERRCODE_UNAVAILABLE with *why. */
-enum errcode auth_mp_check(const char *authorization, struct store *st, struct auth_mp *mp,
-                           const char **why);
+/* Checks the client certificate's fingerprint (NULL or "" when none) and
+ * then an Authorization header value (NULL when absent) against the MP table
+ * on st; any thread with its own connection. A registered certificate
+ * decides; an unknown one falls back to the API key. ERRCODE_OK with mp
+ * filled, ERRCODE_UNAUTHENTICATED or ERRCODE_UNAVAILABLE with *why. */
+enum errcode auth_mp_check(const char *authorization, const char *cert_sha256, struct store *st,
+                           struct auth_mp *mp, const char **why);
 /* The WWW-Authenticate challenge that goes with every unauthenticated answer. */
 void auth_challenge(struct http_req *req);
 /* Authenticates the request's MP. On failure replies unauthenticated itself

@@ -1,6 +1,8 @@
-/* The HTTP front of sitetokend on libevent's evhttp: TCP listeners from the
- * config, the admin listener on a Unix socket, the dispatcher that maps a
- * request to its route, and the replies (JSON, RFC 9457 problems, text). */
+/* The HTTP front of sitetokend on libevent's evhttp: TCP listeners (plain or
+ * TLS) from the config, the admin listener on a Unix socket, the connection
+ * limits (how many, how long a request may take to arrive), the dispatcher
+ * that maps a request to its route, and the replies (JSON, RFC 9457
+ * problems, text). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -21,25 +23,50 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
+#include <event2/util.h>
 
 #include "config.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "routes.h"
 #include "sitetokend.h"
+#include "tls.h"
 
 #define HTTP_MAX_LISTENERS 17
 #define HTTP_JSON_DEPTH 16
 /* evhttp itself refuses bodies past this with its own (HTML) 413; below it we
  * answer payload_too_large as a problem document. */
 #define HTTP_HARD_BODY_FACTOR 4
+/* How often deadlines and released connections are looked at. */
+#define HTTP_SWEEP_MS 100
+#define HTTP_CONN_BUCKETS 4096
+#define HTTP_RATELIMIT_BUCKETS 65536
 
 struct http_listener {
     struct http *h;
     struct evhttp *evh;
     struct evhttp_bound_socket *bound;
+    struct tls *tls; /* NULL: plain */
     int admin;
+};
+
+/* One accepted connection. Made in the bufferevent callback, before evhttp
+ * has a connection object; until its first request is dispatched ("pending")
+ * we hold a reference on its bufferevent, so the pointer stays valid even if
+ * evhttp lets go of it first (we notice by its callbacks being cleared).
+ * From the first request on ("bound") evhttp's close callback frees it. */
+struct http_conn {
+    struct http *h;
+    struct http_listener *l;
+    struct bufferevent *bev;
+    struct evhttp_connection *evcon; /* NULL while pending */
+    int64_t deadline_us;             /* the next request must have arrived by; 0 = none */
+    struct http_req *stream;         /* a streamed reply on this connection, or NULL */
+    struct http_conn *hnext;         /* hash chain by bev */
+    struct http_conn *prev, *next;   /* every connection, for the sweep */
+    char cert_sha256[TLS_FINGERPRINT_LEN + 1];
 };
 
 struct http {
@@ -48,6 +75,11 @@ struct http {
     int nlisteners;
     char *admin_path;
     int inflight;
+    int nconns; /* TCP connections (admin excluded) */
+    struct http_conn *conns;
+    struct http_conn *buckets[HTTP_CONN_BUCKETS];
+    struct event *sweep;
+    struct ratelimit *ratelimit;
     _Atomic uint64_t next_id;
     char describe[1024];
 };
@@ -61,6 +93,7 @@ struct http_req_priv {
     /* http_stream_*: the client's close callback, NULL when not streaming */
     void (*stream_closecb)(struct http_req *req, void *arg);
     void *stream_arg;
+    struct evhttp_connection *stream_conn; /* untracked stream's connection */
 };
 
 static int64_t
@@ -78,6 +111,182 @@ http_priv(struct http_req *req)
     return (struct http_req_priv *)req;
 }
 
+/* Connections ------------------------------------------------------------ */
+
+static uint32_t
+http_conn_hash(const struct bufferevent *bev)
+{
+    uintptr_t v = (uintptr_t)bev;
+
+    return (uint32_t)((v >> 4) ^ (v >> 16)) & (HTTP_CONN_BUCKETS - 1);
+}
+
+static struct http_conn *
+http_conn_find(struct http *h, const struct bufferevent *bev)
+{
+    struct http_conn *c;
+
+    if (bev == NULL)
+        return NULL;
+    for (c = h->buckets[http_conn_hash(bev)]; c != NULL; c = c->hnext)
+        if (c->bev == bev)
+            return c;
+    return NULL;
+}
+
+/* Forgets c (and drops our reference on a pending connection's bev). */
+static void
+http_conn_drop(struct http_conn *c)
+{
+    struct http *h = c->h;
+    struct http_conn **pp = &h->buckets[http_conn_hash(c->bev)];
+
+    while (*pp != c)
+        pp = &(*pp)->hnext;
+    *pp = c->hnext;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        h->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    if (!c->l->admin)
+        h->nconns--;
+    if (c->evcon == NULL)
+        bufferevent_decref(c->bev);
+    free(c);
+}
+
+static int64_t
+http_read_timeout_us(const struct http *h)
+{
+    return h->env->cfg->read_timeout_ms * 1000;
+}
+
+/* evhttp's bufferevent callback: every accepted connection starts here. */
+static struct bufferevent *
+http_conn_new_cb(struct event_base *base, void *arg)
+{
+    struct http_listener *l = arg;
+    struct http *h = l->h;
+    struct bufferevent *bev;
+    struct http_conn *c;
+    size_t high;
+    uint32_t b;
+
+    bev = l->tls != NULL ? tls_bufferevent_new(l->tls, base)
+                         : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL || (c = calloc(1, sizeof(*c))) == NULL)
+        return bev; /* untracked: evhttp's own timeouts still apply */
+    /* evhttp drains its input as it parses; this only bounds what a
+     * connection can pile up once evhttp has let go of it. */
+    high = (size_t)h->env->cfg->max_header_size * 2 + 65536;
+    bufferevent_setwatermark(bev, EV_READ, 0, high);
+    bufferevent_incref(bev);
+    c->h = h;
+    c->l = l;
+    c->bev = bev;
+    c->deadline_us = ratelimit_now_us() + http_read_timeout_us(h);
+    b = http_conn_hash(bev);
+    c->hnext = h->buckets[b];
+    h->buckets[b] = c;
+    c->next = h->conns;
+    if (h->conns != NULL)
+        h->conns->prev = c;
+    h->conns = c;
+    if (!l->admin && ++h->nconns > h->env->cfg->max_connections) {
+        /* Over the limit: closed by the sweep right away, unanswered. */
+        c->deadline_us = 1;
+        if (h->sweep != NULL)
+            event_active(h->sweep, EV_TIMEOUT, 0);
+        log_debug("event=conn_refused conns=%d max=%lld", h->nconns,
+                  (long long)h->env->cfg->max_connections);
+    }
+    return bev;
+}
+
+static void http_conn_close_cb(struct evhttp_connection *evcon, void *arg);
+
+/* Closes c's socket under evhttp: evhttp reads EOF and frees the
+ * connection (answering nothing more). */
+static void
+http_conn_kill(struct http_conn *c)
+{
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
+    c->deadline_us = 0;
+    if (c->evcon == NULL)
+        http_conn_drop(c); /* evhttp still holds its own reference */
+}
+
+/* Every HTTP_SWEEP_MS: drops pending connections evhttp has let go of, and
+ * closes those whose next request has not arrived in limits.read_timeout
+ * (slow or idle clients; a slowloris). */
+static void
+http_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct http *h = arg;
+    int64_t now = ratelimit_now_us();
+    struct http_conn *c, *next;
+    bufferevent_data_cb rcb, wcb;
+    bufferevent_event_cb ecb;
+    void *cbarg;
+    int killed = 0;
+
+    for (c = h->conns; c != NULL; c = next) {
+        next = c->next;
+        if (c->evcon == NULL) {
+            bufferevent_getcb(c->bev, &rcb, &wcb, &ecb, &cbarg);
+            if (ecb == NULL) { /* bufferevent_free() cleared it: evhttp is done */
+                http_conn_drop(c);
+                continue;
+            }
+        }
+        if (c->deadline_us != 0 && now >= c->deadline_us) {
+            http_conn_kill(c);
+            killed++;
+        }
+    }
+    if (killed > 0)
+        log_debug("event=conn_timeout closed=%d conns=%d", killed, h->nconns);
+}
+
+/* The first request on c arrived: from now on evhttp's close callback
+ * tells us when the connection goes. */
+static struct http_conn *
+http_conn_bind(struct http *h, struct evhttp_request *ev)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+    struct http_conn *c;
+
+    if (evcon == NULL || (c = http_conn_find(h, evhttp_connection_get_bufferevent(evcon))) == NULL)
+        return NULL;
+    c->deadline_us = 0; /* the request is here; its answer may take a while */
+    if (c->evcon == NULL) {
+        c->evcon = evcon;
+        evhttp_connection_set_closecb(evcon, http_conn_close_cb, c);
+        if (c->l->tls != NULL)
+            tls_peer_fingerprint(c->bev, c->cert_sha256);
+        bufferevent_decref(c->bev);
+    }
+    return c;
+}
+
+/* After an answer: the connection's next request must arrive in time. */
+static void
+http_conn_idle(struct http *h, struct evhttp_request *ev)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+    struct http_conn *c;
+
+    if (evcon != NULL &&
+        (c = http_conn_find(h, evhttp_connection_get_bufferevent(evcon))) != NULL &&
+        c->stream == NULL)
+        c->deadline_us = ratelimit_now_us() + http_read_timeout_us(h);
+}
+
 /* The one place a request context is freed. */
 static void
 http_finish(struct http_req *req, int status)
@@ -90,16 +299,15 @@ http_finish(struct http_req *req, int status)
     metrics_request(req->env->metrics, req->route, status, us);
     if (status >= 500)
         log_warn("event=request rid=%llx actor=%s method=%d path=%s route=%s status=%d us=%lld",
-                 (unsigned long long)req->id, req->actor,
-                 (int)evhttp_request_get_command(req->ev), log_quote(uri, q, sizeof(q)),
-                 routes_names()[req->route], status, (long long)us);
+                 (unsigned long long)req->id, req->actor, (int)evhttp_request_get_command(req->ev),
+                 log_quote(uri, q, sizeof(q)), routes_names()[req->route], status, (long long)us);
     else
         log_debug("event=request rid=%llx actor=%s method=%d path=%s route=%s status=%d us=%lld",
-                  (unsigned long long)req->id, req->actor,
-                  (int)evhttp_request_get_command(req->ev), log_quote(uri, q, sizeof(q)),
-                  routes_names()[req->route], status, (long long)us);
+                  (unsigned long long)req->id, req->actor, (int)evhttp_request_get_command(req->ev),
+                  log_quote(uri, q, sizeof(q)), routes_names()[req->route], status, (long long)us);
     if (p->query_parsed)
         evhttp_clear_headers(&p->query);
+    http_conn_idle(p->h, req->ev);
     p->h->inflight--;
     if (p->h->env->shutting_down && p->h->inflight == 0)
         event_base_loopexit(p->h->env->base, NULL);
@@ -113,10 +321,10 @@ http_add_header(struct http_req *req, const char *name, const char *value)
 }
 
 void
-http_reply_buffer(struct http_req *req, int status, const char *content_type,
-                  struct evbuffer *body)
+http_reply_buffer(struct http_req *req, int status, const char *content_type, struct evbuffer *body)
 {
-    struct evkeyvalq *out = evhttp_request_get_output_headers(req->ev);
+    struct evhttp_request *ev = req->ev;
+    struct evkeyvalq *out = evhttp_request_get_output_headers(ev);
     char rid[32];
 
     snprintf(rid, sizeof(rid), "%llx", (unsigned long long)req->id);
@@ -125,8 +333,10 @@ http_reply_buffer(struct http_req *req, int status, const char *content_type,
         evhttp_add_header(out, "Content-Type", content_type);
     if (req->env->shutting_down)
         evhttp_add_header(out, "Connection", "close");
-    evhttp_send_reply(req->ev, status, NULL, body);
+    /* http_finish first: when the client has gone, evhttp_send_reply frees
+     * ev at once. */
     http_finish(req, status);
+    evhttp_send_reply(ev, status, NULL, body);
 }
 
 void
@@ -203,15 +413,32 @@ http_reply_not_modified(struct http_req *req, const char *etag)
  * request from the dying connection (req->ev stays valid, its connection is
  * NULL) and then calls the connection's close callback. */
 static void
-http_stream_close_cb(struct evhttp_connection *conn, void *arg)
+http_stream_closed(struct http_req *req)
 {
-    struct http_req *req = arg;
     struct http_req_priv *p = http_priv(req);
     struct evhttp_request *ev = req->ev;
 
     p->stream_closecb(req, p->stream_arg);
     http_finish(req, 200);
     evhttp_send_reply_end(ev); /* no connection left: only frees ev */
+}
+
+static void
+http_stream_close_cb(struct evhttp_connection *conn, void *arg)
+{
+    http_stream_closed(arg);
+}
+
+/* evhttp's close callback for every bound connection. */
+static void
+http_conn_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+    struct http_conn *c = arg;
+    struct http_req *stream = c->stream;
+
+    http_conn_drop(c);
+    if (stream != NULL)
+        http_stream_closed(stream);
 }
 
 void
@@ -236,9 +463,17 @@ http_stream_start(struct http_req *req, const char *content_type,
         /* The client sends nothing more: no read timeout (a writer that
          * stalls is caught by the write timeout and the caller's backlog
          * bound), and at most 4 KiB of whatever it sends is read. */
+        struct http_conn *c = http_conn_find(p->h, bev);
+
         bufferevent_set_timeouts(bev, NULL, &write_tv);
         bufferevent_setwatermark(bev, EV_READ, 0, 4096);
-        evhttp_connection_set_closecb(conn, http_stream_close_cb, req);
+        if (c != NULL && c->evcon == conn) {
+            c->stream = req;
+            c->deadline_us = 0;
+        } else {
+            p->stream_conn = conn;
+            evhttp_connection_set_closecb(conn, http_stream_close_cb, req);
+        }
     }
 }
 
@@ -267,11 +502,17 @@ http_stream_pending(struct http_req *req)
 void
 http_stream_end(struct http_req *req)
 {
+    struct http_req_priv *p = http_priv(req);
     struct evhttp_connection *conn = evhttp_request_get_connection(req->ev);
     struct evhttp_request *ev = req->ev;
+    struct http_conn *c;
 
-    if (conn != NULL)
+    if (conn != NULL && p->stream_conn == conn)
         evhttp_connection_set_closecb(conn, NULL, NULL);
+    else if (conn != NULL &&
+             (c = http_conn_find(p->h, evhttp_connection_get_bufferevent(conn))) != NULL &&
+             c->stream == req)
+        c->stream = NULL;
     http_finish(req, 200);
     evhttp_send_reply_end(ev);
 }
@@ -401,6 +642,7 @@ http_dispatch_cb(struct evhttp_request *ev, void *arg)
     struct http *h = l->h;
     struct http_req_priv *p;
     struct http_req *req;
+    struct http_conn *c = http_conn_bind(h, ev);
     const char *path;
     enum route_method method;
     int ok, route;
@@ -426,6 +668,8 @@ http_dispatch_cb(struct evhttp_request *ev, void *arg)
     } else {
         req->actor = "public";
     }
+    if (c != NULL)
+        memcpy(req->cert_sha256, c->cert_sha256, sizeof(req->cert_sha256));
 
     path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(ev));
     method = http_method(ev, &ok);
@@ -445,8 +689,7 @@ http_dispatch_cb(struct evhttp_request *ev, void *arg)
         return;
     }
     req->route = route;
-    if ((int64_t)evbuffer_get_length(evhttp_request_get_input_buffer(ev)) >
-        h->env->cfg->max_body) {
+    if ((int64_t)evbuffer_get_length(evhttp_request_get_input_buffer(ev)) > h->env->cfg->max_body) {
         http_reply_problem(req, ERRCODE_PAYLOAD_TOO_LARGE, "body exceeds %lld bytes",
                            (long long)h->env->cfg->max_body);
         return;
@@ -455,7 +698,7 @@ http_dispatch_cb(struct evhttp_request *ev, void *arg)
 }
 
 static struct evhttp *
-http_evhttp_new(struct http *h)
+http_evhttp_new(struct http *h, struct http_listener *l)
 {
     struct config *cfg = h->env->cfg;
     struct evhttp *evh = evhttp_new(h->env->base);
@@ -472,6 +715,7 @@ http_evhttp_new(struct http *h)
                                         EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
                                         EVHTTP_REQ_OPTIONS);
     evhttp_set_default_content_type(evh, "application/json");
+    evhttp_set_bevcb(evh, http_conn_new_cb, l);
     return evh;
 }
 
@@ -529,14 +773,13 @@ http_bind_admin(struct http *h, const char *path, const char **errstr)
         goto syserr;
     evutil_make_socket_nonblocking(fd);
     if ((lev = evconnlistener_new(h->env->base, NULL, NULL,
-                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd)) ==
-        NULL)
+                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd)) == NULL)
         goto syserr;
     fd = -1;
     l = &h->listeners[h->nlisteners];
     l->h = h;
     l->admin = 1;
-    if ((l->evh = http_evhttp_new(h)) == NULL ||
+    if ((l->evh = http_evhttp_new(h, l)) == NULL ||
         (l->bound = evhttp_bind_listener(l->evh, lev)) == NULL) {
         snprintf(err, sizeof(err), "admin_socket %s: cannot listen", path);
         goto fail;
@@ -566,7 +809,12 @@ http_bind_tcp(struct http *h, const struct config_listen *cl, const char **errst
     int port = cl->port;
 
     l->h = h;
-    if ((l->evh = http_evhttp_new(h)) == NULL) {
+    if (cl->tls_certificate != NULL &&
+        (l->tls = tls_new(cl->tls_certificate, cl->tls_key, cl->tls_client_ca, errstr)) == NULL)
+        return -1;
+    if ((l->evh = http_evhttp_new(h, l)) == NULL) {
+        tls_free(l->tls);
+        l->tls = NULL;
         *errstr = "out of memory";
         return -1;
     }
@@ -574,8 +822,7 @@ http_bind_tcp(struct http *h, const struct config_listen *cl, const char **errst
     h->nlisteners++; /* freed with the others even when the bind fails */
     if ((l->bound = evhttp_bind_socket_with_handle(l->evh, cl->address, (ev_uint16_t)cl->port)) ==
         NULL) {
-        snprintf(err, sizeof(err), "listen %s port %d: %s", cl->address, cl->port,
-                 strerror(errno));
+        snprintf(err, sizeof(err), "listen %s port %d: %s", cl->address, cl->port, strerror(errno));
         *errstr = err;
         return -1;
     }
@@ -591,9 +838,9 @@ http_bind_tcp(struct http *h, const struct config_listen *cl, const char **errst
         }
     }
     if (strchr(host, ':') != NULL)
-        http_describe_add(h, "http://[%s]:%d", host, port);
+        http_describe_add(h, "%s://[%s]:%d", l->tls ? "https" : "http", host, port);
     else
-        http_describe_add(h, "http://%s:%d", host, port);
+        http_describe_add(h, "%s://%s:%d", l->tls ? "https" : "http", host, port);
     return 0;
 }
 
@@ -608,11 +855,16 @@ http_start(struct sitetokend *env, const char **errstr)
         return NULL;
     }
     h->env = env;
+    h->sweep = event_new(env->base, -1, EV_PERSIST, http_sweep_cb, h);
+    h->ratelimit =
+        ratelimit_new(HTTP_RATELIMIT_BUCKETS, cfg->mp_rate, cfg->failed_exchanges_per_minute);
+    if (h->sweep == NULL || h->ratelimit == NULL ||
+        event_add(h->sweep, &(struct timeval){.tv_usec = HTTP_SWEEP_MS * 1000}) == -1) {
+        *errstr = "out of memory";
+        goto fail;
+    }
+    env->ratelimit = h->ratelimit;
     for (size_t i = 0; i < cfg->nlisten && i < HTTP_MAX_LISTENERS - 1; i++) {
-        if (cfg->listen[i].tls_certificate != NULL) {
-            *errstr = "TLS listeners are not supported by this build yet";
-            goto fail;
-        }
         if (http_bind_tcp(h, &cfg->listen[i], errstr) == -1)
             goto fail;
     }
@@ -648,8 +900,45 @@ http_free(struct http *h)
     for (int i = 0; i < h->nlisteners; i++)
         if (h->listeners[i].evh != NULL)
             evhttp_free(h->listeners[i].evh);
+    while (h->conns != NULL) /* pending ones evhttp has not told us about */
+        http_conn_drop(h->conns);
+    for (int i = 0; i < h->nlisteners; i++)
+        tls_free(h->listeners[i].tls);
+    if (h->sweep != NULL)
+        event_free(h->sweep);
+    if (h->env->ratelimit == h->ratelimit)
+        h->env->ratelimit = NULL;
+    ratelimit_free(h->ratelimit);
     free(h->admin_path);
     free(h);
+}
+
+int
+http_reload_tls(struct http *h)
+{
+    const char *errstr = NULL;
+    int rc = 0;
+
+    for (int i = 0; i < h->nlisteners; i++) {
+        struct http_listener *l = &h->listeners[i];
+
+        if (l->tls == NULL)
+            continue;
+        if (tls_reload(l->tls, &errstr) == -1) {
+            log_warn("event=tls_reload listener=%d error=%s", i,
+                     log_quote(errstr, (char[512]){0}, 512));
+            rc = -1;
+        } else {
+            log_info("event=tls_reload listener=%d", i);
+        }
+    }
+    return rc;
+}
+
+int
+http_connections(const struct http *h)
+{
+    return h->nconns;
 }
 
 int

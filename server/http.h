@@ -24,14 +24,15 @@ struct http;
 struct http_req {
     struct sitetokend *env;
     struct evhttp_request *ev;
-    int route; /* index into the route table */
-    int admin; /* arrived on the admin socket */
+    int route;      /* index into the route table */
+    int admin;      /* arrived on the admin socket */
     uid_t peer_uid; /* admin socket peer, (uid_t)-1 when unknown */
-    uint64_t id; /* request id, logged and sent as X-Request-Id */
+    uint64_t id;    /* request id, logged and sent as X-Request-Id */
     int64_t started_us;
     char params[HTTP_MAX_PARAMS][HTTP_MAX_PARAM_LEN]; /* {} segments of the path */
     const char *actor; /* who, for logs and audit: "admin:uid", "mp:name", "public" */
     char actor_buf[96];
+    char cert_sha256[65]; /* verified TLS client certificate's SHA-256 (hex), "" when none */
 };
 
 /* Creates the listeners of cfg->listen and the admin socket on env->base.
@@ -45,6 +46,12 @@ void http_free(struct http *h);
 int http_inflight(const struct http *h);
 /* "http://127.0.0.1:8080, admin var/admin.sock" for the ready line. */
 const char *http_describe(const struct http *h);
+/* Reloads the certificates of every TLS listener (SIGHUP): new connections
+ * get the new ones, open connections stay up. -1 when any failed (logged;
+ * that listener keeps its old certificate). */
+int http_reload_tls(struct http *h);
+/* Open TCP connections (not counting the admin socket). */
+int http_connections(const struct http *h);
 
 /* Replies. Each one sends, records metrics, logs, and frees req. */
 void http_reply_json(struct http_req *req, int status, json_t *doc /* stolen */);

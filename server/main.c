@@ -3,12 +3,15 @@
  * then stops accepting, answers what is in flight, and closes the store. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -69,6 +72,63 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
         event_base_loopexit(env->base, &grace);
 }
 
+/* SIGHUP: reload the TLS certificates; connections already open keep theirs. */
+static void
+main_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct sitetokend *env = arg;
+
+    log_info("event=reload signal=%d", (int)sig);
+    http_reload_tls(env->http);
+}
+
+/* After the listeners are bound: hands the state (directory, database and
+ * its WAL files, admin socket) to cfg->user and becomes that user
+ * for good. The open store connections keep working; a later start as root
+ * finds the files usable. Without root there is nothing to drop. */
+static int
+main_drop_privileges(const struct config *cfg, const char **errstr)
+{
+    static char err[512];
+    char wal[4200], shm[4200];
+    /* Not the seal key: it was read already and stays root's alone. */
+    const char *paths[] = {cfg->state_dir, cfg->database, wal, shm, cfg->admin_socket};
+    struct passwd *pw = getpwnam(cfg->user);
+
+    if (pw == NULL) {
+        snprintf(err, sizeof(err), "user %s: no such user", cfg->user);
+        goto fail;
+    }
+    if (geteuid() != 0) {
+        if (geteuid() == pw->pw_uid)
+            return 0;
+        snprintf(err, sizeof(err), "user %s: dropping privileges needs root", cfg->user);
+        goto fail;
+    }
+    snprintf(wal, sizeof(wal), "%s-wal", cfg->database);
+    snprintf(shm, sizeof(shm), "%s-shm", cfg->database);
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        if (chown(paths[i], pw->pw_uid, pw->pw_gid) == -1 && errno != ENOENT) {
+            snprintf(err, sizeof(err), "user %s: chown %.300s: %s", cfg->user, paths[i],
+                     strerror(errno));
+            goto fail;
+        }
+    }
+    /* glibc applies these to every thread of the process. */
+    if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+        snprintf(err, sizeof(err), "user %s: %s", cfg->user, strerror(errno));
+        goto fail;
+    }
+    if (setuid(0) != -1 || geteuid() != pw->pw_uid) {
+        snprintf(err, sizeof(err), "user %s: privileges could be regained", cfg->user);
+        goto fail;
+    }
+    return 0;
+fail:
+    *errstr = err;
+    return -1;
+}
+
 /* Makes the state directory (mode 0700) when it does not exist yet. */
 static int
 main_make_state_dir(const char *dir, const char **errstr)
@@ -109,7 +169,7 @@ main(int argc, char **argv)
     struct sitetokend env_storage, *env = &env_storage;
     struct config cfg;
     struct config_errors *errs;
-    struct event *ev_term = NULL, *ev_int = NULL, *ev_keys = NULL;
+    struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL, *ev_keys = NULL;
     struct timeval keys_tick = {.tv_sec = KEYS_TICK_SECONDS};
     struct signer_policy policy;
     const char *config_path = NULL, *errstr = NULL;
@@ -217,19 +277,27 @@ main(int argc, char **argv)
         log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
         goto done;
     }
+    if (cfg.user != NULL) {
+        if (main_drop_privileges(&cfg, &errstr) == -1) {
+            log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
+            goto done;
+        }
+        log_info("event=privileges_dropped user=%s uid=%ld", cfg.user, (long)geteuid());
+    }
     if ((env->feed = feed_new(env)) == NULL) {
         log_error("event=start error=\"cannot start the revocation feed\"");
         goto done;
     }
     ev_term = evsignal_new(env->base, SIGTERM, main_signal_cb, env);
     ev_int = evsignal_new(env->base, SIGINT, main_signal_cb, env);
+    ev_hup = evsignal_new(env->base, SIGHUP, main_hup_cb, env);
     ev_keys = event_new(env->base, -1, EV_PERSIST, main_keys_tick_cb, env);
     if (ev_keys == NULL || event_add(ev_keys, &keys_tick) == -1) {
         log_error("event=start error=\"cannot start the key timer\"");
         goto done;
     }
-    if (ev_term == NULL || ev_int == NULL || evsignal_add(ev_term, NULL) == -1 ||
-        evsignal_add(ev_int, NULL) == -1) {
+    if (ev_term == NULL || ev_int == NULL || ev_hup == NULL || evsignal_add(ev_term, NULL) == -1 ||
+        evsignal_add(ev_int, NULL) == -1 || evsignal_add(ev_hup, NULL) == -1) {
         log_error("event=start error=\"cannot install signal handlers\"");
         goto done;
     }
@@ -249,6 +317,8 @@ done:
         event_free(ev_term);
     if (ev_int != NULL)
         event_free(ev_int);
+    if (ev_hup != NULL)
+        event_free(ev_hup);
     if (ev_keys != NULL)
         event_free(ev_keys);
     feed_free(env->feed);

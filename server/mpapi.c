@@ -29,6 +29,7 @@
 #include "log.h"
 #include "mpapi.h"
 #include "proof.h"
+#include "ratelimit.h"
 #include "replay.h"
 #include "signer.h"
 #include "sitetokend.h"
@@ -83,6 +84,8 @@ struct mpapi_op {
     struct sitetokend *env;
     enum mpapi_kind kind;
     char authorization[AUTH_KEY_MAX + 16]; /* "" when absent */
+    char cert_sha256[65];                  /* TLS client certificate, "" when none */
+    struct ratelimit_ticket rl;            /* what the loop admitted it under */
     json_t *body;                          /* owned by whichever thread holds the op */
     json_t *reply;                         /* introspection's answer, made on the worker */
     struct auth_mp mp;
@@ -237,6 +240,7 @@ mpapi_op_free(struct mpapi_op *m)
 {
     if (m->token != NULL)
         OPENSSL_clear_free(m->token, strlen(m->token));
+    OPENSSL_cleanse(m->authorization, sizeof(m->authorization));
     json_decref(m->body);
     json_decref(m->reply);
     free(m);
@@ -251,6 +255,8 @@ mpapi_done(struct commit_op *op)
     char exp[TIMEFMT_LEN + 1];
     json_t *doc;
 
+    if (m->kind == MPAPI_EXCHANGE && m->env->ratelimit != NULL)
+        ratelimit_exchange_done(m->env->ratelimit, &m->rl, op->code, ratelimit_now_us());
     if (m->mp.name[0] != '\0') {
         snprintf(req->actor_buf, sizeof(req->actor_buf), "mp:%.80s", m->mp.name);
         req->actor = req->actor_buf;
@@ -540,7 +546,8 @@ mpapi_work(struct work *w, struct worker_ctx *ctx)
     const char *why = NULL;
     enum errcode code;
 
-    code = auth_mp_check(m->authorization[0] ? m->authorization : NULL, ctx->store, &m->mp, &why);
+    code = auth_mp_check(m->authorization[0] ? m->authorization : NULL, m->cert_sha256, ctx->store,
+                         &m->mp, &why);
     if (code != ERRCODE_OK) {
         mpapi_refuse(m, code, "%s", why);
         goto refused;
@@ -598,11 +605,12 @@ mpapi_handle(struct http_req *req, enum mpapi_kind kind)
         [MPAPI_ACCESS] = {mpapi_fields_token_proof, NFIELDS(mpapi_fields_token_proof)},
         [MPAPI_INTROSPECT] = {mpapi_fields_introspect, NFIELDS(mpapi_fields_introspect)},
     };
-    const char *authz = http_header(req, "Authorization");
+    const char *authz = http_header(req, "Authorization"), *rl_why = NULL;
     struct mpapi_op *m;
     char why[160];
 
-    if (authz == NULL || strlen(authz) >= AUTH_KEY_MAX + 16) {
+    if ((authz == NULL && req->cert_sha256[0] == '\0') ||
+        (authz != NULL && strlen(authz) >= AUTH_KEY_MAX + 16)) {
         auth_challenge(req);
         http_reply_problem(req, ERRCODE_UNAUTHENTICATED, "%s",
                            authz == NULL ? "an MP API key is required"
@@ -616,13 +624,23 @@ mpapi_handle(struct http_req *req, enum mpapi_kind kind)
     m->req = req;
     m->env = req->env;
     m->kind = kind;
-    snprintf(m->authorization, sizeof(m->authorization), "%s", authz);
+    snprintf(m->authorization, sizeof(m->authorization), "%s", authz != NULL ? authz : "");
+    snprintf(m->cert_sha256, sizeof(m->cert_sha256), "%s", req->cert_sha256);
     if ((m->body = http_body_object(req)) == NULL) {
         free(m);
         return;
     }
     if (body_check(m->body, shapes[kind].fields, shapes[kind].n, why, sizeof(why)) == -1) {
         http_reply_problem(req, ERRCODE_INVALID_REQUEST, "%s", why);
+        mpapi_op_free(m);
+        return;
+    }
+    if (req->env->ratelimit != NULL &&
+        ratelimit_admit(req->env->ratelimit, &m->rl,
+                        m->cert_sha256[0] ? m->cert_sha256 : m->authorization,
+                        kind == MPAPI_EXCHANGE ? body_str(m->body, "bulk_token") : NULL,
+                        ratelimit_now_us(), &rl_why) != ERRCODE_OK) {
+        http_reply_problem(req, ERRCODE_RATE_LIMITED, "%s", rl_why);
         mpapi_op_free(m);
         return;
     }

@@ -16,6 +16,7 @@ struct committer;
 struct workers;
 struct bulkcache;
 struct feed;
+struct ratelimit;
 
 struct sitetokend {
     struct config *cfg;
@@ -27,8 +28,9 @@ struct sitetokend {
     struct bulkcache *bulkcache;
     struct metrics *metrics;
     struct http *http;
-    struct feed *feed; /* revocation feed and event stream subscribers (main loop) */
-    uint8_t seal_key[32]; /* wiped at exit; only the signer uses it */
+    struct feed *feed;           /* revocation feed and event stream subscribers (main loop) */
+    struct ratelimit *ratelimit; /* MP request buckets (main loop; owned by http) */
+    uint8_t seal_key[32];        /* wiped at exit; only the signer uses it */
     time_t started_at;
     _Atomic int64_t clock_offset_ms; /* debug clock override (tests), 0 otherwise */
     int shutting_down;

@@ -92,6 +92,17 @@ store_mp_insert(struct store *st, const struct store_mp *mp, const char **errstr
         *errstr = store_errf(st, "an MP named \"%s\" exists", mp->name);
         return 1;
     }
+    if (mp->cert_sha256[0] != '\0') {
+        /* The certificate column is unique over removed MPs too. */
+        struct store_mp other;
+        const char *e2 = NULL;
+
+        if (store_mp_find_by_cert(st, mp->cert_sha256, &other, &e2) == 0)
+            *errstr = store_errf(st, "that certificate is registered to MP \"%s\"", other.name);
+        else
+            *errstr = store_errf(st, "that certificate belonged to a removed MP");
+        return 1;
+    }
     return -1;
 }
 
@@ -117,6 +128,28 @@ store_mp_find_by_key_hash(struct store *st, const uint8_t hash[32], struct store
         *errstr = "no such MP";
         rc = 1;
     }
+    return rc;
+}
+
+int
+store_mp_find_by_cert(struct store *st, const char *cert_sha256, struct store_mp *out,
+                      const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if (cert_sha256 == NULL || cert_sha256[0] == '\0') {
+        *errstr = "no such MP";
+        return 1;
+    }
+    if ((stmt =
+             store_stmt(st, STMT_MP_BY_CERT,
+                        "SELECT " MP_COLS " FROM mps WHERE cert_sha256 = ? AND removed_at IS NULL",
+                        errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, cert_sha256, -1, SQLITE_STATIC);
+    rc = mp_lookup(st, stmt, out, errstr);
+    store_stmt_done(stmt);
     return rc;
 }
 

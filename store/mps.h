@@ -15,14 +15,18 @@ struct store_mp {
     int64_t removed_at; /* 0 when active */
 };
 
-/* Inserts an MP; a live MP with the same name -> 1 (conflict), 0 ok, -1 error
- * (a duplicate id, key hash or certificate hash is an error). cert_sha256 ""
+/* Inserts an MP; a live MP with the same name or certificate -> 1 (conflict),
+ * 0 ok, -1 error (a duplicate id or key hash is an error). cert_sha256 ""
  * is stored as NULL. The name of a removed MP may be used again. */
 int store_mp_insert(struct store *st, const struct store_mp *mp, const char **errstr);
 /* Live MP whose key hashes to hash (the stored hash is compared in constant
  * time). 0 found, 1 none, -1 error. */
 int store_mp_find_by_key_hash(struct store *st, const uint8_t hash[32], struct store_mp *out,
                               const char **errstr);
+/* Live MP whose client certificate has the SHA-256 fingerprint cert_sha256
+ * (64 lower-case hex digits). 0 found, 1 none, -1 error. */
+int store_mp_find_by_cert(struct store *st, const char *cert_sha256, struct store_mp *out,
+                          const char **errstr);
 /* By id, removed MPs included (removed_at != 0). 0 found, 1 none, -1 error. */
 int store_mp_get(struct store *st, const char *id, struct store_mp *out, const char **errstr);
 /* Marks removed (kept for the audit trail); 1 when no live MP has that id. */

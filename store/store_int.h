@@ -26,6 +26,7 @@ enum store_stmt_id {
     STMT_MP_INSERT,
     STMT_MP_LIVE_NAME,
     STMT_MP_BY_KEY_HASH,
+    STMT_MP_BY_CERT,
     STMT_MP_GET,
     STMT_MP_REMOVE,
     STMT_MP_LIST,

@@ -2,6 +2,7 @@
  * on the admin Unix socket; --json prints the route's document, otherwise a
  * table for people. Exit 0 ok, 1 the server refused (its code on stderr),
  * 2 usage. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -262,14 +263,36 @@ ctl_show_mp_add(const json_t *doc)
     printf("API key (shown once): %s\n", json_string_value(json_object_get(doc, "api_key")));
 }
 
+/* mp add NAME [--cert FILE]: FILE is the MP's PEM client certificate,
+ * sent as is; the server keeps only its SHA-256 fingerprint. */
 static int
 ctl_mp_add(struct ctl *ctl, int argc, char **argv)
 {
-    char *name;
+    struct ctl_opt opts[] = {{.name = "cert"}};
+    json_t *body;
+    char *name, pem[16384];
+    size_t n;
+    FILE *f;
 
-    if (ctl_parse_opts(argc, argv, NULL, 0, &name, 1) == -1)
+    if (ctl_parse_opts(argc, argv, opts, 1, &name, 1) == -1)
         return 2;
-    return ctl_do(ctl, "POST", "/v1/admin/mps", json_pack("{s:s}", "name", name), ctl_show_mp_add);
+    body = json_pack("{s:s}", "name", name);
+    if (opts[0].value != NULL) {
+        if ((f = fopen(opts[0].value, "r")) == NULL) {
+            fprintf(stderr, "sitetokenctl: %s: %s\n", opts[0].value, strerror(errno));
+            json_decref(body);
+            return 2;
+        }
+        n = fread(pem, 1, sizeof(pem) - 1, f);
+        fclose(f);
+        pem[n] = '\0';
+        if (json_object_set_new(body, "certificate", json_string(pem)) == -1) {
+            fprintf(stderr, "sitetokenctl: %s: not a PEM text file\n", opts[0].value);
+            json_decref(body);
+            return 2;
+        }
+    }
+    return ctl_do(ctl, "POST", "/v1/admin/mps", body, ctl_show_mp_add);
 }
 
 static void
@@ -702,7 +725,7 @@ static const struct ctl_command ctl_commands[] = {
      .usage = "token list [--device ID] [--after JTI] [--limit N] [--all]",
      .run = ctl_token_list},
     {.name = "token revoke", .usage = "token revoke JTI [--reason TEXT]", .run = ctl_token_revoke},
-    {.name = "mp add", .usage = "mp add NAME", .run = ctl_mp_add},
+    {.name = "mp add", .usage = "mp add NAME [--cert FILE]", .run = ctl_mp_add},
     {.name = "mp list", .usage = "mp list", .run = ctl_mp_list},
     {.name = "mp remove", .usage = "mp remove ID", .run = ctl_mp_remove},
     {.name = "key list", .usage = "key list", .run = ctl_key_list},

@@ -1,0 +1,155 @@
+/* Token buckets in an open-addressed table of fixed size. A key is a SHA-256
+ * (of a credential or a bulk token) plus the kind of bucket; a lookup probes a
+ * short window and, when the key is new and the window full, takes over the
+ * slot used least recently. Evicting a bucket can only make a limit more
+ * lenient for that key, never refuse anyone else. Loop thread only. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/sha.h>
+
+#include "ratelimit.h"
+
+#define RATELIMIT_PROBE 16
+
+enum ratelimit_kind { RL_MP_REQUESTS = 1, RL_MP_FAILED, RL_BULK_FAILED };
+
+struct rl_bucket {
+    uint8_t key[32];
+    uint8_t kind; /* 0: free slot */
+    double tokens;
+    int64_t last_us;
+};
+
+struct ratelimit {
+    struct rl_bucket *slots;
+    uint32_t mask;
+    double mp_rate, mp_burst;         /* tokens a second, bucket size */
+    double failed_rate, failed_burst; /* per second, per minute's worth */
+};
+
+int64_t
+ratelimit_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+struct ratelimit *
+ratelimit_new(int capacity, int64_t mp_rate, int64_t failed_per_minute)
+{
+    struct ratelimit *rl = calloc(1, sizeof(*rl));
+    uint32_t n = 64;
+
+    if (rl == NULL)
+        return NULL;
+    while (n < (uint32_t)capacity && n < (1u << 24))
+        n <<= 1;
+    if ((rl->slots = calloc(n, sizeof(*rl->slots))) == NULL) {
+        free(rl);
+        return NULL;
+    }
+    rl->mask = n - 1;
+    rl->mp_rate = (double)mp_rate;
+    rl->mp_burst = mp_rate > 0 ? (double)mp_rate : 0;
+    rl->failed_rate = (double)failed_per_minute / 60.0;
+    rl->failed_burst = (double)failed_per_minute;
+    return rl;
+}
+
+void
+ratelimit_free(struct ratelimit *rl)
+{
+    if (rl == NULL)
+        return;
+    free(rl->slots);
+    free(rl);
+}
+
+/* The bucket for (kind, key), created full when new; refilled to now. */
+static struct rl_bucket *
+rl_bucket(struct ratelimit *rl, enum ratelimit_kind kind, const uint8_t key[32], double rate,
+          double burst, int64_t now_us)
+{
+    uint32_t h, victim;
+    struct rl_bucket *b;
+
+    memcpy(&h, key, sizeof(h));
+    h = (h ^ (uint32_t)kind * 0x9e3779b9u) & rl->mask;
+    victim = h;
+    for (uint32_t i = 0; i < RATELIMIT_PROBE; i++) {
+        b = &rl->slots[(h + i) & rl->mask];
+        if (b->kind == kind && memcmp(b->key, key, 32) == 0) {
+            b->tokens += (double)(now_us - b->last_us) / 1e6 * rate;
+            if (b->tokens > burst)
+                b->tokens = burst;
+            b->last_us = now_us;
+            return b;
+        }
+        if (b->kind == 0) {
+            victim = (h + i) & rl->mask;
+            break;
+        }
+        if (b->last_us < rl->slots[victim].last_us)
+            victim = (h + i) & rl->mask;
+    }
+    b = &rl->slots[victim];
+    memcpy(b->key, key, 32);
+    b->kind = (uint8_t)kind;
+    b->tokens = burst;
+    b->last_us = now_us;
+    return b;
+}
+
+enum errcode
+ratelimit_admit(struct ratelimit *rl, struct ratelimit_ticket *t, const char *credential,
+                const char *bulk_token, int64_t now_us, const char **why)
+{
+    struct rl_bucket *b;
+
+    memset(t, 0, sizeof(*t));
+    SHA256((const unsigned char *)credential, strlen(credential), t->mp);
+    if (bulk_token != NULL) {
+        SHA256((const unsigned char *)bulk_token, strlen(bulk_token), t->bulk);
+        t->has_bulk = 1;
+    }
+    if (rl->mp_rate > 0) {
+        b = rl_bucket(rl, RL_MP_REQUESTS, t->mp, rl->mp_rate, rl->mp_burst, now_us);
+        if (b->tokens < 1) {
+            *why = "too many requests from this MP";
+            return ERRCODE_RATE_LIMITED;
+        }
+        b->tokens -= 1;
+    }
+    if (rl->failed_burst > 0 && t->has_bulk) {
+        b = rl_bucket(rl, RL_MP_FAILED, t->mp, rl->failed_rate, rl->failed_burst, now_us);
+        if (b->tokens < 1) {
+            *why = "too many failed exchanges from this MP";
+            return ERRCODE_RATE_LIMITED;
+        }
+        b = rl_bucket(rl, RL_BULK_FAILED, t->bulk, rl->failed_rate, rl->failed_burst, now_us);
+        if (b->tokens < 1) {
+            *why = "too many failed exchanges with this bulk token";
+            return ERRCODE_RATE_LIMITED;
+        }
+    }
+    return ERRCODE_OK;
+}
+
+void
+ratelimit_exchange_done(struct ratelimit *rl, const struct ratelimit_ticket *t, enum errcode code,
+                        int64_t now_us)
+{
+    struct rl_bucket *b;
+
+    if (rl->failed_burst <= 0 || !t->has_bulk || code == ERRCODE_OK ||
+        code == ERRCODE_UNAVAILABLE || code == ERRCODE_RATE_LIMITED)
+        return;
+    b = rl_bucket(rl, RL_MP_FAILED, t->mp, rl->failed_rate, rl->failed_burst, now_us);
+    b->tokens = b->tokens >= 1 ? b->tokens - 1 : 0;
+    b = rl_bucket(rl, RL_BULK_FAILED, t->bulk, rl->failed_rate, rl->failed_burst, now_us);
+    b->tokens = b->tokens >= 1 ? b->tokens - 1 : 0;
+}

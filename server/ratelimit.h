@@ -1,0 +1,41 @@
+/* Rate limits for MP requests, kept on the event loop: a token bucket per MP
+ * credential (limits.mp_rate requests a second) and failed-exchange budgets
+ * per credential and per bulk token (limits.failed_exchanges_per_minute).
+ * Buckets live in a fixed table, so memory is bounded whatever the input. */
+#ifndef SITETOKEN_RATELIMIT_H
+#define SITETOKEN_RATELIMIT_H
+
+#include <stdint.h>
+
+#include "errcode.h"
+
+struct ratelimit;
+
+/* What a request was admitted under, kept with it until its answer. */
+struct ratelimit_ticket {
+    uint8_t mp[32];   /* SHA-256 of the credential (API key or certificate) */
+    uint8_t bulk[32]; /* SHA-256 of the bulk token, when has_bulk */
+    int has_bulk;
+};
+
+/* capacity buckets in all; mp_rate requests/s per MP (0 = unlimited),
+ * failed_per_minute failed exchanges (0 = unlimited). NULL on ENOMEM. */
+struct ratelimit *ratelimit_new(int capacity, int64_t mp_rate, int64_t failed_per_minute);
+void ratelimit_free(struct ratelimit *rl);
+
+/* Loop thread. Fills t from the credential (never NULL; "" when none) and the
+ * bulk token (NULL unless an exchange), then takes one request from the MP's
+ * bucket and checks the failed-exchange budgets: ERRCODE_OK, or
+ * ERRCODE_RATE_LIMITED with *why. */
+enum errcode ratelimit_admit(struct ratelimit *rl, struct ratelimit_ticket *t,
+                             const char *credential, const char *bulk_token, int64_t now_us,
+                             const char **why);
+/* Loop thread, when an exchange admitted under t is answered with code:
+ * a refusal (other than unavailable or rate_limited) spends one failure from
+ * the MP's and the bulk token's budgets. */
+void ratelimit_exchange_done(struct ratelimit *rl, const struct ratelimit_ticket *t,
+                             enum errcode code, int64_t now_us);
+/* Monotonic microseconds, the clock the buckets run on. */
+int64_t ratelimit_now_us(void);
+
+#endif

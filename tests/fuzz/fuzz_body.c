@@ -1,0 +1,55 @@
+/* libFuzzer target: request bodies as the MP routes read them: JSON with
+ * duplicate keys refused, then the field tables (body_check) of every MP
+ * route, then the accessors the handlers use. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "body.h"
+
+static const struct body_field fuzz_register[] = {
+    {.name = "hardware_id", .type = BODY_TEXT, .required = 1, .max = 256},
+    {.name = "name", .type = BODY_TEXT, .required = 1, .max = 256},
+    {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = 8192},
+};
+static const struct body_field fuzz_exchange[] = {
+    {.name = "bulk_token", .type = BODY_TOKEN, .required = 1, .max = 8192},
+    {.name = "hardware_id", .type = BODY_TEXT, .required = 1, .max = 256},
+    {.name = "name", .type = BODY_TEXT, .required = 1, .max = 256},
+    {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = 8192},
+};
+static const struct body_field fuzz_admin[] = {
+    {.name = "lifetime_minutes", .type = BODY_INT, .min = 1, .imax = 10080},
+    {.name = "max_uses", .type = BODY_INT, .min = 1, .imax = 1000000000},
+    {.name = "note", .type = BODY_TEXT, .max = 256},
+    {.name = "now", .type = BODY_BOOL},
+};
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const struct {
+        const struct body_field *f;
+        size_t n;
+    } shapes[] = {{fuzz_register, 3}, {fuzz_exchange, 4}, {fuzz_admin, 4}};
+    json_error_t jerr;
+    json_t *doc;
+    char why[160];
+
+    if (size > 64 * 1024)
+        return 0;
+    doc = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        if (body_check(doc, shapes[i].f, shapes[i].n, why, sizeof(why)) == 0) {
+            for (size_t k = 0; k < shapes[i].n; k++) {
+                (void)body_str(doc, shapes[i].f[k].name);
+                (void)body_int(doc, shapes[i].f[k].name, 0);
+            }
+        }
+    }
+    json_decref(doc);
+    return 0;
+}

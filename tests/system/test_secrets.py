@@ -1,0 +1,98 @@
+"""Secrets stay secret: no token, bulk token or MP key the server handed out
+(or was shown) appears in its log or in any database file; and the process
+drops root to the configured user after binding."""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import Server, basic_config, bulk_new, write_config
+from device import MP, Device
+
+
+def secret_parts(token):
+    """A JWS is findable by its signature; an API key by its random part."""
+    if token.count(".") == 2:
+        return [token, token.split(".")[2]]
+    return [token, token.split("_", 1)[-1]]
+
+
+def test_tokens_and_keys_never_logged_or_stored(server):
+    keys = [server.ctl("mp", "add", "mp-%d" % i, json_out=True, check=0).doc["api_key"] for i in range(2)]
+    mp = MP(server, keys[0])
+    bulk = bulk_new(server)["token"]
+    secrets = list(keys) + [bulk]
+    devices = []
+    for i in range(4):
+        d = Device()
+        r = mp.register(d) if i % 2 else mp.exchange(d, bulk)
+        assert r.status_code == 201, r.text
+        secrets.append(d.token)
+        devices.append(d)
+    for d in devices:
+        r = mp.access(d)
+        assert r.status_code == 200
+        secrets.append(r.json()["access_token"])
+        assert mp.introspect(d.token).json()["active"] is True
+    # refused requests carry secrets too: a wrong key, a forged bulk token
+    wrong_key = "stmp_" + "Z" * 43
+    assert MP(server, wrong_key).register(Device()).status_code == 401
+    assert mp.exchange(Device(), bulk[:-4] + "AAAA").status_code == 401
+    secrets.append(wrong_key)
+    server.ctl("token", "revoke", mp.introspect(devices[0].token).json()["token_id"], check=0)
+    server.ctl("audit", check=0)
+    server.stop()
+
+    log = server.log()
+    assert "event=issue" in log  # the log did record the issuance (by id)
+    blobs = {"stderr log": log.encode()}
+    var = server.workdir / "var"
+    for p in var.iterdir():
+        if p.is_file() and p.name.startswith("sitetoken.db"):
+            blobs[p.name] = p.read_bytes()
+    assert "sitetoken.db" in blobs
+    for secret in secrets:
+        for part in secret_parts(secret):
+            for where, data in blobs.items():
+                assert part.encode() not in data, "a secret (%s...) is in %s" % (part[:12], where)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop privileges")
+def test_drops_root_to_the_configured_user(start_server):
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    wd = Path(tempfile.mkdtemp(prefix="sitetoken-user-", dir="/tmp"))
+    try:
+        wd.chmod(0o755)  # the unprivileged process must reach its state
+        s = start_server(basic_config("user: nobody\n"), workdir=wd)
+        with open("/proc/%d/status" % s.proc.pid) as f:
+            status = dict(l.split(":", 1) for l in f if ":" in l)
+        uids = status["Uid"].split()
+        gids = status["Gid"].split()
+        assert all(int(u) == nobody.pw_uid for u in uids), uids
+        assert all(int(g) == nobody.pw_gid for g in gids), gids
+        assert status["Groups"].split() in ([str(nobody.pw_gid)], [])
+        assert "event=privileges_dropped user=nobody" in s.log()
+        # the writer still writes, the admin socket still answers root
+        mp = MP(s, s.ctl("mp", "add", "m", json_out=True, check=0).doc["api_key"])
+        assert mp.register(Device()).status_code == 201
+        assert s.get("/readyz").status_code == 200
+        st = (wd / "var" / "sitetoken.db").stat()
+        assert st.st_uid == nobody.pw_uid
+        assert s.stop() == 0
+        # and it starts again (as root, dropping again) on the same state
+        s = start_server(basic_config("user: nobody\n"), workdir=wd)
+        assert mp.server is not s
+        assert MP(s, mp.api_key).register(Device()).status_code == 201
+        assert s.stop() == 0
+    finally:
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def test_unknown_user_stops_start_up(start_server):
+    s = start_server(basic_config("user: no-such-user-here\n"), wait=False)
+    assert s.wait_exit() == 1
+    assert "no such user" in s.log()

@@ -1,0 +1,206 @@
+"""TLS listeners: TLS 1.2 and 1.3 only, MP authentication by client
+certificate (mp add --cert), untrusted certificates refused, and SIGHUP
+swapping the certificate without dropping open connections."""
+
+import hashlib
+import http.client
+import re
+import signal
+import socket
+import ssl
+import time
+
+import pytest
+import requests
+
+from device import Device
+from pki import CA
+
+
+def tls_config(server_cert, server_key, client_ca=None, extra=""):
+    text = (
+        "listen:\n"
+        "  - address: 127.0.0.1\n"
+        "    port: 0\n"
+        "  - address: 127.0.0.1\n"
+        "    port: 0\n"
+        "    tls:\n"
+        "      certificate: %s\n"
+        "      key: %s\n" % (server_cert, server_key)
+    )
+    if client_ca:
+        text += "      client_ca: %s\n" % client_ca
+    return text + "log:\n  level: debug\n" + extra
+
+
+@pytest.fixture
+def pki(tmp_path):
+    ca = CA(tmp_path / "pki")
+    cert, key, _ = ca.issue("server", server=True)
+    return {"ca": ca, "cert": cert, "key": key}
+
+
+@pytest.fixture
+def tls_server(start_server, pki):
+    s = start_server(tls_config(pki["cert"], pki["key"], pki["ca"].pem))
+    m = re.search(r"https://([^,\s]+)", s.ready)
+    assert m, s.ready
+    s.tls_base = "https://" + m.group(1)
+    s.tls_port = int(m.group(1).rsplit(":", 1)[1])
+    return s
+
+
+def wait_log(server, pattern, timeout=10):
+    deadline = time.monotonic() + timeout
+    with server.cond:
+        while not any(re.search(pattern, l) for l in server.lines):
+            left = deadline - time.monotonic()
+            assert left > 0, "no log line %r:\n%s" % (pattern, "\n".join(server.lines))
+            server.cond.wait(left)
+
+
+def peer_fingerprint(sock):
+    return hashlib.sha256(sock.getpeercert(binary_form=True)).hexdigest()
+
+
+def test_https_serves_with_the_configured_certificate(tls_server, pki):
+    r = requests.get(tls_server.tls_base + "/healthz", verify=str(pki["ca"].pem), timeout=10)
+    assert r.status_code == 200
+    assert "https://" in tls_server.ready
+
+
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+def test_tls12_and_tls13_accepted(tls_server, pki, version):
+    ctx = ssl.create_default_context(cafile=str(pki["ca"].pem))
+    v = getattr(ssl.TLSVersion, version)
+    ctx.minimum_version = v
+    ctx.maximum_version = v
+    with socket.create_connection(("127.0.0.1", tls_server.tls_port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            assert s.version() == version.replace("_", ".")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("version", ["TLSv1", "TLSv1_1"])
+def test_old_tls_refused(tls_server, pki, version):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(str(pki["ca"].pem))
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    v = getattr(ssl.TLSVersion, version)
+    try:
+        ctx.minimum_version = v
+        ctx.maximum_version = v
+    except ValueError:
+        pytest.skip("this OpenSSL cannot even offer %s" % version)
+    with socket.create_connection(("127.0.0.1", tls_server.tls_port), timeout=10) as raw:
+        with pytest.raises(ssl.SSLError) as e:
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    # the server's alert, not our client declining to offer the version
+    assert "PROTOCOL_VERSION" in str(e.value).upper(), e.value
+
+
+def test_mp_authenticates_with_a_client_certificate(tls_server, pki, tmp_path):
+    ca = pki["ca"]
+    ccert, ckey, fp = ca.issue("mp-cert")
+    r = tls_server.ctl("mp", "add", "mp-cert", "--cert", str(ccert), json_out=True, check=0)
+    assert r.doc["name"] == "mp-cert"
+    d = Device()
+    r = requests.post(tls_server.tls_base + "/v1/registrations", json=d.register_body(),
+                      verify=str(ca.pem), cert=(str(ccert), str(ckey)), timeout=10)
+    assert r.status_code == 201, r.text
+    token = r.json()["token"]
+    # the same certificate on another MP is a conflict
+    st, doc = tls_server.admin("POST", "/v1/admin/mps",
+                               {"name": "dup", "certificate": ccert.read_text()})
+    assert st == 409 and doc["code"] == "conflict"
+    # an API key still works on the TLS listener, and over loopback HTTP
+    key = tls_server.ctl("mp", "add", "mp-key", json_out=True, check=0).doc["api_key"]
+    r = requests.post(tls_server.tls_base + "/v1/introspect", json={"token": token},
+                      headers={"Authorization": "Bearer " + key}, verify=str(ca.pem), timeout=10)
+    assert r.status_code == 200 and r.json()["active"] is True
+
+
+def test_registered_certificate_is_not_usable_over_plain_http(tls_server, pki):
+    # plain HTTP has no client certificate: no credential at all
+    r = tls_server.post("/v1/registrations", json=Device().register_body())
+    assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
+
+
+def test_unregistered_client_certificate_is_unauthenticated(tls_server, pki):
+    ccert, ckey, _ = pki["ca"].issue("stranger")
+    r = requests.post(tls_server.tls_base + "/v1/registrations", json=Device().register_body(),
+                      verify=str(pki["ca"].pem), cert=(str(ccert), str(ckey)), timeout=10)
+    assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
+    assert "WWW-Authenticate" in r.headers
+
+
+def test_certificate_from_another_ca_is_refused(tls_server, pki, tmp_path):
+    other = CA(tmp_path / "other", cn="someone else")
+    ccert, ckey, _ = other.issue("forged")
+    # registering it works (it is only a fingerprint) but the handshake refuses it
+    tls_server.ctl("mp", "add", "forged", "--cert", str(ccert), check=0)
+    with pytest.raises((requests.exceptions.SSLError, requests.exceptions.ConnectionError)):
+        r = requests.post(tls_server.tls_base + "/v1/registrations",
+                          json=Device().register_body(), verify=str(pki["ca"].pem),
+                          cert=(str(ccert), str(ckey)), timeout=10)
+        # TLS 1.3 reports the refusal after the handshake, on the first read
+        assert r.status_code != 201
+        raise requests.exceptions.SSLError("server accepted: %s" % r.status_code)
+    assert tls_server.get("/healthz").status_code == 200
+
+
+def test_bad_certificate_in_mp_add_is_invalid(tls_server):
+    st, doc = tls_server.admin("POST", "/v1/admin/mps", {"name": "x", "certificate": "nope"})
+    assert st == 400 and doc["code"] == "invalid_request"
+    st, doc = tls_server.admin("POST", "/v1/admin/mps", {"name": "x", "certificate": 5})
+    assert st == 400 and doc["code"] == "invalid_request"
+
+
+def test_sighup_swaps_certificate_keeping_open_connections(tls_server, pki):
+    ca = pki["ca"]
+    ctx = ssl.create_default_context(cafile=str(ca.pem))
+    old = http.client.HTTPSConnection("127.0.0.1", tls_server.tls_port, context=ctx, timeout=10)
+    old.request("GET", "/healthz")
+    r = old.getresponse()
+    r.read()
+    assert r.status == 200
+    sock = old.sock
+    fp_old = peer_fingerprint(sock)
+
+    _, _, fp_new = ca.issue("server", server=True, cert_path=pki["cert"], key_path=pki["key"])
+    assert fp_new != fp_old
+    tls_server.proc.send_signal(signal.SIGHUP)
+    wait_log(tls_server, r"event=tls_reload listener=1$")
+
+    # the open keep-alive connection is still the same one, still served
+    old.request("GET", "/healthz")
+    r = old.getresponse()
+    r.read()
+    assert r.status == 200 and old.sock is sock
+    assert peer_fingerprint(old.sock) == fp_old
+    old.close()
+    # a new connection gets the new certificate
+    with socket.create_connection(("127.0.0.1", tls_server.tls_port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            assert peer_fingerprint(s) == fp_new
+
+
+def test_sighup_with_broken_files_keeps_the_old_certificate(tls_server, pki):
+    pki["cert"].write_text("garbage\n")
+    tls_server.proc.send_signal(signal.SIGHUP)
+    wait_log(tls_server, r"event=tls_reload listener=1 error=")
+    r = requests.get(tls_server.tls_base + "/healthz", verify=str(pki["ca"].pem), timeout=10)
+    assert r.status_code == 200
+
+
+def test_tls_config_errors_stop_start_up(start_server, tmp_path):
+    s = start_server(tls_config(tmp_path / "missing.pem", tmp_path / "missing.key"), wait=False)
+    assert s.wait_exit() == 1
+    assert "tls certificate" in s.log()
+
+
+def test_plain_http_off_loopback_is_refused(tmp_path):
+    from conftest import run_sitetokend, write_config
+    cfg = write_config(tmp_path / "c.yaml", "listen:\n  - address: 0.0.0.0\n    port: 0\n")
+    r = run_sitetokend(["-n", "-c", str(cfg)], tmp_path)
+    assert r.returncode == 1 and "loopback" in r.stderr
