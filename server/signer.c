@@ -377,11 +377,10 @@ signer_sign_with(struct signer *s, enum jwt_kind kind, const char *typ, const js
     pthread_mutex_unlock(&s->mu);
     if (key == NULL)
         return ERRCODE_UNAVAILABLE;
-    header = typ != NULL ? json_pack("{s:s, s:s, s:s}", "alg", jwk_alg_name(alg), "kid", kid,
-                                     "typ", typ)
-                         : jwt_header(kind, alg, kid);
-    if (header == NULL ||
-        (input = jws_signing_input(header, claims)) == NULL ||
+    header = typ != NULL
+                 ? json_pack("{s:s, s:s, s:s}", "alg", jwk_alg_name(alg), "kid", kid, "typ", typ)
+                 : jwt_header(kind, alg, kid);
+    if (header == NULL || (input = jws_signing_input(header, claims)) == NULL ||
         jws_sign_raw(key, alg, input, strlen(input), sig, &siglen) == -1 ||
         (*token = jws_compact(input, sig, siglen)) == NULL)
         goto done;
@@ -400,8 +399,7 @@ signer_sign(struct signer *s, enum jwt_kind kind, const json_t *claims, char **t
 }
 
 enum errcode
-signer_sign_typ(struct signer *s, const char *typ, const json_t *claims, char **token,
-                char kid[65])
+signer_sign_typ(struct signer *s, const char *typ, const json_t *claims, char **token, char kid[65])
 {
     return signer_sign_with(s, JWT_KIND_COUNT, typ, claims, token, kid);
 }
