@@ -126,13 +126,14 @@ def test_full_disk(start_server, small_fs):
     mp = MP(s, s.ctl("mp", "add", "m", json_out=True, check=0).doc["api_key"])
     assert mp.register(Device()).status_code == 201
     filler = small_fs / "filler"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
     got, refused = [], 0
     try:
         # the WAL may still have room in place for a few commits
