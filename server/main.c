@@ -321,10 +321,14 @@ done:
         event_free(ev_hup);
     if (ev_keys != NULL)
         event_free(ev_keys);
-    feed_free(env->feed);
-    http_free(env->http);
+    /* Drain the threads first: what they finish is handed back to the loop,
+     * which runs once more so no op is left undelivered (or leaked). */
     workers_stop(env->workers);
     committer_stop(env->committer);
+    if (env->base != NULL)
+        event_base_loop(env->base, EVLOOP_NONBLOCK);
+    feed_free(env->feed);
+    http_free(env->http);
     signer_free(env->signer);
     bulkcache_free(env->bulkcache);
     store_close(env->store);

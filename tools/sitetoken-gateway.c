@@ -363,6 +363,8 @@ main(int argc, char **argv)
         else
             printf("refused %s\n", sitetoken_error_name(rc));
     }
-    /* stdin closed: the follower thread dies with the process */
+    /* stdin closed: the follower thread (blocked on the event stream, still
+     * using the verifier and the cache) dies with the process. */
+    free(line);
     return 0;
 }

@@ -48,7 +48,11 @@ def public_jwk(key):
     if isinstance(pub, ed25519.Ed25519PublicKey):
         return json.loads(OKPAlgorithm.to_jwk(pub))
     if isinstance(pub, ec.EllipticCurvePublicKey):
-        return json.loads(ECAlgorithm.to_jwk(pub))
+        # RFC 7518 6.2.1.2: x and y are the full 32 bytes. PyJWT 2.6's to_jwk
+        # drops leading zero bytes (1 key in 128), which we rightly refuse.
+        nums = pub.public_numbers()
+        return {"kty": "EC", "crv": "P-256", "x": b64u(nums.x.to_bytes(32, "big")),
+                "y": b64u(nums.y.to_bytes(32, "big"))}
     return json.loads(RSAAlgorithm.to_jwk(pub))
 
 
