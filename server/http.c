@@ -385,7 +385,9 @@ http_reply_problem(struct http_req *req, enum errcode code, const char *fmt, ...
         evbuffer_add(buf, "\n", 1);
     }
     free(text);
-    if (code == ERRCODE_UNAVAILABLE || code == ERRCODE_RATE_LIMITED)
+    /* A caller that knows better has set Retry-After already. */
+    if ((code == ERRCODE_UNAVAILABLE || code == ERRCODE_RATE_LIMITED) &&
+        evhttp_find_header(evhttp_request_get_output_headers(req->ev), "Retry-After") == NULL)
         http_add_header(req, "Retry-After", "1");
     http_add_header(req, "Cache-Control", "no-store");
     if (code != ERRCODE_OK)

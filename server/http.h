@@ -53,7 +53,9 @@ int http_reload_tls(struct http *h);
 /* Open TCP connections (not counting the admin socket). */
 int http_connections(const struct http *h);
 
-/* Replies. Each one sends, records metrics, logs, and frees req. */
+/* Replies. Each one sends, records metrics, logs, and frees req.
+ * http_reply_problem adds Retry-After: 1 to unavailable and rate_limited
+ * unless the caller has set one. */
 void http_reply_json(struct http_req *req, int status, json_t *doc /* stolen */);
 void http_reply_problem(struct http_req *req, enum errcode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

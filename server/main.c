@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,6 +130,40 @@ fail:
     return -1;
 }
 
+/* Descriptors kept aside for everything that is not a client connection:
+ * listeners, the store's files, worker notify pipes, the admin socket and
+ * connections accepted in one burst before the limit closes them. */
+#define MAIN_FD_RESERVE 256
+
+/* Raises the soft RLIMIT_NOFILE so that max_connections can all be open at
+ * once. When the hard limit is too low, lowers max_connections instead (and
+ * says so): running out of descriptors would make accept() fail on every
+ * loop turn rather than refuse connections one by one. */
+static void
+main_raise_nofile(struct config *cfg)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)cfg->max_connections + MAIN_FD_RESERVE;
+    int64_t fit;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+        return;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        fit = (int64_t)rl.rlim_cur - MAIN_FD_RESERVE;
+        if (fit < 16)
+            fit = 16;
+        log_warn("event=start msg=\"open file limit too low\" nofile=%llu max_connections=%lld "
+                 "lowered_to=%lld",
+                 (unsigned long long)rl.rlim_cur, (long long)cfg->max_connections, (long long)fit);
+        cfg->max_connections = fit;
+    }
+}
+
 /* Makes the state directory (mode 0700) when it does not exist yet. */
 static int
 main_make_state_dir(const char *dir, const char **errstr)
@@ -222,9 +257,13 @@ main(int argc, char **argv)
     }
 
     log_init((enum log_level)cfg.log_level);
+    main_raise_nofile(&cfg);
     env->cfg = &cfg;
     env->started_at = time(NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* At a file size limit (ulimit -f) a write must fail with EFBIG, which
+     * the store turns into `unavailable`, instead of killing the process. */
+    signal(SIGXFSZ, SIG_IGN);
     if (evthread_use_pthreads() == -1)
         fatalx("event=start msg=\"libevent has no thread support\"");
 

@@ -640,6 +640,8 @@ mpapi_handle(struct http_req *req, enum mpapi_kind kind)
                         m->cert_sha256[0] ? m->cert_sha256 : m->authorization,
                         kind == MPAPI_EXCHANGE ? body_str(m->body, "bulk_token") : NULL,
                         ratelimit_now_us(), &rl_why) != ERRCODE_OK) {
+        snprintf(why, sizeof(why), "%d", m->rl.retry_after);
+        http_add_header(req, "Retry-After", why);
         http_reply_problem(req, ERRCODE_RATE_LIMITED, "%s", rl_why);
         mpapi_op_free(m);
         return;

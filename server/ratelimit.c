@@ -1,8 +1,12 @@
-/* Token buckets in an open-addressed table of fixed size. A key is a SHA-256
+/* Token buckets in open-addressed tables of fixed size. A key is a SHA-256
  * (of a credential or a bulk token) plus the kind of bucket; a lookup probes a
  * short window and, when the key is new and the window full, takes over the
  * slot used least recently. Evicting a bucket can only make a limit more
- * lenient for that key, never refuse anyone else. Loop thread only. */
+ * lenient for that key, never refuse anyone else. Request buckets and
+ * failure budgets live in separate tables, and a failure budget is made only
+ * when an authenticated exchange fails: a flood of made-up credentials can
+ * churn the request table but cannot evict (reset) a failure budget.
+ * Loop thread only. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,12 +26,32 @@ struct rl_bucket {
     int64_t last_us;
 };
 
-struct ratelimit {
+struct rl_table {
     struct rl_bucket *slots;
     uint32_t mask;
+};
+
+struct ratelimit {
+    struct rl_table requests;         /* RL_MP_REQUESTS */
+    struct rl_table failed;           /* RL_MP_FAILED, RL_BULK_FAILED */
     double mp_rate, mp_burst;         /* tokens a second, bucket size */
     double failed_rate, failed_burst; /* per second, per minute's worth */
 };
+
+/* Whole seconds until b holds one token again (at least 1). */
+static int
+rl_wait_s(const struct rl_bucket *b, double rate)
+{
+    double s = rate > 0 ? (1.0 - b->tokens) / rate : 60.0;
+    int n;
+
+    if (s > 3600)
+        s = 3600;
+    n = (int)s;
+    if (s - n > 1e-6) /* up, but not for a rounding error's worth */
+        n++;
+    return n < 1 ? 1 : n;
+}
 
 int64_t
 ratelimit_now_us(void)
@@ -38,21 +62,31 @@ ratelimit_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static int
+rl_table_init(struct rl_table *t, int capacity)
+{
+    uint32_t n = 64;
+
+    while (n < (uint32_t)capacity && n < (1u << 24))
+        n <<= 1;
+    if ((t->slots = calloc(n, sizeof(*t->slots))) == NULL)
+        return -1;
+    t->mask = n - 1;
+    return 0;
+}
+
 struct ratelimit *
 ratelimit_new(int capacity, int64_t mp_rate, int64_t failed_per_minute)
 {
     struct ratelimit *rl = calloc(1, sizeof(*rl));
-    uint32_t n = 64;
 
     if (rl == NULL)
         return NULL;
-    while (n < (uint32_t)capacity && n < (1u << 24))
-        n <<= 1;
-    if ((rl->slots = calloc(n, sizeof(*rl->slots))) == NULL) {
-        free(rl);
+    if (rl_table_init(&rl->requests, capacity) == -1 ||
+        rl_table_init(&rl->failed, capacity) == -1) {
+        ratelimit_free(rl);
         return NULL;
     }
-    rl->mask = n - 1;
     rl->mp_rate = (double)mp_rate;
     rl->mp_burst = mp_rate > 0 ? (double)mp_rate : 0;
     rl->failed_rate = (double)failed_per_minute / 60.0;
@@ -65,23 +99,25 @@ ratelimit_free(struct ratelimit *rl)
 {
     if (rl == NULL)
         return;
-    free(rl->slots);
+    free(rl->requests.slots);
+    free(rl->failed.slots);
     free(rl);
 }
 
-/* The bucket for (kind, key), created full when new; refilled to now. */
+/* The bucket for (kind, key) in t, refilled to now. A new key gets a full
+ * bucket when create is set; otherwise NULL (a full bucket, in effect). */
 static struct rl_bucket *
-rl_bucket(struct ratelimit *rl, enum ratelimit_kind kind, const uint8_t key[32], double rate,
-          double burst, int64_t now_us)
+rl_bucket(struct rl_table *t, enum ratelimit_kind kind, const uint8_t key[32], double rate,
+          double burst, int64_t now_us, int create)
 {
     uint32_t h, victim;
     struct rl_bucket *b;
 
     memcpy(&h, key, sizeof(h));
-    h = (h ^ (uint32_t)kind * 0x9e3779b9u) & rl->mask;
+    h = (h ^ (uint32_t)kind * 0x9e3779b9u) & t->mask;
     victim = h;
     for (uint32_t i = 0; i < RATELIMIT_PROBE; i++) {
-        b = &rl->slots[(h + i) & rl->mask];
+        b = &t->slots[(h + i) & t->mask];
         if (b->kind == kind && memcmp(b->key, key, 32) == 0) {
             b->tokens += (double)(now_us - b->last_us) / 1e6 * rate;
             if (b->tokens > burst)
@@ -90,13 +126,15 @@ rl_bucket(struct ratelimit *rl, enum ratelimit_kind kind, const uint8_t key[32],
             return b;
         }
         if (b->kind == 0) {
-            victim = (h + i) & rl->mask;
+            victim = (h + i) & t->mask;
             break;
         }
-        if (b->last_us < rl->slots[victim].last_us)
-            victim = (h + i) & rl->mask;
+        if (b->last_us < t->slots[victim].last_us)
+            victim = (h + i) & t->mask;
     }
-    b = &rl->slots[victim];
+    if (!create)
+        return NULL;
+    b = &t->slots[victim];
     memcpy(b->key, key, 32);
     b->kind = (uint8_t)kind;
     b->tokens = burst;
@@ -117,21 +155,26 @@ ratelimit_admit(struct ratelimit *rl, struct ratelimit_ticket *t, const char *cr
         t->has_bulk = 1;
     }
     if (rl->mp_rate > 0) {
-        b = rl_bucket(rl, RL_MP_REQUESTS, t->mp, rl->mp_rate, rl->mp_burst, now_us);
+        b = rl_bucket(&rl->requests, RL_MP_REQUESTS, t->mp, rl->mp_rate, rl->mp_burst, now_us, 1);
         if (b->tokens < 1) {
+            t->retry_after = rl_wait_s(b, rl->mp_rate);
             *why = "too many requests from this MP";
             return ERRCODE_RATE_LIMITED;
         }
         b->tokens -= 1;
     }
     if (rl->failed_burst > 0 && t->has_bulk) {
-        b = rl_bucket(rl, RL_MP_FAILED, t->mp, rl->failed_rate, rl->failed_burst, now_us);
-        if (b->tokens < 1) {
+        b = rl_bucket(&rl->failed, RL_MP_FAILED, t->mp, rl->failed_rate, rl->failed_burst, now_us,
+                      0);
+        if (b != NULL && b->tokens < 1) {
+            t->retry_after = rl_wait_s(b, rl->failed_rate);
             *why = "too many failed exchanges from this MP";
             return ERRCODE_RATE_LIMITED;
         }
-        b = rl_bucket(rl, RL_BULK_FAILED, t->bulk, rl->failed_rate, rl->failed_burst, now_us);
-        if (b->tokens < 1) {
+        b = rl_bucket(&rl->failed, RL_BULK_FAILED, t->bulk, rl->failed_rate, rl->failed_burst,
+                      now_us, 0);
+        if (b != NULL && b->tokens < 1) {
+            t->retry_after = rl_wait_s(b, rl->failed_rate);
             *why = "too many failed exchanges with this bulk token";
             return ERRCODE_RATE_LIMITED;
         }
@@ -145,11 +188,15 @@ ratelimit_exchange_done(struct ratelimit *rl, const struct ratelimit_ticket *t, 
 {
     struct rl_bucket *b;
 
+    /* No MP credential, no MP to charge (and the bulk token was not even
+     * looked at); the server's own trouble is no one's failure. */
     if (rl->failed_burst <= 0 || !t->has_bulk || code == ERRCODE_OK ||
-        code == ERRCODE_UNAVAILABLE || code == ERRCODE_RATE_LIMITED)
+        code == ERRCODE_UNAUTHENTICATED || code == ERRCODE_UNAVAILABLE ||
+        code == ERRCODE_RATE_LIMITED)
         return;
-    b = rl_bucket(rl, RL_MP_FAILED, t->mp, rl->failed_rate, rl->failed_burst, now_us);
+    b = rl_bucket(&rl->failed, RL_MP_FAILED, t->mp, rl->failed_rate, rl->failed_burst, now_us, 1);
     b->tokens = b->tokens >= 1 ? b->tokens - 1 : 0;
-    b = rl_bucket(rl, RL_BULK_FAILED, t->bulk, rl->failed_rate, rl->failed_burst, now_us);
+    b = rl_bucket(&rl->failed, RL_BULK_FAILED, t->bulk, rl->failed_rate, rl->failed_burst, now_us,
+                  1);
     b->tokens = b->tokens >= 1 ? b->tokens - 1 : 0;
 }

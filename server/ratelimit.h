@@ -16,10 +16,12 @@ struct ratelimit_ticket {
     uint8_t mp[32];   /* SHA-256 of the credential (API key or certificate) */
     uint8_t bulk[32]; /* SHA-256 of the bulk token, when has_bulk */
     int has_bulk;
+    int retry_after; /* when refused: whole seconds until it would be admitted */
 };
 
-/* capacity buckets in all; mp_rate requests/s per MP (0 = unlimited),
- * failed_per_minute failed exchanges (0 = unlimited). NULL on ENOMEM. */
+/* capacity buckets in each of two tables (requests, failures); mp_rate
+ * requests/s per MP (0 = unlimited), failed_per_minute failed exchanges
+ * (0 = unlimited). NULL on ENOMEM. */
 struct ratelimit *ratelimit_new(int capacity, int64_t mp_rate, int64_t failed_per_minute);
 void ratelimit_free(struct ratelimit *rl);
 
@@ -31,8 +33,8 @@ enum errcode ratelimit_admit(struct ratelimit *rl, struct ratelimit_ticket *t,
                              const char *credential, const char *bulk_token, int64_t now_us,
                              const char **why);
 /* Loop thread, when an exchange admitted under t is answered with code:
- * a refusal (other than unavailable or rate_limited) spends one failure from
- * the MP's and the bulk token's budgets. */
+ * a refusal (other than unauthenticated, unavailable or rate_limited) spends
+ * one failure from the MP's and the bulk token's budgets. */
 void ratelimit_exchange_done(struct ratelimit *rl, const struct ratelimit_ticket *t,
                              enum errcode code, int64_t now_us);
 /* Monotonic microseconds, the clock the buckets run on. */

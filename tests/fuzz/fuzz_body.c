@@ -1,6 +1,7 @@
 /* libFuzzer target: request bodies as the MP routes read them: JSON with
  * duplicate keys refused, then the field tables (body_check) of every MP
- * route, then the accessors the handlers use. */
+ * route, then the accessors the handlers use. The tables copy those of
+ * server/mpapi.c (static there; keep the two in step). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,14 @@ static const struct body_field fuzz_exchange[] = {
     {.name = "name", .type = BODY_TEXT, .required = 1, .max = 256},
     {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = 8192},
 };
+/* renewals and access tokens */
+static const struct body_field fuzz_token_proof[] = {
+    {.name = "token", .type = BODY_TOKEN, .required = 1, .max = 8192},
+    {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = 8192},
+};
+static const struct body_field fuzz_introspect[] = {
+    {.name = "token", .type = BODY_TOKEN, .required = 1, .max = 8192},
+};
 static const struct body_field fuzz_admin[] = {
     {.name = "lifetime_minutes", .type = BODY_INT, .min = 1, .imax = 10080},
     {.name = "max_uses", .type = BODY_INT, .min = 1, .imax = 1000000000},
@@ -32,7 +41,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const struct {
         const struct body_field *f;
         size_t n;
-    } shapes[] = {{fuzz_register, 3}, {fuzz_exchange, 4}, {fuzz_admin, 4}};
+    } shapes[] = {{fuzz_register, 3},
+                  {fuzz_exchange, 4},
+                  {fuzz_token_proof, 2},
+                  {fuzz_introspect, 1},
+                  {fuzz_admin, 4}};
     json_error_t jerr;
     json_t *doc;
     char why[160];

@@ -205,7 +205,8 @@ def test_mp_rate_limit(start_server):
     assert 429 in codes, codes
     r = a.introspect("x.y.z")
     assert r.status_code == 429 and r.json()["code"] == "rate_limited"
-    assert r.headers["Retry-After"].isdigit()
+    assert r.headers["Retry-After"] == "1"  # 5 a second: one back within 200 ms
+    assert len(r.raw.headers.getlist("Retry-After")) == 1
     # another MP has its own bucket
     assert b.introspect("x.y.z").status_code == 200
     # and the bucket refills
@@ -226,6 +227,8 @@ def test_failed_exchanges_are_limited_per_bulk_token_and_per_mp(start_server):
         assert r.status_code == 401, r.text
     r = a.exchange(Device(), b1)
     assert r.status_code == 429 and r.json()["code"] == "rate_limited"
+    # 3 a minute: the next one is allowed about 20 s later, and it says so
+    assert 15 <= int(r.headers["Retry-After"]) <= 20, r.headers["Retry-After"]
     # the bulk token is spent for everyone...
     r = b.exchange(Device(), b1)
     assert r.status_code == 429 and r.json()["code"] == "rate_limited"
@@ -234,3 +237,41 @@ def test_failed_exchanges_are_limited_per_bulk_token_and_per_mp(start_server):
     assert a.exchange(Device(), b2).status_code == 429
     # registrations are not exchanges
     assert a.register(Device()).status_code == 201
+
+
+def test_low_open_file_limit_lowers_max_connections(start_server, tmp_path, monkeypatch):
+    """With a hard RLIMIT_NOFILE below max_connections the server lowers the
+    limit (and says so) instead of running out of descriptors in accept()."""
+    import conftest
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 700:
+        pytest.skip("needs 700 descriptors for the client side")
+    wrapper = tmp_path / "sitetokend-nofile"
+    wrapper.write_text('#!/bin/sh\nulimit -n 400 || exit 3\nexec "%s" "$@"\n' % conftest.SITETOKEND)
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(conftest, "SITETOKEND", wrapper)
+    s = start_server(basic_config(level="info"))
+    assert "nofile=400 max_connections=10000 lowered_to=144" in s.log(), s.log()
+    socks = []
+    try:
+        for _ in range(600):
+            try:
+                c = socket.create_connection(hostport(s), timeout=5)
+                c.sendall(b"GET /healthz HT")
+                socks.append(c)
+            except OSError:
+                break
+        assert len(os.listdir("/proc/%d/fd" % s.proc.pid)) < 400
+    finally:
+        for c in socks:
+            c.close()
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            good_get_ms(s)
+            break
+        except (AssertionError, OSError):
+            assert time.monotonic() < deadline, "server did not recover:\n" + s.log()
+            time.sleep(0.05)
+    assert s.proc.poll() is None
+    assert "Too many open files" not in s.log()

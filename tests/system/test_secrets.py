@@ -4,6 +4,7 @@ drops root to the configured user after binding."""
 
 import os
 import shutil
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -11,6 +12,14 @@ import pytest
 
 from conftest import Server, basic_config, bulk_new, write_config
 from device import MP, Device
+
+
+def assert_clean_exit(server):
+    """Stops the server: exit 0, and no sanitizer report (ASan/UBSan builds)."""
+    rc = server.stop()
+    log = server.log()
+    assert "Sanitizer" not in log and "runtime error:" not in log, log[-3000:]
+    assert rc == 0, "exit status %s:\n%s" % (rc, log[-2000:])
 
 
 def secret_parts(token):
@@ -37,23 +46,47 @@ def test_tokens_and_keys_never_logged_or_stored(server):
         assert r.status_code == 200
         secrets.append(r.json()["access_token"])
         assert mp.introspect(d.token).json()["active"] is True
+    # renewals (the debug clock moves past renew_after), then access again
+    server.shift_clock(31 * 86400)
+    for d in devices:
+        r = mp.renew(d)
+        assert r.status_code == 200, r.text
+        secrets.append(d.token)
+        r = mp.access(d)
+        assert r.status_code == 200, r.text
+        secrets.append(r.json()["access_token"])
     # refused requests carry secrets too: a wrong key, a forged bulk token
     wrong_key = "stmp_" + "Z" * 43
     assert MP(server, wrong_key).register(Device()).status_code == 401
     assert mp.exchange(Device(), bulk[:-4] + "AAAA").status_code == 401
     secrets.append(wrong_key)
     server.ctl("token", "revoke", mp.introspect(devices[0].token).json()["token_id"], check=0)
-    server.ctl("audit", check=0)
-    server.stop()
+    server.ctl("device", "block", mp.introspect(devices[1].token).json()["device_id"], check=0)
+    audit = server.ctl("audit", "--all", json_out=True, check=0).stdout
+    assert "revoke" in audit
+    # the database files while the server runs (the WAL holds the recent
+    # writes) and again after it stopped (checkpointed into the main file)
+    var = server.workdir / "var"
+    blobs = {"audit (sitetokenctl)": audit.encode()}
+    for p in var.iterdir():
+        if p.is_file() and p.name.startswith("sitetoken.db"):
+            blobs["running " + p.name] = p.read_bytes()
+    assert "running sitetoken.db-wal" in blobs
+    assert_clean_exit(server)
 
     log = server.log()
     assert "event=issue" in log  # the log did record the issuance (by id)
-    blobs = {"stderr log": log.encode()}
-    var = server.workdir / "var"
+    assert "level=debug" in log  # at the most talkative level
+    blobs["stderr log"] = log.encode()
     for p in var.iterdir():
         if p.is_file() and p.name.startswith("sitetoken.db"):
             blobs[p.name] = p.read_bytes()
     assert "sitetoken.db" in blobs
+    con = sqlite3.connect(str(var / "sitetoken.db"))
+    rows = con.execute("SELECT * FROM audit").fetchall()
+    con.close()
+    assert len(rows) >= 10
+    blobs["audit table"] = repr(rows).encode()
     for secret in secrets:
         for part in secret_parts(secret):
             for where, data in blobs.items():
@@ -82,12 +115,12 @@ def test_drops_root_to_the_configured_user(start_server):
         assert s.get("/readyz").status_code == 200
         st = (wd / "var" / "sitetoken.db").stat()
         assert st.st_uid == nobody.pw_uid
-        assert s.stop() == 0
+        assert_clean_exit(s)
         # and it starts again (as root, dropping again) on the same state
         s = start_server(basic_config("user: nobody\n"), workdir=wd)
         assert mp.server is not s
         assert MP(s, mp.api_key).register(Device()).status_code == 201
-        assert s.stop() == 0
+        assert_clean_exit(s)
     finally:
         shutil.rmtree(wd, ignore_errors=True)
 

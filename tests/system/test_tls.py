@@ -204,3 +204,76 @@ def test_plain_http_off_loopback_is_refused(tmp_path):
     cfg = write_config(tmp_path / "c.yaml", "listen:\n  - address: 0.0.0.0\n    port: 0\n")
     r = run_sitetokend(["-n", "-c", str(cfg)], tmp_path)
     assert r.returncode == 1 and "loopback" in r.stderr
+
+
+def test_tls_off_loopback_is_accepted_by_check(pki, tmp_path):
+    from conftest import run_sitetokend, write_config
+    cfg = write_config(
+        tmp_path / "c.yaml",
+        "listen:\n  - address: 0.0.0.0\n    port: 0\n    tls:\n"
+        "      certificate: %s\n      key: %s\n      client_ca: %s\n"
+        % (pki["cert"], pki["key"], pki["ca"].pem),
+    )
+    r = run_sitetokend(["-n", "-c", str(cfg)], tmp_path)
+    assert r.returncode == 0, r.stderr
+
+
+def closed_within(sock, seconds):
+    sock.settimeout(0.05)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if sock.recv(4096) == b"":
+                return True
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+    return False
+
+
+def test_stalled_handshakes_are_cut_off_and_delay_no_one(start_server, pki):
+    """A TLS slowloris: connections that never finish the handshake are closed
+    by the read timeout, and a good client is served meanwhile."""
+    s = start_server(tls_config(pki["cert"], pki["key"], pki["ca"].pem,
+                                "limits:\n  read_timeout: 500ms\n"))
+    port = int(re.search(r"https://[^,\s]+:(\d+)", s.ready).group(1))
+    stalled = []
+    for i in range(200):
+        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+        if i % 2:
+            c.sendall(b"\x16\x03\x01\x02\x00\x01\x00")  # the start of a ClientHello
+        stalled.append(c)
+    t0 = time.perf_counter()
+    r = requests.get("https://" + re.search(r"https://([^,\s]+)", s.ready).group(1) + "/healthz",
+                     verify=str(pki["ca"].pem), timeout=10)
+    assert r.status_code == 200
+    assert time.perf_counter() - t0 < 0.5
+    try:
+        for c in stalled:
+            assert closed_within(c, 3), "a stalled handshake was never closed"
+    finally:
+        for c in stalled:
+            c.close()
+
+
+def test_mp_rate_limit_applies_to_certificate_mps(start_server, pki):
+    s = start_server(tls_config(pki["cert"], pki["key"], pki["ca"].pem,
+                                "limits:\n  mp_rate: 3\n"))
+    base = "https://" + re.search(r"https://([^,\s]+)", s.ready).group(1)
+    ccert, ckey, _ = pki["ca"].issue("mp-rl")
+    s.ctl("mp", "add", "mp-rl", "--cert", str(ccert), check=0)
+    with requests.Session() as sess:  # one keep-alive connection
+        codes = [sess.post(base + "/v1/introspect", json={"token": "x.y.z"},
+                           verify=str(pki["ca"].pem), cert=(str(ccert), str(ckey)), timeout=10)
+                 for _ in range(8)]
+    assert [r.status_code for r in codes[:3]] == [200, 200, 200]
+    limited = [r for r in codes if r.status_code == 429]
+    assert limited, [r.status_code for r in codes]
+    assert limited[0].json()["code"] == "rate_limited"
+    assert limited[0].headers["Retry-After"] == "1"
+    # another MP (an API key) is not affected
+    key = s.ctl("mp", "add", "mp-key", json_out=True, check=0).doc["api_key"]
+    r = requests.post(base + "/v1/introspect", json={"token": "x.y.z"}, verify=str(pki["ca"].pem),
+                      headers={"Authorization": "Bearer " + key}, timeout=10)
+    assert r.status_code == 200

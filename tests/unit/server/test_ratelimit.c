@@ -1,6 +1,7 @@
 /* ratelimit.c: the per-MP bucket allows a second's burst and refills; the
  * failed-exchange budgets are per MP and per bulk token and count only
- * refusals; a full table never refuses a newcomer. */
+ * refusals of authenticated exchanges; a full table never refuses a
+ * newcomer, and a flood of made-up credentials never resets a budget. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@ test_mp_rate_burst_and_refill(void **state)
         assert_int_equal(ratelimit_admit(rl, &t, "Bearer a", NULL, 0, &why), ERRCODE_OK);
     assert_int_equal(ratelimit_admit(rl, &t, "Bearer a", NULL, 0, &why), ERRCODE_RATE_LIMITED);
     assert_non_null(why);
+    assert_int_equal(t.retry_after, 1); /* a third of a second, rounded up */
     /* another credential has its own bucket */
     assert_int_equal(ratelimit_admit(rl, &t, "Bearer b", NULL, 0, &why), ERRCODE_OK);
     /* a third of a second refills one request */
@@ -65,7 +67,10 @@ test_failed_exchanges_per_mp_and_bulk(void **state)
         ratelimit_exchange_done(rl, &t, ERRCODE_BAD_SIGNATURE, 0);
     }
     assert_int_equal(ratelimit_admit(rl, &t, "mpA", "B1", 0, &why), ERRCODE_RATE_LIMITED);
-    assert_int_equal(ratelimit_admit(rl, &t, "mpB", "B1", 0, &why), ERRCODE_RATE_LIMITED);
+    assert_int_equal(t.retry_after, 30); /* 2 a minute: one back in 30 s */
+    assert_int_equal(ratelimit_admit(rl, &t, "mpB", "B1", 10 * (int64_t)SEC, &why),
+                     ERRCODE_RATE_LIMITED);
+    assert_int_equal(t.retry_after, 20);
     assert_int_equal(ratelimit_admit(rl, &t, "mpA", "B2", 0, &why), ERRCODE_RATE_LIMITED);
     assert_int_equal(ratelimit_admit(rl, &t, "mpB", "B2", 0, &why), ERRCODE_OK);
     /* not an exchange: the failure budget does not apply */
@@ -90,6 +95,29 @@ test_full_table_admits_newcomers(void **state)
     ratelimit_free(rl);
 }
 
+static void
+test_unauthenticated_flood_cannot_reset_a_failure_budget(void **state)
+{
+    struct ratelimit *rl = ratelimit_new(64, 1000, 2);
+    struct ratelimit_ticket t;
+    const char *why = NULL;
+    char key[32];
+
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ratelimit_admit(rl, &t, "mpA", "B1", 0, &why), ERRCODE_OK);
+        ratelimit_exchange_done(rl, &t, ERRCODE_PROOF_INVALID, 0);
+    }
+    /* made-up credentials, exchanges refused as unauthenticated */
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof(key), "junk-%d", i);
+        assert_int_equal(ratelimit_admit(rl, &t, key, key, 1, &why), ERRCODE_OK);
+        ratelimit_exchange_done(rl, &t, ERRCODE_UNAUTHENTICATED, 1);
+    }
+    assert_int_equal(ratelimit_admit(rl, &t, "mpA", "B9", 2, &why), ERRCODE_RATE_LIMITED);
+    assert_int_equal(ratelimit_admit(rl, &t, "mpB", "B1", 2, &why), ERRCODE_RATE_LIMITED);
+    ratelimit_free(rl);
+}
+
 int
 main(void)
 {
@@ -98,6 +126,7 @@ main(void)
         cmocka_unit_test(test_unlimited_by_default),
         cmocka_unit_test(test_failed_exchanges_per_mp_and_bulk),
         cmocka_unit_test(test_full_table_admits_newcomers),
+        cmocka_unit_test(test_unauthenticated_flood_cannot_reset_a_failure_budget),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
