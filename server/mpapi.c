@@ -493,6 +493,15 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         }
         if (kind == MPAPI_RENEW && now - presented.iat < cfg->renew_after_ms / 1000) {
             char when[TIMEFMT_LEN + 1];
+            struct store_token row;
+
+            /* A revoked token is dead, not early: say so (the writer
+             * decides every other case, this read only orders answers). */
+            if (store_token_get(ctx->store, presented.jti, &row, &errstr) == 0 &&
+                row.revoked_at != 0) {
+                code = mpapi_refuse(m, ERRCODE_TOKEN_REVOKED, "token %s is revoked", presented.jti);
+                goto done;
+            }
 
             timefmt_rfc3339(presented.iat + cfg->renew_after_ms / 1000, when);
             code = mpapi_refuse(m, ERRCODE_CONFLICT, "too early to renew: renewable from %s", when);
