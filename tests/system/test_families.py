@@ -10,11 +10,22 @@ import json
 import sqlite3
 import time
 
+import pytest
+
 from conftest import SANITIZED
 from device import Device
 from test_events import Subscriber
 
 DAY = 86400
+
+
+@pytest.fixture(autouse=True)
+def _clean_exit(server):
+    """Each test's server stops cleanly, with nothing from the sanitizers."""
+    yield
+    assert server.stop() == 0
+    log = server.log()
+    assert "Sanitizer" not in log and "runtime error:" not in log, log[-3000:]
 
 
 def code_of(r):
