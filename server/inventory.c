@@ -16,6 +16,7 @@
 #include "body.h"
 #include "bulk.h"
 #include "committer.h"
+#include "config.h"
 #include "devices.h"
 #include "feed.h"
 #include "http.h"
@@ -88,13 +89,18 @@ inv_bulk_status(const struct store_bulk *b, int64_t now)
     return "active";
 }
 
+/* What introspection would answer for the token now, in its order: the
+ * signature check refuses an expired token first (tokens are accepted until
+ * exp + skew), then the token's row, then its device. */
 static const char *
-inv_token_status(const struct store_token *t, int64_t now)
+inv_token_status(const struct store_token *t, int64_t now, int64_t skew)
 {
-    if (t->revoked_at != 0)
-        return "revoked";
-    if (now >= t->expires_at)
+    if (now >= t->expires_at + skew)
         return "expired";
+    if (t->revoked_at != 0)
+        return strcmp(t->revoke_reason, STORE_REASON_SUPERSEDED) == 0 ? "superseded" : "revoked";
+    if (t->device_blocked)
+        return "device_blocked";
     return "active";
 }
 
@@ -119,16 +125,21 @@ inv_device_json(const struct store_device *d)
         "created_at", inv_time(d->created_at), "last_seen_at", inv_time(d->last_seen_at));
 }
 
+/* An access token has no gen: the key is absent, as in the token. */
 static json_t *
-inv_token_json(const struct store_token *t, int64_t now)
+inv_token_json(const struct store_token *t, int64_t now, int64_t skew)
 {
-    return json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o}", "jti", t->jti, "kind",
-        t->kind, "status", inv_token_status(t, now), "device_id", t->device_id, "kid", t->kid,
-        "issued_at", inv_time(t->issued_at), "expires_at", inv_time(t->expires_at), "gen",
-        (json_int_t)t->gen, "bulk_id", inv_opt_str(t->bulk_id), "mp_id", inv_opt_str(t->mp_id),
-        "prev_jti", inv_opt_str(t->prev_jti), "revoked_at", inv_time(t->revoked_at),
-        "revoke_reason", t->revoked_at != 0 ? json_string(t->revoke_reason) : json_null());
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}", "jti", t->jti, "kind",
+        t->kind, "status", inv_token_status(t, now, skew), "device_id", t->device_id, "kid", t->kid,
+        "issued_at", inv_time(t->issued_at), "expires_at", inv_time(t->expires_at), "family",
+        t->family, "bulk_id", inv_opt_str(t->bulk_id), "mp_id", inv_opt_str(t->mp_id), "prev_jti",
+        inv_opt_str(t->prev_jti), "revoked_at", inv_time(t->revoked_at), "revoke_reason",
+        t->revoked_at != 0 ? json_string(t->revoke_reason) : json_null());
+
+    if (o != NULL && strcmp(t->kind, "access") != 0)
+        json_object_set_new(o, "gen", json_integer(t->gen));
+    return o;
 }
 
 /* Paging --------------------------------------------------------------- */
@@ -136,9 +147,9 @@ inv_token_json(const struct store_token *t, int64_t now)
 struct inv_page {
     json_t *items;
     int limit, n;
-    int64_t now;
-    char next[72]; /* the cursor of the last item kept */
-    int more;      /* a row past the page exists */
+    int64_t now, skew; /* skew: tokens are accepted until exp + skew */
+    char next[72];     /* the cursor of the last item kept */
+    int more;          /* a row past the page exists */
 };
 
 /* ?limit= and ?after=; replies invalid_request itself (returns -1). */
@@ -172,6 +183,7 @@ inv_page_init(struct http_req *req, struct inv_page *p, const char **after)
         return -1;
     }
     p->now = sitetokend_now(req->env);
+    p->skew = req->env->cfg->clock_skew_ms / 1000;
     return 0;
 }
 
@@ -259,7 +271,7 @@ inv_token_cb(const struct store_token *t, void *arg)
 {
     struct inv_page *p = arg;
 
-    return inv_page_add(p, inv_token_json(t, p->now), t->jti);
+    return inv_page_add(p, inv_token_json(t, p->now, p->skew), t->jti);
 }
 
 void
@@ -301,6 +313,7 @@ inventory_device_show(struct http_req *req)
     memset(&p, 0, sizeof(p));
     p.limit = INV_SHOW_TOKENS;
     p.now = sitetokend_now(req->env);
+    p.skew = req->env->cfg->clock_skew_ms / 1000;
     if ((p.items = json_array()) == NULL ||
         store_token_list(st, d.id, NULL, p.limit + 1, inv_token_cb, &p, &errstr) == -1) {
         json_decref(p.items);
@@ -535,34 +548,77 @@ inv_device_apply(struct commit_op *op, struct commit_ctx *ctx)
         block ? json_pack("{s:I, s:s}", "serial", (json_int_t)serial, "reason", o->reason) : NULL);
 }
 
+/* Collects the feed entries of a family revocation. */
+struct inv_family {
+    struct inv_op *o;
+    struct commit_ctx *ctx;
+    int64_t first_serial;
+    enum errcode code;
+};
+
+static int
+inv_family_cb(const struct store_token_revoked *r, void *arg)
+{
+    struct inv_family *f = arg;
+    const char *errstr = NULL;
+    int64_t serial = 0;
+
+    if (store_revocation_add(f->ctx->store, "token", r->jti, f->ctx->now_ms / 1000, r->expires_at,
+                             f->o->reason, &serial, &errstr) == -1) {
+        f->code = inv_fail(&f->o->op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+        return 1;
+    }
+    if (f->first_serial == 0)
+        f->first_serial = serial;
+    return 0;
+}
+
+/* An admin's revoke of any token revokes its whole family: the token itself
+ * (even expired), then every live member, ancestors and successors and the
+ * access tokens minted from them, each with its own feed entry. A conflict
+ * only when nothing was left to revoke. */
 static enum errcode
 inv_token_apply(struct commit_op *op, struct commit_ctx *ctx)
 {
     struct inv_op *o = (struct inv_op *)op;
     int64_t now = ctx->now_ms / 1000, serial = 0;
+    int64_t skew = o->env->cfg->clock_skew_ms / 1000;
+    struct inv_family fam = {.o = o, .ctx = ctx, .code = ERRCODE_OK};
     struct store_token t;
     const char *errstr = NULL;
     enum errcode code;
-    int rc;
+    int rc, members;
 
     if ((rc = store_token_get(ctx->store, o->id, &t, &errstr)) == 1)
         return inv_fail(op, ERRCODE_NOT_FOUND, "no token %s", o->id);
     if (rc == -1)
         return inv_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
     rc = store_token_revoke(ctx->store, o->id, now, o->reason, &errstr);
-    if (rc == 2)
-        return inv_fail(op, ERRCODE_CONFLICT, "token %s is already revoked", o->id);
-    if (rc != 0)
+    if (rc != 0 && rc != 2)
         return inv_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
-    if ((code = inv_revoke_entry(o, ctx, "token", t.expires_at, &serial)) != ERRCODE_OK)
-        return code;
-    t.revoked_at = now;
-    snprintf(t.revoke_reason, sizeof(t.revoke_reason), "%s", o->reason);
-    o->reply = inv_token_json(&t, now);
+    if (rc == 0) {
+        if ((code = inv_revoke_entry(o, ctx, "token", t.expires_at, &serial)) != ERRCODE_OK)
+            return code;
+        t.revoked_at = now;
+        snprintf(t.revoke_reason, sizeof(t.revoke_reason), "%s", o->reason);
+    }
+    members = store_token_revoke_family(ctx->store, t.family, now, now - skew, o->reason,
+                                        inv_family_cb, &fam, &errstr);
+    if (members == -1)
+        return fam.code != ERRCODE_OK ? fam.code
+                                      : inv_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+    if (rc == 2 && members == 0)
+        return inv_fail(op, ERRCODE_CONFLICT, "token %s and its family are already revoked", o->id);
+    if (serial == 0)
+        serial = fam.first_serial;
+    members += rc == 0;
+    o->reply = inv_token_json(&t, now, skew);
     json_object_set_new(o->reply, "serial", json_integer(serial));
+    json_object_set_new(o->reply, "members_revoked", json_integer(members));
     return inv_audit(o, ctx, inv_action_names[o->action],
-                     json_pack("{s:I, s:s, s:s}", "serial", (json_int_t)serial, "device",
-                               t.device_id, "reason", o->reason));
+                     json_pack("{s:I, s:s, s:s, s:s, s:i}", "serial", (json_int_t)serial, "device",
+                               t.device_id, "reason", o->reason, "family", t.family, "members",
+                               members));
 }
 
 static void

@@ -23,6 +23,7 @@
 #include "committer.h"
 #include "config.h"
 #include "devices.h"
+#include "feed.h"
 #include "http.h"
 #include "ids.h"
 #include "jwt.h"
@@ -31,6 +32,7 @@
 #include "proof.h"
 #include "ratelimit.h"
 #include "replay.h"
+#include "revocations.h"
 #include "signer.h"
 #include "sitetokend.h"
 #include "store.h"
@@ -95,6 +97,7 @@ struct mpapi_op {
     uint8_t bulk_hash[32];
     char presented[65]; /* renew/access: jti of the client token presented */
     char *token;        /* the signed token; freed in mpapi_done */
+    int superseded;     /* renew: members of the earlier branch revoked */
     enum errcode early; /* a refusal decided on the worker, audited by the writer */
 };
 
@@ -128,6 +131,10 @@ mpapi_audit(struct mpapi_op *m, struct commit_ctx *ctx, const char *action, cons
         json_object_set_new(d, "bulk", json_string(m->tok.bulk_id));
     if (m->tok.prev_jti[0] != '\0')
         json_object_set_new(d, "prev", json_string(m->tok.prev_jti));
+    if (m->tok.family[0] != '\0')
+        json_object_set_new(d, "family", json_string(m->tok.family));
+    if (m->superseded > 0)
+        json_object_set_new(d, "superseded", json_integer(m->superseded));
     if (code != NULL) {
         json_object_set_new(d, "code", json_string(code));
         json_object_del(d, "jti"); /* never issued */
@@ -140,6 +147,17 @@ mpapi_audit(struct mpapi_op *m, struct commit_ctx *ctx, const char *action, cons
     rc = store_audit_append(ctx->store, ctx->now_ms / 1000, actor, action, m->tok.device_id, detail,
                             &errstr);
     return rc == 0 ? ERRCODE_OK : mpapi_fail(&m->op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+}
+
+/* Writer thread: the feed entry of one superseded token. */
+static int
+mpapi_superseded_cb(const struct store_token_revoked *r, void *arg)
+{
+    struct commit_ctx *ctx = arg;
+    const char *errstr = NULL;
+
+    return store_revocation_add(ctx->store, "token", r->jti, ctx->now_ms / 1000, r->expires_at,
+                                STORE_REASON_SUPERSEDED, NULL, &errstr) == -1;
 }
 
 /* Writer thread: everything that must be decided against committed state. */
@@ -155,6 +173,7 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
     enum errcode code;
     int rc;
 
+    m->superseded = 0;
     rc = replay_check(ctx->replay, m->proof_jti, strlen(m->proof_jti), ctx->now_ms);
     if (rc == 1)
         return mpapi_fail(op, ERRCODE_PROOF_REPLAYED, "this proof (jti %s) was already used",
@@ -207,6 +226,18 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
             return mpapi_fail(op, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", cur.id);
         if (store_device_touch(st, cur.id, cur.hardware_id, cur.name, m->mp.id, now, &errstr) == -1)
             return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+        /* The new token joins the presented token's family. */
+        snprintf(m->tok.family, sizeof(m->tok.family), "%s", old.family);
+        if (m->kind == MPAPI_RENEW) {
+            /* At most one live successor: a retried renewal supersedes the
+             * branch the earlier answer started (before the new token is
+             * in, so it is not part of that branch). */
+            rc = store_token_supersede(st, old.jti, now, now - m->env->cfg->clock_skew_ms / 1000,
+                                       mpapi_superseded_cb, ctx, &errstr);
+            if (rc == -1)
+                return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+            m->superseded = rc;
+        }
         break;
     }
     if (store_token_insert(st, &m->tok, &errstr) == -1)
@@ -285,10 +316,12 @@ mpapi_done(struct commit_op *op)
         if (m->kind == MPAPI_EXCHANGE)
             json_object_set_new(doc, "bulk_token_id", json_string(m->tok.bulk_id));
     }
-    log_info("event=issue rid=%llx actor=%s kind=%s jti=%s device=%s kid=%s",
+    log_info("event=issue rid=%llx actor=%s kind=%s jti=%s device=%s kid=%s superseded=%d",
              (unsigned long long)req->id, req->actor, m->tok.kind, m->tok.jti, m->tok.device_id,
-             m->tok.kid);
+             m->tok.kid, m->superseded);
     http_reply_json(req, mpapi_kinds[m->kind].status, doc);
+    if (m->superseded > 0) /* committed: gateways learn of it now */
+        feed_changed(m->env->feed);
     mpapi_op_free(m);
 }
 
@@ -385,9 +418,10 @@ mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_
     if (code == ERRCODE_OK) {
         timefmt_rfc3339(c.exp, exp);
         m->reply =
-            json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:I}", "active", 1, "type",
-                      jwt_kind_name(c.kind), "device_id", c.sub, "token_id", c.jti, "expires_at",
-                      exp, "kid", c.kid, "gen", (json_int_t)(c.gen < 0 ? 0 : c.gen));
+            json_pack("{s:b, s:s, s:s, s:s, s:s, s:s}", "active", 1, "type", jwt_kind_name(c.kind),
+                      "device_id", c.sub, "token_id", c.jti, "expires_at", exp, "kid", c.kid);
+        if (m->reply != NULL && c.kind == JWT_KIND_CLIENT) /* access tokens have no gen */
+            json_object_set_new(m->reply, "gen", json_integer(c.gen < 0 ? 0 : c.gen));
     } else {
         m->reply = json_pack("{s:b, s:s}", "active", 0, "reason", errcode_name(code));
     }
@@ -459,6 +493,15 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         }
         if (kind == MPAPI_RENEW && now - presented.iat < cfg->renew_after_ms / 1000) {
             char when[TIMEFMT_LEN + 1];
+            struct store_token row;
+
+            /* A revoked token is dead, not early: say so (the writer
+             * decides every other case, this read only orders answers). */
+            if (store_token_get(ctx->store, presented.jti, &row, &errstr) == 0 &&
+                row.revoked_at != 0) {
+                code = mpapi_refuse(m, ERRCODE_TOKEN_REVOKED, "token %s is revoked", presented.jti);
+                goto done;
+            }
 
             timefmt_rfc3339(presented.iat + cfg->renew_after_ms / 1000, when);
             code = mpapi_refuse(m, ERRCODE_CONFLICT, "too early to renew: renewable from %s", when);
@@ -515,8 +558,11 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
             ids_device_id(m->dev.id);
     }
 
-    /* The new token. */
+    /* The new token; a registration or exchange starts a family (renewals
+     * and access tokens join the presented token's, in the writer). */
     ids_jti(m->tok.jti);
+    if (token == NULL)
+        snprintf(m->tok.family, sizeof(m->tok.family), "%s", m->tok.jti);
     snprintf(m->tok.kind, sizeof(m->tok.kind), "%s", kind == MPAPI_ACCESS ? "access" : "client");
     snprintf(m->tok.device_id, sizeof(m->tok.device_id), "%s", m->dev.id);
     snprintf(m->tok.mp_id, sizeof(m->tok.mp_id), "%s", m->mp.id);

@@ -9,7 +9,11 @@
     "id, jkt, hardware_id, name, reg, bulk_id, mp_id, created_at, last_seen_at, blocked"
 #define TOKEN_COLS                                                                                 \
     "jti, kind, device_id, kid, issued_at, expires_at, gen, bulk_id, mp_id, prev_jti,"             \
-    " revoked_at, revoke_reason"
+    " revoked_at, revoke_reason, family"
+/* What a token row reads back as: its columns, then its device's blocked
+ * flag (one primary-key lookup per row). */
+#define TOKEN_SELECT                                                                               \
+    "SELECT " TOKEN_COLS ", (SELECT blocked FROM devices d WHERE d.id = tokens.device_id)"
 
 static int
 device_from_row(sqlite3_stmt *stmt, struct store_device *d)
@@ -40,8 +44,12 @@ token_from_row(sqlite3_stmt *stmt, struct store_token *t)
         store_col_text(stmt, 7, t->bulk_id, sizeof(t->bulk_id)) == -1 ||
         store_col_text(stmt, 8, t->mp_id, sizeof(t->mp_id)) == -1 ||
         store_col_text(stmt, 9, t->prev_jti, sizeof(t->prev_jti)) == -1 ||
-        store_col_text(stmt, 11, t->revoke_reason, sizeof(t->revoke_reason)) == -1)
+        store_col_text(stmt, 11, t->revoke_reason, sizeof(t->revoke_reason)) == -1 ||
+        store_col_text(stmt, 12, t->family, sizeof(t->family)) == -1)
         return -1;
+    if (t->family[0] == '\0') /* a row written before families: its own */
+        memcpy(t->family, t->jti, sizeof(t->family));
+    t->device_blocked = sqlite3_column_int(stmt, 13) != 0;
     t->issued_at = sqlite3_column_int64(stmt, 4);
     t->expires_at = sqlite3_column_int64(stmt, 5);
     t->gen = sqlite3_column_int64(stmt, 6);
@@ -275,11 +283,12 @@ store_token_insert(struct store *st, const struct store_token *t, const char **e
         store_check_len(st, "MP id", t->mp_id, sizeof(t->mp_id) - 1, errstr) == -1 ||
         store_check_len(st, "previous jti", t->prev_jti, sizeof(t->prev_jti) - 1, errstr) == -1 ||
         store_check_len(st, "revocation reason", t->revoke_reason, sizeof(t->revoke_reason) - 1,
-                        errstr) == -1)
+                        errstr) == -1 ||
+        store_check_len(st, "family", t->family, sizeof(t->family) - 1, errstr) == -1)
         return -1;
     if ((stmt = store_stmt(st, STMT_TOKEN_INSERT,
                            "INSERT INTO tokens(" TOKEN_COLS ")"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, t->jti, -1, SQLITE_STATIC);
@@ -294,6 +303,7 @@ store_token_insert(struct store *st, const struct store_token *t, const char **e
     store_bind_opt_text(stmt, 10, t->prev_jti);
     store_bind_opt_int64(stmt, 11, t->revoked_at);
     store_bind_opt_text(stmt, 12, t->revoke_reason);
+    sqlite3_bind_text(stmt, 13, t->family[0] != '\0' ? t->family : t->jti, -1, SQLITE_STATIC);
     rc = store_step_done(st, stmt, "insert token", errstr);
     store_stmt_done(stmt);
     return rc;
@@ -305,7 +315,7 @@ store_token_get(struct store *st, const char *jti, struct store_token *out, cons
     sqlite3_stmt *stmt;
     int rc;
 
-    if ((stmt = store_stmt(st, STMT_TOKEN_GET, "SELECT " TOKEN_COLS " FROM tokens WHERE jti = ?",
+    if ((stmt = store_stmt(st, STMT_TOKEN_GET, TOKEN_SELECT " FROM tokens WHERE jti = ?",
                            errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, jti, -1, SQLITE_STATIC);
@@ -375,19 +385,110 @@ store_token_revoke(struct store *st, const char *jti, int64_t now, const char *r
     return rc;
 }
 
+/* Steps an UPDATE ... RETURNING jti, expires_at: SQLite makes every change
+ * on the first step and buffers the rows, so cb may write (feed entries)
+ * while they are read. Returns how many rows, or -1 (also when cb stops it:
+ * the caller, which knows why, rolls back). */
+static int
+token_revoked_rows(struct store *st, sqlite3_stmt *stmt, const char *what,
+                   int (*cb)(const struct store_token_revoked *r, void *arg), void *arg,
+                   const char **errstr)
+{
+    struct store_token_revoked r;
+    int rc, n = 0;
+
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        r.jti = (const char *)sqlite3_column_text(stmt, 0);
+        r.expires_at = sqlite3_column_int64(stmt, 1);
+        if (r.jti == NULL) {
+            *errstr = store_errf(st, "%s: unreadable row", what);
+            goto fail;
+        }
+        n++;
+        if (cb != NULL && cb(&r, arg) != 0) {
+            *errstr = store_errf(st, "%s: stopped by the caller", what);
+            goto fail;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        *errstr = store_err(st, what);
+        goto fail;
+    }
+    store_stmt_done(stmt);
+    return n;
+fail:
+    store_stmt_done(stmt);
+    return -1;
+}
+
+int
+store_token_supersede(struct store *st, const char *jti, int64_t now, int64_t live_after,
+                      int (*cb)(const struct store_token_revoked *r, void *arg), void *arg,
+                      const char **errstr)
+{
+    sqlite3_stmt *stmt;
+
+    /* The branch: live client successors of jti, then whatever names a
+     * member as its prev_jti (renewals and access tokens), down through
+     * unrevoked members only (a revoked member's branch was revoked with
+     * it). Each step is a tokens_prev seek. */
+    if ((stmt = store_stmt(
+             st, STMT_TOKEN_SUPERSEDE,
+             "WITH RECURSIVE branch(jti) AS ("
+             "  SELECT jti FROM tokens"
+             "   WHERE prev_jti = ?1 AND kind = 'client' AND revoked_at IS NULL"
+             "  UNION"
+             "  SELECT t.jti FROM tokens t JOIN branch ON t.prev_jti = branch.jti"
+             "   WHERE t.revoked_at IS NULL)"
+             " UPDATE tokens SET revoked_at = ?2, revoke_reason = '" STORE_REASON_SUPERSEDED "'"
+             " WHERE jti IN (SELECT jti FROM branch) AND expires_at > ?3"
+             " AND revoked_at IS NULL"
+             " RETURNING jti, expires_at",
+             errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, jti, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, now);
+    sqlite3_bind_int64(stmt, 3, live_after);
+    return token_revoked_rows(st, stmt, "supersede tokens", cb, arg, errstr);
+}
+
+int
+store_token_revoke_family(struct store *st, const char *family, int64_t now, int64_t live_after,
+                          const char *reason,
+                          int (*cb)(const struct store_token_revoked *r, void *arg), void *arg,
+                          const char **errstr)
+{
+    struct store_token *t = NULL; /* for the buffer size */
+    sqlite3_stmt *stmt;
+
+    if (store_check_len(st, "revocation reason", reason, sizeof(t->revoke_reason) - 1, errstr) ==
+            -1 ||
+        (stmt = store_stmt(st, STMT_TOKEN_FAMILY_REVOKE,
+                           "UPDATE tokens SET revoked_at = ?2, revoke_reason = ?3"
+                           " WHERE family = ?1 AND expires_at > ?4 AND revoked_at IS NULL"
+                           " RETURNING jti, expires_at",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, family, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, now);
+    sqlite3_bind_text(stmt, 3, reason != NULL ? reason : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, live_after);
+    return token_revoked_rows(st, stmt, "revoke family", cb, arg, errstr);
+}
+
 int
 store_token_list(struct store *st, const char *device_id, const char *after, int limit,
                  int (*cb)(const struct store_token *t, void *arg), void *arg, const char **errstr)
 {
     static const char *const sql[4] = {
-        "SELECT " TOKEN_COLS " FROM tokens"
-        " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
-        "SELECT " TOKEN_COLS " FROM tokens WHERE (issued_at, rowid) < (?2, ?3)"
-        " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
-        "SELECT " TOKEN_COLS " FROM tokens WHERE device_id = ?1"
-        " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
-        "SELECT " TOKEN_COLS " FROM tokens WHERE device_id = ?1 AND (issued_at, rowid) < (?2, ?3)"
-        " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
+        TOKEN_SELECT " FROM tokens"
+                     " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
+        TOKEN_SELECT " FROM tokens WHERE (issued_at, rowid) < (?2, ?3)"
+                     " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
+        TOKEN_SELECT " FROM tokens WHERE device_id = ?1"
+                     " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
+        TOKEN_SELECT " FROM tokens WHERE device_id = ?1 AND (issued_at, rowid) < (?2, ?3)"
+                     " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
     };
     static const enum store_stmt_id ids[4] = {STMT_TOKEN_LIST_ALL_FIRST, STMT_TOKEN_LIST_ALL_AFTER,
                                               STMT_TOKEN_LIST_DEV_FIRST, STMT_TOKEN_LIST_DEV_AFTER};

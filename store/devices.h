@@ -30,7 +30,21 @@ struct store_token {
     char prev_jti[65];
     int64_t revoked_at; /* 0 when not revoked */
     char revoke_reason[129];
+    /* The family: the jti of the first client token of the renewal chain
+     * (its own jti for a registration or an exchange). On insert "" means
+     * the token's own jti. */
+    char family[65];
+    int device_blocked; /* read only: the device's blocked flag, now */
 };
+
+/* A token revoked with its family (or its superseded branch). */
+struct store_token_revoked {
+    const char *jti;
+    int64_t expires_at;
+};
+
+/* The reason a superseded token is revoked with. */
+#define STORE_REASON_SUPERSEDED "superseded"
 
 /* 0 found, 1 none, -1 error. */
 int store_device_by_jkt(struct store *st, const char *jkt, struct store_device *out,
@@ -68,6 +82,24 @@ int store_token_get(struct store *st, const char *jti, struct store_token *out,
  * 0 revoked now, 1 no such token, 2 already revoked, -1 error. */
 int store_token_revoke(struct store *st, const char *jti, int64_t now, const char *reason,
                        const char **errstr);
+/* Renewing `jti` again: revokes, with reason "superseded", every live
+ * (unrevoked) client successor of jti and everything renewed after or
+ * minted from it, recursively through the prev_jti links (one recursive
+ * UPDATE). Only members with expires_at > live_after are revoked (the others
+ * are refused as expired anyway); the walk goes on through them. cb is called
+ * once per revoked member (the caller adds its feed entry); a nonzero return
+ * makes this return -1 (the caller then rolls back, as on any -1). Returns
+ * how many were revoked, or -1. */
+int store_token_supersede(struct store *st, const char *jti, int64_t now, int64_t live_after,
+                          int (*cb)(const struct store_token_revoked *r, void *arg), void *arg,
+                          const char **errstr);
+/* Revokes every live member of family (expires_at > live_after, not yet
+ * revoked) with reason (NULL = ""), in one indexed UPDATE; cb as above.
+ * Returns how many were revoked, or -1. */
+int store_token_revoke_family(struct store *st, const char *family, int64_t now, int64_t live_after,
+                              const char *reason,
+                              int (*cb)(const struct store_token_revoked *r, void *arg), void *arg,
+                              const char **errstr);
 /* Tokens of a device ("" or NULL = all devices), newest first: by issued_at
  * descending, and among equal issued_at the later inserted first. `after` is
  * the jti of the last token of the previous page ("" = from the start); at

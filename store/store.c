@@ -116,6 +116,26 @@ static const struct store_migration {
                "CREATE INDEX revocations_expires ON revocations(expires_at);"
                "CREATE INDEX revocations_kind_id ON revocations(kind, id);",
     },
+    {
+        .version = 4,
+        .name = "token families",
+        /* A family is named by the jti of its first client token. Existing
+         * rows get theirs from the prev_jti links, walked down from every
+         * root (a token whose prev_jti is unset or unknown); a row no root
+         * reaches (a cycle no writer makes) is a family of its own.
+         * tokens_prev finds a token's successors and what was minted from
+         * it; tokens_family seeks a family's unexpired members. */
+        .sql = "ALTER TABLE tokens ADD COLUMN family TEXT;"
+               "CREATE INDEX tokens_prev ON tokens(prev_jti) WHERE prev_jti IS NOT NULL;"
+               "WITH RECURSIVE fam(jti, root) AS ("
+               "  SELECT jti, jti FROM tokens"
+               "   WHERE prev_jti IS NULL OR prev_jti NOT IN (SELECT jti FROM tokens)"
+               "  UNION ALL"
+               "  SELECT t.jti, fam.root FROM tokens t JOIN fam ON t.prev_jti = fam.jti)"
+               " UPDATE tokens SET family = fam.root FROM fam WHERE fam.jti = tokens.jti;"
+               "UPDATE tokens SET family = jti WHERE family IS NULL;"
+               "CREATE INDEX tokens_family ON tokens(family, expires_at);",
+    },
 };
 
 #define STORE_NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -338,11 +338,12 @@ ctl_show_keys(const json_t *doc)
         {"status", "STATUS"},
         {"created_at", "CREATED"},
         {"activates_at", "ACTIVATES"},
-        {"removed_after", "RETIRES"},
+        {"retired_at", "RETIRED"},
+        {"removed_after", "REMOVED_AFTER"}, /* unpublished once nothing it signed is valid */
     };
     const char *changed = json_string_value(json_object_get(doc, "changed"));
 
-    ctl_print_table(json_object_get(doc, "items"), cols, 6);
+    ctl_print_table(json_object_get(doc, "items"), cols, 7);
     if (changed != NULL)
         printf("changed: %s\n", *changed ? changed : "nothing");
 }

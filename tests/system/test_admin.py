@@ -189,6 +189,68 @@ def test_token_list_and_revoke(server, mp):
     assert r.returncode == 1 and r.stderr.startswith("not_found")
 
 
+def test_token_list_tells_what_introspection_would(server, mp):
+    """Item 17: a blocked device's tokens are listed device_blocked (as
+    introspection answers), access tokens have no gen, and a token is
+    expired only once introspection says so (exp + clock skew)."""
+    _, [d, other] = devices_from_bulk(mp, server, 2)
+    r = mp.access(d)
+    assert r.status_code == 200, r.text
+    acc, acc_jti = r.json()["access_token"], r.json()["token_id"]
+    items = {t["jti"]: t for t in server.ctl("token", "list", "--device", d.id, json_out=True,
+                                             check=0).doc["items"]}
+    assert items[d.jti]["gen"] == 0 and items[d.jti]["kind"] == "client"
+    assert "gen" not in items[acc_jti] and items[acc_jti]["kind"] == "access"
+    assert "gen" not in mp.introspect(acc).json()
+    assert mp.introspect(d.token).json()["gen"] == 0
+    table = server.ctl("token", "list", "--device", d.id, check=0).stdout.splitlines()
+    head = table[0].split()
+    gen_col = head.index("GEN")
+    rows = {line.split()[0]: line.split() for line in table[1:]}
+    assert rows[acc_jti][gen_col] == "-" and rows[d.jti][gen_col] == "0"
+
+    server.ctl("device", "block", d.id, check=0)
+    items = server.ctl("token", "list", "--device", d.id, json_out=True, check=0).doc["items"]
+    assert {t["status"] for t in items} == {"device_blocked"}
+    for t in (d.token, acc):
+        assert mp.introspect(t).json() == {"active": False, "reason": "device_blocked"}
+    assert "device_blocked" in server.ctl("token", "list", "--device", d.id, check=0).stdout
+    shown = server.ctl("device", "show", d.id, json_out=True, check=0).doc["tokens"]
+    assert {t["status"] for t in shown} == {"device_blocked"}
+    server.ctl("device", "unblock", d.id, check=0)
+    items = server.ctl("token", "list", "--device", d.id, json_out=True, check=0).doc["items"]
+    assert {t["status"] for t in items} == {"active"}
+
+    # the access token is 8 hours; the skew is 5 minutes
+    server.shift_clock(8 * 3600 + 60)
+    assert mp.introspect(acc).json()["active"] is True
+    items = {t["jti"]: t for t in server.ctl("token", "list", "--device", d.id, json_out=True,
+                                             check=0).doc["items"]}
+    assert items[acc_jti]["status"] == "active"
+    server.shift_clock(8 * 3600 + 301)
+    assert mp.introspect(acc).json() == {"active": False, "reason": "token_expired"}
+    items = {t["jti"]: t for t in server.ctl("token", "list", "--device", d.id, json_out=True,
+                                             check=0).doc["items"]}
+    assert items[acc_jti]["status"] == "expired" and items[d.jti]["status"] == "active"
+    assert mp.introspect(other.token).json()["active"] is True
+
+
+def test_key_list_columns_named_for_what_they_show(server):
+    server.ctl("key", "rotate", "--now", check=0)
+    doc = server.ctl("key", "list", json_out=True, check=0).doc
+    retired = [k for k in doc["items"] if k["status"] == "retired"]
+    assert len(retired) == 1 and retired[0]["retired_at"] and retired[0]["removed_after"]
+    lines = server.ctl("key", "list", check=0).stdout.splitlines()
+    head = lines[0].split()
+    assert "RETIRES" not in head
+    assert head[head.index("RETIRED") + 1] == "REMOVED_AFTER"
+    row = [line.split() for line in lines[1:] if line.split()[0] == retired[0]["kid"]][0]
+    assert row[head.index("RETIRED")] == retired[0]["retired_at"]
+    assert row[head.index("REMOVED_AFTER")] == retired[0]["removed_after"]
+    active = [line.split() for line in lines[1:] if "active" in line.split()][0]
+    assert active[head.index("RETIRED")] == "-" and active[head.index("REMOVED_AFTER")] == "-"
+
+
 # --- the tool itself -----------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 /* store/devices.c: devices by id and by key thumbprint, touch, block, the
  * filtered id-ordered list; tokens: insert, get, revoke (twice), the newest-
- * first list per device and overall, and the latest expiry. */
+ * first list per device and overall, and the latest expiry; families:
+ * superseding a branch, revoking a family, migration 4 on older rows. */
 #include "fixture.h"
 
 #include "bulk.h"
@@ -353,13 +354,215 @@ test_token_list(void **state)
     assert_int_equal(store_device_last_expiry(st, "GUID:nobody"), 0);
 }
 
+/* Adds a token to the chain: kind, prev and family as the writer sets them. */
+static void
+add_token(struct store *st, const char *jti, const char *kind, const char *device_id,
+          const char *prev, const char *family, int64_t issued, int64_t life)
+{
+    struct store_token t;
+    const char *err = NULL;
+
+    make_token(&t, jti, device_id, issued);
+    snprintf(t.kind, sizeof(t.kind), "%s", kind);
+    snprintf(t.prev_jti, sizeof(t.prev_jti), "%s", prev != NULL ? prev : "");
+    snprintf(t.family, sizeof(t.family), "%s", family != NULL ? family : "");
+    t.expires_at = issued + life;
+    if (store_token_insert(st, &t, &err) != 0)
+        fail_msg("insert %s: %s", jti, err);
+}
+
+struct revoked {
+    int n, stop_at;
+    char v[16][65];
+};
+
+static int
+revoked_cb(const struct store_token_revoked *r, void *arg)
+{
+    struct revoked *rv = arg;
+
+    if (rv->stop_at > 0 && rv->n + 1 >= rv->stop_at)
+        return 1;
+    snprintf(rv->v[rv->n++], sizeof(rv->v[0]), "%s", r->jti);
+    return 0;
+}
+
+static int
+revoked_has(const struct revoked *rv, const char *jti)
+{
+    for (int i = 0; i < rv->n; i++)
+        if (strcmp(rv->v[i], jti) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+assert_status(struct store *st, const char *jti, int64_t revoked_at, const char *reason)
+{
+    struct store_token out;
+    const char *err = NULL;
+
+    assert_int_equal(store_token_get(st, jti, &out, &err), 0);
+    if (out.revoked_at != revoked_at)
+        fail_msg("%s: revoked_at %lld, want %lld", jti, (long long)out.revoked_at,
+                 (long long)revoked_at);
+    if (reason != NULL)
+        assert_string_equal(out.revoke_reason, reason);
+}
+
+#define CLIENT_LIFE (90 * 86400)
+#define ACCESS_LIFE (8 * 3600)
+
+/*   root -> s1 -> s11 (-> a11), s1 -> a1; root -> a0; root -> s2 (the retry)
+ * plus an expired access token under s1 and a revoked branch. */
+static void
+test_token_supersede(void **state)
+{
+    struct store *st = FX(state);
+    struct store_device d;
+    struct revoked rv;
+    struct store_token out;
+    const char *err = NULL;
+
+    make_device(&d, 1, 0);
+    assert_int_equal(store_device_insert(st, &d, &err), 0);
+    add_token(st, "root", "client", d.id, NULL, NULL, NOW, CLIENT_LIFE);
+    add_token(st, "a0", "access", d.id, "root", "root", NOW, ACCESS_LIFE);
+    add_token(st, "s1", "client", d.id, "root", "root", NOW + 10, CLIENT_LIFE);
+    add_token(st, "a1-old", "access", d.id, "s1", "root", NOW - ACCESS_LIFE, ACCESS_LIFE);
+    add_token(st, "a1", "access", d.id, "s1", "root", NOW + 20, ACCESS_LIFE);
+    add_token(st, "s11", "client", d.id, "s1", "root", NOW + 30, CLIENT_LIFE);
+    add_token(st, "a11", "access", d.id, "s11", "root", NOW + 40, ACCESS_LIFE);
+    assert_int_equal(store_token_get(st, "root", &out, &err), 0);
+    assert_string_equal(out.family, "root"); /* "" on insert: its own jti */
+    assert_int_equal(out.device_blocked, 0);
+
+    /* a cb that stops: -1, and the caller would roll back */
+    memset(&rv, 0, sizeof(rv));
+    rv.stop_at = 2;
+    assert_int_equal(store_savepoint(st, &err), 0);
+    assert_int_equal(store_token_supersede(st, "root", NOW + 50, NOW + 50, revoked_cb, &rv, &err),
+                     -1);
+    store_savepoint_rollback(st);
+    assert_status(st, "s1", 0, "");
+
+    memset(&rv, 0, sizeof(rv));
+    assert_int_equal(store_token_supersede(st, "root", NOW + 50, NOW + 50, revoked_cb, &rv, &err),
+                     4);
+    assert_true(revoked_has(&rv, "s1") && revoked_has(&rv, "a1") && revoked_has(&rv, "s11") &&
+                revoked_has(&rv, "a11"));
+    assert_status(st, "s1", NOW + 50, STORE_REASON_SUPERSEDED);
+    assert_status(st, "a11", NOW + 50, STORE_REASON_SUPERSEDED);
+    assert_status(st, "a1-old", 0, ""); /* expired: left alone */
+    assert_status(st, "root", 0, "");   /* the renewed token itself lives */
+    assert_status(st, "a0", 0, "");     /* minted from it: not a successor */
+
+    /* the retry's successor; renewing root again supersedes only s2 */
+    add_token(st, "s2", "client", d.id, "root", "root", NOW + 60, CLIENT_LIFE);
+    memset(&rv, 0, sizeof(rv));
+    assert_int_equal(store_token_supersede(st, "root", NOW + 70, NOW + 70, revoked_cb, &rv, &err),
+                     1);
+    assert_string_equal(rv.v[0], "s2");
+    assert_status(st, "s1", NOW + 50, NULL); /* the first revocation stands */
+    /* nothing to supersede */
+    assert_int_equal(store_token_supersede(st, "s11", NOW + 80, NOW + 80, NULL, NULL, &err), 0);
+    assert_int_equal(store_token_supersede(st, "nope", NOW + 80, NOW + 80, NULL, NULL, &err), 0);
+}
+
+static void
+test_token_revoke_family(void **state)
+{
+    struct store *st = FX(state);
+    struct store_device d, e;
+    struct revoked rv;
+    struct store_token out;
+    char reason[200];
+    const char *err = NULL;
+
+    make_device(&d, 1, 0);
+    make_device(&e, 2, 0);
+    assert_int_equal(store_device_insert(st, &d, &err), 0);
+    assert_int_equal(store_device_insert(st, &e, &err), 0);
+    add_token(st, "t0", "client", d.id, NULL, NULL, NOW, CLIENT_LIFE);
+    add_token(st, "t1", "client", d.id, "t0", "t0", NOW + 10, CLIENT_LIFE);
+    add_token(st, "t2", "client", d.id, "t1", "t0", NOW + 20, CLIENT_LIFE);
+    add_token(st, "a2", "access", d.id, "t2", "t0", NOW + 30, ACCESS_LIFE);
+    add_token(st, "a-old", "access", d.id, "t0", "t0", NOW - ACCESS_LIFE, ACCESS_LIFE);
+    add_token(st, "u0", "client", e.id, NULL, NULL, NOW, CLIENT_LIFE); /* another family */
+    assert_int_equal(store_token_revoke(st, "t1", NOW + 40, "first", &err), 0);
+
+    memset(reason, 'r', sizeof(reason) - 1);
+    reason[sizeof(reason) - 1] = '\0';
+    assert_int_equal(
+        store_token_revoke_family(st, "t0", NOW + 50, NOW + 50, reason, NULL, NULL, &err), -1);
+    memset(&rv, 0, sizeof(rv));
+    assert_int_equal(
+        store_token_revoke_family(st, "t0", NOW + 50, NOW + 50, "stolen", revoked_cb, &rv, &err),
+        3);
+    assert_true(revoked_has(&rv, "t0") && revoked_has(&rv, "t2") && revoked_has(&rv, "a2"));
+    assert_status(st, "t1", NOW + 40, "first"); /* already revoked: kept */
+    assert_status(st, "t2", NOW + 50, "stolen");
+    assert_status(st, "a-old", 0, "");
+    assert_status(st, "u0", 0, "");
+    assert_int_equal(
+        store_token_revoke_family(st, "t0", NOW + 60, NOW + 60, "again", NULL, NULL, &err), 0);
+
+    /* the device's blocked flag reads through */
+    assert_int_equal(store_device_set_blocked(st, e.id, 1, &err), 0);
+    assert_int_equal(store_token_get(st, "u0", &out, &err), 0);
+    assert_int_equal(out.device_blocked, 1);
+}
+
+/* Migration 4 on rows written before it: families from the prev_jti links. */
+static void
+test_family_migration(void **state)
+{
+    struct fx *fx = *state;
+    struct store *st = fx->st;
+    struct store_device d;
+    struct store_token out;
+    const char *err = NULL;
+    static const char *const want[][2] = {
+        {"r", "r"}, {"c1", "r"}, {"c2", "r"}, {"a", "r"}, {"orphan", "orphan"}, {"x", "x"},
+    };
+
+    if (fx->memory)
+        skip(); /* reopening needs the file */
+    make_device(&d, 1, 0);
+    assert_int_equal(store_device_insert(st, &d, &err), 0);
+    add_token(st, "r", "client", d.id, NULL, NULL, NOW, CLIENT_LIFE);
+    add_token(st, "c1", "client", d.id, "r", NULL, NOW + 1, CLIENT_LIFE);
+    add_token(st, "c2", "client", d.id, "c1", NULL, NOW + 2, CLIENT_LIFE);
+    add_token(st, "a", "access", d.id, "c2", NULL, NOW + 3, ACCESS_LIFE);
+    add_token(st, "orphan", "client", d.id, "gone", NULL, NOW + 4, CLIENT_LIFE);
+    add_token(st, "x", "client", d.id, NULL, NULL, NOW + 5, CLIENT_LIFE);
+    /* back to schema 2 as far as families go */
+    assert_int_equal(store_exec(st,
+                                "DROP INDEX tokens_family; DROP INDEX tokens_prev;"
+                                "ALTER TABLE tokens DROP COLUMN family;"
+                                "DELETE FROM schema_migrations WHERE version = 4;",
+                                &err),
+                     0);
+    store_close(st);
+    fx->st = st = store_open(fx->path, 1000, &err);
+    assert_non_null(st);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        assert_int_equal(store_token_get(st, want[i][0], &out, &err), 0);
+        if (strcmp(out.family, want[i][1]) != 0)
+            fail_msg("%s: family %s, want %s", want[i][0], out.family, want[i][1]);
+    }
+    assert_int_equal(store_token_revoke_family(st, "r", NOW + 10, NOW + 10, "", NULL, NULL, &err),
+                     4);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         FX_TEST(test_device_insert_lookup), FX_TEST(test_device_touch_block),
         FX_TEST(test_device_list),          FX_TEST(test_token_insert_get_revoke),
-        FX_TEST(test_token_list),
+        FX_TEST(test_token_list),           FX_TEST(test_token_supersede),
+        FX_TEST(test_token_revoke_family),  FX_TEST(test_family_migration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
