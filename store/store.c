@@ -117,7 +117,7 @@ static const struct store_migration {
                "CREATE INDEX revocations_kind_id ON revocations(kind, id);",
     },
     {
-        .version = 4,
+        .version = 3,
         .name = "token families",
         /* A family is named by the jti of its first client token. Existing
          * rows get theirs from the prev_jti links, walked down from every

@@ -1,7 +1,7 @@
 /* store/devices.c: devices by id and by key thumbprint, touch, block, the
  * filtered id-ordered list; tokens: insert, get, revoke (twice), the newest-
  * first list per device and overall, and the latest expiry; families:
- * superseding a branch, revoking a family, migration 4 on older rows. */
+ * superseding a branch, revoking a family, migration 3 on older rows. */
 #include "fixture.h"
 
 #include "bulk.h"
@@ -540,7 +540,7 @@ test_family_migration(void **state)
     assert_int_equal(store_exec(st,
                                 "DROP INDEX tokens_family; DROP INDEX tokens_prev;"
                                 "ALTER TABLE tokens DROP COLUMN family;"
-                                "DELETE FROM schema_migrations WHERE version = 4;",
+                                "DELETE FROM schema_migrations WHERE version = 3;",
                                 &err),
                      0);
     store_close(st);
