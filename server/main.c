@@ -32,6 +32,7 @@
 #include "signer.h"
 #include "sitetokend.h"
 #include "store.h"
+#include "tls.h"
 #include "workers.h"
 
 #define SHUTDOWN_GRACE_SECONDS 10
@@ -350,6 +351,18 @@ fail:
     return -1;
 }
 
+/* sitetokend -n: a TLS listener's files load and parse as start-up loads them. */
+static int
+main_tls_check(const char *certificate, const char *key, const char *client_ca, const char **why)
+{
+    struct tls *t = tls_new(certificate, key, client_ca, why);
+
+    if (t == NULL)
+        return -1;
+    tls_free(t);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -406,7 +419,8 @@ main(int argc, char **argv)
         return 1;
     if (config_path == NULL) {
         config_defaults(&cfg);
-    } else if (config_load(&cfg, config_path, errs) == -1) {
+    } else if ((check_only ? config_check(&cfg, config_path, errs, main_tls_check)
+                           : config_load(&cfg, config_path, errs)) == -1) {
         config_errors_print(errs, stderr);
         config_errors_free(errs);
         config_free(&cfg);
