@@ -79,10 +79,17 @@ admin_done(struct commit_op *op)
     const char *errstr = NULL;
 
     if (op->code == ERRCODE_OK && a->reload_keys && a->changed[0] != '\0') {
-        if (signer_reload(a->env->signer, a->env->store, &errstr) == -1)
+        if (signer_reload(a->env->signer, a->env->store, &errstr) == -1) {
             log_error("event=keys_reload error=%s", log_quote(errstr, (char[256]){0}, 256));
-        else
+            /* Committed but not in force: never report it as done. */
+            op->code = ERRCODE_UNAVAILABLE;
+            snprintf(op->detail, sizeof(op->detail),
+                     "the key change was stored but could not be loaded (%s); the server keeps "
+                     "signing with the keys it had",
+                     errstr);
+        } else {
             log_info("event=keys changed=%s", log_quote(a->changed, (char[600]){0}, 600));
+        }
         feed_keys_changed(a->env->feed); /* a keys event on /v1/events */
     }
     if (a->req == NULL) {
@@ -364,13 +371,12 @@ static enum errcode
 admin_keys_apply(struct commit_op *op, struct commit_ctx *ctx)
 {
     struct admin_op *a = (struct admin_op *)op;
-    enum errcode code = signer_lifecycle(a->env->signer, ctx->store, ctx->now_ms / 1000, a->mode,
-                                         a->changed, sizeof(a->changed));
+    enum errcode code =
+        signer_lifecycle(a->env->signer, ctx->store, ctx->now_ms / 1000, a->mode, a->changed,
+                         sizeof(a->changed), op->detail, sizeof(op->detail));
 
-    if (code != ERRCODE_OK) {
-        snprintf(op->detail, sizeof(op->detail), "key lifecycle failed");
+    if (code != ERRCODE_OK)
         return code;
-    }
     /* The timer also drops revocation entries nobody needs any more (the
      * feed already hides them; serials never go back). */
     if (a->mode == SIGNER_TICK) {

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,8 @@ struct load {
     bool bad[SCHEMA_N];
     unsigned listen_line[CONFIG_MAX_LISTEN][SCHEMA_N];
     bool listen_bad[CONFIG_MAX_LISTEN][SCHEMA_N];
+    bool host; /* sitetokend -n: also check what the host must provide */
+    config_tls_check_fn *tls_check;
 };
 
 /* ---- errors ---- */
@@ -1149,9 +1152,35 @@ load_document(struct load *ld, yaml_node_t *root)
     walk_map(ld, root, "", "", ld->cfg, ld->line, ld->bad);
 }
 
-int
-config_load_string(struct config *cfg, const char *name, const char *yaml, size_t len,
-                   struct config_errors *errs)
+/* sitetokend -n: what start-up would refuse on this host, found before
+ * anything is created: every TLS listener's files load and parse, and the
+ * user to drop to exists. */
+static void
+check_host(struct load *ld)
+{
+    size_t icert = schema_index(LISTEN_SCOPE "tls.certificate"), iuser = schema_index("user");
+    struct config *cfg = ld->cfg;
+    char key[64];
+
+    for (size_t i = 0; i < cfg->nlisten; i++) {
+        const struct config_listen *l = &cfg->listen[i];
+        const char *why = NULL;
+
+        if (l->tls_certificate == NULL || l->tls_key == NULL || ld->listen_bad[i][icert] ||
+            ld->tls_check == NULL)
+            continue;
+        if (ld->tls_check(l->tls_certificate, l->tls_key, l->tls_client_ca, &why) == -1) {
+            snprintf(key, sizeof(key), "listen[%zu].tls.certificate", i);
+            lerr(ld, ld->listen_line[i][icert], key, "%s", why != NULL ? why : "cannot load");
+        }
+    }
+    if (cfg->user != NULL && !ld->bad[iuser] && getpwnam(cfg->user) == NULL)
+        lerr(ld, ld->line[iuser], "user", "no such user: %s", cfg->user);
+}
+
+static int
+config_load_buf(struct config *cfg, const char *name, const char *yaml, size_t len,
+                struct config_errors *errs, bool host, config_tls_check_fn *tls_check)
 {
     struct load *ld;
     yaml_parser_t parser;
@@ -1176,6 +1205,8 @@ config_load_string(struct config *cfg, const char *name, const char *yaml, size_
     ld->errs = errs;
     ld->file = name;
     ld->doc = &doc;
+    ld->host = host;
+    ld->tls_check = tls_check;
     if (apply_defaults(cfg) == -1 || (cfg->source = strdup(name)) == NULL)
         lerr(ld, 1, "yaml", "out of memory");
 
@@ -1208,6 +1239,8 @@ config_load_string(struct config *cfg, const char *name, const char *yaml, size_
              "admin_socket or a shorter state_dir",
              MAX_SUN_PATH);
     check_rules(ld);
+    if (ld->host)
+        check_host(ld);
 done:
     errs_sort(errs, first_err);
     rc = ld->nerr > 0 ? -1 : 0;
@@ -1218,7 +1251,15 @@ done:
 }
 
 int
-config_load(struct config *cfg, const char *path, struct config_errors *errs)
+config_load_string(struct config *cfg, const char *name, const char *yaml, size_t len,
+                   struct config_errors *errs)
+{
+    return config_load_buf(cfg, name, yaml, len, errs, false, NULL);
+}
+
+static int
+config_load_file(struct config *cfg, const char *path, struct config_errors *errs, bool host,
+                 config_tls_check_fn *tls_check)
 {
     FILE *f;
     char *buf;
@@ -1241,10 +1282,23 @@ config_load(struct config *cfg, const char *path, struct config_errors *errs)
     else if (n > CONFIG_MAX_FILE_SIZE)
         errs_addf(errs, 0, "%s: larger than %d bytes", path, CONFIG_MAX_FILE_SIZE);
     else
-        rc = config_load_string(cfg, path, buf, n, errs);
+        rc = config_load_buf(cfg, path, buf, n, errs, host, tls_check);
     free(buf);
     fclose(f);
     return rc;
+}
+
+int
+config_load(struct config *cfg, const char *path, struct config_errors *errs)
+{
+    return config_load_file(cfg, path, errs, false, NULL);
+}
+
+int
+config_check(struct config *cfg, const char *path, struct config_errors *errs,
+             config_tls_check_fn *tls_check)
+{
+    return config_load_file(cfg, path, errs, true, tls_check);
 }
 
 void

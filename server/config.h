@@ -75,6 +75,14 @@ void config_defaults(struct config *cfg);
  * may be NULL. An empty document means all defaults. Never reads more than
  * CONFIG_MAX_FILE_SIZE bytes. */
 int config_load(struct config *cfg, const char *path, struct config_errors *errs);
+/* config_load, then what start-up needs from the host (sitetokend -n): the TLS
+ * files load and parse (tls_check: 0, or -1 with *why; NULL skips it; config.c
+ * itself depends only on libyaml), the user exists. Errors are
+ * "FILE:LINE: key: message". */
+typedef int config_tls_check_fn(const char *certificate, const char *key, const char *client_ca,
+                                const char **why);
+int config_check(struct config *cfg, const char *path, struct config_errors *errs,
+                 config_tls_check_fn *tls_check);
 int config_load_string(struct config *cfg, const char *name, const char *yaml, size_t len,
                        struct config_errors *errs);
 

@@ -4,6 +4,7 @@
  * that maps a request to its route, and the replies (JSON, RFC 9457
  * problems, text). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -771,7 +772,10 @@ http_bind_admin(struct http *h, const char *path, const char **errstr)
         goto syserr;
     }
     umask(old);
-    if (chmod(path, 0600) == -1)
+    /* The umask made it 0600 already; never follow a link planted in its
+     * place (fchmodat may not support that flag: then the umask stands). */
+    if (fchmodat(AT_FDCWD, path, 0600, AT_SYMLINK_NOFOLLOW) == -1 && errno != ENOTSUP &&
+        errno != EOPNOTSUPP)
         goto syserr;
     evutil_make_socket_nonblocking(fd);
     if ((lev = evconnlistener_new(h->env->base, NULL, NULL,

@@ -2,6 +2,7 @@
  * store and the seal key, binds its listeners and serves until SIGTERM/SIGINT,
  * then stops accepting, answers what is in flight, and closes the store. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -31,6 +32,7 @@
 #include "signer.h"
 #include "sitetokend.h"
 #include "store.h"
+#include "tls.h"
 #include "workers.h"
 
 #define SHUTDOWN_GRACE_SECONDS 10
@@ -83,37 +85,153 @@ main_hup_cb(evutil_socket_t sig, short what, void *arg)
     http_reload_tls(env->http);
 }
 
-/* After the listeners are bound: hands the state (directory, database and
- * its WAL files, admin socket) to cfg->user and becomes that user
- * for good. The open store connections keep working; a later start as root
- * finds the files usable. Without root there is nothing to drop. */
+/* The state files, in the order they are checked and handed over. */
+enum main_state_file { MAIN_SF_DB, MAIN_SF_WAL, MAIN_SF_SHM, MAIN_SF_JOURNAL, MAIN_SF_COUNT };
+
+struct main_state {
+    char path[MAIN_SF_COUNT][4200];
+    int fd[MAIN_SF_COUNT]; /* kept open for the process's life: closing a descriptor of a
+                              file drops SQLite's POSIX locks on it */
+    int lock_fd, lock_created;
+    int admin_bound;
+    struct passwd pw; /* cfg->user resolved before anything is created */
+    char pwbuf[4096];
+    int has_user;
+};
+
+static void
+main_state_init(struct main_state *ms, const struct config *cfg)
+{
+    static const char *const suffix[MAIN_SF_COUNT] = {"", "-wal", "-shm", "-journal"};
+
+    memset(ms, 0, sizeof(*ms));
+    for (int i = 0; i < MAIN_SF_COUNT; i++) {
+        snprintf(ms->path[i], sizeof(ms->path[i]), "%s%s", cfg->database, suffix[i]);
+        ms->fd[i] = -1;
+    }
+    ms->lock_fd = -1;
+}
+
+/* Refuses a symbolic link where a state file goes: following it as root would
+ * write to (or hand over) whatever file it names. */
 static int
-main_drop_privileges(const struct config *cfg, const char **errstr)
+main_refuse_symlinks(const struct main_state *ms, const struct config *cfg, const char **errstr)
+{
+    static char err[600];
+    char lock[4200];
+    const char *paths[MAIN_SF_COUNT + 3];
+    size_t n = 0;
+    struct stat sb;
+
+    for (int i = 0; i < MAIN_SF_COUNT; i++)
+        paths[n++] = ms->path[i];
+    snprintf(lock, sizeof(lock), "%s.lock", cfg->database);
+    paths[n++] = lock;
+    paths[n++] = cfg->seal_key_file;
+    paths[n++] = cfg->admin_socket;
+    for (size_t i = 0; i < n; i++) {
+        if (lstat(paths[i], &sb) == 0 && S_ISLNK(sb.st_mode)) {
+            snprintf(err, sizeof(err),
+                     "%.300s is a symbolic link: state files must be the files themselves; "
+                     "remove the link (and restore the real file) before starting",
+                     paths[i]);
+            *errstr = err;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Resolves cfg->user before anything is created, so an unknown user is an
+ * error that leaves no state behind. */
+static int
+main_resolve_user(struct main_state *ms, const struct config *cfg, const char **errstr)
 {
     static char err[512];
-    char wal[4200], shm[4200];
-    /* Not the seal key: it was read already and stays root's alone. */
-    const char *paths[] = {cfg->state_dir, cfg->database, wal, shm, cfg->admin_socket};
-    struct passwd *pw = getpwnam(cfg->user);
+    struct passwd *pw = NULL;
+    int rc;
 
+    if (cfg->user == NULL)
+        return 0;
+    rc = getpwnam_r(cfg->user, &ms->pw, ms->pwbuf, sizeof(ms->pwbuf), &pw);
     if (pw == NULL) {
-        snprintf(err, sizeof(err), "user %s: no such user", cfg->user);
-        goto fail;
+        snprintf(err, sizeof(err), "user %s: %s", cfg->user,
+                 rc != 0 ? strerror(rc) : "no such user");
+        *errstr = err;
+        return -1;
     }
-    if (geteuid() != 0) {
-        if (geteuid() == pw->pw_uid)
-            return 0;
+    if (geteuid() != 0 && geteuid() != pw->pw_uid) {
         snprintf(err, sizeof(err), "user %s: dropping privileges needs root", cfg->user);
+        *errstr = err;
+        return -1;
+    }
+    ms->has_user = 1;
+    return 0;
+}
+
+/* Hands one state file to uid:gid through a descriptor opened without
+ * following a symbolic link (and kept open: see struct main_state). */
+static int
+main_chown_nofollow(const char *path, int dir, uid_t uid, gid_t gid, int *keep, char *err,
+                    size_t errlen)
+{
+    struct stat sb;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (dir ? O_DIRECTORY : 0));
+
+    if (fd == -1 && errno == ENOENT)
+        return 0;
+    if (fd == -1 || fstat(fd, &sb) == -1 || (dir ? !S_ISDIR(sb.st_mode) : !S_ISREG(sb.st_mode)) ||
+        fchown(fd, uid, gid) == -1) {
+        snprintf(err, errlen, "chown %.300s: %s", path,
+                 fd == -1 && errno == ELOOP ? "a symbolic link: refused"
+                 : fd != -1 && errno == 0   ? "not a regular file: refused"
+                                            : strerror(errno));
+        if (fd != -1)
+            close(fd);
+        return -1;
+    }
+    if (keep != NULL)
+        *keep = fd;
+    else
+        close(fd);
+    return 0;
+}
+
+/* After the listeners are bound: hands the state (directory, database and
+ * its WAL files, lock file, admin socket) to cfg->user and becomes that user
+ * for good, never following a symbolic link the service account may have
+ * planted. The open store connections keep working; a later start as root
+ * finds the files usable. Without root there is nothing to drop. */
+static int
+main_drop_privileges(struct main_state *ms, const struct config *cfg, const char **errstr)
+{
+    static char err[512];
+    const struct passwd *pw = &ms->pw;
+    struct stat sb;
+
+    if (geteuid() != 0)
+        return 0; /* main_resolve_user: already that user */
+    /* Not the seal key: it was read already and stays root's alone. */
+    errno = 0;
+    if (main_chown_nofollow(cfg->state_dir, 1, pw->pw_uid, pw->pw_gid, NULL, err, sizeof(err)) ==
+        -1)
+        goto fail;
+    for (int i = 0; i < MAIN_SF_COUNT; i++) {
+        errno = 0;
+        if (ms->fd[i] == -1 && main_chown_nofollow(ms->path[i], 0, pw->pw_uid, pw->pw_gid,
+                                                   &ms->fd[i], err, sizeof(err)) == -1)
+            goto fail;
+    }
+    if (ms->lock_fd != -1 && fchown(ms->lock_fd, pw->pw_uid, pw->pw_gid) == -1) {
+        snprintf(err, sizeof(err), "chown %s.lock: %s", cfg->database, strerror(errno));
         goto fail;
     }
-    snprintf(wal, sizeof(wal), "%s-wal", cfg->database);
-    snprintf(shm, sizeof(shm), "%s-shm", cfg->database);
-    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        if (chown(paths[i], pw->pw_uid, pw->pw_gid) == -1 && errno != ENOENT) {
-            snprintf(err, sizeof(err), "user %s: chown %.300s: %s", cfg->user, paths[i],
-                     strerror(errno));
-            goto fail;
-        }
+    /* A socket cannot be opened: fchownat on the name, never following it. */
+    if (lstat(cfg->admin_socket, &sb) == -1 || !S_ISSOCK(sb.st_mode) ||
+        fchownat(AT_FDCWD, cfg->admin_socket, pw->pw_uid, pw->pw_gid, AT_SYMLINK_NOFOLLOW) == -1) {
+        snprintf(err, sizeof(err), "chown %.300s: %s", cfg->admin_socket,
+                 errno != 0 ? strerror(errno) : "not a socket: refused");
+        goto fail;
     }
     /* glibc applies these to every thread of the process. */
     if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
@@ -126,6 +244,47 @@ main_drop_privileges(const struct config *cfg, const char **errstr)
     }
     return 0;
 fail:
+    if (strncmp(err, "chown", 5) == 0) {
+        char tmp[600];
+
+        snprintf(tmp, sizeof(tmp), "user %s: %s", cfg->user, err);
+        snprintf(err, sizeof(err), "%.500s", tmp);
+    }
+    *errstr = err;
+    return -1;
+}
+
+/* A start that failed leaves nothing it made: the lock file it created and
+ * the admin socket it bound. */
+static void
+main_state_release(struct main_state *ms, const struct config *cfg, int failed)
+{
+    for (int i = 0; i < MAIN_SF_COUNT; i++)
+        if (ms->fd[i] != -1)
+            close(ms->fd[i]);
+    if (failed && ms->admin_bound)
+        unlink(cfg->admin_socket);
+    store_unlock(cfg->database, ms->lock_fd, failed && ms->lock_created);
+}
+
+/* With a database that holds sealed keys, the seal key file must exist (a
+ * new one would not unseal them): say what to restore instead of making one. */
+static int
+main_check_seal_key(const struct config *cfg, const char **errstr)
+{
+    static char err[900];
+    struct stat sb;
+    int64_t nkeys = 0;
+
+    if (store_peek_keys(cfg->database, &nkeys, errstr) == -1)
+        return -1;
+    if (nkeys == 0 || lstat(cfg->seal_key_file, &sb) == 0 || errno != ENOENT)
+        return 0;
+    snprintf(err, sizeof(err),
+             "seal key file %.300s is missing but database %.300s holds %lld sealed signing "
+             "key(s): restore the seal key file backed up with this database (a new one would "
+             "not unseal them); nothing was created",
+             cfg->seal_key_file, cfg->database, (long long)nkeys);
     *errstr = err;
     return -1;
 }
@@ -192,6 +351,18 @@ fail:
     return -1;
 }
 
+/* sitetokend -n: a TLS listener's files load and parse as start-up loads them. */
+static int
+main_tls_check(const char *certificate, const char *key, const char *client_ca, const char **why)
+{
+    struct tls *t = tls_new(certificate, key, client_ca, why);
+
+    if (t == NULL)
+        return -1;
+    tls_free(t);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -207,6 +378,7 @@ main(int argc, char **argv)
     struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL, *ev_keys = NULL;
     struct timeval keys_tick = {.tv_sec = KEYS_TICK_SECONDS};
     struct signer_policy policy;
+    struct main_state ms;
     const char *config_path = NULL, *errstr = NULL;
     int check_only = 0, ch, created = 0, rc = 1;
 
@@ -239,11 +411,16 @@ main(int argc, char **argv)
 
     memset(env, 0, sizeof(*env));
     memset(&cfg, 0, sizeof(cfg));
+    memset(&ms, 0, sizeof(ms));
+    ms.lock_fd = -1;
+    for (int i = 0; i < MAIN_SF_COUNT; i++)
+        ms.fd[i] = -1;
     if ((errs = config_errors_new()) == NULL)
         return 1;
     if (config_path == NULL) {
         config_defaults(&cfg);
-    } else if (config_load(&cfg, config_path, errs) == -1) {
+    } else if ((check_only ? config_check(&cfg, config_path, errs, main_tls_check)
+                           : config_load(&cfg, config_path, errs)) == -1) {
         config_errors_print(errs, stderr);
         config_errors_free(errs);
         config_free(&cfg);
@@ -267,9 +444,30 @@ main(int argc, char **argv)
     if (evthread_use_pthreads() == -1)
         fatalx("event=start msg=\"libevent has no thread support\"");
 
-    if (main_make_state_dir(cfg.state_dir, &errstr) == -1 ||
-        seal_key_load(cfg.seal_key_file, env->seal_key, &created, &errstr) == -1) {
+    /* Everything that can fail without touching the state comes first
+     * (user, listen sockets, TLS files), so a refused start leaves nothing
+     * behind: then the lock, the seal key, the database and its keys. */
+    main_state_init(&ms, &cfg);
+    if (main_resolve_user(&ms, &cfg, &errstr) == -1 ||
+        main_make_state_dir(cfg.state_dir, &errstr) == -1 ||
+        main_refuse_symlinks(&ms, &cfg, &errstr) == -1) {
+        log_error("event=start error=%s", log_quote(errstr, (char[700]){0}, 700));
+        goto done;
+    }
+    if ((env->base = event_base_new()) == NULL ||
+        (env->metrics = metrics_new(routes_names(), routes_count + 1, env->started_at)) == NULL) {
+        log_error("event=start error=\"out of memory\"");
+        goto done;
+    }
+    if ((env->http = http_start(env, &errstr)) == NULL) {
         log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
+        goto done;
+    }
+    ms.admin_bound = 1;
+    if (store_lock(cfg.database, &ms.lock_fd, &ms.lock_created, &errstr) == -1 ||
+        main_check_seal_key(&cfg, &errstr) == -1 ||
+        seal_key_load(cfg.seal_key_file, env->seal_key, &created, &errstr) == -1) {
+        log_error("event=start error=%s", log_quote(errstr, (char[1000]){0}, 1000));
         goto done;
     }
     if (created)
@@ -289,13 +487,27 @@ main(int argc, char **argv)
     policy.algorithm = cfg.key_algorithm;
     policy.rotation_period_s = cfg.rotation_period_ms / 1000;
     policy.prepublish_s = cfg.prepublish_ms / 1000;
+    policy.skew_s = cfg.clock_skew_ms / 1000;
     policy.max_token_lifetime_s = cfg.client_lifetime_ms / 1000 + cfg.clock_skew_ms / 1000;
     if (cfg.bulk_max_lifetime_ms > cfg.client_lifetime_ms)
         policy.max_token_lifetime_s = (cfg.bulk_max_lifetime_ms + cfg.clock_skew_ms) / 1000;
-    if ((env->signer = signer_new(env->seal_key, &policy)) == NULL ||
-        admin_keys_tick_sync(env, &errstr) == -1) {
-        log_error("event=start error=%s",
-                  log_quote(errstr ? errstr : "out of memory", (char[512]){0}, 512));
+    if ((env->signer = signer_new(env->seal_key, &policy)) == NULL) {
+        log_error("event=start error=\"out of memory\"");
+        goto done;
+    }
+    /* The stored keys must unseal before the lifecycle may add one. */
+    if (signer_reload(env->signer, env->store, &errstr) == -1) {
+        char why[900];
+
+        snprintf(why, sizeof(why),
+                 "%s (seal key file %s, database %s): restore the seal key file backed up with "
+                 "this database",
+                 errstr, cfg.seal_key_file, cfg.database);
+        log_error("event=start error=%s", log_quote(why, (char[1000]){0}, 1000));
+        goto done;
+    }
+    if (admin_keys_tick_sync(env, &errstr) == -1) {
+        log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
         goto done;
     }
     if ((env->bulkcache = bulkcache_new(4096)) == NULL) {
@@ -307,17 +519,8 @@ main(int argc, char **argv)
         log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
         goto done;
     }
-    if ((env->base = event_base_new()) == NULL ||
-        (env->metrics = metrics_new(routes_names(), routes_count + 1, env->started_at)) == NULL) {
-        log_error("event=start error=\"out of memory\"");
-        goto done;
-    }
-    if ((env->http = http_start(env, &errstr)) == NULL) {
-        log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
-        goto done;
-    }
-    if (cfg.user != NULL) {
-        if (main_drop_privileges(&cfg, &errstr) == -1) {
+    if (ms.has_user) {
+        if (main_drop_privileges(&ms, &cfg, &errstr) == -1) {
             log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
             goto done;
         }
@@ -371,6 +574,7 @@ done:
     signer_free(env->signer);
     bulkcache_free(env->bulkcache);
     store_close(env->store);
+    main_state_release(&ms, &cfg, rc != 0);
     metrics_free(env->metrics);
     if (env->base != NULL)
         event_base_free(env->base);

@@ -4,6 +4,7 @@
  * table and the current snapshot; signing takes a reference to the active key
  * under it and signs outside it, so threads sign in parallel. */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +23,20 @@
 #include "signer.h"
 #include "timefmt.h"
 
-#define SIGNER_MAX_KEYS 32
+/* Keys published at once (DESIGN.md "Keys"; libsitetoken loads up to 64).
+ * A rotation past it is refused; a store holding more (made by an older
+ * version) still loads, so a restart always succeeds. */
+#define SIGNER_MAX_PUBLISHED 32
+/* A retired key stays at least this long: a token signed just before the
+ * rotation took effect in memory may still be on its way to the store. */
+#define SIGNER_RETIRE_GRACE_S 60
 
 struct signer_key {
     char kid[65];
     enum jwk_alg alg;
     char status[8];
     int64_t created_at, activates_at, retired_at;
+    int64_t removable_at; /* retired keys: when nothing it signed is valid any more */
     EVP_PKEY *priv;
 };
 
@@ -42,10 +50,10 @@ struct signer {
     struct signer_policy policy;
     enum jwk_alg alg;
     pthread_mutex_t mu;
-    struct signer_key keys[SIGNER_MAX_KEYS]; /* guarded by mu */
-    size_t nkeys;                            /* guarded by mu */
-    int active;                              /* index, -1 when none; guarded by mu */
-    struct signer_keys_ref *snap;            /* guarded by mu */
+    struct signer_key *keys;      /* guarded by mu */
+    size_t nkeys;                 /* guarded by mu */
+    int active;                   /* index, -1 when none; guarded by mu */
+    struct signer_keys_ref *snap; /* guarded by mu */
 };
 
 struct signer *
@@ -69,6 +77,8 @@ signer_clear_keys(struct signer *s)
 {
     for (size_t i = 0; i < s->nkeys; i++)
         EVP_PKEY_free(s->keys[i].priv);
+    free(s->keys);
+    s->keys = NULL;
     s->nkeys = 0;
     s->active = -1;
 }
@@ -148,36 +158,87 @@ signer_note(char *changed, size_t len, const char *fmt, const char *kid)
         snprintf(changed + used, len - used, "%s%s:%s", used ? " " : "", fmt, kid);
 }
 
+/* When retired key k may leave: once everything the store says it signed
+ * has expired (plus the clock skew a verifier allows), never before the
+ * grace after its retirement, and at the latest when the longest token
+ * lifetime has passed since then. */
+static int
+signer_removable_at(const struct signer *s, struct store *st, const struct store_key *k,
+                    int64_t *at, const char **errstr)
+{
+    const struct signer_policy *p = &s->policy;
+    int64_t until = 0, t;
+
+    if (store_key_signed_until(st, k->kid, k->activates_at - SIGNER_RETIRE_GRACE_S,
+                               k->retired_at + SIGNER_RETIRE_GRACE_S, &until, errstr) == -1)
+        return -1;
+    t = until > 0 ? until + p->skew_s : 0;
+    if (t > k->retired_at + p->max_token_lifetime_s)
+        t = k->retired_at + p->max_token_lifetime_s;
+    if (t < k->retired_at + SIGNER_RETIRE_GRACE_S)
+        t = k->retired_at + SIGNER_RETIRE_GRACE_S;
+    *at = t;
+    return 0;
+}
+
+static void signer_detail(char *detail, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+signer_detail(char *detail, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (detail == NULL || len == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(detail, len, fmt, ap);
+    va_end(ap);
+}
+
 enum errcode
 signer_lifecycle(struct signer *s, struct store *st, int64_t now, enum signer_mode mode,
-                 char *changed, size_t changed_len)
+                 char *changed, size_t changed_len, char *detail, size_t detail_len)
 {
     struct store_key *keys = NULL;
-    size_t n = 0;
+    size_t n = 0, live = 0;
     const char *errstr = NULL;
     const struct signer_policy *p = &s->policy;
     struct store_key *active = NULL, *next = NULL;
-    char kid[65];
+    int64_t frees_at = 0;
+    char kid[65], when[TIMEFMT_LEN + 1];
     enum errcode rc = ERRCODE_UNAVAILABLE;
 
     if (changed != NULL && changed_len > 0)
         changed[0] = '\0';
+    signer_detail(detail, detail_len, "key lifecycle failed");
     if (store_keys_list(st, &keys, &n, &errstr) == -1)
-        return ERRCODE_UNAVAILABLE;
+        goto store_fail;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(keys[i].status, "active") == 0)
             active = &keys[i];
         else if (strcmp(keys[i].status, "next") == 0)
             next = &keys[i];
     }
-    /* Retired keys go once every token they signed has expired. */
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(keys[i].status, "retired") == 0 &&
-            keys[i].retired_at + p->max_token_lifetime_s <= now) {
-            if (store_key_delete(st, keys[i].kid, &errstr) == -1)
-                goto done;
-            signer_note(changed, changed_len, "removed", keys[i].kid);
+    /* Retired keys go as soon as nothing they signed is still valid. */
+    live = n;
+    for (size_t i = 0; i < n; i++) {
+        int64_t at;
+
+        if (strcmp(keys[i].status, "retired") != 0)
+            continue;
+        if (signer_removable_at(s, st, &keys[i], &at, &errstr) == -1)
+            goto store_fail;
+        if (at > now) {
+            if (frees_at == 0 || at < frees_at)
+                frees_at = at;
+            continue;
         }
+        if (store_key_delete(st, keys[i].kid, &errstr) == -1)
+            goto store_fail;
+        signer_note(changed, changed_len, "removed", keys[i].kid);
+        live--;
+    }
     if (active == NULL && next == NULL) {
         if (signer_create_key(s, st, "active", now, now, kid) != ERRCODE_OK)
             goto done;
@@ -185,14 +246,28 @@ signer_lifecycle(struct signer *s, struct store *st, int64_t now, enum signer_mo
         rc = ERRCODE_OK;
         goto done;
     }
+    /* A new key would pass the published cap: refuse an operator's rotation
+     * (saying when a slot frees), let the timer wait for one. */
+    if (next == NULL && live >= SIGNER_MAX_PUBLISHED) {
+        if (mode == SIGNER_TICK) {
+            rc = ERRCODE_OK;
+            goto done;
+        }
+        timefmt_rfc3339(frees_at, when);
+        signer_detail(detail, detail_len,
+                      "%zu keys are published, the most allowed (%d); the next slot frees at %s",
+                      live, SIGNER_MAX_PUBLISHED, frees_at > 0 ? when : "(no retired key)");
+        rc = ERRCODE_CONFLICT;
+        goto done;
+    }
     if (mode == SIGNER_ROTATE_NOW && next == NULL) {
         if (signer_create_key(s, st, "next", now, now, kid) != ERRCODE_OK)
             goto done;
         signer_note(changed, changed_len, "created-next", kid);
-        if (store_key_set_status(st, kid, "active", now, &errstr) == -1)
-            goto done;
-        if (active != NULL && store_key_set_status(st, active->kid, "retired", now, &errstr) == -1)
-            goto done;
+        if (store_key_set_status(st, kid, "active", now, &errstr) != 0)
+            goto store_fail;
+        if (active != NULL && store_key_set_status(st, active->kid, "retired", now, &errstr) != 0)
+            goto store_fail;
         if (active != NULL)
             signer_note(changed, changed_len, "retired", active->kid);
         signer_note(changed, changed_len, "activated", kid);
@@ -200,10 +275,10 @@ signer_lifecycle(struct signer *s, struct store *st, int64_t now, enum signer_mo
         goto done;
     }
     if (next != NULL && (next->activates_at <= now || mode == SIGNER_ROTATE_NOW)) {
-        if (store_key_set_status(st, next->kid, "active", now, &errstr) == -1)
-            goto done;
-        if (active != NULL && store_key_set_status(st, active->kid, "retired", now, &errstr) == -1)
-            goto done;
+        if (store_key_set_status(st, next->kid, "active", now, &errstr) != 0)
+            goto store_fail;
+        if (active != NULL && store_key_set_status(st, active->kid, "retired", now, &errstr) != 0)
+            goto store_fail;
         if (active != NULL)
             signer_note(changed, changed_len, "retired", active->kid);
         signer_note(changed, changed_len, "activated", next->kid);
@@ -225,6 +300,10 @@ signer_lifecycle(struct signer *s, struct store *st, int64_t now, enum signer_mo
         }
     }
     rc = ERRCODE_OK;
+    goto done;
+store_fail:
+    signer_detail(detail, detail_len, "store: %s", errstr != NULL ? errstr : "error");
+    rc = ERRCODE_UNAVAILABLE;
 done:
     store_keys_free(keys, n);
     return rc;
@@ -290,16 +369,15 @@ signer_reload(struct signer *s, struct store *st, const char **errstr)
 {
     struct store_key *keys = NULL;
     size_t n = 0;
-    struct signer_key loaded[SIGNER_MAX_KEYS];
-    size_t nloaded = 0;
+    struct signer_key *loaded = NULL, *oldkeys;
+    size_t nloaded = 0, nold;
     int active = -1;
     struct signer_keys_ref *snap, *old;
 
-    memset(loaded, 0, sizeof(loaded));
     if (store_keys_list(st, &keys, &n, errstr) == -1)
         return -1;
-    if (n > SIGNER_MAX_KEYS) {
-        *errstr = "too many keys in the store";
+    if ((loaded = calloc(n > 0 ? n : 1, sizeof(*loaded))) == NULL) {
+        *errstr = "out of memory";
         goto fail;
     }
     for (size_t i = 0; i < n; i++) {
@@ -316,6 +394,9 @@ signer_reload(struct signer *s, struct store *st, const char **errstr)
             *errstr = "a stored key has an unknown algorithm";
             goto fail;
         }
+        if (k->retired_at > 0 && strcmp(k->status, "retired") == 0 &&
+            signer_removable_at(s, st, &keys[i], &k->removable_at, errstr) == -1)
+            goto fail;
         if (seal_decrypt(s->seal_key, keys[i].kid, keys[i].sealed, keys[i].sealed_len, &der,
                          &derlen) == -1) {
             *errstr = "a stored key does not unseal: wrong seal key file?";
@@ -336,19 +417,24 @@ signer_reload(struct signer *s, struct store *st, const char **errstr)
         goto fail;
     }
     pthread_mutex_lock(&s->mu);
-    signer_clear_keys(s);
-    memcpy(s->keys, loaded, sizeof(loaded));
+    oldkeys = s->keys;
+    nold = s->nkeys;
+    s->keys = loaded;
     s->nkeys = nloaded;
     s->active = active;
     old = s->snap;
     s->snap = snap;
     pthread_mutex_unlock(&s->mu);
+    for (size_t i = 0; i < nold; i++)
+        EVP_PKEY_free(oldkeys[i].priv);
+    free(oldkeys);
     signer_snap_unref(old);
     store_keys_free(keys, n);
     return 0;
 fail:
-    for (size_t i = 0; i < SIGNER_MAX_KEYS; i++)
+    for (size_t i = 0; loaded != NULL && i < n; i++)
         EVP_PKEY_free(loaded[i].priv);
+    free(loaded);
     store_keys_free(keys, n);
     return -1;
 }
@@ -441,7 +527,7 @@ signer_key_list(struct signer *s)
                       "status", k->status, "created_at", created, "activates_at", activates);
         if (k->retired_at > 0) {
             json_object_set_new(o, "retired_at", json_string(retires));
-            timefmt_rfc3339(k->retired_at + s->policy.max_token_lifetime_s, retires);
+            timefmt_rfc3339(k->removable_at, retires);
             json_object_set_new(o, "removed_after", json_string(retires));
         } else {
             json_object_set_new(o, "retired_at", json_null());

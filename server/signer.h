@@ -21,7 +21,8 @@ struct jwks;
 struct signer_policy {
     const char *algorithm; /* for new keys */
     int64_t rotation_period_s, prepublish_s;
-    int64_t max_token_lifetime_s; /* a retired key stays published this long (+ skew) */
+    int64_t max_token_lifetime_s; /* a retired key stays published at most this long (+ skew) */
+    int64_t skew_s;               /* the clock skew verifiers allow past a token's exp */
 };
 
 /* A published, immutable snapshot of the verification keys. Take with
@@ -40,14 +41,18 @@ void signer_free(struct signer *s);
 
 /* Lifecycle step inside the writer's transaction: makes the first key,
  * publishes the next one prepublish ahead of its due time, activates a due
- * next key and retires the old one, drops retired keys nobody can still
- * hold. mode: SIGNER_TICK (timer), SIGNER_ROTATE (publish a next key now),
+ * next key and retires the old one, drops retired keys as soon as nothing
+ * they signed is valid (the store's token rows and bulk tokens say). At most
+ * 32 keys are published: a rotation that needs a new key past that is
+ * ERRCODE_CONFLICT with detail saying when a slot frees; the timer then just
+ * waits. mode: SIGNER_TICK (timer), SIGNER_ROTATE (publish a next key now),
  * SIGNER_ROTATE_NOW (activate a new key at once). Writes what changed into
- * changed (may be NULL). Never touches the in-memory keys: call signer_reload
- * after the commit. */
+ * changed and, on an error, why into detail (both may be NULL). Never
+ * touches the in-memory keys: call signer_reload after the commit. */
 enum signer_mode { SIGNER_TICK, SIGNER_ROTATE, SIGNER_ROTATE_NOW };
 enum errcode signer_lifecycle(struct signer *s, struct store *st, int64_t now_s,
-                              enum signer_mode mode, char *changed, size_t changed_len);
+                              enum signer_mode mode, char *changed, size_t changed_len,
+                              char *detail, size_t detail_len);
 /* Loads all keys from the store (unsealing private keys) and rebuilds the
  * published snapshot. 0 or -1 with *errstr. */
 int signer_reload(struct signer *s, struct store *st, const char **errstr);
@@ -66,7 +71,8 @@ struct signer_keys *signer_keys_get(struct signer *s);
 void signer_keys_put(struct signer_keys *k);
 
 /* The key list for admins: [{kid, alg, status, created_at, activates_at,
- * retires_at}] (new reference). */
+ * retired_at, removed_after}] (new reference); removed_after is when a
+ * retired key may leave, as of the last signer_reload. */
 json_t *signer_key_list(struct signer *s);
 
 #endif

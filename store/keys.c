@@ -172,3 +172,33 @@ store_key_delete(struct store *st, const char *kid, const char **errstr)
     store_stmt_done(stmt);
     return rc;
 }
+
+int
+store_key_signed_until(struct store *st, const char *kid, int64_t from, int64_t to, int64_t *until,
+                       const char **errstr)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    *until = 0;
+    if ((stmt = store_stmt(st, STMT_KEY_SIGNED_UNTIL,
+                           "SELECT max(coalesce((SELECT max(expires_at) FROM tokens"
+                           "                     WHERE kid = ?1), 0),"
+                           "           coalesce((SELECT max(expires_at) FROM bulk_tokens"
+                           "                     WHERE created_at BETWEEN ?2 AND ?3), 0))",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, kid, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, from);
+    sqlite3_bind_int64(stmt, 3, to);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *until = sqlite3_column_int64(stmt, 0);
+        rc = 0;
+    } else {
+        *errstr = store_err(st, "key use");
+        rc = -1;
+    }
+    store_stmt_done(stmt);
+    return rc;
+}

@@ -30,5 +30,11 @@ int store_key_set_status(struct store *st, const char *kid, const char *status, 
                          const char **errstr);
 /* 0, 1 when no key has that kid, -1. */
 int store_key_delete(struct store *st, const char *kid, const char **errstr);
+/* The latest expiry of anything the store says kid may have signed: client
+ * and access tokens recorded with that kid, and bulk tokens created between
+ * from and to (the key's active period: a bulk token row records no kid).
+ * *until is 0 when there is none. 0 or -1. */
+int store_key_signed_until(struct store *st, const char *kid, int64_t from, int64_t to,
+                           int64_t *until, const char **errstr);
 
 #endif

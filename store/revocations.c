@@ -1,6 +1,10 @@
-/* The revocation feed gateways poll: AUTOINCREMENT serials, so a serial is
- * never reused and never goes back, even after expired entries are pruned. */
+/* The revocation feed gateways poll. A serial is never reused and never goes
+ * back: serial = max(previous + 1, Unix time in microseconds), so even a
+ * database restored from a backup (whose previous serial is older) hands out
+ * serials above every one given out before the restore. AUTOINCREMENT keeps
+ * the previous serial when the entries carrying it have been pruned. */
 #include <string.h>
+#include <time.h>
 
 #include "revocations.h"
 #include "store_int.h"
@@ -11,14 +15,23 @@ store_revocation_add(struct store *st, const char *kind, const char *id, int64_t
 {
     struct store_revocation *r = NULL; /* for the buffer sizes */
     sqlite3_stmt *stmt;
+    struct timespec ts;
+    int64_t now_us;
     int rc;
+
+    /* The wall clock, or revoked_at when that is later (the debug clock). */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    if (revoked_at > 0 && revoked_at < STORE_SERIAL_MAX / 1000000 && revoked_at * 1000000 > now_us)
+        now_us = revoked_at * 1000000;
 
     if (store_check_len(st, "revocation kind", kind, sizeof(r->kind) - 1, errstr) == -1 ||
         store_check_len(st, "revoked id", id, sizeof(r->id) - 1, errstr) == -1 ||
         store_check_len(st, "revocation reason", reason, sizeof(r->reason) - 1, errstr) == -1 ||
         (stmt = store_stmt(st, STMT_REV_ADD,
-                           "INSERT INTO revocations(kind, id, revoked_at, expires_at, reason)"
-                           " VALUES (?, ?, ?, ?, ?)",
+                           "INSERT INTO revocations(serial, kind, id, revoked_at, expires_at,"
+                           " reason) VALUES (max(coalesce((SELECT seq FROM sqlite_sequence"
+                           " WHERE name = 'revocations'), 0) + 1, ?6), ?1, ?2, ?3, ?4, ?5)",
                            errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
@@ -26,7 +39,12 @@ store_revocation_add(struct store *st, const char *kind, const char *id, int64_t
     sqlite3_bind_int64(stmt, 3, revoked_at);
     sqlite3_bind_int64(stmt, 4, expires_at);
     sqlite3_bind_text(stmt, 5, reason != NULL ? reason : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 6, now_us);
     rc = store_step_done(st, stmt, "add revocation", errstr);
+    if (rc == 0 && sqlite3_last_insert_rowid(st->db) >= STORE_SERIAL_MAX) {
+        *errstr = "revocation serial past 2^53";
+        rc = -1;
+    }
     if (rc == 0 && serial != NULL)
         *serial = sqlite3_last_insert_rowid(st->db);
     store_stmt_done(stmt);

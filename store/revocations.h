@@ -15,7 +15,11 @@ struct store_revocation {
     char reason[129];
 };
 
-/* Appends an entry; *serial (may be NULL) gets its serial. reason NULL = "".
+/* Serials stay below 2^53, exact in JSON numbers. */
+#define STORE_SERIAL_MAX (INT64_C(1) << 53)
+
+/* Appends an entry; *serial (may be NULL) gets its serial: max(previous + 1,
+ * Unix time in microseconds), never reused, also after a restore. reason NULL = "".
  * 0 or -1 (also for a kind other than token/device/bulk). */
 int store_revocation_add(struct store *st, const char *kind, const char *id, int64_t revoked_at,
                          int64_t expires_at, const char *reason, int64_t *serial,

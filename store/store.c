@@ -1,9 +1,13 @@
 /* Opening the database: pragmas that make every commit durable, and numbered
  * migrations recorded in schema_migrations so an upgrade knows where it is. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store_int.h"
 
@@ -135,6 +139,13 @@ static const struct store_migration {
                " UPDATE tokens SET family = fam.root FROM fam WHERE fam.jti = tokens.jti;"
                "UPDATE tokens SET family = jti WHERE family IS NULL;"
                "CREATE INDEX tokens_family ON tokens(family, expires_at);",
+    },
+    {
+        .version = 4,
+        .name = "tokens_kid",
+        /* A retired key leaves once the last token it signed has expired:
+         * this index answers "latest expiry signed by kid" with one seek. */
+        .sql = "CREATE INDEX tokens_kid ON tokens(kid, expires_at);",
     },
 };
 
@@ -415,7 +426,8 @@ store_open(const char *path, int busy_timeout_ms, const char **errstr)
         return NULL;
     }
     if (sqlite3_open_v2(path, &st->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                            SQLITE_OPEN_NOFOLLOW,
                         NULL) != SQLITE_OK) {
         snprintf(openerr, sizeof(openerr), "open %s: %s", path,
                  st->db ? sqlite3_errmsg(st->db) : "out of memory");
@@ -566,4 +578,127 @@ store_checkpoint(struct store *st, int truncate, int *frames, const char **errst
         return -1;
     }
     return 0;
+}
+
+int
+store_lock(const char *path, int *fd_out, int *created, const char **errstr)
+{
+    static char err[1024];
+    char lockpath[4200], pid[32];
+    struct flock fl;
+    int fd, n;
+
+    *fd_out = -1;
+    *created = 0;
+    if (snprintf(lockpath, sizeof(lockpath), "%s.lock", path) >= (int)sizeof(lockpath)) {
+        *errstr = "database path too long";
+        return -1;
+    }
+    fd = open(lockpath, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd == -1 && errno == ENOENT) {
+        fd = open(lockpath, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        *created = fd != -1;
+    }
+    if (fd == -1) {
+        snprintf(err, sizeof(err), "lock file %.300s: %s%s", lockpath, strerror(errno),
+                 errno == ELOOP ? " (a symbolic link: refused)" : "");
+        goto fail;
+    }
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_SETLK, &fl) == -1) {
+        int e = errno;
+
+        memset(&fl, 0, sizeof(fl));
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        if ((e == EAGAIN || e == EACCES) && fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+            snprintf(err, sizeof(err),
+                     "database %.300s is in use by another sitetokend (pid %ld holds %.300s)", path,
+                     (long)fl.l_pid, lockpath);
+        else
+            snprintf(err, sizeof(err), "lock file %.300s: %s", lockpath, strerror(e));
+        close(fd);
+        goto fail;
+    }
+    /* For people: the pid in the file (the lock itself is what counts). */
+    n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) == -1 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        snprintf(err, sizeof(err), "lock file %.300s: %s", lockpath, strerror(errno));
+        close(fd);
+        goto fail;
+    }
+    *fd_out = fd;
+    return 0;
+fail:
+    if (*created)
+        unlink(lockpath);
+    *created = 0;
+    *errstr = err;
+    return -1;
+}
+
+void
+store_unlock(const char *path, int fd, int remove)
+{
+    char lockpath[4200];
+
+    if (fd == -1)
+        return;
+    if (remove && snprintf(lockpath, sizeof(lockpath), "%s.lock", path) < (int)sizeof(lockpath))
+        unlink(lockpath); /* while still holding it */
+    close(fd);
+}
+
+int
+store_peek_keys(const char *path, int64_t *nkeys, const char **errstr)
+{
+    static char err[600];
+    struct stat sb;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int rc = -1;
+
+    *nkeys = 0;
+    if (lstat(path, &sb) == -1) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, sizeof(err), "database %.300s: %s", path, strerror(errno));
+        goto done;
+    }
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, sizeof(err), "open %.300s: %s", path,
+                 db != NULL ? sqlite3_errmsg(db) : "out of memory");
+        goto done;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    /* A database made before the keys table existed holds no key. */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND"
+                           " name = 'keys'",
+                           -1, &stmt, NULL) != SQLITE_OK ||
+        sqlite3_step(stmt) != SQLITE_ROW) {
+        snprintf(err, sizeof(err), "%.300s: %s", path, sqlite3_errmsg(db));
+        goto done;
+    }
+    if (sqlite3_column_int(stmt, 0) == 0) {
+        rc = 0;
+        goto done;
+    }
+    sqlite3_finalize(stmt);
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM keys", -1, &stmt, NULL) != SQLITE_OK ||
+        sqlite3_step(stmt) != SQLITE_ROW) {
+        snprintf(err, sizeof(err), "%.300s: %s", path, sqlite3_errmsg(db));
+        goto done;
+    }
+    *nkeys = sqlite3_column_int64(stmt, 0);
+    rc = 0;
+done:
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    if (rc == -1)
+        *errstr = err;
+    return rc;
 }

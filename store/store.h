@@ -63,4 +63,17 @@ int store_checkpoint(struct store *st, int truncate, int *frames, const char **e
  * diagnostics and tests. 0 or -1. */
 int store_pragma(struct store *st, const char *name, char *buf, unsigned long n);
 
+/* The process's claim on the database at path: an fcntl write lock on
+ * "PATH.lock" (a file of its own: SQLite's POSIX locks on the database file
+ * would be dropped by any close of it in this process), held until
+ * store_unlock or exit. Refuses a symbolic link. A lock held elsewhere is
+ * -1 with *errstr naming the file and the holder's pid. *created tells
+ * whether this call made the file. 0 or -1 (static *errstr). */
+int store_lock(const char *path, int *fd, int *created, const char **errstr);
+/* Releases it; remove = 1 also deletes the file (a start that failed). */
+void store_unlock(const char *path, int fd, int remove);
+/* How many signing keys the database at path holds, without creating or
+ * migrating anything: 0 when there is no file yet. 0 or -1 (static *errstr). */
+int store_peek_keys(const char *path, int64_t *nkeys, const char **errstr);
+
 #endif

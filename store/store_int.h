@@ -22,6 +22,7 @@ enum store_stmt_id {
     STMT_KEY_INSERT,
     STMT_KEY_SET_STATUS,
     STMT_KEY_DELETE,
+    STMT_KEY_SIGNED_UNTIL,
 
     STMT_MP_INSERT,
     STMT_MP_LIVE_NAME,

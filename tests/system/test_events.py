@@ -97,9 +97,9 @@ def test_revocation_within_one_second(server, mp):
     server.ctl("token", "revoke", d.jti, "--reason", "stolen", check=0)
     ev = sub.next_event(timeout=5)
     elapsed = time.monotonic() - t0
-    assert ev["event"] == "revocation" and ev["id"] == "1"
     data = json.loads(ev["data"])
-    assert data["kind"] == "token" and data["id"] == d.jti and data["serial"] == 1
+    assert ev["event"] == "revocation" and ev["id"] == str(data["serial"]) and data["serial"] > 0
+    assert data["kind"] == "token" and data["id"] == d.jti
     assert data["reason"] == "stolen"
     assert elapsed < 1.0, elapsed
     sub.close()
@@ -113,32 +113,40 @@ def test_resume_with_last_event_id(server, mp):
     sub = Subscriber(server)
     server.ctl("token", "revoke", devs[0].jti, check=0)
     server.ctl("device", "block", devs[1].id, check=0)
-    assert [sub.next_event()["id"], sub.next_event()["id"]] == ["1", "2"]
+    # serials: max(previous + 1, Unix time in microseconds), increasing
+    s1, s2 = int(sub.next_event()["id"]), int(sub.next_event()["id"])
+    assert 0 < s1 < s2
     sub.close()
     # missed while away
     server.ctl("token", "revoke", devs[2].jti, check=0)
     server.ctl("device", "block", devs[3].id, check=0)
-    sub = Subscriber(server, last_event_id=2)
+    sub = Subscriber(server, last_event_id=s2)
     got = [sub.next_event(), sub.next_event()]
-    assert [e["id"] for e in got] == ["3", "4"]
+    s3, s4 = (int(e["id"]) for e in got)
+    assert s2 < s3 < s4
     assert json.loads(got[1]["data"])["id"] == devs[3].id
     # and live after the replay, without repeats
     server.ctl("token", "revoke", devs[4].jti, check=0)
-    assert sub.next_event()["id"] == "5"
+    s5 = int(sub.next_event()["id"])
+    assert s5 > s4
     sub.close()
     # ?since= is the same for clients that cannot set headers
-    sub = Subscriber(server, query="?since=3")
-    assert [sub.next_event()["id"], sub.next_event()["id"]] == ["4", "5"]
+    sub = Subscriber(server, query="?since=%d" % s3)
+    assert [sub.next_event()["id"], sub.next_event()["id"]] == [str(s4), str(s5)]
     sub.close()
 
 
 def test_no_replay_without_last_event_id(server, mp):
+    import json
+
     d = exchange(mp, bulk_new(server))
     server.ctl("token", "revoke", d.jti, check=0)
+    first = server.get("/v1/revocations").json()["serial"]
     sub = Subscriber(server)
     d2 = exchange(mp, bulk_new(server))
     server.ctl("device", "block", d2.id, check=0)
-    assert sub.next_event()["id"] == "2"
+    ev = sub.next_event()
+    assert int(ev["id"]) > first and json.loads(ev["data"])["id"] == d2.id
     sub.close()
 
 
@@ -158,8 +166,11 @@ def test_many_subscribers(server, mp):
     subs = [Subscriber(server) for _ in range(50)]
     t0 = time.monotonic()
     server.ctl("token", "revoke", d.jti, check=0)
+    serial = None
     for s in subs:
-        assert s.next_event()["id"] == "1"
+        ev = s.next_event()
+        assert serial is None or ev["id"] == serial
+        serial = ev["id"]
     assert time.monotonic() - t0 < 2.0
     for s in subs:
         s.close()
@@ -178,7 +189,7 @@ def test_closed_subscriber_is_forgotten_and_server_stops(server, mp):
         c.close()
     d = exchange(mp, bulk_new(server))
     server.ctl("token", "revoke", d.jti, check=0)
-    assert subs[2].next_event()["id"] == "1"
+    assert subs[2].next_event()["id"] == str(server.get("/v1/revocations").json()["serial"])
     assert server.admin("GET", "/v1/admin/status")[0] == 200
     # shutdown ends the open stream instead of waiting for it
     t0 = time.monotonic()

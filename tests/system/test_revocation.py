@@ -36,9 +36,11 @@ def test_entries_and_serials(server, mp, tmp_path):
     server.ctl("device", "block", b.id, check=0)
     server.ctl("bulk", "block", bulk["id"], "--reason", "leaked", check=0)
     doc = feed(server)
-    assert doc["serial"] == 3
-    assert [(e["serial"], e["kind"], e["id"]) for e in doc["entries"]] == [
-        (1, "token", a.jti), (2, "device", b.id), (3, "bulk", bulk["id"])]
+    # serials: max(previous + 1, Unix time in microseconds), never reused
+    s1, s2, s3 = (e["serial"] for e in doc["entries"])
+    assert 0 < s1 < s2 < s3 < 2**53 and doc["serial"] == s3
+    assert [(e["kind"], e["id"]) for e in doc["entries"]] == [
+        ("token", a.jti), ("device", b.id), ("bulk", bulk["id"])]
     tok = doc["entries"][0]
     assert tok["reason"] == "lost" and tok["revoked_at"].endswith("Z")
     claims = jwt.decode(a.token, options={"verify_signature": False})
@@ -47,8 +49,8 @@ def test_entries_and_serials(server, mp, tmp_path):
     assert tok["expires_at"] == exp.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert doc["entries"][2]["expires_at"] == bulk["expires_at"]
     # since
-    assert [e["serial"] for e in feed(server, 1)["entries"]] == [2, 3]
-    assert feed(server, 3) == {"serial": 3, "entries": []}
+    assert [e["serial"] for e in feed(server, s1)["entries"]] == [s2, s3]
+    assert feed(server, s3) == {"serial": s3, "entries": []}
     # the same transaction: each entry is in the store with its state change
     db = sqlite3.connect(tmp_path / "var" / "sitetoken.db")
     assert db.execute("SELECT revoked_at IS NOT NULL FROM tokens WHERE jti=?", (a.jti,)).fetchone() == (1,)
@@ -81,23 +83,27 @@ def test_expiry_of_entries(server, mp):
     server.ctl("device", "block", b.id, check=0)
     server.ctl("bulk", "block", bulk["id"], check=0)  # already expired: never listed
     doc = feed(server)
-    assert [e["kind"] for e in doc["entries"]] == ["token", "device"] and doc["serial"] == 3
+    assert [e["kind"] for e in doc["entries"]] == ["token", "device"]
+    last = doc["serial"]
+    assert last > doc["entries"][-1]["serial"]  # the bulk entry's, not listed
     server.shift_clock(90 * DAY + 10)  # a's token (issued at day 0) has expired
     doc = feed(server)
     assert [e["kind"] for e in doc["entries"]] == ["device"]
     server.shift_clock(121 * DAY + 10)  # and every token of b
-    assert feed(server) == {"serial": 3, "entries": []}
+    assert feed(server) == {"serial": last, "entries": []}
 
 
 def test_unblock_removes_entry(server, mp):
     d = exchange(mp, bulk_new(server))
     server.ctl("device", "block", d.id, check=0)
     assert [e["id"] for e in feed(server)["entries"]] == [d.id]
+    first = feed(server)["serial"]
     server.ctl("device", "unblock", d.id, check=0)
     doc = feed(server)
-    assert doc == {"serial": 1, "entries": []}  # the serial never goes back
+    assert doc == {"serial": first, "entries": []}  # the serial never goes back
     server.ctl("device", "block", d.id, check=0)
-    assert [e["serial"] for e in feed(server)["entries"]] == [2]
+    [again] = [e["serial"] for e in feed(server)["entries"]]
+    assert again > first
 
 
 def test_bad_queries(server):
@@ -119,12 +125,13 @@ def test_jws_verified_by_pyjwt(server, mp):
         k = keys[header["kid"]]
         assert k["status"] == "active"
         doc = jwt.decode(token, jwt.PyJWK(k).key, algorithms=[k["alg"]], issuer=ISSUER)
-        assert doc["serial"] == 1 and doc["entries"] == feed(server)["entries"]
+        assert doc["serial"] == feed(server)["serial"] and doc["entries"] == feed(server)["entries"]
         assert server.get("/v1/revocations" + q,
                           headers={"If-None-Match": r.headers["ETag"]}).status_code == 304
-    r = server.get("/v1/revocations?format=jws&since=1")
+    last = feed(server)["serial"]
+    r = server.get("/v1/revocations?format=jws&since=%d" % last)
     doc = jwt.decode(r.text.strip(), options={"verify_signature": False})
-    assert doc["entries"] == [] and doc["serial"] == 1
+    assert doc["entries"] == [] and doc["serial"] == last
     # after a rotation the JWS is signed by the new active key
     server.ctl("key", "rotate", "--now", check=0)
     token = server.get("/v1/revocations?format=jws").text.strip()

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "jwt.h"
+#include "bulk.h"
 #include "keys.h"
 #include "signer.h"
 #include "store.h"
@@ -53,7 +54,8 @@ step(struct signer *s, struct store *st, int64_t now, enum signer_mode mode)
     const char *err = NULL;
     char changed[256];
 
-    assert_int_equal(signer_lifecycle(s, st, now, mode, changed, sizeof(changed)), ERRCODE_OK);
+    assert_int_equal(signer_lifecycle(s, st, now, mode, changed, sizeof(changed), NULL, 0),
+                     ERRCODE_OK);
     assert_int_equal(signer_reload(s, st, &err), 0);
 }
 
@@ -182,6 +184,69 @@ test_wrong_seal_key_refused(void **state)
     store_close(st);
 }
 
+/* Item 7: at most 32 published keys. Rotations at once fill the cap; the
+ * next is refused with conflict saying when a slot frees (the grace after
+ * the oldest retirement, as no token row names those keys), changes
+ * nothing, and succeeds once that time has come, the spent keys gone. A
+ * bulk token made while a key was active keeps it until it expires. */
+static void
+test_published_cap(void **state)
+{
+    const char *err = NULL;
+    struct store *st = store_open(":memory:", 1000, &err);
+    struct signer *s = new_signer("EdDSA");
+    struct store_bulk b;
+    char changed[512], detail[192], kid[65], bulk_kid[65];
+    int64_t now = T0;
+
+    assert_non_null(st);
+    step(s, st, now, SIGNER_TICK);
+    sign_and_verify(s, now, bulk_kid);
+    memset(&b, 0, sizeof(b));
+    snprintf(b.id, sizeof(b.id), "0b8c7f3e-1d2a-4b5c-8d9e-0f1a2b3c4d5e");
+    b.token_hash[0] = 1;
+    b.created_at = b.not_before = now;
+    b.expires_at = now + 3 * DAY;
+    snprintf(b.created_by, sizeof(b.created_by), "admin:test");
+    assert_int_equal(store_bulk_insert(st, &b, &err), 0);
+    now += DAY;
+    for (int i = 0; i < 31; i++)
+        step(s, st, now, SIGNER_ROTATE_NOW);
+    assert_int_equal(count_status(st, "retired"), 31);
+    assert_int_equal(signer_lifecycle(s, st, now, SIGNER_ROTATE_NOW, changed, sizeof(changed),
+                                      detail, sizeof(detail)),
+                     ERRCODE_CONFLICT);
+    assert_non_null(strstr(detail, "32 keys are published"));
+    assert_non_null(strstr(detail, "frees at 2027-01-16T08:01:00Z")); /* a day and 60 s on */
+    assert_int_equal(signer_lifecycle(s, st, now, SIGNER_ROTATE, changed, sizeof(changed), detail,
+                                      sizeof(detail)),
+                     ERRCODE_CONFLICT);
+    assert_int_equal(count_status(st, "retired"), 31);
+    step(s, st, now, SIGNER_TICK); /* the timer waits, never fails */
+
+    now += 61;
+    assert_int_equal(signer_lifecycle(s, st, now, SIGNER_ROTATE_NOW, changed, sizeof(changed),
+                                      detail, sizeof(detail)),
+                     ERRCODE_OK);
+    assert_int_equal(signer_reload(s, st, &err), 0);
+    assert_non_null(strstr(changed, "removed:"));
+    /* only the key that signed the live bulk token is left of the retired */
+    assert_int_equal(count_status(st, "retired"), 2);
+    {
+        struct signer_keys *k = signer_keys_get(s);
+
+        assert_non_null(strstr(k->doc, bulk_kid));
+        signer_keys_put(k);
+    }
+    now += 2 * DAY;
+    step(s, st, now, SIGNER_TICK);
+    assert_int_equal(count_status(st, "retired"), 0);
+    sign_and_verify(s, now, kid);
+    assert_int_equal(count_status(st, "active"), 1);
+    signer_free(s);
+    store_close(st);
+}
+
 int
 main(void)
 {
@@ -189,6 +254,7 @@ main(void)
         cmocka_unit_test(test_lifecycle),
         cmocka_unit_test(test_algorithm_change_and_key_list),
         cmocka_unit_test(test_wrong_seal_key_refused),
+        cmocka_unit_test(test_published_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,11 @@
 
 #include "revocations.h"
 
-#define NOW 1700000000
+/* In the future (2096): serial = max(previous + 1, revoked_at in
+ * microseconds) then counts up from S(1) one by one, so the checks below
+ * can name serials. test_restore_never_reuses covers the wall clock. */
+#define NOW 4000000000LL
+#define S(n) ((int64_t)NOW * 1000000 + (n)-1)
 
 struct entries {
     struct store_revocation v[16];
@@ -32,34 +36,34 @@ test_add_list(void **state)
     assert_int_equal(store_revocation_serial(st), 0);
     assert_int_equal(
         store_revocation_add(st, "token", "jti-1", NOW, NOW + 100, "lost", &serial, &err), 0);
-    assert_int_equal(serial, 1);
+    assert_int_equal(serial, S(1));
     assert_int_equal(
         store_revocation_add(st, "device", "GUID:d", NOW, NOW + 5, NULL, &serial, &err), 0);
-    assert_int_equal(serial, 2);
+    assert_int_equal(serial, S(2));
     assert_int_equal(store_revocation_add(st, "bulk", "b-1", NOW, NOW + 200, "", NULL, &err), 0);
-    assert_int_equal(store_revocation_serial(st), 3);
+    assert_int_equal(store_revocation_serial(st), S(3));
 
     assert_int_equal(store_revocation_list(st, 0, NOW, 0, entries_cb, &e, &err), 0);
     assert_int_equal(e.n, 3);
-    assert_int_equal(e.v[0].serial, 1);
+    assert_int_equal(e.v[0].serial, S(1));
     assert_string_equal(e.v[0].kind, "token");
     assert_string_equal(e.v[0].id, "jti-1");
     assert_int_equal(e.v[0].revoked_at, NOW);
     assert_int_equal(e.v[0].expires_at, NOW + 100);
     assert_string_equal(e.v[0].reason, "lost");
     assert_string_equal(e.v[1].reason, "");
-    assert_int_equal(e.v[2].serial, 3);
+    assert_int_equal(e.v[2].serial, S(3));
 
     /* since, expiry (expires_at == now is expired) and limit */
     memset(&e, 0, sizeof(e));
-    assert_int_equal(store_revocation_list(st, 1, NOW, 10, entries_cb, &e, &err), 0);
+    assert_int_equal(store_revocation_list(st, S(1), NOW, 10, entries_cb, &e, &err), 0);
     assert_int_equal(e.n, 2);
-    assert_int_equal(e.v[0].serial, 2);
+    assert_int_equal(e.v[0].serial, S(2));
     memset(&e, 0, sizeof(e));
     assert_int_equal(store_revocation_list(st, 0, NOW + 5, 10, entries_cb, &e, &err), 0);
     assert_int_equal(e.n, 2);
-    assert_int_equal(e.v[0].serial, 1);
-    assert_int_equal(e.v[1].serial, 3);
+    assert_int_equal(e.v[0].serial, S(1));
+    assert_int_equal(e.v[1].serial, S(3));
     memset(&e, 0, sizeof(e));
     assert_int_equal(store_revocation_list(st, 0, NOW, 1, entries_cb, &e, &err), 0);
     assert_int_equal(e.n, 1);
@@ -68,7 +72,7 @@ test_add_list(void **state)
     assert_int_equal(store_revocation_list(st, 0, NOW, 10, entries_cb, &e, &err), 0);
     assert_int_equal(e.n, 2);
     memset(&e, 0, sizeof(e));
-    assert_int_equal(store_revocation_list(st, 3, NOW, 10, entries_cb, &e, &err), 0);
+    assert_int_equal(store_revocation_list(st, S(3), NOW, 10, entries_cb, &e, &err), 0);
     assert_int_equal(e.n, 0);
 }
 
@@ -106,7 +110,7 @@ test_prune_keeps_serials(void **state)
                      0);
     assert_int_equal(store_revocation_add(st, "token", "old-2", NOW, NOW + 2, "", &serial, &err),
                      0);
-    assert_int_equal(serial, 3);
+    assert_int_equal(serial, S(3));
 
     assert_int_equal(store_revocation_exists(st, "token", "old-2", NOW), 1);
     assert_int_equal(store_revocation_exists(st, "token", "old-2", NOW + 2), 0);
@@ -117,19 +121,19 @@ test_prune_keeps_serials(void **state)
     assert_int_equal(store_revocation_prune(st, NOW + 3, &err), 1);
     assert_int_equal(store_revocation_prune(st, NOW + 3, &err), 0);
     /* the newest entry (serial 3) is gone, yet the serial does not go back */
-    assert_int_equal(store_revocation_serial(st), 3);
+    assert_int_equal(store_revocation_serial(st), S(3));
     assert_int_equal(store_revocation_add(st, "device", "d", NOW, NOW + 9, "", &serial, &err), 0);
-    assert_int_equal(serial, 4);
+    assert_int_equal(serial, S(4));
     assert_int_equal(store_revocation_list(st, 0, NOW + 3, 0, entries_cb, &e, &err), 0);
     assert_int_equal(e.n, 2);
-    assert_int_equal(e.v[0].serial, 2);
-    assert_int_equal(e.v[1].serial, 4);
+    assert_int_equal(e.v[0].serial, S(2));
+    assert_int_equal(e.v[1].serial, S(4));
 
     /* prune everything: still 4 */
     assert_int_equal(store_revocation_prune(st, NOW + 5000, &err), 2);
-    assert_int_equal(store_revocation_serial(st), 4);
+    assert_int_equal(store_revocation_serial(st), S(4));
     assert_int_equal(store_revocation_add(st, "bulk", "b", NOW, NOW + 9, "", &serial, &err), 0);
-    assert_int_equal(serial, 5);
+    assert_int_equal(serial, S(5));
 }
 
 static void
@@ -155,13 +159,13 @@ test_remove(void **state)
     assert_int_equal(store_revocation_exists(st, "token", "GUID:a", NOW), 1);
     assert_int_equal(store_revocation_list(st, 0, NOW, 0, entries_cb, &e, &err), 0);
     assert_int_equal(e.n, 2);
-    assert_int_equal(e.v[0].serial, 2);
-    assert_int_equal(e.v[1].serial, 3);
+    assert_int_equal(e.v[0].serial, S(2));
+    assert_int_equal(e.v[1].serial, S(3));
     /* removing the newest entry does not take its serial back */
     assert_int_equal(store_revocation_remove(st, "device", "GUID:b", &err), 1);
-    assert_int_equal(store_revocation_serial(st), 4);
+    assert_int_equal(store_revocation_serial(st), S(4));
     assert_int_equal(store_revocation_add(st, "bulk", "b", NOW, NOW + 9, "", &serial, &err), 0);
-    assert_int_equal(serial, 5);
+    assert_int_equal(serial, S(5));
 }
 
 static void
@@ -176,10 +180,44 @@ test_serial_survives_reopen(void **state)
     assert_int_equal(store_revocation_prune(fx->st, NOW + 10, &err), 1);
     store_close(fx->st);
     assert_non_null(fx->st = store_open(fx->path, 1000, &err));
-    assert_int_equal(store_revocation_serial(fx->st), 1);
+    assert_int_equal(store_revocation_serial(fx->st), S(1));
     assert_int_equal(store_revocation_add(fx->st, "token", "u", NOW, NOW + 1, "", &serial, &err),
                      0);
-    assert_int_equal(serial, 2);
+    assert_int_equal(serial, S(2));
+}
+
+/* The restore of item 10: a database copied before revocations were made,
+ * then put back, hands out serials above every one given out before (the
+ * wall clock in microseconds), never one that meant something else. */
+static void
+test_restore_never_reuses(void **state)
+{
+    struct fx *fx = *state;
+    const char *err = NULL;
+    char backup[160], cmd[1024];
+    int64_t before = 0, lost = 0, after = 0, past = 1700000000;
+
+    assert_int_equal(store_revocation_add(fx->st, "token", "a", past, past + 9, "", &before, &err),
+                     0);
+    assert_true(before > (int64_t)1700000000 * 1000000 && before < STORE_SERIAL_MAX);
+    store_close(fx->st);
+    snprintf(backup, sizeof(backup), "%s.bak", fx->path);
+    snprintf(cmd, sizeof(cmd), "cp %s %s", fx->path, backup);
+    assert_int_equal(system(cmd), 0);
+    assert_non_null(fx->st = store_open(fx->path, 1000, &err));
+    assert_int_equal(store_revocation_add(fx->st, "token", "b", past, past + 9, "", &lost, &err),
+                     0);
+    assert_true(lost > before);
+    store_close(fx->st);
+    snprintf(cmd, sizeof(cmd), "cp %s %s && rm -f %s-wal %s-shm", backup, fx->path, fx->path,
+             fx->path);
+    assert_int_equal(system(cmd), 0);
+    assert_non_null(fx->st = store_open(fx->path, 1000, &err));
+    assert_int_equal(store_revocation_serial(fx->st), before);
+    assert_int_equal(store_revocation_add(fx->st, "token", "c", past, past + 9, "", &after, &err),
+                     0);
+    assert_true(after > lost);
+    unlink(backup);
 }
 
 int
@@ -192,6 +230,8 @@ main(void)
         FX_TEST(test_remove),
         /* a file only: there is nothing to reopen in :memory: */
         cmocka_unit_test_prestate_setup_teardown(test_serial_survives_reopen, fx_setup, fx_teardown,
+                                                 (void *)"file"),
+        cmocka_unit_test_prestate_setup_teardown(test_restore_never_reuses, fx_setup, fx_teardown,
                                                  (void *)"file"),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
