@@ -1,8 +1,10 @@
 /* MP authentication by TLS client certificate (its SHA-256 fingerprint, from
  * a certificate the TLS layer verified against client_ca) or by bearer API
- * key: the presented key is bounded, hashed with SHA-256 and looked up by
+ * key: the header is parsed strictly (one spelling of a key, up to the
+ * scheme's case), the key bounded, hashed with SHA-256 and looked up by
  * hash; the store compares the hash in constant time. Keys are never logged;
- * the MP's name is. */
+ * the MP's name is. A malformed header is unauthenticated (401), like an
+ * unknown key: a client learns nothing more from one than from the other. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -41,14 +43,54 @@ auth_challenge(struct http_req *req)
     http_add_header(req, "WWW-Authenticate", "Bearer realm=\"sitetoken\"");
 }
 
+/* RFC 7235 token68 characters, the "=" padding aside. */
+static int
+auth_token68_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+int
+auth_bearer_parse(const char *h, const char **key, size_t *len, const char **why)
+{
+    size_t n = 0, pad = 0;
+
+    if (h == NULL) {
+        *why = "an MP API key is required";
+        return -1;
+    }
+    if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\0')) {
+        *why = "Authorization must be Bearer";
+        return -1;
+    }
+    h += 6;
+    if (*h != ' ' || h[1] == ' ' || h[1] == '\0') {
+        *why = "Authorization must be \"Bearer\", one space and the key";
+        return -1;
+    }
+    h++;
+    while (auth_token68_char((unsigned char)h[n]))
+        n++;
+    while (h[n + pad] == '=')
+        pad++;
+    if (n == 0 || h[n + pad] != '\0' || n + pad > AUTH_KEY_MAX) {
+        *why = "the MP API key is not valid";
+        return -1;
+    }
+    *key = h;
+    *len = n + pad;
+    return 0;
+}
+
 enum errcode
 auth_mp_check(const char *h, const char *cert_sha256, struct store *st, struct auth_mp *mp,
               const char **why)
 {
-    const char *errstr = NULL;
+    const char *errstr = NULL, *key = NULL;
     struct store_mp row;
     uint8_t hash[32];
-    size_t len;
+    size_t len = 0;
     int rc;
 
     if (cert_sha256 != NULL && cert_sha256[0] != '\0') {
@@ -60,6 +102,7 @@ auth_mp_check(const char *h, const char *cert_sha256, struct store *st, struct a
         if (rc == 0) {
             snprintf(mp->id, sizeof(mp->id), "%s", row.id);
             snprintf(mp->name, sizeof(mp->name), "%s", row.name);
+            snprintf(mp->identity, sizeof(mp->identity), "cert:%.64s", cert_sha256);
             return ERRCODE_OK;
         }
         if (h == NULL) {
@@ -67,22 +110,10 @@ auth_mp_check(const char *h, const char *cert_sha256, struct store *st, struct a
             return ERRCODE_UNAUTHENTICATED;
         }
     }
-    if (h == NULL) {
-        *why = "an MP API key is required";
+    if (auth_bearer_parse(h, &key, &len, why) == -1)
         return ERRCODE_UNAUTHENTICATED;
-    }
-    if (strncasecmp(h, "Bearer ", 7) != 0) {
-        *why = "Authorization must be Bearer";
-        return ERRCODE_UNAUTHENTICATED;
-    }
-    h += 7;
-    while (*h == ' ')
-        h++;
-    len = strlen(h);
     *why = "the MP API key is not valid";
-    if (len == 0 || len > AUTH_KEY_MAX)
-        return ERRCODE_UNAUTHENTICATED;
-    auth_hash_key(h, len, hash);
+    auth_hash_key(key, len, hash);
     rc = store_mp_find_by_key_hash(st, hash, &row, &errstr);
     if (rc == -1) {
         *why = errstr;
@@ -92,6 +123,7 @@ auth_mp_check(const char *h, const char *cert_sha256, struct store *st, struct a
         return ERRCODE_UNAUTHENTICATED;
     snprintf(mp->id, sizeof(mp->id), "%s", row.id);
     snprintf(mp->name, sizeof(mp->name), "%s", row.name);
+    snprintf(mp->identity, sizeof(mp->identity), "mp:%.36s", row.id);
     return ERRCODE_OK;
 }
 

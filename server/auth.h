@@ -1,6 +1,9 @@
 /* Management point authentication: a verified TLS client certificate whose
  * SHA-256 fingerprint is registered to an MP, or `Authorization: Bearer <api
- * key>`. The key is hashed and looked up by hash; only hashes are stored. */
+ * key>`, parsed strictly. The key is hashed and looked up by hash; only
+ * hashes are stored. What authenticated the MP (its id, or the certificate)
+ * is its identity: every per-MP budget is keyed on it, never on the spelling
+ * of a header. */
 #ifndef SITETOKEN_AUTH_H
 #define SITETOKEN_AUTH_H
 
@@ -18,7 +21,17 @@ struct store;
 struct auth_mp {
     char id[37];
     char name[129];
+    /* What budgets are keyed on: "mp:<id>" for an API key, "cert:<sha256>"
+     * for a client certificate. */
+    char identity[72];
 };
+
+/* Parses an Authorization value strictly (RFC 9110 section 11.6.2, RFC 6750
+ * section 2.1): the scheme "Bearer" in any case, exactly one space, then a
+ * token68 (ALPHA DIGIT - . _ ~ + /, then any "=") of 1 to AUTH_KEY_MAX
+ * characters, and nothing else. 0 with *key and *len naming the token68
+ * inside h, or -1 with *why. */
+int auth_bearer_parse(const char *h, const char **key, size_t *len, const char **why);
 
 /* Checks the client certificate's fingerprint (NULL or "" when none) and
  * then an Authorization header value (NULL when absent) against the MP table

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "committer.h"
+#include "proofs.h"
 #include "replay.h"
 #include "store.h"
 
@@ -27,6 +28,8 @@ struct committer {
     struct committer_stats stats;  /* guarded by mu */
     int64_t clock_offset_ms;       /* guarded by mu */
     int batch_max;
+    int64_t proof_keep_s;  /* persisted proof jtis are kept this long after their iat */
+    int proof_load_failed; /* committer_start only */
     struct commit_ctx ctx; /* writer thread only */
     pthread_t checkpointer;
     struct store *ckpt_store; /* checkpointer thread only */
@@ -34,6 +37,10 @@ struct committer {
 };
 
 #define COMMITTER_CKPT_INTERVAL_MS 20
+/* Persisted proof jtis pruned per batch: more than a batch can add, so the
+ * table never grows past the window, and bounded, so a backlog (after a long
+ * stop) never stalls one commit. */
+#define COMMITTER_PROOF_PRUNE(n) (2 * (int)(n) + 64)
 #define COMMITTER_CKPT_IDLE_TRUNCATE 50 /* quiet intervals before a TRUNCATE */
 
 /* For committer_run: a caller blocked on a condition variable. */
@@ -127,6 +134,14 @@ committer_apply_batch(struct committer *c, struct commit_op *batch, size_t n)
                     store_savepoint_rollback(ctx->store);
             }
         }
+    }
+    /* Proof jtis whose iat is past the window can never be accepted again. */
+    if (store_savepoint(ctx->store, &errstr) == 0) {
+        if (store_proof_prune(ctx->store, ctx->now_ms / 1000 - c->proof_keep_s,
+                              COMMITTER_PROOF_PRUNE(n), &errstr) == -1)
+            store_savepoint_rollback(ctx->store); /* the next batch tries again */
+        else if (store_savepoint_release(ctx->store, &errstr) == -1)
+            store_savepoint_rollback(ctx->store);
     }
     if (store_tx_commit(ctx->store, &errstr) == -1) {
         store_tx_rollback(ctx->store);
@@ -227,8 +242,18 @@ committer_checkpoint_main(void *arg)
     return NULL;
 }
 
+static int
+committer_load_proof_cb(int64_t iat, const char *jti, const char *mp_id, void *arg)
+{
+    struct committer *c = arg;
+
+    if (replay_add(c->ctx.replay, mp_id, jti, strlen(jti), c->ctx.now_ms) == -1)
+        c->proof_load_failed = 1;
+    return c->proof_load_failed;
+}
+
 struct committer *
-committer_start(const char *path, int busy_timeout_ms, int batch_max, int64_t replay_capacity,
+committer_start(const char *path, int busy_timeout_ms, int batch_max, int64_t replay_per_mp,
                 int64_t replay_window_ms, int64_t clock_offset_ms, const char **errstr)
 {
     struct committer *c = calloc(1, sizeof(*c));
@@ -244,8 +269,19 @@ committer_start(const char *path, int busy_timeout_ms, int batch_max, int64_t re
     c->clock_offset_ms = clock_offset_ms;
     if ((c->ctx.store = store_open(path, busy_timeout_ms, errstr)) == NULL)
         goto fail;
-    if ((c->ctx.replay = replay_new((size_t)replay_capacity, replay_window_ms)) == NULL) {
+    if ((c->ctx.replay = replay_new((size_t)replay_per_mp, replay_window_ms)) == NULL) {
         *errstr = "out of memory (replay cache)";
+        goto fail;
+    }
+    /* The proofs accepted before a restart stay refused after it: the
+     * persisted jtis still inside the window go back into the cache. */
+    c->proof_keep_s = replay_window_ms / 1000 + 1;
+    c->ctx.now_ms = committer_clock_ms(clock_offset_ms);
+    if (store_proof_list(c->ctx.store, c->ctx.now_ms / 1000 - c->proof_keep_s,
+                         committer_load_proof_cb, c, errstr) == -1)
+        goto fail;
+    if (c->proof_load_failed) {
+        *errstr = "out of memory (loading the replay cache)";
         goto fail;
     }
     if (pthread_create(&c->thread, NULL, committer_main, c) != 0) {

@@ -45,9 +45,12 @@ struct committer_stats {
     uint64_t max_batch;
 };
 
-/* Opens its own connection to path and starts the thread. */
+/* Opens its own connection to path, loads the persisted proof jtis still
+ * inside the replay window into a replay cache (replay_per_mp jtis per MP a
+ * window, replay.h), and starts the thread. Every batch also prunes a
+ * bounded number of persisted jtis that have left the window. */
 struct committer *committer_start(const char *path, int busy_timeout_ms, int batch_max,
-                                  int64_t replay_capacity, int64_t replay_window_ms,
+                                  int64_t replay_per_mp, int64_t replay_window_ms,
                                   int64_t clock_offset_ms, const char **errstr);
 void committer_submit(struct committer *c, struct commit_op *op);
 /* Runs op synchronously on the caller's thread through the writer (waits for

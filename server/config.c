@@ -137,6 +137,8 @@ static const struct schema_entry schema[] = {
     {.name = "limits.failed_exchanges_per_minute", INT(0, 1000000, 60),
      CFG(failed_exchanges_per_minute),
      .help = "failed exchanges a minute, per MP and per bulk token; 0 = unlimited"},
+    {.name = "limits.proofs_per_mp", INT(1, 16777216, 1048576), CFG(proofs_per_mp),
+     .help = "new proofs one MP may send per replay window (2 x clock_skew + 1 s)"},
     {.name = "threads", .type = CT_SECTION, .help = "threads"},
     {.name = "threads.workers", INT(0, 64, 0), CFG(workers),
      .help = "worker threads; 0 = one per CPU"},

@@ -46,6 +46,7 @@ struct config {
     int64_t max_body, max_header_size, max_connections, read_timeout_ms;
     int64_t mp_rate;                     /* requests/s per MP, 0 = unlimited */
     int64_t failed_exchanges_per_minute; /* 0 = unlimited */
+    int64_t proofs_per_mp;               /* replay cache quota per MP and window */
     int64_t workers;                     /* 0 = one per CPU */
     int64_t commit_batch, commit_delay_ms, busy_timeout_ms;
     char *user;          /* drop privileges to this user after binding; NULL = don't */

@@ -37,7 +37,6 @@
 
 #define SHUTDOWN_GRACE_SECONDS 10
 #define KEYS_TICK_SECONDS 60
-#define REPLAY_CAPACITY (1u << 20)
 
 static void
 main_keys_tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -477,7 +476,7 @@ main(int argc, char **argv)
         goto done;
     }
     env->committer = committer_start(cfg.database, (int)cfg.busy_timeout_ms, (int)cfg.commit_batch,
-                                     REPLAY_CAPACITY, 2 * cfg.clock_skew_ms + 1000, 0, &errstr);
+                                     cfg.proofs_per_mp, 2 * cfg.clock_skew_ms + 1000, 0, &errstr);
     if (env->committer == NULL) {
         log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
         goto done;

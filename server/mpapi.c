@@ -1,9 +1,10 @@
-/* The MP API. Each issuing route runs in two halves: on the event loop, the
- * MP is authenticated, the body checked, the proof and any presented token
+/* The MP API. Each issuing route runs in two halves: on the event loop the
+ * body is checked; on a worker the MP is authenticated and admitted by its
+ * rate limits (keyed on its identity), the proof and any presented token
  * verified and the new token signed; then an op goes to the writer, which
- * checks replay, bulk counters, device and token state inside the group
- * commit and records the token. The reply (with the token) is sent from
- * done(), after the commit: no token leaves before its record is durable. */
+ * checks replay (and the MP's replay quota), bulk counters, device and token
+ * state inside the group commit and records the token and the proof's jti. The reply (with the
+ * token) is sent from done(), after the commit: no token leaves before its record is durable. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "log.h"
 #include "mpapi.h"
 #include "proof.h"
+#include "proofs.h"
 #include "ratelimit.h"
 #include "replay.h"
 #include "revocations.h"
@@ -87,11 +89,13 @@ struct mpapi_op {
     enum mpapi_kind kind;
     char authorization[AUTH_KEY_MAX + 16]; /* "" when absent */
     char cert_sha256[65];                  /* TLS client certificate, "" when none */
-    struct ratelimit_ticket rl;            /* what the loop admitted it under */
+    struct ratelimit_ticket rl;            /* what the worker admitted it under */
     json_t *body;                          /* owned by whichever thread holds the op */
     json_t *reply;                         /* introspection's answer, made on the worker */
     struct auth_mp mp;
     char proof_jti[65];
+    int64_t proof_iat;
+    int proof_fresh;         /* the writer remembered the jti (persist it even on a refusal) */
     struct store_device dev; /* register/exchange: the device as reported */
     struct store_token tok;  /* the token being issued */
     uint8_t bulk_hash[32];
@@ -174,12 +178,24 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
     int rc;
 
     m->superseded = 0;
-    rc = replay_check(ctx->replay, m->proof_jti, strlen(m->proof_jti), ctx->now_ms);
-    if (rc == 1)
+    switch (replay_check(ctx->replay, m->mp.id, m->proof_jti, strlen(m->proof_jti), ctx->now_ms)) {
+    case REPLAY_FRESH:
+        break;
+    case REPLAY_SEEN:
         return mpapi_fail(op, ERRCODE_PROOF_REPLAYED, "this proof (jti %s) was already used",
                           m->proof_jti);
-    if (rc == -1)
-        return mpapi_fail(op, ERRCODE_RATE_LIMITED, "%s", "too many proofs in the replay window");
+    case REPLAY_OVER_QUOTA:
+        m->rl.retry_after = replay_retry_after(ctx->replay, ctx->now_ms);
+        return mpapi_fail(op, ERRCODE_RATE_LIMITED, "%s",
+                          "this MP sent too many proofs in the replay window");
+    case REPLAY_NOMEM:
+        return mpapi_fail(op, ERRCODE_UNAVAILABLE, "%s", "out of memory (replay cache)");
+    }
+    /* In this op's savepoint: durable with the token, so the proof stays
+     * refused after a restart. */
+    m->proof_fresh = 1;
+    if (store_proof_add(st, m->proof_iat, m->proof_jti, m->mp.id, &errstr) == -1)
+        return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
 
     switch (m->kind) {
     case MPAPI_EXCHANGE:
@@ -260,8 +276,13 @@ static void
 mpapi_refused(struct commit_op *op, struct commit_ctx *ctx)
 {
     struct mpapi_op *m = (struct mpapi_op *)op;
+    const char *errstr = NULL;
     char action[48];
 
+    /* The rollback took the jti's row too; the cache still refuses the proof,
+     * so keep it refused after a restart as well. */
+    if (m->proof_fresh)
+        store_proof_add(ctx->store, m->proof_iat, m->proof_jti, m->mp.id, &errstr);
     snprintf(action, sizeof(action), "refused.%s", mpapi_kinds[m->kind].act);
     mpapi_audit(m, ctx, action, errcode_name(op->code));
 }
@@ -295,6 +316,12 @@ mpapi_done(struct commit_op *op)
     if (op->code != ERRCODE_OK) {
         if (op->code == ERRCODE_UNAUTHENTICATED)
             auth_challenge(req);
+        if (op->code == ERRCODE_RATE_LIMITED && m->rl.retry_after > 0) {
+            char secs[16];
+
+            snprintf(secs, sizeof(secs), "%d", m->rl.retry_after);
+            http_add_header(req, "Retry-After", secs);
+        }
         http_reply_problem(req, op->code, "%s", op->detail);
         mpapi_op_free(m);
         return;
@@ -482,6 +509,7 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
             goto done;
         }
         snprintf(m->proof_jti, sizeof(m->proof_jti), "%s", proof.jti);
+        m->proof_iat = proof.iat;
     }
 
     if (token != NULL) {
@@ -598,6 +626,14 @@ mpapi_work(struct work *w, struct worker_ctx *ctx)
         mpapi_refuse(m, code, "%s", why);
         goto refused;
     }
+    /* Budgets are the authenticated MP's, whatever spelling the key came in. */
+    if (m->env->ratelimit != NULL &&
+        (code = ratelimit_admit(m->env->ratelimit, &m->rl, m->mp.identity,
+                                m->kind == MPAPI_EXCHANGE ? body_str(m->body, "bulk_token") : NULL,
+                                ratelimit_now_us(), &why)) != ERRCODE_OK) {
+        mpapi_refuse(m, code, "%s", why);
+        goto refused;
+    }
     if ((keys = signer_keys_get(m->env->signer)) == NULL) {
         code = mpapi_refuse(m, ERRCODE_UNAVAILABLE, "%s", "no signing keys");
         goto refused;
@@ -651,16 +687,22 @@ mpapi_handle(struct http_req *req, enum mpapi_kind kind)
         [MPAPI_ACCESS] = {mpapi_fields_token_proof, NFIELDS(mpapi_fields_token_proof)},
         [MPAPI_INTROSPECT] = {mpapi_fields_introspect, NFIELDS(mpapi_fields_introspect)},
     };
-    const char *authz = http_header(req, "Authorization"), *rl_why = NULL;
+    const char *authz = http_header(req, "Authorization"), *key = NULL, *bad = NULL;
     struct mpapi_op *m;
+    size_t keylen = 0;
     char why[160];
 
-    if ((authz == NULL && req->cert_sha256[0] == '\0') ||
-        (authz != NULL && strlen(authz) >= AUTH_KEY_MAX + 16)) {
+    /* No credential, or a malformed header: refused here, at no cost to a
+     * worker. A header that parses is checked against the store there. */
+    if (authz == NULL && req->cert_sha256[0] == '\0')
+        bad = "an MP API key is required";
+    else if (authz != NULL && strlen(authz) >= AUTH_KEY_MAX + 16)
+        bad = "the MP API key is not valid";
+    else if (authz != NULL && req->cert_sha256[0] == '\0')
+        auth_bearer_parse(authz, &key, &keylen, &bad); /* sets bad only when malformed */
+    if (bad != NULL) {
         auth_challenge(req);
-        http_reply_problem(req, ERRCODE_UNAUTHENTICATED, "%s",
-                           authz == NULL ? "an MP API key is required"
-                                         : "the MP API key is not valid");
+        http_reply_problem(req, ERRCODE_UNAUTHENTICATED, "%s", bad);
         return;
     }
     if ((m = calloc(1, sizeof(*m))) == NULL) {
@@ -678,17 +720,6 @@ mpapi_handle(struct http_req *req, enum mpapi_kind kind)
     }
     if (body_check(m->body, shapes[kind].fields, shapes[kind].n, why, sizeof(why)) == -1) {
         http_reply_problem(req, ERRCODE_INVALID_REQUEST, "%s", why);
-        mpapi_op_free(m);
-        return;
-    }
-    if (req->env->ratelimit != NULL &&
-        ratelimit_admit(req->env->ratelimit, &m->rl,
-                        m->cert_sha256[0] ? m->cert_sha256 : m->authorization,
-                        kind == MPAPI_EXCHANGE ? body_str(m->body, "bulk_token") : NULL,
-                        ratelimit_now_us(), &rl_why) != ERRCODE_OK) {
-        snprintf(why, sizeof(why), "%d", m->rl.retry_after);
-        http_add_header(req, "Retry-After", why);
-        http_reply_problem(req, ERRCODE_RATE_LIMITED, "%s", rl_why);
         mpapi_op_free(m);
         return;
     }

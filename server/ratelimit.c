@@ -4,9 +4,11 @@
  * slot used least recently. Evicting a bucket can only make a limit more
  * lenient for that key, never refuse anyone else. Request buckets and
  * failure budgets live in separate tables, and a failure budget is made only
- * when an authenticated exchange fails: a flood of made-up credentials can
- * churn the request table but cannot evict (reset) a failure budget.
- * Loop thread only. */
+ * when an authenticated exchange fails. Only authenticated MPs reach these
+ * tables at all (made-up keys are refused before admission), so a flood of
+ * them churns nothing. rl->mu guards both tables; it is held only for one
+ * admission or one charge, never across I/O, and never with another lock. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,6 +34,7 @@ struct rl_table {
 };
 
 struct ratelimit {
+    pthread_mutex_t mu;
     struct rl_table requests;         /* RL_MP_REQUESTS */
     struct rl_table failed;           /* RL_MP_FAILED, RL_BULK_FAILED */
     double mp_rate, mp_burst;         /* tokens a second, bucket size */
@@ -82,6 +85,7 @@ ratelimit_new(int capacity, int64_t mp_rate, int64_t failed_per_minute)
 
     if (rl == NULL)
         return NULL;
+    pthread_mutex_init(&rl->mu, NULL);
     if (rl_table_init(&rl->requests, capacity) == -1 ||
         rl_table_init(&rl->failed, capacity) == -1) {
         ratelimit_free(rl);
@@ -101,6 +105,7 @@ ratelimit_free(struct ratelimit *rl)
         return;
     free(rl->requests.slots);
     free(rl->failed.slots);
+    pthread_mutex_destroy(&rl->mu);
     free(rl);
 }
 
@@ -142,18 +147,12 @@ rl_bucket(struct rl_table *t, enum ratelimit_kind kind, const uint8_t key[32], d
     return b;
 }
 
-enum errcode
-ratelimit_admit(struct ratelimit *rl, struct ratelimit_ticket *t, const char *credential,
-                const char *bulk_token, int64_t now_us, const char **why)
+/* The admission itself; rl->mu held. */
+static enum errcode
+rl_admit_locked(struct ratelimit *rl, struct ratelimit_ticket *t, int64_t now_us, const char **why)
 {
     struct rl_bucket *b;
 
-    memset(t, 0, sizeof(*t));
-    SHA256((const unsigned char *)credential, strlen(credential), t->mp);
-    if (bulk_token != NULL) {
-        SHA256((const unsigned char *)bulk_token, strlen(bulk_token), t->bulk);
-        t->has_bulk = 1;
-    }
     if (rl->mp_rate > 0) {
         b = rl_bucket(&rl->requests, RL_MP_REQUESTS, t->mp, rl->mp_rate, rl->mp_burst, now_us, 1);
         if (b->tokens < 1) {
@@ -182,6 +181,24 @@ ratelimit_admit(struct ratelimit *rl, struct ratelimit_ticket *t, const char *cr
     return ERRCODE_OK;
 }
 
+enum errcode
+ratelimit_admit(struct ratelimit *rl, struct ratelimit_ticket *t, const char *identity,
+                const char *bulk_token, int64_t now_us, const char **why)
+{
+    enum errcode code;
+
+    memset(t, 0, sizeof(*t));
+    SHA256((const unsigned char *)identity, strlen(identity), t->mp);
+    if (bulk_token != NULL) {
+        SHA256((const unsigned char *)bulk_token, strlen(bulk_token), t->bulk);
+        t->has_bulk = 1;
+    }
+    pthread_mutex_lock(&rl->mu);
+    code = rl_admit_locked(rl, t, now_us, why);
+    pthread_mutex_unlock(&rl->mu);
+    return code;
+}
+
 void
 ratelimit_exchange_done(struct ratelimit *rl, const struct ratelimit_ticket *t, enum errcode code,
                         int64_t now_us)
@@ -194,9 +211,11 @@ ratelimit_exchange_done(struct ratelimit *rl, const struct ratelimit_ticket *t, 
         code == ERRCODE_UNAUTHENTICATED || code == ERRCODE_UNAVAILABLE ||
         code == ERRCODE_RATE_LIMITED)
         return;
+    pthread_mutex_lock(&rl->mu);
     b = rl_bucket(&rl->failed, RL_MP_FAILED, t->mp, rl->failed_rate, rl->failed_burst, now_us, 1);
     b->tokens = b->tokens >= 1 ? b->tokens - 1 : 0;
     b = rl_bucket(&rl->failed, RL_BULK_FAILED, t->bulk, rl->failed_rate, rl->failed_burst, now_us,
                   1);
     b->tokens = b->tokens >= 1 ? b->tokens - 1 : 0;
+    pthread_mutex_unlock(&rl->mu);
 }

@@ -29,7 +29,7 @@ struct sitetokend {
     struct metrics *metrics;
     struct http *http;
     struct feed *feed;           /* revocation feed and event stream subscribers (main loop) */
-    struct ratelimit *ratelimit; /* MP request buckets (main loop; owned by http) */
+    struct ratelimit *ratelimit; /* MP budgets (thread-safe; owned by http) */
     uint8_t seal_key[32];        /* wiped at exit; only the signer uses it */
     time_t started_at;
     _Atomic int64_t clock_offset_ms; /* debug clock override (tests), 0 otherwise */

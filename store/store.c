@@ -147,6 +147,19 @@ static const struct store_migration {
          * this index answers "latest expiry signed by kid" with one seek. */
         .sql = "CREATE INDEX tokens_kid ON tokens(kid, expires_at);",
     },
+    {
+        .version = 5,
+        .name = "proof_jtis",
+        /* Recent proof jtis (store/proofs.c), so replays are refused across
+         * a restart. Keyed by (iat, jti): rows append in time order and the
+         * writer prunes them from the old end. */
+        .sql = "CREATE TABLE proof_jtis ("
+               "  iat INTEGER NOT NULL,"
+               "  jti TEXT NOT NULL,"
+               "  mp_id TEXT NOT NULL DEFAULT '',"
+               "  PRIMARY KEY (iat, jti)"
+               ") STRICT, WITHOUT ROWID;",
+    },
 };
 
 #define STORE_NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

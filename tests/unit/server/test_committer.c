@@ -1,7 +1,9 @@
 /* committer.c: ops are applied in one transaction each in a savepoint, a
  * refusal rolls back only its own writes (and records through refused()),
- * results come back only after the commit, and the replay cache is the
- * writer's. On a real SQLite file. */
+ * results come back only after the commit, the replay cache is the
+ * writer's, persisted proof jtis are loaded again at start-up (a restart
+ * forgets no proof) and pruned a bounded number per batch once out of the
+ * window. On a real SQLite file. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "committer.h"
+#include "proofs.h"
 #include "replay.h"
 #include "store.h"
 
@@ -159,16 +163,43 @@ test_group_commit(void **state)
 
 struct replay_op {
     struct commit_op op;
+    const char *jti;
     int result;
 };
 
+/* What mpapi_apply does: check, and persist a fresh jti in the op. */
 static enum errcode
 replay_apply(struct commit_op *op, struct commit_ctx *ctx)
 {
     struct replay_op *r = (struct replay_op *)op;
+    const char *jti = r->jti != NULL ? r->jti : "same-jti", *errstr = NULL;
 
-    r->result = replay_check(ctx->replay, "same-jti", 8, ctx->now_ms);
+    r->result = replay_check(ctx->replay, "mp-1", jti, strlen(jti), ctx->now_ms);
+    if (r->result == REPLAY_FRESH &&
+        store_proof_add(ctx->store, ctx->now_ms / 1000, jti, "mp-1", &errstr) == -1)
+        return ERRCODE_UNAVAILABLE;
     return ERRCODE_OK;
+}
+
+static int
+count_cb(int64_t iat, const char *jti, const char *mp_id, void *arg)
+{
+    (*(int64_t *)arg)++;
+    return 0;
+}
+
+/* Persisted proof jtis, counted on a connection of our own. */
+static int64_t
+proof_rows(void)
+{
+    const char *err = NULL;
+    struct store *st = store_open(path, 1000, &err);
+    int64_t n = 0;
+
+    assert_non_null(st);
+    assert_int_equal(store_proof_list(st, 0, count_cb, &n, &err), 0);
+    store_close(st);
+    return n;
 }
 
 static void
@@ -181,8 +212,64 @@ test_replay_cache_is_the_writers(void **state)
     assert_non_null(c);
     committer_run(c, &a.op);
     committer_run(c, &b.op);
-    assert_int_equal(a.result, 0);
-    assert_int_equal(b.result, 1);
+    assert_int_equal(a.result, REPLAY_FRESH);
+    assert_int_equal(b.result, REPLAY_SEEN);
+    committer_stop(c);
+}
+
+static void
+test_persisted_proofs_survive_a_restart(void **state)
+{
+    const char *err = NULL;
+    struct committer *c = committer_start(path, 1000, 16, 1000, 60000, 0, &err);
+    struct replay_op a = {.op = {.apply = replay_apply}, .jti = "before-restart"};
+    struct replay_op b = {.op = {.apply = replay_apply}, .jti = "before-restart"};
+    struct replay_op fresh = {.op = {.apply = replay_apply}, .jti = "after-restart"};
+
+    assert_non_null(c);
+    committer_run(c, &a.op);
+    assert_int_equal(a.result, REPLAY_FRESH);
+    committer_stop(c);
+    assert_int_equal(proof_rows(), 1);
+    /* a new writer on the same database still knows the jti */
+    c = committer_start(path, 1000, 16, 1000, 60000, 0, &err);
+    assert_non_null(c);
+    committer_run(c, &b.op);
+    assert_int_equal(b.result, REPLAY_SEEN);
+    committer_run(c, &fresh.op);
+    assert_int_equal(fresh.result, REPLAY_FRESH);
+    committer_stop(c);
+}
+
+static void
+test_old_proofs_pruned_bounded_per_batch(void **state)
+{
+    const char *err = NULL;
+    struct store *st = store_open(path, 1000, &err);
+    struct committer *c;
+    struct test_op ok = {.op = {.apply = test_apply}, .key = "k", .answer = ERRCODE_OK};
+    int64_t now = (int64_t)time(NULL), before;
+    char jti[32];
+
+    assert_non_null(st);
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    for (int i = 0; i < 500; i++) { /* long out of the 60 s window */
+        snprintf(jti, sizeof(jti), "old-%d", i);
+        assert_int_equal(store_proof_add(st, now - 3600, jti, "mp-1", &err), 0);
+    }
+    assert_int_equal(store_proof_add(st, now, "recent", "mp-1", &err), 0);
+    assert_int_equal(store_tx_commit(st, &err), 0);
+    store_close(st);
+
+    /* at start only the recent one is loaded; old ones are never accepted */
+    c = committer_start(path, 1000, 16, 1000, 60000, 0, &err);
+    assert_non_null(c);
+    committer_run(c, &ok.op); /* one op: at most 2 x 1 + 64 rows pruned */
+    before = proof_rows();
+    assert_int_equal(before, 501 - 66);
+    while (proof_rows() > 1)
+        committer_run(c, &ok.op);
+    assert_int_equal(proof_rows(), 1); /* the recent one stays */
     committer_stop(c);
 }
 
@@ -211,6 +298,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_apply_commit_and_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_cache_is_the_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_persisted_proofs_survive_a_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_proofs_pruned_bounded_per_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_store_is_unavailable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
