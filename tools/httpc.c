@@ -1,7 +1,9 @@
 /* The tools' HTTP client on libcurl (httpc.h): one easy handle a request,
  * no redirects, http and https only, TLS 1.2 or later, responses bounded by
  * HTTPC_MAX_RESPONSE, and every failure classified for the caller's exit
- * code. Also the tools' URL parser, on curl's. */
+ * code. Also the tools' URL parser, on curl's. HTTP proxies follow curl's
+ * environment variables (https_proxy, no_proxy) for TCP, never for the Unix
+ * socket. */
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,7 +21,7 @@ static const struct {
     CURLcode code;
     enum httpc_fail fail;
 } httpc_curl_fails[] = {
-    {CURLE_UNSUPPORTED_PROTOCOL, HTTPC_FAIL_USAGE},
+    /* not CURLE_UNSUPPORTED_PROTOCOL: curl also says it of an HTTP/0.9 answer */
     {CURLE_URL_MALFORMAT, HTTPC_FAIL_USAGE},
     {CURLE_COULDNT_RESOLVE_PROXY, HTTPC_FAIL_CONNECT},
     {CURLE_COULDNT_RESOLVE_HOST, HTTPC_FAIL_CONNECT},
@@ -264,6 +266,11 @@ httpc_explain(CURL *curl, CURLcode rc, const struct httpc_sink *sink, const char
     for (size_t i = 0; i < sizeof(httpc_curl_fails) / sizeof(httpc_curl_fails[0]); i++)
         if (httpc_curl_fails[i].code == rc)
             resp->fail = httpc_curl_fails[i].fail;
+    /* TLS 1.3 delivers a server's refusal of the client certificate as an
+     * alert on the first read, after the handshake: curl says recv error */
+    if ((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) &&
+        strncmp(errbuf, "OpenSSL SSL_", 12) == 0)
+        resp->fail = HTTPC_FAIL_TLS;
     if (sink->too_large)
         resp->fail = HTTPC_FAIL_TOO_LARGE;
     curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
