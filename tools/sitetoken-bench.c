@@ -61,7 +61,7 @@ struct bench {
     long long clock_offset, renew_shift;
     long server_pid;
     /* derived */
-    char host[256], host_header[300];
+    char host[256], host_header[300], base_url[320];
     int port;
     struct bench_load_opts load;
     struct httpc_target target, admin;
@@ -114,23 +114,20 @@ usage(FILE *out)
 static int
 bench_parse_url(struct bench *b)
 {
-    const char *u = b->url, *colon;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    struct httpc_url u;
+    const char *errstr;
     char port[16];
     int gai;
 
-    if (strncmp(u, "http://", 7) != 0)
+    /* the load generator speaks plain HTTP only */
+    if (httpc_url_parse(b->url, &u, &errstr) == -1 || u.tls || strcmp(u.path, "/") != 0 ||
+        strlen(u.host) >= sizeof(b->host))
         return -1;
-    u += 7;
-    colon = strrchr(u, ':');
-    if (colon == NULL || (size_t)(colon - u) >= sizeof(b->host) || colon == u)
-        return -1;
-    memcpy(b->host, u, (size_t)(colon - u));
-    b->host[colon - u] = '\0';
-    b->port = atoi(colon + 1);
-    if (b->port <= 0 || b->port > 65535 || strcspn(colon + 1, "/") != strlen(colon + 1))
-        return -1;
-    snprintf(b->host_header, sizeof(b->host_header), "%s:%d", b->host, b->port);
+    strcpy(b->host, u.host);
+    b->port = u.port;
+    snprintf(b->host_header, sizeof(b->host_header), "%.*s", (int)sizeof(b->host_header) - 1,
+             u.origin + strlen("http://"));
     snprintf(port, sizeof(port), "%d", b->port);
     if ((gai = getaddrinfo(b->host, port, &hints, &res)) != 0) {
         fprintf(stderr, "sitetoken-bench: %s: %s\n", b->host, gai_strerror(gai));
@@ -139,8 +136,8 @@ bench_parse_url(struct bench *b)
     memcpy(&b->load.addr, res->ai_addr, res->ai_addrlen);
     b->load.addrlen = res->ai_addrlen;
     freeaddrinfo(res);
-    b->target.host = b->host;
-    b->target.port = b->port;
+    snprintf(b->base_url, sizeof(b->base_url), "%s", u.origin);
+    b->target.base_url = b->base_url;
     return 0;
 }
 
@@ -697,6 +694,7 @@ main(int argc, char **argv)
         goto done;
     }
     b->admin.unix_path = b->admin_socket;
+    b->admin.timeout_ms = b->target.timeout_ms = (long)(b->timeout * 1000);
     b->load.connections = b->connections;
     b->load.duration = b->duration;
     b->load.warmup = b->warmup;

@@ -33,6 +33,7 @@ struct gw {
     struct httpc_target target;
     char host[256];
     char port[8];
+    char base[320]; /* http://host:port, the httpc base URL */
     int64_t refresh_s, kid_cooldown_s;
     pthread_rwlock_t lock; /* guards v, revs, last_keys_fetch */
     struct sitetoken_verifier *v;
@@ -247,20 +248,16 @@ gw_check(struct gw *g, const char *tok, struct sitetoken_claims *c)
 static int
 gw_parse_url(struct gw *g, const char *url)
 {
-    const char *p = url, *colon;
+    struct httpc_url u;
+    const char *errstr;
 
-    if (strncmp(p, "http://", 7) != 0)
+    if (httpc_url_parse(url, &u, &errstr) == -1 || u.tls || strcmp(u.path, "/") != 0)
         return -1;
-    p += 7;
-    if ((colon = strrchr(p, ':')) == NULL || (size_t)(colon - p) >= sizeof(g->host) ||
-        strlen(colon + 1) >= sizeof(g->port) || strchr(colon + 1, '/') != NULL)
-        return -1;
-    memcpy(g->host, p, (size_t)(colon - p));
-    g->host[colon - p] = '\0';
-    snprintf(g->port, sizeof(g->port), "%s", colon + 1);
-    g->target.host = g->host;
-    g->target.port = atoi(g->port);
-    return g->target.port > 0 ? 0 : -1;
+    snprintf(g->host, sizeof(g->host), "%s", u.host);
+    snprintf(g->port, sizeof(g->port), "%d", u.port);
+    snprintf(g->base, sizeof(g->base), "%s", u.origin);
+    g->target.base_url = g->base;
+    return 0;
 }
 
 static void

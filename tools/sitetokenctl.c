@@ -1,7 +1,7 @@
 /* sitetokenctl: the administrator's tool. Each command maps to one admin route
  * on the admin Unix socket; --json prints the route's document, otherwise a
  * table for people. Exit 0 ok, 1 the server refused (its code on stderr),
- * 2 usage. */
+ * 2 usage, 3 the server cannot be reached, 4 `audit verify` found a break. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
@@ -15,8 +15,18 @@
 
 #define CTL_DEFAULT_SOCKET "var/admin.sock"
 
+/* Exit codes (docs/api.md): a cron job tells tampering from a stopped server. */
+enum {
+    CTL_EXIT_OK = 0,
+    CTL_EXIT_REFUSED = 1,
+    CTL_EXIT_USAGE = 2,
+    CTL_EXIT_UNREACHABLE = 3,
+    CTL_EXIT_AUDIT_BROKEN = 4,
+};
+
 struct ctl {
     struct httpc_target target;
+    const char *socket_from; /* where target.unix_path came from, for messages */
     int json;
 };
 
@@ -27,7 +37,8 @@ struct ctl_command {
 };
 
 /* Calls the admin route; on success returns 0 and the parsed document in *out;
- * on a server error prints its code and returns 1; on transport error 1. */
+ * on a server error prints its code and returns 1; when the server cannot be
+ * reached says which socket was tried and returns 3. */
 static int
 ctl_call(struct ctl *ctl, const char *method, const char *path, json_t *body, json_t **out)
 {
@@ -41,8 +52,13 @@ ctl_call(struct ctl *ctl, const char *method, const char *path, json_t *body, js
                        &errstr);
     free(text);
     if (rc == -1) {
-        fprintf(stderr, "sitetokenctl: %s\n", errstr);
-        return 1;
+        fprintf(stderr,
+                "sitetokenctl: cannot reach sitetokend at %s (%s): %s\n"
+                "sitetokenctl: the admin socket is " CTL_DEFAULT_SOCKET
+                " relative to the current directory; set -s or SITETOKEN_ADMIN_SOCKET\n",
+                ctl->target.unix_path, ctl->socket_from, errstr);
+        httpc_response_free(&resp);
+        return CTL_EXIT_UNREACHABLE;
     }
     doc = json_loadb(resp.body, resp.body_len, 0, NULL);
     if (resp.status >= 400) {
@@ -109,11 +125,12 @@ ctl_status(struct ctl *ctl, int argc, char **argv)
         {NULL, NULL},
     };
     json_t *doc = NULL;
+    int rc;
 
     if (argc != 0)
         return 2;
-    if (ctl_call(ctl, "GET", "/v1/admin/status", NULL, &doc) != 0)
-        return 1;
+    if ((rc = ctl_call(ctl, "GET", "/v1/admin/status", NULL, &doc)) != 0)
+        return rc;
     if (ctl->json)
         ctl_print_json(doc);
     else
@@ -423,14 +440,15 @@ ctl_list(struct ctl *ctl, const char *base, const char *query, const char *after
     snprintf(cursor, sizeof(cursor), "%s", after != NULL ? after : "");
     for (;;) {
         const char *next;
+        int rc;
 
         snprintf(q, sizeof(q), "%s", query);
         ctl_query_add(q, sizeof(q), "after", cursor[0] ? cursor : NULL);
         ctl_query_add(q, sizeof(q), "limit", limit);
         snprintf(path, sizeof(path), "%s%s%s", base, q[0] ? "?" : "", q);
-        if (ctl_call(ctl, "GET", path, NULL, &doc) != 0) {
+        if ((rc = ctl_call(ctl, "GET", path, NULL, &doc)) != 0) {
             json_decref(merged);
-            return 1;
+            return rc;
         }
         if (merged == NULL)
             merged = doc;
@@ -676,17 +694,17 @@ ctl_audit(struct ctl *ctl, int argc, char **argv)
                     ctl_show_audit);
 }
 
-/* Exit 1 (and a code on stderr) when the chain is broken, also with --json. */
+/* Exit 4 (and a code on stderr) when the chain is broken, also with --json. */
 static int
 ctl_audit_verify(struct ctl *ctl, int argc, char **argv)
 {
     json_t *doc = NULL;
-    int ok;
+    int ok, rc;
 
     if (argc != 0)
         return 2;
-    if (ctl_call(ctl, "GET", "/v1/admin/audit/verify", NULL, &doc) != 0)
-        return 1;
+    if ((rc = ctl_call(ctl, "GET", "/v1/admin/audit/verify", NULL, &doc)) != 0)
+        return rc;
     ok = json_is_true(json_object_get(doc, "ok"));
     if (ctl->json)
         ctl_print_json(doc);
@@ -702,7 +720,7 @@ ctl_audit_verify(struct ctl *ctl, int argc, char **argv)
         fprintf(stderr, "audit_broken: the hash chain breaks at seq %lld\n",
                 (long long)json_integer_value(json_object_get(doc, "first_bad_seq")));
     json_decref(doc);
-    return ok ? 0 : 1;
+    return ok ? CTL_EXIT_OK : CTL_EXIT_AUDIT_BROKEN;
 }
 
 static const struct ctl_command ctl_commands[] = {
@@ -739,7 +757,8 @@ static const struct ctl_command ctl_commands[] = {
 static void
 ctl_usage(FILE *out)
 {
-    fprintf(out, "usage: sitetokenctl [-s SOCKET] [--json] COMMAND ...\ncommands:\n");
+    fprintf(out, "usage: sitetokenctl [-s SOCKET] [--timeout SECONDS] [--json] COMMAND ...\n"
+                 "commands:\n");
     for (size_t i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++)
         fprintf(out, "  %s\n", ctl_commands[i].usage);
 }
@@ -750,19 +769,35 @@ main(int argc, char **argv)
     static const struct option longopts[] = {
         {"socket", required_argument, NULL, 's'},
         {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct ctl ctl = {.target = {.unix_path = CTL_DEFAULT_SOCKET}};
+    struct ctl ctl = {
+        .target = {.unix_path = CTL_DEFAULT_SOCKET, .timeout_ms = HTTPC_DEFAULT_TIMEOUT_MS},
+        .socket_from = "the default"};
     const char *env_socket = getenv("SITETOKEN_ADMIN_SOCKET");
+    char *end;
+    double secs;
     int ch;
 
-    if (env_socket != NULL && *env_socket != '\0')
+    if (env_socket != NULL && *env_socket != '\0') {
         ctl.target.unix_path = env_socket;
+        ctl.socket_from = "from SITETOKEN_ADMIN_SOCKET";
+    }
     while ((ch = getopt_long(argc, argv, "+s:jh", longopts, NULL)) != -1) {
         switch (ch) {
         case 's':
             ctl.target.unix_path = optarg;
+            ctl.socket_from = "from -s";
+            break;
+        case 'T':
+            secs = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || !(secs >= 0.001 && secs <= 86400)) {
+                fprintf(stderr, "sitetokenctl: --timeout takes seconds, 0.001 to 86400\n");
+                return 2;
+            }
+            ctl.target.timeout_ms = (long)(secs * 1000 + 0.5);
             break;
         case 'j':
             ctl.json = 1;

@@ -266,10 +266,10 @@ def test_usage_errors_exit_2(server, args):
     assert "usage" in r.stderr
 
 
-def test_server_gone_exits_1(tmp_path):
+def test_server_gone_exits_3(tmp_path):
     r = subprocess.run([str(SITETOKENCTL), "-s", str(tmp_path / "none.sock"), "status"],
                        capture_output=True, text=True, timeout=10)
-    assert r.returncode == 1 and r.stderr
+    assert r.returncode == 3 and "none.sock" in r.stderr
 
 
 def test_every_command_json_is_one_document(server, mp):

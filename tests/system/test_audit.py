@@ -88,9 +88,9 @@ def test_verify_catches_tampering(start_server, tmp_path, sql, bad):
     tamper(server, tmp_path, sql)
     server = start_server()
     r = server.ctl("audit", "verify", json_out=True)
-    assert r.returncode == 1, r.stdout
+    assert r.returncode == 4, r.stdout
     doc = __import__("json").loads(r.stdout)
     assert doc["ok"] is False and doc["first_bad_seq"] == bad
     assert "audit_broken" in r.stderr
     r = server.ctl("audit", "verify")
-    assert r.returncode == 1 and "BROKEN at seq %d" % bad in r.stdout
+    assert r.returncode == 4 and "BROKEN at seq %d" % bad in r.stdout

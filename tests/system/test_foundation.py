@@ -236,6 +236,6 @@ def test_ctl_usage_and_connection_errors(server, tmp_path):
     assert r.returncode == 2
     r = subprocess.run([str(SITETOKENCTL), "-s", str(tmp_path / "nosock"), "status"],
                        capture_output=True, text=True)
-    assert r.returncode == 1 and "nosock" in r.stderr
+    assert r.returncode == 3 and "nosock" in r.stderr
     r = server.ctl("status", "extra")
     assert r.returncode == 2

@@ -4,10 +4,12 @@ swapping the certificate without dropping open connections."""
 
 import hashlib
 import http.client
+import json
 import re
 import signal
 import socket
 import ssl
+import subprocess
 import time
 
 import pytest
@@ -277,3 +279,70 @@ def test_mp_rate_limit_applies_to_certificate_mps(start_server, pki):
     r = requests.post(base + "/v1/introspect", json={"token": "x.y.z"}, verify=str(pki["ca"].pem),
                       headers={"Authorization": "Bearer " + key}, timeout=10)
     assert r.status_code == 200
+
+
+# -- sitetoken-client over https (tools/httpc.c on libcurl) --
+
+def run_client(tmp_path, *args):
+    from conftest import SITETOKEN_CLIENT
+    return subprocess.run([str(SITETOKEN_CLIENT), "--key", str(tmp_path / "dev.key"),
+                           "--token-file", str(tmp_path / "dev.token"), *args],
+                          capture_output=True, text=True, cwd=tmp_path,
+                          env={"PATH": "/usr/bin:/bin"}, timeout=60)
+
+
+def test_client_over_https_with_an_api_key(tls_server, pki, tmp_path):
+    from conftest import bulk_new
+    from device import verify_with_pyjwt
+    key = tls_server.ctl("mp", "add", "mp-https", json_out=True, check=0).doc["api_key"]
+    bulk = bulk_new(tls_server)
+    tls = ["--url", tls_server.tls_base, "--ca-file", str(pki["ca"].pem), "--mp-key", key]
+    r = run_client(tmp_path, *tls, "exchange", bulk["token"])
+    assert r.returncode == 0, r.stderr
+    token = json.loads(r.stdout)["token"]
+    verify_with_pyjwt(tls_server, token, "sitetoken-client+jwt")
+    r = run_client(tmp_path, *tls, "--timeout", "5", "introspect")
+    assert r.returncode == 0 and json.loads(r.stdout)["active"] is True, r.stderr
+    # a path prefix with a trailing slash is the same authority
+    r = run_client(tmp_path, *tls[:1], tls_server.tls_base + "/", *tls[2:], "access")
+    assert r.returncode == 0 and json.loads(r.stdout)["access_token"], r.stderr
+
+
+def test_client_over_https_with_an_mp_client_certificate(tls_server, pki, tmp_path):
+    ccert, ckey, _ = pki["ca"].issue("mp-client")
+    tls_server.ctl("mp", "add", "mp-client", "--cert", str(ccert), check=0)
+    tls = ["--url", tls_server.tls_base, "--ca-file", str(pki["ca"].pem)]
+    r = run_client(tmp_path, *tls, "--cert", str(ccert), "--cert-key", str(ckey), "register")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["token"]
+    # certificate and key in one file
+    both = tmp_path / "both.pem"
+    both.write_text(ccert.read_text() + ckey.read_text())
+    r = run_client(tmp_path, *tls, "--cert", str(both), "introspect")
+    assert r.returncode == 0 and json.loads(r.stdout)["active"] is True, r.stderr
+    # no credential at all is a usage error, before any connection
+    r = run_client(tmp_path, *tls, "introspect")
+    assert r.returncode == 2 and "MP credential" in r.stderr
+
+
+def test_client_refuses_a_server_its_ca_does_not_trust(tls_server, pki, tmp_path):
+    other = CA(tmp_path / "other", cn="someone else")
+    for ca in (["--ca-file", str(other.pem)], []):  # another CA, and the system's CAs
+        r = run_client(tmp_path, "--url", tls_server.tls_base, *ca, "--mp-key", "stmp_x",
+                       "introspect", "a.b.c")
+        assert r.returncode == 3, (ca, r.stdout, r.stderr)
+        assert "TLS" in r.stderr and tls_server.tls_base in r.stderr, r.stderr
+    assert not any("introspect" in l and "status=" in l for l in tls_server.lines)
+
+
+def test_client_certificate_the_server_does_not_trust_exits_3(tls_server, pki, tmp_path):
+    other = CA(tmp_path / "other", cn="someone else")
+    ccert, ckey, _ = other.issue("forged")
+    r = run_client(tmp_path, "--url", tls_server.tls_base, "--ca-file", str(pki["ca"].pem),
+                   "--cert", str(ccert), "--cert-key", str(ckey), "introspect", "a.b.c")
+    assert r.returncode == 3, (r.stdout, r.stderr)
+    assert "TLS" in r.stderr, r.stderr
+    # a missing certificate file is named as a TLS problem too
+    r = run_client(tmp_path, "--url", tls_server.tls_base, "--ca-file", str(pki["ca"].pem),
+                   "--cert", str(tmp_path / "none.pem"), "introspect", "a.b.c")
+    assert r.returncode == 3 and "TLS" in r.stderr, r.stderr
