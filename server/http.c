@@ -180,8 +180,10 @@ http_conn_new_cb(struct event_base *base, void *arg)
     if (bev == NULL || (c = calloc(1, sizeof(*c))) == NULL)
         return bev; /* untracked: evhttp's own timeouts still apply */
     /* evhttp drains its input as it parses; this only bounds what a
-     * connection can pile up once evhttp has let go of it. */
-    high = (size_t)h->env->cfg->max_header_size * 2 + 65536;
+     * connection can pile up once evhttp has let go of it. evhttp 2.1 moves
+     * a Content-Length body only once all of it is buffered here, so the
+     * mark must hold the hard body cap, or a body above it stalls. */
+    high = (size_t)h->env->cfg->max_header_size * 2 + 65536 + HTTP_HARD_BODY_CAP;
     bufferevent_setwatermark(bev, EV_READ, 0, high);
     bufferevent_incref(bev);
     c->h = h;
