@@ -6,18 +6,19 @@ document, time-ordered ids, proofs by RFC 7515/9864 rules (typ spelling,
 code answers, admin paths that do not exist over TCP, and MP names quoted in
 the log."""
 
-import base64
 import hashlib
 import json
 import re
-import socket
+import sqlite3
 import time
 import uuid
 
 import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from conftest import basic_config, bulk_new
 from device import AUDIENCE, ISSUER, MP, Device, b64u, b64u_decode, jwks, now, public_jwk, verify_with_pyjwt
@@ -70,6 +71,39 @@ def test_gateway_audience_accepts_only_access_tokens(server, mp):
     # and the authority still takes them: renew is refused only for age
     assert mp.introspect(d.token).json()["active"] is True
     assert mp.introspect(access).json()["active"] is True
+
+
+def server_signing_key(workdir, kid):
+    """The authority's own private key, unsealed as signer.c seals it
+    (version, 12-byte nonce, AES-256-GCM with the kid as AAD): the way to make
+    a token as an older authority would have."""
+    seal = (workdir / "var" / "seal.key").read_bytes()
+    db = sqlite3.connect(workdir / "var" / "sitetoken.db")
+    blob = db.execute("SELECT sealed_private FROM keys WHERE kid = ?", (kid,)).fetchone()[0]
+    db.close()
+    return serialization.load_der_private_key(AESGCM(seal).decrypt(blob[1:13], blob[13:], kid.encode()), None)
+
+
+def test_client_token_with_the_old_audience_still_accepted(start_server, tmp_path):
+    """Client tokens issued before the audience rule carry the gateway
+    audience; the authority accepts them until they expire."""
+    s = start_server()
+    mp = MP(s, s.ctl("mp", "add", "mp-old", json_out=True, check=0).doc["api_key"])
+    d = Device()
+    assert mp.register(d).status_code == 201
+    header = jwt.get_unverified_header(d.token)
+    old = dict(jwt.decode(d.token, options={"verify_signature": False}), aud=AUDIENCE)
+    key = server_signing_key(tmp_path, header["kid"])
+    old_token = jwt.encode(old, key, algorithm="EdDSA", headers={"kid": header["kid"], "typ": header["typ"]})
+    assert mp.introspect(old_token).json()["active"] is True
+    r = mp.access(d, token=old_token)
+    assert r.status_code == 200, r.text
+    # a foreign audience is not one of the two
+    foreign = jwt.encode(dict(old, aud="urn:someone-else"), key, algorithm="EdDSA",
+                         headers={"kid": header["kid"], "typ": header["typ"]})
+    assert mp.introspect(foreign).json() == {"active": False, "reason": "wrong_token_type"}
+    r = mp.access(d, token=foreign)
+    assert r.status_code == 401 and r.json()["code"] == "wrong_token_type"
 
 
 # --- metadata ----------------------------------------------------------------------
