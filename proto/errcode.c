@@ -1,6 +1,10 @@
 /* The one table of client-visible errors: code, HTTP status and title. Every
  * layer reports an enum errcode; only this file knows the strings. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "errcode.h"
 
@@ -64,4 +68,73 @@ errcode_from_name(const char *name)
         if (name != NULL && strcmp(errcode_table[i].name, name) == 0)
             return (enum errcode)i;
     return ERRCODE_COUNT;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (1..4), or 0. */
+static size_t
+errcode_utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    size_t n, i;
+    unsigned long cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+void
+errcode_utf8_sanitize(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    size_t n;
+
+    if (s == NULL)
+        return;
+    while (*p != '\0') {
+        if ((n = errcode_utf8_len(p)) == 0) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
+char *
+errcode_problem_text(enum errcode e, const char *detail)
+{
+    char type[96], *clean, *text = NULL;
+    json_t *doc;
+
+    if ((clean = strdup(detail != NULL ? detail : "")) == NULL)
+        return NULL;
+    errcode_utf8_sanitize(clean);
+    snprintf(type, sizeof(type), "urn:sitetoken:error:%s", errcode_name(e));
+    doc = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", errcode_title(e), "status",
+                    errcode_status(e), "detail", clean, "code", errcode_name(e));
+    if (doc != NULL)
+        text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    free(clean);
+    return text;
 }

@@ -36,5 +36,15 @@ int errcode_status(enum errcode e);
 const char *errcode_title(enum errcode e);
 /* Reverse lookup by name; ERRCODE_COUNT when unknown. */
 enum errcode errcode_from_name(const char *name);
+/* The RFC 9457 problem document for e, compact JSON without a newline:
+ * {"type": "urn:sitetoken:error:<code>", "title", "status", "detail", "code"}.
+ * detail may be NULL or any bytes: what is not valid UTF-8 in it (a
+ * multi-byte character cut short, a stray byte) becomes '?', so the document
+ * always builds. malloc'd, caller frees; NULL only when out of memory. */
+char *errcode_problem_text(enum errcode e, const char *detail);
+/* Replace, in place, every byte of s that does not begin a well-formed UTF-8
+ * sequence (RFC 3629: no overlong forms, no surrogates, nothing past
+ * U+10FFFF) with '?'. The length is unchanged. */
+void errcode_utf8_sanitize(char *s);
 
 #endif

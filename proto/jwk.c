@@ -57,13 +57,48 @@ jwk_alg_name(enum jwk_alg alg)
 int
 jwk_alg_from_name(const char *name, enum jwk_alg *out)
 {
+    /* RFC 9864: the fully specified name means the same for our key type. */
+    static const struct {
+        const char *name;
+        enum jwk_alg alg;
+    } aliases[] = {{"Ed25519", JWK_ALG_EDDSA}};
+
+    if (name == NULL)
+        return -1;
     for (int i = 0; i < JWK_ALG_COUNT; i++) {
-        if (name != NULL && strcmp(name, jwk_alg_names[i]) == 0) {
+        if (strcmp(name, jwk_alg_names[i]) == 0) {
             *out = (enum jwk_alg)i;
             return 0;
         }
     }
+    for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+        if (strcmp(name, aliases[i].name) == 0) {
+            *out = aliases[i].alg;
+            return 0;
+        }
+    }
     return -1;
+}
+
+int
+jwk_key_is_enrollable(EVP_PKEY *key)
+{
+    BIGNUM *e = NULL;
+    enum jwk_alg alg;
+    int ok;
+
+    if (jwk_alg_of_key(key, &alg) == -1)
+        return 0;
+    if (alg != JWK_ALG_RS256)
+        return 1;
+    if (EVP_PKEY_get_bits(key) > JWK_RSA_NEW_MAX_BITS ||
+        EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
+        ERR_clear_error();
+        return 0;
+    }
+    ok = BN_is_word(e, 65537);
+    BN_free(e);
+    return ok;
 }
 
 int
@@ -281,6 +316,60 @@ fail:
     return key;
 }
 
+/* The y coordinates (little-endian, sign bit cleared) of every Ed25519 point
+ * of order 1, 2, 4 or 8, canonical and not (p, p + 1 and p - 1 alias 0, 1 and
+ * -1): with the sign bit either way they cover all small-order encodings,
+ * as libsodium's blocklist does. A public key among them lets a signature
+ * verify without a private key. */
+static const uint8_t jwk_ed25519_small_order[][JWK_ED25519_LEN] = {
+    /* 0 (order 4) */
+    {0},
+    /* 1 (the identity) */
+    {0x01},
+    /* order 8 */
+    {0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4,
+     0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6,
+     0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05},
+    /* order 8 */
+    {0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b,
+     0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39,
+     0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a},
+    /* p - 1 (order 2) */
+    {0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+    /* p (= 0) */
+    {0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+    /* p + 1 (= 1) */
+    {0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+};
+
+/* 1 when x is a small-order point or a non-canonical encoding (y >= p). */
+static int
+jwk_ed25519_weak(const uint8_t x[JWK_ED25519_LEN])
+{
+    uint8_t y[JWK_ED25519_LEN];
+    int i, high = 1;
+
+    memcpy(y, x, sizeof(y));
+    y[JWK_ED25519_LEN - 1] &= 0x7f;
+    for (size_t k = 0; k < sizeof(jwk_ed25519_small_order) / sizeof(jwk_ed25519_small_order[0]);
+         k++)
+        if (memcmp(y, jwk_ed25519_small_order[k], sizeof(y)) == 0)
+            return 1;
+    /* y >= p = 2^255 - 19: 0x7f, then 30 bytes of 0xff, then a low byte >= 0xed. */
+    if (y[JWK_ED25519_LEN - 1] != 0x7f)
+        high = 0;
+    for (i = 1; high && i < JWK_ED25519_LEN - 1; i++)
+        if (y[i] != 0xff)
+            high = 0;
+    return high && y[0] >= 0xed;
+}
+
 static EVP_PKEY *
 jwk_okp_from_json(const json_t *jwk, const char **errstr)
 {
@@ -295,6 +384,10 @@ jwk_okp_from_json(const json_t *jwk, const char **errstr)
     }
     if (jwk_get_bytes(jwk, "x", x, sizeof(x), sizeof(x), &xlen) == -1) {
         *errstr = "OKP key: x must be 32 bytes of base64url";
+        return NULL;
+    }
+    if (jwk_ed25519_weak(x)) {
+        *errstr = "OKP key: a small-order or non-canonical Ed25519 point";
         return NULL;
     }
     if ((key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, x, xlen)) == NULL) {

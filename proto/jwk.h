@@ -15,13 +15,20 @@ enum jwk_alg { JWK_ALG_EDDSA, JWK_ALG_ES256, JWK_ALG_RS256, JWK_ALG_COUNT };
 #define JWK_THUMBPRINT_LEN 43 /* base64url SHA-256 */
 #define JWK_RSA_MIN_BITS 2048
 #define JWK_RSA_MAX_BITS 8192
+#define JWK_RSA_NEW_MAX_BITS 4096 /* largest RSA key a device may enrol */
 #define JWKS_MAX_KEYS 64
 #define JWKS_MAX_DOC (256 * 1024)
 
-/* "EdDSA", "ES256", "RS256"; NULL for anything else. */
+/* "EdDSA", "ES256", "RS256"; NULL for anything else. What we write. */
 const char *jwk_alg_name(enum jwk_alg alg);
-/* Only our three names (case-sensitive); "none", HMAC and all others -1. */
+/* Our three names and "Ed25519" (RFC 9864, the fully specified name of
+ * EdDSA with Ed25519, which WebCrypto and DPoP libraries send), all
+ * case-sensitive; "none", HMAC and all others -1. */
 int jwk_alg_from_name(const char *name, enum jwk_alg *out);
+/* 1 when a key is one a device may enrol with (register, exchange): RSA of
+ * 2048 to 4096 bits with e = 65537; any Ed25519 and P-256 key we accept.
+ * Keys already bound to a token are not held to this (renew, access). */
+int jwk_key_is_enrollable(EVP_PKEY *key);
 /* The one algorithm a key may be used with: Ed25519 -> EdDSA, EC P-256 ->
  * ES256, RSA of 2048..8192 bits -> RS256. -1 for every other key. */
 int jwk_alg_of_key(EVP_PKEY *key, enum jwk_alg *out);
@@ -32,7 +39,8 @@ EVP_PKEY *jwk_generate(enum jwk_alg alg, const char **errstr);
  * not NULL. Public members only, even for a private key. New reference. */
 json_t *jwk_public_to_json(EVP_PKEY *key, const char *kid);
 /* Public key from a JWK object. Refuses private members (d p q dp dq qi oth
- * k), kty oct and unknown kty, other curves, off-curve EC points, coordinates
+ * k), kty oct and unknown kty, other curves, small-order or non-canonical
+ * Ed25519 points (the identity verifies any signature), off-curve EC points, coordinates
  * that are not exactly 32 bytes, RSA moduli outside 2048..8192 bits or with a
  * leading zero byte, even or tiny exponents, "use" other than "sig" and an
  * "alg" that does not match the key. Caller EVP_PKEY_free's the result. */

@@ -2,6 +2,7 @@
  * (ES256 in the JOSE r||s form), and the strict parser for tokens from outside. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -307,14 +308,27 @@ jws_clear(struct jws *jws)
     memset(jws, 0, sizeof(*jws));
 }
 
+int
+jws_typ_is(const char *typ, const char *want)
+{
+    static const char prefix[] = "application/";
+
+    if (typ == NULL || want == NULL)
+        return 0;
+    if (strncasecmp(typ, prefix, sizeof(prefix) - 1) == 0)
+        typ += sizeof(prefix) - 1;
+    return strcasecmp(typ, want) == 0;
+}
+
 enum errcode
 jws_verify(const struct jws *jws, EVP_PKEY *pub)
 {
-    enum jwk_alg alg;
+    enum jwk_alg alg, named;
 
     if (jws == NULL || jws->alg == NULL || jws->signing_input == NULL)
         return ERRCODE_BAD_SIGNATURE;
-    if (jwk_alg_of_key(pub, &alg) == -1 || strcmp(jws->alg, jwk_alg_name(alg)) != 0)
+    if (jwk_alg_of_key(pub, &alg) == -1 || jwk_alg_from_name(jws->alg, &named) == -1 ||
+        named != alg)
         return ERRCODE_BAD_SIGNATURE;
     if (jws_verify_raw(pub, alg, jws->signing_input, jws->signing_input_len, jws->sig,
                        jws->siglen) == -1)

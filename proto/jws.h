@@ -53,8 +53,13 @@ char *jws_sign(EVP_PKEY *priv, enum jwk_alg alg, const json_t *header, const jso
  * call jws_clear whatever the result. ERRCODE_OK or ERRCODE_INVALID_REQUEST. */
 enum errcode jws_parse(const char *compact, size_t len, struct jws *out, const char **errstr);
 void jws_clear(struct jws *jws);
+/* 1 when a header typ names the media type want (given without
+ * "application/"), compared as RFC 7515 §4.1.9 says: without regard to case,
+ * with or without the "application/" prefix. 0 when typ is NULL. */
+int jws_typ_is(const char *typ, const char *want);
 /* Check the signature with pub. The algorithm comes from the key, and the
- * header's alg must name it. ERRCODE_OK or ERRCODE_BAD_SIGNATURE. */
+ * header's alg must name it (jwk_alg_from_name: "Ed25519" names EdDSA).
+ * ERRCODE_OK or ERRCODE_BAD_SIGNATURE. */
 enum errcode jws_verify(const struct jws *jws, EVP_PKEY *pub);
 
 #endif

@@ -155,8 +155,8 @@ jwt_check_values(struct jwt_claims *out, enum jwt_kind kind, const char **errstr
         *errstr = "jti must be 1 to 64 characters";
         return -1;
     }
-    if (kind == JWT_KIND_BULK && !ids_is_uuid4(out->jti)) {
-        *errstr = "a bulk token's jti must be a lower-case UUIDv4";
+    if (kind == JWT_KIND_BULK && !ids_is_uuid(out->jti)) {
+        *errstr = "a bulk token's jti must be a lower-case UUID (v7, or v4 before)";
         return -1;
     }
     if ((out->site = jsonlim_get_string(c, "site", 1, JWT_SITE_MAX)) == NULL) {
@@ -175,10 +175,15 @@ jwt_check_values(struct jwt_claims *out, enum jwt_kind kind, const char **errstr
     if (kind == JWT_KIND_ACCESS)
         return 0;
     (void)jsonlim_get_int(c, "gen", 0, INT32_MAX, &out->gen);
+    /* jwt_check_types allowed up to 1024 bytes: a longer reg is NULL here. */
     out->reg = jsonlim_get_string(c, "reg", 1, 16);
+    if (out->reg == NULL) {
+        *errstr = "reg must be intranet or bulk";
+        return -1;
+    }
     if (strcmp(out->reg, "bulk") == 0) {
         out->bulk = jsonlim_get_string(c, "bulk", 1, 64);
-        if (!ids_is_uuid4(out->bulk)) {
+        if (!ids_is_uuid(out->bulk)) {
             out->bulk = NULL;
             *errstr = "bulk must be the bulk token's UUID when reg is bulk";
             return -1;
@@ -216,6 +221,11 @@ jwt_verify(const char *token, size_t len, const struct jwks *keys, const struct 
     }
     if ((rc = jws_parse(token, len, &jws, errstr)) != ERRCODE_OK)
         goto done;
+    if (!jws_typ_is(jws.typ, jwt_kind_typ(exp->kind))) {
+        *errstr = "typ is not the expected token kind";
+        rc = ERRCODE_WRONG_TOKEN_TYPE;
+        goto done;
+    }
     if (jwk_alg_from_name(jws.alg, &alg) == -1) {
         *errstr = "algorithm not accepted";
         rc = ERRCODE_BAD_SIGNATURE;
@@ -233,11 +243,6 @@ jwt_verify(const char *token, size_t len, const struct jwks *keys, const struct 
     out->claims = json_incref(jws.payload);
     out->header = json_incref(jws.header);
     out->kid = json_string_value(json_object_get(out->header, "kid"));
-    if (jws.typ == NULL || strcmp(jws.typ, jwt_kind_typ(exp->kind)) != 0) {
-        *errstr = "typ is not the expected token kind";
-        rc = ERRCODE_WRONG_TOKEN_TYPE;
-        goto done;
-    }
     if (jwt_check_types(out->claims, exp->kind, errstr) == -1 ||
         jwt_check_values(out, exp->kind, errstr) == -1) {
         rc = ERRCODE_INVALID_REQUEST;
@@ -249,7 +254,8 @@ jwt_verify(const char *token, size_t len, const struct jwks *keys, const struct 
         rc = ERRCODE_WRONG_TOKEN_TYPE;
         goto done;
     }
-    if (!jwt_aud_contains(json_object_get(out->claims, "aud"), exp->aud)) {
+    if (!jwt_aud_contains(json_object_get(out->claims, "aud"), exp->aud) &&
+        !jwt_aud_contains(json_object_get(out->claims, "aud"), exp->aud_legacy)) {
         *errstr = "aud does not name this verifier";
         rc = ERRCODE_WRONG_TOKEN_TYPE;
         goto done;

@@ -21,6 +21,11 @@ struct jwt_expect {
     enum jwt_kind kind;
     const char *iss;
     const char *aud;
+    /* A second audience also accepted, or NULL: the authority passes the
+     * gateway audience for bulk and client tokens, which carried it before
+     * their aud became the issuer (DESIGN.md, "The tokens"); they stay
+     * accepted until they expire. */
+    const char *aud_legacy;
     int64_t now;  /* seconds since the epoch, clamped to [0, JWT_TIME_MAX] */
     int64_t skew; /* seconds, clamped to [0, JWT_SKEW_MAX] */
 };
@@ -46,10 +51,12 @@ json_t *jwt_header(enum jwt_kind kind, enum jwk_alg alg, const char *kid);
 int jwt_aud_contains(const json_t *aud, const char *want);
 
 /* Verify a token of kind exp->kind. Checks, in order, each with its error:
- * parse (INVALID_REQUEST), alg one of ours (BAD_SIGNATURE), kid known
- * (UNKNOWN_KEY), signature (BAD_SIGNATURE), typ (WRONG_TOKEN_TYPE), required
- * claims present and well-typed (INVALID_REQUEST), iss and aud
- * (WRONG_TOKEN_TYPE), now >= exp + skew (TOKEN_EXPIRED), nbf or iat > now +
+ * parse (INVALID_REQUEST), typ (WRONG_TOKEN_TYPE; RFC 7515 §4.1.9, see
+ * jws_typ_is; before the signature, so that a token of another kind costs
+ * no verification), alg one of ours (BAD_SIGNATURE), kid known
+ * (UNKNOWN_KEY), signature (BAD_SIGNATURE), required
+ * claims present and well-typed (INVALID_REQUEST), iss and aud (aud or
+ * aud_legacy; WRONG_TOKEN_TYPE), now >= exp + skew (TOKEN_EXPIRED), nbf or iat > now +
  * skew (TOKEN_NOT_YET_VALID). out is always initialised: call
  * jwt_claims_clear whatever the result. Once the signature has verified, out
  * holds the claims even when a later check fails (the fields that passed

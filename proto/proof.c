@@ -20,11 +20,12 @@ proof_verify(const char *proof, size_t len, const struct proof_expect *exp,
     const char *jti, *act, *ath;
     int64_t iat, now, skew;
     json_t *claims;
+    enum errcode rc = ERRCODE_PROOF_INVALID;
 
     memset(out, 0, sizeof(*out));
     if (jws_parse(proof, len, &jws, errstr) != ERRCODE_OK)
         goto fail;
-    if (jws.typ == NULL || strcmp(jws.typ, PROOF_TYP) != 0) {
+    if (!jws_typ_is(jws.typ, PROOF_TYP)) {
         *errstr = "proof typ is not " PROOF_TYP;
         goto fail;
     }
@@ -32,20 +33,7 @@ proof_verify(const char *proof, size_t len, const struct proof_expect *exp,
         *errstr = "proof alg not accepted";
         goto fail;
     }
-    if (!json_is_object(json_object_get(jws.header, "jwk"))) {
-        *errstr = "proof header has no jwk object";
-        goto fail;
-    }
-    if ((out->key = jwk_public_from_json(json_object_get(jws.header, "jwk"), errstr)) == NULL)
-        goto fail;
-    if (jwk_alg_of_key(out->key, &keyalg) == -1 || keyalg != alg) {
-        *errstr = "proof alg does not match its jwk";
-        goto fail;
-    }
-    if (jws_verify(&jws, out->key) != ERRCODE_OK) {
-        *errstr = "proof signature does not verify with its jwk";
-        goto fail;
-    }
+    /* The claims first: each is a string compare or two. */
     claims = jws.payload;
     if (!jwt_aud_contains(json_object_get(claims, "aud"), exp->aud)) {
         *errstr = "proof aud is not this issuer";
@@ -78,8 +66,36 @@ proof_verify(const char *proof, size_t len, const struct proof_expect *exp,
             goto fail;
         }
     }
+    /* Then the key: decoded (no public-key operation), bound or enrollable. */
+    if (!json_is_object(json_object_get(jws.header, "jwk"))) {
+        *errstr = "proof header has no jwk object";
+        goto fail;
+    }
+    if ((out->key = jwk_public_from_json(json_object_get(jws.header, "jwk"), errstr)) == NULL)
+        goto fail;
+    if (jwk_alg_of_key(out->key, &keyalg) == -1 || keyalg != alg) {
+        *errstr = "proof alg does not match its jwk";
+        goto fail;
+    }
     if (jwk_thumbprint(out->key, out->jkt) == -1) {
         *errstr = "cannot compute the key thumbprint";
+        goto fail;
+    }
+    if (exp->jkt != NULL) {
+        if (strlen(exp->jkt) != JWK_THUMBPRINT_LEN ||
+            !ids_ct_equal(exp->jkt, out->jkt, JWK_THUMBPRINT_LEN)) {
+            *errstr = "the proof's key is not the key the token is bound to";
+            rc = ERRCODE_BINDING_MISMATCH;
+            goto fail;
+        }
+    } else if (!jwk_key_is_enrollable(out->key)) {
+        *errstr = "proof key refused for a new device: RSA keys must be 2048 to 4096 bits "
+                  "with e = 65537";
+        goto fail;
+    }
+    /* Last, the one expensive step. */
+    if (jws_verify(&jws, out->key) != ERRCODE_OK) {
+        *errstr = "proof signature does not verify with its jwk";
         goto fail;
     }
     memcpy(out->jti, jti, strlen(jti) + 1);
@@ -89,7 +105,7 @@ proof_verify(const char *proof, size_t len, const struct proof_expect *exp,
 fail:
     jws_clear(&jws);
     proof_result_clear(out);
-    return ERRCODE_PROOF_INVALID;
+    return rc;
 }
 
 void

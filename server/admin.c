@@ -199,15 +199,16 @@ admin_bulk_create(struct http_req *req)
     if ((a = admin_op_new(req, admin_bulk_apply)) == NULL)
         goto done;
     minutes = body_int(doc, "lifetime_minutes", cfg->bulk_default_lifetime_ms / 60000);
-    ids_uuid4(a->bulk.id);
+    ids_uuid7(a->bulk.id); /* time-ordered: its index grows at the right edge */
     a->bulk.created_at = a->bulk.not_before = now;
     a->bulk.expires_at = now + minutes * 60;
     a->bulk.max_uses = body_int(doc, "max_uses", 0);
     snprintf(a->bulk.note, sizeof(a->bulk.note), "%s",
              body_str(doc, "note") != NULL ? body_str(doc, "note") : "");
     snprintf(a->bulk.created_by, sizeof(a->bulk.created_by), "%s", req->actor);
+    /* aud = the issuer: only this authority accepts a bulk token (DESIGN.md) */
     claims = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "iss", cfg->issuer, "aud",
-                       cfg->audience, "iat", (json_int_t)now, "nbf", (json_int_t)now, "exp",
+                       cfg->issuer, "iat", (json_int_t)now, "nbf", (json_int_t)now, "exp",
                        (json_int_t)a->bulk.expires_at, "jti", a->bulk.id, "site", cfg->site_code);
     if (claims == NULL ||
         signer_sign(env->signer, JWT_KIND_BULK, claims, &token, kid) != ERRCODE_OK) {

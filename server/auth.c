@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "b64url.h"
 #include "http.h"
+#include "log.h"
 #include "mps.h"
 
 void
@@ -140,7 +141,6 @@ auth_mp(struct http_req *req, struct store *st, struct auth_mp *mp)
         http_reply_problem(req, code, "%s", why);
         return -1;
     }
-    snprintf(req->actor_buf, sizeof(req->actor_buf), "mp:%.80s", mp->name);
-    req->actor = req->actor_buf;
+    req->actor = log_actor("mp", mp->name, req->actor_buf, sizeof(req->actor_buf));
     return 0;
 }

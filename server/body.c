@@ -46,7 +46,16 @@ body_check(const json_t *doc, const struct body_field *fields, size_t n, char *w
         for (i = 0; i < n && strcmp(fields[i].name, key) != 0; i++)
             ;
         if (i == n) {
-            snprintf(why, whylen, "%.64s: unknown field", key);
+            /* At most 64 bytes of the key, never cutting a UTF-8 character
+             * in half: the reason goes into a JSON document. */
+            size_t kl = strlen(key);
+
+            if (kl > 64) {
+                kl = 64;
+                while (kl > 0 && ((unsigned char)key[kl] & 0xc0) == 0x80)
+                    kl--;
+            }
+            snprintf(why, whylen, "%.*s: unknown field", (int)kl, key);
             return -1;
         }
     }

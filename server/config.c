@@ -55,6 +55,7 @@ struct schema_entry {
 static int check_site_code(const char *s, const char **why);
 static int check_address(const char *s, const char **why);
 static int check_user(const char *s, const char **why);
+static int check_public_url(const char *s, const char **why);
 
 static const char *const algorithms[] = {"EdDSA", "ES256", "RS256", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
@@ -75,7 +76,10 @@ static const struct schema_entry schema[] = {
     {.name = "site.issuer", STR(1, 1024), CFG(issuer), .show = "urn:sitetoken:<site.code>",
      .help = "`iss` of every token"},
     {.name = "site.audience", STR(1, 1024), CFG(audience), .def_str = "urn:sitetoken:gateway",
-     .help = "`aud` of client and access tokens: the gateways"},
+     .help = "`aud` of access tokens: the gateways"},
+    {.name = "site.public_url", STR(1, 300), CFG(public_url), .check = check_public_url,
+     .show = "(scheme and Host of each request)",
+     .help = "origin (scheme://host[:port]) of the URIs in /.well-known/sitetoken"},
     {.name = "listen", .type = CT_LISTEN, .min = 1, .max = CONFIG_MAX_LISTEN,
      .show = "127.0.0.1:8080", .help = "listeners: a sequence of {address, port, tls}"},
     {.name = LISTEN_SCOPE "address", STR(1, 253), LST(address), .required = true,
@@ -424,6 +428,23 @@ config_log_level_name(int level)
 }
 
 /* ---- value checks ---- */
+
+/* scheme://host[:port], nothing after: the metadata's URIs are appended to it. */
+static int
+check_public_url(const char *s, const char **why)
+{
+    const char *host = strncmp(s, "https://", 8) == 0  ? s + 8
+                       : strncmp(s, "http://", 7) == 0 ? s + 7
+                                                       : NULL;
+
+    if (host == NULL || *host == '\0' ||
+        strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+            strlen(host)) {
+        *why = "must be http:// or https:// and a host[:port], with no path";
+        return -1;
+    }
+    return 0;
+}
 
 static int
 check_site_code(const char *s, const char **why)

@@ -35,6 +35,7 @@ struct config_listen {
  * All strings are heap copies owned by the struct; user is NULL when not configured. */
 struct config {
     char *site_code, *issuer, *audience;
+    char *public_url; /* origin of the metadata's URIs; NULL = from each request */
     struct config_listen *listen;
     size_t nlisten;
     char *state_dir, *database, *seal_key_file, *admin_socket;

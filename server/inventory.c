@@ -704,13 +704,13 @@ inv_valid_jti(const char *s)
 void
 inventory_bulk_block(struct http_req *req)
 {
-    inv_change(req, INV_BULK_BLOCK, ids_is_uuid4, inv_bulk_apply, 1);
+    inv_change(req, INV_BULK_BLOCK, ids_is_uuid, inv_bulk_apply, 1);
 }
 
 void
 inventory_bulk_unblock(struct http_req *req)
 {
-    inv_change(req, INV_BULK_UNBLOCK, ids_is_uuid4, inv_bulk_apply, 0);
+    inv_change(req, INV_BULK_UNBLOCK, ids_is_uuid, inv_bulk_apply, 0);
 }
 
 void

@@ -141,6 +141,19 @@ log_quote(const char *v, char *buf, unsigned long n)
     return buf;
 }
 
+const char *
+log_actor(const char *kind, const char *name, char *buf, unsigned long n)
+{
+    char raw[256];
+    const char *q;
+
+    snprintf(raw, sizeof(raw), "%s:%s", kind, name != NULL ? name : "");
+    q = log_quote(raw, buf, n);
+    if (q != buf)
+        snprintf(buf, n, "%s", q);
+    return buf;
+}
+
 static void
 log_event_cb(int severity, const char *msg)
 {

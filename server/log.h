@@ -27,5 +27,9 @@ void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Quotes a value for a key=value line into buf when it holds spaces, quotes or
  * control characters; returns buf (or v itself when no quoting is needed). */
 const char *log_quote(const char *v, char *buf, unsigned long n);
+/* "<kind>:<name>" as one log value, quoted and escaped as log_quote does when
+ * name holds spaces, quotes, '=' or control characters (an MP's name is an
+ * admin's free text), into buf; returns buf. */
+const char *log_actor(const char *kind, const char *name, char *buf, unsigned long n);
 
 #endif

@@ -24,6 +24,7 @@
 #include "committer.h"
 #include "config.h"
 #include "feed.h"
+#include "publish.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -569,6 +570,7 @@ done:
     if (env->base != NULL)
         event_base_loop(env->base, EVLOOP_NONBLOCK);
     feed_free(env->feed);
+    publish_free(env->publish);
     http_free(env->http);
     signer_free(env->signer);
     bulkcache_free(env->bulkcache);

@@ -310,8 +310,7 @@ mpapi_done(struct commit_op *op)
     if (m->kind == MPAPI_EXCHANGE && m->env->ratelimit != NULL)
         ratelimit_exchange_done(m->env->ratelimit, &m->rl, op->code, ratelimit_now_us());
     if (m->mp.name[0] != '\0') {
-        snprintf(req->actor_buf, sizeof(req->actor_buf), "mp:%.80s", m->mp.name);
-        req->actor = req->actor_buf;
+        req->actor = log_actor("mp", m->mp.name, req->actor_buf, sizeof(req->actor_buf));
     }
     if (op->code != ERRCODE_OK) {
         if (op->code == ERRCODE_UNAUTHENTICATED)
@@ -352,15 +351,18 @@ mpapi_done(struct commit_op *op)
     mpapi_op_free(m);
 }
 
-/* The claims of a new client or access token. */
+/* The claims of a new client or access token. Only an access token names
+ * the gateways in aud; a client token is for this authority alone
+ * (DESIGN.md, "The tokens"). */
 static json_t *
 mpapi_claims(struct sitetokend *env, const struct mpapi_op *m, int64_t now)
 {
     const struct config *cfg = env->cfg;
-    json_t *c = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:{s:s}, s:s}", "iss", cfg->issuer,
-                          "aud", cfg->audience, "iat", (json_int_t)now, "nbf", (json_int_t)now,
-                          "exp", (json_int_t)m->tok.expires_at, "jti", m->tok.jti, "sub",
-                          m->tok.device_id, "cnf", "jkt", m->dev.jkt, "site", cfg->site_code);
+    json_t *c =
+        json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:{s:s}, s:s}", "iss", cfg->issuer, "aud",
+                  m->kind == MPAPI_ACCESS ? cfg->audience : cfg->issuer, "iat", (json_int_t)now,
+                  "nbf", (json_int_t)now, "exp", (json_int_t)m->tok.expires_at, "jti", m->tok.jti,
+                  "sub", m->tok.device_id, "cnf", "jkt", m->dev.jkt, "site", cfg->site_code);
 
     if (c != NULL && m->kind != MPAPI_ACCESS) {
         json_object_set_new(c, "reg", json_string(m->dev.reg));
@@ -420,9 +422,11 @@ mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_
 
     memset(&c, 0, sizeof(c));
     for (int k = JWT_KIND_CLIENT; k <= JWT_KIND_ACCESS; k++) {
+        /* client tokens: aud the issuer, or the gateways before that rule */
         const struct jwt_expect want = {.kind = (enum jwt_kind)k,
                                         .iss = cfg->issuer,
-                                        .aud = cfg->audience,
+                                        .aud = k == JWT_KIND_ACCESS ? cfg->audience : cfg->issuer,
+                                        .aud_legacy = k == JWT_KIND_ACCESS ? NULL : cfg->audience,
                                         .now = sitetokend_now(m->env),
                                         .skew = cfg->clock_skew_ms / 1000};
 
@@ -481,7 +485,8 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
     if (kind == MPAPI_RENEW || kind == MPAPI_ACCESS) {
         const struct jwt_expect want = {.kind = JWT_KIND_CLIENT,
                                         .iss = cfg->issuer,
-                                        .aud = cfg->audience,
+                                        .aud = cfg->issuer,
+                                        .aud_legacy = cfg->audience,
                                         .now = now,
                                         .skew = skew};
 
@@ -496,9 +501,13 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
 
     /* The device's proof of possession. */
     {
+        /* renew, access: the key the token is bound to, checked before
+         * the signature; register, exchange: a new key, held to the
+         * enrolment rules */
         const struct proof_expect want = {.aud = cfg->issuer,
                                           .act = mpapi_kinds[kind].act,
                                           .ath = token != NULL ? ath : NULL,
+                                          .jkt = token != NULL ? presented.jkt : NULL,
                                           .now = now,
                                           .skew = skew};
         const char *p = body_str(m->body, "proof");
@@ -556,8 +565,12 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
 
     /* A bulk token: signature, type, window; its state is the writer's. */
     if (kind == MPAPI_EXCHANGE) {
-        const struct jwt_expect want = {
-            .kind = JWT_KIND_BULK, .iss = cfg->issuer, .aud = cfg->audience, .now = now, .skew = 0};
+        const struct jwt_expect want = {.kind = JWT_KIND_BULK,
+                                        .iss = cfg->issuer,
+                                        .aud = cfg->issuer,
+                                        .aud_legacy = cfg->audience,
+                                        .now = now,
+                                        .skew = 0};
         const char *b = body_str(m->body, "bulk_token");
 
         code = bulkcache_verify(env->bulkcache, b, keys->jwks, &want, m->tok.bulk_id, m->bulk_hash,

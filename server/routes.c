@@ -39,6 +39,11 @@ const struct route routes_table[] = {
      .pattern = "/.well-known/jwks.json",
      .scope = ROUTE_PUBLIC,
      .handler = publish_keys},
+    {.name = "metadata",
+     .method = ROUTE_GET,
+     .pattern = "/.well-known/sitetoken",
+     .scope = ROUTE_PUBLIC,
+     .handler = publish_metadata},
     {.name = "registrations",
      .method = ROUTE_POST,
      .pattern = "/v1/registrations",
@@ -240,9 +245,18 @@ int
 routes_match(enum route_method method, const char *path, char params[][HTTP_MAX_PARAM_LEN],
              int nparams)
 {
+    return routes_lookup(method, path, params, nparams, 1);
+}
+
+int
+routes_lookup(enum route_method method, const char *path, char params[][HTTP_MAX_PARAM_LEN],
+              int nparams, int admin)
+{
     int path_matched = 0;
 
     for (int i = 0; i < routes_count; i++) {
+        if (!admin && routes_table[i].scope == ROUTE_ADMIN)
+            continue;
         if (!routes_match_one(routes_table[i].pattern, path, params, nparams))
             continue;
         if (routes_table[i].method == method)
@@ -250,4 +264,31 @@ routes_match(enum route_method method, const char *path, char params[][HTTP_MAX_
         path_matched = 1;
     }
     return path_matched ? -2 : -1;
+}
+
+void
+routes_allow(const char *path, int admin, char *buf, size_t n)
+{
+    static const char *const names[] = {
+        [ROUTE_GET] = "GET", [ROUTE_POST] = "POST", [ROUTE_DELETE] = "DELETE"};
+    char params[HTTP_MAX_PARAMS][HTTP_MAX_PARAM_LEN];
+    unsigned seen = 0;
+    size_t o = 0;
+
+    if (n == 0)
+        return;
+    buf[0] = '\0';
+    for (int i = 0; i < routes_count; i++) {
+        enum route_method m = routes_table[i].method;
+
+        if ((!admin && routes_table[i].scope == ROUTE_ADMIN) || (seen & 1u << m) ||
+            !routes_match_one(routes_table[i].pattern, path, params, HTTP_MAX_PARAMS))
+            continue;
+        seen |= 1u << m;
+        o += (size_t)snprintf(buf + o, o < n ? n - o : 0, "%s%s", o > 0 ? ", " : "", names[m]);
+        if (o >= n) {
+            buf[n - 1] = '\0';
+            return;
+        }
+    }
 }

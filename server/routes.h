@@ -11,7 +11,8 @@ enum route_scope {
     ROUTE_ADMIN,  /* the admin socket only; elsewhere not_found */
 };
 
-enum route_method { ROUTE_GET, ROUTE_POST, ROUTE_DELETE };
+/* ROUTE_OTHER is any method evhttp knows but no route takes (HEAD, PUT...). */
+enum route_method { ROUTE_GET, ROUTE_POST, ROUTE_DELETE, ROUTE_OTHER };
 
 struct route {
     const char *name; /* metrics label */
@@ -31,5 +32,13 @@ int routes_not_found_id(void);
  * -1 (no path matches) or -2 (path matches, method does not). */
 int routes_match(enum route_method method, const char *path, char params[][HTTP_MAX_PARAM_LEN],
                  int nparams);
+/* The same as a listener sees it: with admin 0 (a TCP listener) the admin
+ * routes do not exist at all, for every method, so that their paths answer
+ * not_found and never reveal themselves with a 405. */
+int routes_lookup(enum route_method method, const char *path, char params[][HTTP_MAX_PARAM_LEN],
+                  int nparams, int admin);
+/* The Allow header value for a path ("GET, POST"), as routes_lookup sees it;
+ * "" when no route has that path. */
+void routes_allow(const char *path, int admin, char *buf, size_t n);
 
 #endif

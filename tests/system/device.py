@@ -140,9 +140,13 @@ def jwks(server):
     return r.json()
 
 
-def verify_with_pyjwt(server, token, typ, audience=AUDIENCE, issuer=ISSUER):
+def verify_with_pyjwt(server, token, typ, audience=None, issuer=ISSUER):
     """Verifies one of our tokens with PyJWT against the served JWKS, the
-    algorithm taken from the key, never from the token."""
+    algorithm taken from the key, never from the token. The audience is the
+    contract's for the kind: the gateways for access tokens, the issuer for
+    bulk and client tokens (DESIGN.md, "The tokens")."""
+    if audience is None:
+        audience = AUDIENCE if typ == "sitetoken-access+jwt" else issuer
     header = jwt.get_unverified_header(token)
     assert header["typ"] == typ
     keys = {k["kid"]: k for k in jwks(server)["keys"]}

@@ -116,7 +116,11 @@ RAW = {
     "content-length negative": (b"POST /v1/introspect HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", {400}, None),
     "content-length letters": (b"POST /v1/introspect HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", {400}, None),
     "content-length huge": (b"POST /v1/introspect HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", {400, 413}, None),
-    "content-length over max": (b"POST /v1/introspect HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n", {413}, None),
+    # past evhttp's hard cap (1 MiB): libevent answers 413 itself (docs/security.md)
+    "content-length over max": (b"POST /v1/introspect HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", {413}, None),
+    # past limits.max_body but under the hard cap: our problem document
+    "70 KB body": (b"POST /v1/introspect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: 70000\r\nConnection: close\r\n\r\n" + b" " * 70000, {413}, "payload_too_large"),
     "content-length too short": (b"POST /v1/introspect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                                  b"Content-Length: 5\r\nConnection: close\r\n\r\n{\"token\": \"a.b.c\"}", {400, 401}, None),
     "content-length conflicting": (b"POST /v1/introspect HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
@@ -145,6 +149,13 @@ RAW = {
     "bad percent escape": (b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n", {400, 404}, None),
     "absolute uri to elsewhere": (b"GET http://evil.example/v1/admin/mps HTTP/1.1\r\nHost: x\r\n\r\n", {400, 404}, None),
     "admin route over tcp": (b"GET /v1/admin/mps HTTP/1.1\r\nHost: x\r\n\r\n", {404}, "not_found"),
+    # any method: a 405 would say the path exists
+    "admin route over tcp, wrong method": (b"DELETE /v1/admin/mps HTTP/1.1\r\nHost: x\r\n\r\n", {404}, "not_found"),
+    "admin route over tcp, put": (b"PUT /v1/admin/keys/rotate HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+                                  {404}, "not_found"),
+    "admin route over tcp, options": (b"OPTIONS /v1/admin/bulk-tokens HTTP/1.1\r\nHost: x\r\n\r\n", {404}, "not_found"),
+    "admin route over tcp, post on get": (b"POST /v1/admin/audit/verify HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+                                          {404}, "not_found"),
     "huge header": (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n", {400, 413, 431}, None),
     "huge request line": (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", {400, 413, 414}, None),
     "thousands of headers": (b"GET /healthz HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(4000)) + b"\r\n", {400, 413, 431}, None),

@@ -56,7 +56,11 @@ test_device_id(void **state)
     assert_int_equal(strlen(d), 41);
     assert_memory_equal(d, "GUID:", 5);
     assert_true(ids_is_device_id(d));
-    assert_true(ids_is_uuid4(d + 5));
+    assert_true(ids_is_uuid(d + 5));
+    assert_false(ids_is_uuid4(d + 5)); /* a UUIDv7 now (DESIGN.md, "The tokens") */
+    assert_int_equal(d[5 + 14], '7');
+    /* device ids issued before stay valid */
+    assert_true(ids_is_device_id("GUID:0f8fad5b-d9cb-469f-a165-70867728950e"));
     assert_false(ids_is_device_id(d + 5));
     assert_false(ids_is_device_id("guid:0f8fad5b-d9cb-469f-a165-70867728950e"));
     assert_false(ids_is_device_id("GUID:"));
@@ -85,13 +89,48 @@ test_ct_equal(void **state)
     assert_true(ids_ct_equal("", "", 0));
 }
 
+/* Time-ordered ids (DESIGN.md, "The tokens"). */
+static void
+test_time_ordered(void **state)
+{
+    char a[IDS_UUID_LEN + 1], b[IDS_UUID_LEN + 1], j[IDS_JTI_LEN + 1];
+    int64_t ms = 0;
+
+    ids_uuid7_at(1700000000123LL, a);
+    assert_true(ids_is_uuid(a));
+    assert_false(ids_is_uuid4(a));
+    assert_int_equal(a[14], '7');
+    assert_non_null(strchr("89ab", a[19]));
+    assert_memory_equal(a, "018bcfe5-687b-7", 15); /* 0x018bcfe5687b = 1700000000123 */
+    assert_int_equal(ids_uuid7_time(a, &ms), 0);
+    assert_int_equal(ms, 1700000000123LL);
+    ids_uuid7_at(1700000000124LL, b);
+    assert_true(strcmp(a, b) < 0); /* later sorts after */
+    ids_uuid7(b);
+    assert_int_equal(ids_uuid7_time(b, &ms), 0);
+    assert_true(ms > 1700000000123LL);
+    /* jti: 6 bytes of ms time, then 10 random */
+    ids_jti_at(1700000000123LL, j);
+    assert_true(ids_is_jti(j));
+    assert_int_equal(ids_uuid7_time(j, &ms), 0);
+    assert_int_equal(ms, 1700000000123LL);
+    assert_memory_equal(j, "AYvP5Wh7", 8); /* base64url of 01 8b cf e5 68 7b */
+    /* v4 stays valid, other versions and upper case do not */
+    assert_true(ids_is_uuid("0f8fad5b-d9cb-469f-a165-70867728950e"));
+    assert_false(ids_is_uuid("0f8fad5b-d9cb-169f-a165-70867728950e"));
+    assert_false(ids_is_uuid("018BCFE5-687B-7000-8000-000000000000"));
+    assert_false(ids_is_uuid("018bcfe5-687b-7000-c000-000000000000"));
+    assert_int_equal(ids_uuid7_time("0f8fad5b-d9cb-469f-a165-70867728950e", &ms), -1);
+    assert_true(ids_is_device_id("GUID:018bcfe5-687b-7000-8000-000000000000"));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_jti),       cmocka_unit_test(test_uuid4),
-        cmocka_unit_test(test_device_id), cmocka_unit_test(test_hex),
-        cmocka_unit_test(test_ct_equal),
+        cmocka_unit_test(test_time_ordered), cmocka_unit_test(test_jti),
+        cmocka_unit_test(test_uuid4),        cmocka_unit_test(test_device_id),
+        cmocka_unit_test(test_hex),          cmocka_unit_test(test_ct_equal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,8 +63,12 @@ test_alg_names(void **state)
     assert_int_equal(a, JWK_ALG_ES256);
     assert_int_equal(jwk_alg_from_name("RS256", &a), 0);
     assert_int_equal(a, JWK_ALG_RS256);
-    static const char *bad[] = {"none",  "HS256",   "HS384", "HS512", "PS256", "ES384",
-                                "RS512", "Ed25519", "eddsa", "",      "EdDSA "};
+    /* RFC 9864: the fully specified name of EdDSA with Ed25519 */
+    assert_int_equal(jwk_alg_from_name("Ed25519", &a), 0);
+    assert_int_equal(a, JWK_ALG_EDDSA);
+    assert_string_equal(jwk_alg_name(JWK_ALG_EDDSA), "EdDSA"); /* what we write */
+    static const char *bad[] = {"none",  "HS256",   "HS384", "HS512", "PS256",  "ES384",
+                                "RS512", "ed25519", "eddsa", "",      "EdDSA ", "Ed448"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(jwk_alg_from_name(bad[i], &a), -1);
     assert_int_equal(jwk_alg_from_name(NULL, &a), -1);

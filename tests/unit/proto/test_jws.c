@@ -269,7 +269,10 @@ test_alg_refusals(void **state)
     assert_int_equal(verify_text(ed, "{\"alg\":\"none\"}"), ERRCODE_BAD_SIGNATURE);
     assert_int_equal(verify_text(ed, "{\"alg\":\"HS256\"}"), ERRCODE_BAD_SIGNATURE);
     assert_int_equal(verify_text(ed, "{\"alg\":\"ES256\"}"), ERRCODE_BAD_SIGNATURE);
-    assert_int_equal(verify_text(ed, "{\"alg\":\"Ed25519\"}"), ERRCODE_BAD_SIGNATURE);
+    /* RFC 9864 name of the same algorithm */
+    assert_int_equal(verify_text(ed, "{\"alg\":\"Ed25519\"}"), ERRCODE_OK);
+    assert_int_equal(verify_text(keys[JWK_ALG_ES256], "{\"alg\":\"Ed25519\"}"),
+                     ERRCODE_BAD_SIGNATURE);
     assert_int_equal(verify_text(keys[JWK_ALG_RS256], "{\"alg\":\"PS256\"}"),
                      ERRCODE_BAD_SIGNATURE);
     assert_int_equal(verify_text(keys[JWK_ALG_ES256], "{\"alg\":\"RS256\"}"),

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include "ids.h"
+#include "jws.h"
 #include "jwt.h"
 
 #define NOW 1700000000
@@ -500,12 +501,14 @@ test_order_of_checks(void **state)
     tok = mint(JWT_KIND_CLIENT, c);
     assert_int_equal(check(tok, JWT_KIND_CLIENT), ERRCODE_WRONG_TOKEN_TYPE);
     free(tok);
-    /* bad signature and wrong typ: signature first */
+    /* bad signature and wrong typ: typ first (a token of another kind costs
+     * no signature check) */
     tok = mint_with(other, "EdDSA", "k0", "JWT", claims_for(JWT_KIND_CLIENT));
-    assert_int_equal(check(tok, JWT_KIND_CLIENT), ERRCODE_BAD_SIGNATURE);
+    assert_int_equal(check(tok, JWT_KIND_CLIENT), ERRCODE_WRONG_TOKEN_TYPE);
     free(tok);
     /* bad alg and unknown kid: alg first */
-    tok = tu_compact_raw("{\"alg\":\"none\",\"kid\":\"zz\"}", "{}", "");
+    tok = tu_compact_raw("{\"alg\":\"none\",\"kid\":\"zz\",\"typ\":\"sitetoken-client+jwt\"}", "{}",
+                         "");
     assert_int_equal(check(tok, JWT_KIND_CLIENT), ERRCODE_BAD_SIGNATURE);
     free(tok);
     /* unknown kid and bad signature: kid first */
@@ -540,6 +543,126 @@ test_claims_kept_after_late_refusal(void **state)
     free(tok);
 }
 
+/* issue 10 item 16: a reg of 17 to 1024 bytes passed the type check and
+ * reached strcmp as NULL. */
+static void
+test_long_reg(void **state)
+{
+    char reg[1025];
+
+    memset(reg, 'b', sizeof(reg) - 1);
+    reg[sizeof(reg) - 1] = '\0';
+    for (size_t len = 17; len <= 1024; len += 1007) {
+        json_t *c = claims_for(JWT_KIND_CLIENT);
+        char *tok;
+
+        reg[len] = '\0';
+        json_object_set_new(c, "reg", json_string(reg));
+        tok = mint(JWT_KIND_CLIENT, c);
+        assert_int_equal(check(tok, JWT_KIND_CLIENT), ERRCODE_INVALID_REQUEST);
+        free(tok);
+        reg[len] = 'b';
+    }
+}
+
+/* RFC 7515 §4.1.9: typ without regard to case, with or without application/. */
+static void
+test_typ_comparison(void **state)
+{
+    static const char *good[] = {"sitetoken-client+jwt", "application/sitetoken-client+jwt",
+                                 "SITETOKEN-CLIENT+JWT", "Application/Sitetoken-Client+JWT"};
+    static const char *bad[] = {"sitetoken-client", "text/sitetoken-client+jwt",
+                                "application/application/sitetoken-client+jwt", "application/",
+                                "sitetoken-client+jwt "};
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char *tok =
+            mint_with(keys[JWK_ALG_EDDSA], "EdDSA", "k0", good[i], claims_for(JWT_KIND_CLIENT));
+
+        assert_int_equal(check(tok, JWT_KIND_CLIENT), ERRCODE_OK);
+        free(tok);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *tok =
+            mint_with(keys[JWK_ALG_EDDSA], "EdDSA", "k0", bad[i], claims_for(JWT_KIND_CLIENT));
+
+        assert_int_equal(check(tok, JWT_KIND_CLIENT), ERRCODE_WRONG_TOKEN_TYPE);
+        free(tok);
+    }
+    assert_true(jws_typ_is("DPoP+JWT", "dpop+jwt"));
+    assert_false(jws_typ_is(NULL, "dpop+jwt"));
+}
+
+/* issue 11: bulk and client tokens carry aud = the issuer; those issued
+ * before the rule (aud = the gateways) stay accepted by the authority, which
+ * passes the gateway audience as aud_legacy. A gateway's verifier (no
+ * aud_legacy, aud = the gateways) refuses the new ones. */
+static void
+test_aud_legacy(void **state)
+{
+    const struct jwt_expect authority = {.kind = JWT_KIND_CLIENT,
+                                         .iss = ISS,
+                                         .aud = ISS,
+                                         .aud_legacy = AUD,
+                                         .now = NOW,
+                                         .skew = SKEW};
+    const struct jwt_expect gateway = {
+        .kind = JWT_KIND_CLIENT, .iss = ISS, .aud = AUD, .now = NOW, .skew = SKEW};
+    const char *err = NULL;
+    struct jwt_claims c;
+    json_t *claims;
+    char *new_tok, *old_tok, *other_tok;
+
+    claims = claims_for(JWT_KIND_CLIENT);
+    json_object_set_new(claims, "aud", json_string(ISS));
+    new_tok = mint(JWT_KIND_CLIENT, claims);
+    old_tok = mint(JWT_KIND_CLIENT, claims_for(JWT_KIND_CLIENT)); /* aud = AUD */
+    claims = claims_for(JWT_KIND_CLIENT);
+    json_object_set_new(claims, "aud", json_string("urn:someone-else"));
+    other_tok = mint(JWT_KIND_CLIENT, claims);
+
+    assert_int_equal(jwt_verify(new_tok, strlen(new_tok), set, &authority, &c, &err), ERRCODE_OK);
+    jwt_claims_clear(&c);
+    assert_int_equal(jwt_verify(old_tok, strlen(old_tok), set, &authority, &c, &err), ERRCODE_OK);
+    jwt_claims_clear(&c);
+    assert_int_equal(jwt_verify(other_tok, strlen(other_tok), set, &authority, &c, &err),
+                     ERRCODE_WRONG_TOKEN_TYPE);
+    jwt_claims_clear(&c);
+    assert_int_equal(jwt_verify(new_tok, strlen(new_tok), set, &gateway, &c, &err),
+                     ERRCODE_WRONG_TOKEN_TYPE);
+    jwt_claims_clear(&c);
+    free(new_tok);
+    free(old_tok);
+    free(other_tok);
+}
+
+/* Time-ordered ids: a bulk token with a UUIDv7 jti and a client token whose
+ * bulk claim is one are accepted; UUIDv4 ones (issued before) still are. */
+static void
+test_uuid7_ids(void **state)
+{
+    char u7[IDS_UUID_LEN + 1], dev[IDS_DEVICE_ID_LEN + 1];
+    json_t *c;
+    char *tok;
+
+    ids_uuid7(u7);
+    ids_device_id(dev);
+    c = claims_for(JWT_KIND_BULK);
+    json_object_set_new(c, "jti", json_string(u7));
+    tok = mint(JWT_KIND_BULK, c);
+    assert_int_equal(check(tok, JWT_KIND_BULK), ERRCODE_OK);
+    free(tok);
+    c = claims_for(JWT_KIND_CLIENT);
+    json_object_set_new(c, "bulk", json_string(u7));
+    json_object_set_new(c, "sub", json_string(dev));
+    tok = mint(JWT_KIND_CLIENT, c);
+    assert_int_equal(check(tok, JWT_KIND_CLIENT), ERRCODE_OK);
+    free(tok);
+    tok = mint(JWT_KIND_BULK, claims_for(JWT_KIND_BULK)); /* UUIDv4 */
+    assert_int_equal(check(tok, JWT_KIND_BULK), ERRCODE_OK);
+    free(tok);
+}
+
 int
 main(void)
 {
@@ -561,6 +684,10 @@ main(void)
         cmocka_unit_test(test_time_edges),
         cmocka_unit_test(test_order_of_checks),
         cmocka_unit_test(test_claims_kept_after_late_refusal),
+        cmocka_unit_test(test_long_reg),
+        cmocka_unit_test(test_typ_comparison),
+        cmocka_unit_test(test_aud_legacy),
+        cmocka_unit_test(test_uuid7_ids),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
