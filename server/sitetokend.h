@@ -17,6 +17,7 @@ struct workers;
 struct bulkcache;
 struct feed;
 struct ratelimit;
+struct ops;
 
 struct sitetokend {
     struct config *cfg;
@@ -30,6 +31,7 @@ struct sitetokend {
     struct http *http;
     struct feed *feed;           /* revocation feed and event stream subscribers (main loop) */
     struct ratelimit *ratelimit; /* MP request buckets (main loop; owned by http) */
+    struct ops *ops;             /* the /readyz probe (main loop; ops.c) */
     uint8_t seal_key[32];        /* wiped at exit; only the signer uses it */
     time_t started_at;
     _Atomic int64_t clock_offset_ms; /* debug clock override (tests), 0 otherwise */
