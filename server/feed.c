@@ -18,9 +18,10 @@
  *   re-signed once it is feed.max_age / 2 old, when the list or the keys
  *   change, or when an entry in it expires; exp = iat + feed.max_age.
  * - Shared blobs count the bytes queued by reference and not yet sent
- *   (f->meter); past limits.max_queued_bytes a new answer over
- *   FEED_BIG_ANSWER bytes gets 503 unavailable with Retry-After, so slow
- *   readers can pin at most that much (and each blob once).
+ *   (f->meter, counted whole until the last byte leaves); once that
+ *   reaches limits.max_queued_bytes a new answer over FEED_BIG_ANSWER bytes
+ *   gets 503 unavailable with Retry-After, so slow readers pin at most the
+ *   bound plus one answer (and each blob once in memory).
  *
  * Subscribers live in one list owned by the loop. feed_changed sends each
  * new entry, formatted once, to every subscriber that has not had it (one
@@ -483,11 +484,12 @@ feed_parse_serial(const char *s, int64_t *out)
     return 0;
 }
 
-/* Past limits.max_queued_bytes, a big answer waits (1: answered 503). */
+/* Once limits.max_queued_bytes are queued, a big answer waits (1: answered
+ * 503). One answer always goes out: the bound is passed by at most one. */
 static int
 feed_over_queue(struct feed *f, struct http_req *req, size_t len)
 {
-    if (len < FEED_BIG_ANSWER || f->meter->queued + (int64_t)len <= f->env->cfg->max_queued_bytes)
+    if (len < FEED_BIG_ANSWER || f->meter->queued < f->env->cfg->max_queued_bytes)
         return 0;
     log_info("event=feed_queue_full rid=%llx queued=%lld", (unsigned long long)req->id,
              (long long)f->meter->queued);
