@@ -23,15 +23,13 @@
  *   gets 503 unavailable with Retry-After, so slow readers pin at most the
  *   bound plus one answer (and each blob once in memory).
  *
- * Subscribers live in one list owned by the loop. feed_changed sends each
- * new entry, formatted once, to every subscriber that has not had it (one
- * that resumed with Last-Event-ID may have it from its replay, which is also
- * served from memory). A Last-Event-ID beyond every serial issued, or a
+ * The subscribers are stream.c's. feed_changed sends each new entry,
+ * formatted once, to every subscriber that has not had it (one that resumed
+ * with Last-Event-ID may have it from its replay, which is also served from
+ * memory). A Last-Event-ID beyond every serial issued, or a
  * removal (an unblock: no event says "no longer revoked"), gets `event:
  * reset`: the subscriber reloads since=0. `event: keys` goes out whenever
- * the published key set (its ETag) changes, checked on every heartbeat. A
- * subscriber whose unsent backlog passes FEED_MAX_BACKLOG is dropped: it
- * reconnects with Last-Event-ID and loses nothing. */
+ * the published key set (its ETag) changes, checked on every heartbeat. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -52,10 +50,10 @@
 #include "signer.h"
 #include "sitetokend.h"
 #include "store.h"
+#include "stream.h"
 #include "timefmt.h"
 
 #define FEED_HEARTBEAT_SECONDS 15
-#define FEED_MAX_BACKLOG (256 * 1024)
 #define FEED_MAX_SUBSCRIBERS 20000
 #define FEED_JWS_TYP "sitetoken-revocations+jwt"
 #define FEED_JWS_SLOTS 8
@@ -95,23 +93,16 @@ struct feed_jws {
     uint64_t used; /* for eviction: the least recently used goes */
 };
 
-struct feed_sub {
-    struct http_req *req;
-    struct feed *f;
-    int64_t last_sent; /* highest serial this subscriber has */
-    struct feed_sub *prev, *next;
-};
-
 struct feed {
     struct sitetokend *env;
     struct event *heartbeat;
-    struct feed_sub *subs; /* doubly linked, head insertion */
-    int nsubs;
-    int64_t published; /* every entry up to here is in v and was sent */
+    struct stream *stream; /* the event stream's subscribers */
+    int64_t published;     /* every entry up to here is in v and was sent */
     struct feed_entry *v;
     size_t n, cap;
     uint64_t gen;        /* bumped whenever v changes */
     int64_t valid_until; /* earliest expires_at in v */
+    int oom;             /* a load ran out of memory */
     struct feed_meter *meter;
     /* the entries blob of generation blob_gen: "e1,e2,...", and its ETag base */
     struct feed_blob *entries;
@@ -279,19 +270,46 @@ feed_list_find(const struct feed *f, int64_t since)
 static int
 feed_load_cb(const struct store_revocation *r, void *arg)
 {
-    return feed_list_add(arg, r) == -1 ? 1 : 0;
+    struct feed *f = arg;
+
+    if (feed_list_add(f, r) == -1) {
+        f->oom = 1;
+        return 1;
+    }
+    return 0;
 }
 
-/* Reads the whole list again (start, and after a removal). 0 or -1. */
+/* Reads the whole list again (start, and after a removal). 0, or -1 with
+ * the list as it was (a failed read never empties the feed). */
 static int
 feed_list_load(struct feed *f, const char **errstr)
 {
     int64_t serial = store_revocation_serial(f->env->store);
+    struct feed_entry *old = f->v;
+    size_t old_n = f->n, old_cap = f->cap;
+    int64_t old_valid = f->valid_until;
 
-    feed_list_clear(f);
+    f->v = NULL;
+    f->n = f->cap = 0;
+    f->valid_until = INT64_MAX;
+    f->oom = 0;
     if (store_revocation_list(f->env->store, 0, sitetokend_now(f->env), 0, feed_load_cb, f,
-                              errstr) == -1)
+                              errstr) == -1 ||
+        f->oom || (old_n > 0 && f->n == 0 && serial == 0)) {
+        if (*errstr == NULL)
+            *errstr = f->oom ? "out of memory" : "the store answered nothing";
+        feed_list_clear(f);
+        free(f->v);
+        f->v = old;
+        f->n = old_n;
+        f->cap = old_cap;
+        f->valid_until = old_valid;
         return -1;
+    }
+    for (size_t i = 0; i < old_n; i++)
+        json_decref(old[i].j);
+    free(old);
+    f->gen++;
     if (serial > f->published)
         f->published = serial;
     if (f->n > 0 && f->v[f->n - 1].serial > f->published)
@@ -561,54 +579,6 @@ feed_revocations(struct http_req *req)
 
 /* Subscribers -------------------------------------------------------------- */
 
-static void
-feed_unlink(struct feed_sub *s)
-{
-    struct feed *f = s->f;
-
-    if (s->prev != NULL)
-        s->prev->next = s->next;
-    else
-        f->subs = s->next;
-    if (s->next != NULL)
-        s->next->prev = s->prev;
-    f->nsubs--;
-}
-
-/* The client went away (http.c frees req right after). */
-static void
-feed_sub_closed_cb(struct http_req *req, void *arg)
-{
-    struct feed_sub *s = arg;
-
-    log_debug("event=events_closed rid=%llx last=%lld", (unsigned long long)req->id,
-              (long long)s->last_sent);
-    feed_unlink(s);
-    free(s);
-}
-
-static void
-feed_sub_end(struct feed_sub *s)
-{
-    feed_unlink(s);
-    http_stream_end(s->req);
-    free(s);
-}
-
-/* Writes msg to s; drops s (returns -1) when its backlog is over the bound. */
-static int
-feed_sub_write(struct feed_sub *s, const char *msg, size_t len)
-{
-    if (http_stream_pending(s->req) > FEED_MAX_BACKLOG) {
-        log_info("event=events_dropped rid=%llx reason=backlog last=%lld",
-                 (unsigned long long)s->req->id, (long long)s->last_sent);
-        feed_sub_end(s);
-        return -1;
-    }
-    http_stream_write(s->req, msg, len);
-    return 0;
-}
-
 /* "id: N\nevent: revocation\ndata: {...}\n\n", malloc'd. */
 static char *
 feed_event_text(const struct feed_entry *e, size_t *len)
@@ -626,44 +596,24 @@ feed_event_text(const struct feed_entry *e, size_t *len)
     return msg;
 }
 
-/* Sends entries [from, n) to one subscriber (only) or to all. -1 when the
- * one subscriber was dropped. */
+/* Sends entries [from, n), each formatted once, to one subscriber (only) or
+ * to all. -1 when the one subscriber was dropped. */
 static int
-feed_push(struct feed *f, size_t from, struct feed_sub *only)
+feed_push(struct feed *f, size_t from, struct stream_sub *only)
 {
     for (size_t i = from; i < f->n; i++) {
-        struct feed_entry *e = &f->v[i];
-        struct feed_sub *s, *next;
         size_t len = 0;
-        char *msg = feed_event_text(e, &len);
+        char *msg = feed_event_text(&f->v[i], &len);
+        int rc;
 
         if (msg == NULL)
             continue;
-        for (s = only != NULL ? only : f->subs; s != NULL; s = next) {
-            next = only != NULL ? NULL : s->next;
-            if (s->last_sent >= e->serial)
-                continue;
-            if (feed_sub_write(s, msg, len) == 0)
-                s->last_sent = e->serial;
-            else if (only != NULL) {
-                free(msg);
-                return -1;
-            }
-        }
+        rc = stream_send(f->stream, only, f->v[i].serial, msg, len);
         free(msg);
+        if (rc == -1)
+            return -1;
     }
     return 0;
-}
-
-static void
-feed_broadcast(struct feed *f, const char *msg, size_t len)
-{
-    struct feed_sub *s, *next;
-
-    for (s = f->subs; s != NULL; s = next) {
-        next = s->next;
-        feed_sub_write(s, msg, len);
-    }
 }
 
 /* "event: reset": what the subscriber holds may be wrong; reload since=0. */
@@ -672,12 +622,6 @@ feed_reset_text(struct feed *f, char *buf, size_t n, size_t *len)
 {
     *len =
         (size_t)snprintf(buf, n, "event: reset\ndata: {\"serial\":%" PRId64 "}\n\n", f->published);
-}
-
-static int
-feed_suffix_cb(const struct store_revocation *r, void *arg)
-{
-    return feed_list_add(arg, r) == -1 ? 1 : 0;
 }
 
 /* Appends what was committed after `published` and sends it. reload: the
@@ -693,8 +637,13 @@ feed_update(struct feed *f, int reload)
     size_t rlen;
 
     serial = store_revocation_serial(f->env->store);
-    if (store_revocation_list(f->env->store, f->published, sitetokend_now(f->env), 0,
-                              feed_suffix_cb, f, &errstr) == -1) {
+    f->oom = 0;
+    if (store_revocation_list(f->env->store, f->published, sitetokend_now(f->env), 0, feed_load_cb,
+                              f, &errstr) == -1 ||
+        f->oom) {
+        /* published stays below what is missing: the next update retries */
+        if (f->oom)
+            errstr = "out of memory";
         log_warn("event=feed error=%s", log_quote(errstr, (char[256]){0}, 256));
         return;
     }
@@ -707,9 +656,8 @@ feed_update(struct feed *f, int reload)
         }
         if (f->n < held) { /* a removal: no event says so */
             feed_reset_text(f, reset, sizeof(reset), &rlen);
-            feed_broadcast(f, reset, rlen);
+            stream_broadcast(f->stream, reset, rlen);
         }
-        before = f->n;
     }
     /* Entries already expired when written were never worth sending. */
     if (serial > f->published)
@@ -718,7 +666,8 @@ feed_update(struct feed *f, int reload)
         f->published = f->v[f->n - 1].serial;
     if (f->published != old_published)
         f->gen++; /* the documents' serial moved */
-    feed_push(f, before, NULL);
+    /* (subscribers skip what they have: a reload may hold a few new ones) */
+    feed_push(f, feed_list_find(f, old_published), NULL);
 }
 
 void
@@ -756,7 +705,7 @@ feed_keys_check(struct feed *f)
     n = snprintf(msg, sizeof(msg), "event: keys\ndata: %s\n\n", text);
     free(text);
     if (n > 0 && (size_t)n < sizeof(msg))
-        feed_broadcast(f, msg, (size_t)n);
+        stream_broadcast(f->stream, msg, (size_t)n);
 }
 
 void
@@ -779,7 +728,7 @@ feed_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
      * key that changed on the lifecycle timer) would otherwise wait. */
     feed_update(f, 0);
     feed_keys_check(f);
-    feed_broadcast(f, beat, sizeof(beat) - 1);
+    stream_broadcast(f->stream, beat, sizeof(beat) - 1);
 }
 
 void
@@ -787,7 +736,7 @@ feed_events(struct http_req *req)
 {
     struct feed *f = req->env->feed;
     const char *last = http_header(req, "Last-Event-ID"), *since_s = http_query(req, "since");
-    struct feed_sub *s;
+    struct stream_sub *s;
     int64_t since = -1;
     char hello[160];
     size_t n;
@@ -800,34 +749,17 @@ feed_events(struct http_req *req)
         http_reply_problem(req, ERRCODE_INVALID_REQUEST, "since must be a serial (0 or more)");
         return;
     }
-    if (f->nsubs >= FEED_MAX_SUBSCRIBERS) {
+    if (stream_subscribers(f->stream) >= FEED_MAX_SUBSCRIBERS) {
         http_add_header(req, "Retry-After", "10");
         http_reply_problem(req, ERRCODE_UNAVAILABLE, "too many event stream subscribers");
         return;
     }
     if (http_stream_admit(req) == -1)
         return;
-    if ((s = calloc(1, sizeof(*s))) == NULL) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
-        return;
-    }
-    s->req = req;
-    s->f = f;
-    s->last_sent = f->published;
-    http_add_header(req, "Cache-Control", "no-store");
-    http_add_header(req, "X-Accel-Buffering", "no");
-    if (http_stream_start(req, "text/event-stream", feed_sub_closed_cb, s) == -1) {
-        free(s);
-        return;
-    }
-    s->next = f->subs;
-    if (f->subs != NULL)
-        f->subs->prev = s;
-    f->subs = s;
-    f->nsubs++;
     n = (size_t)snprintf(hello, sizeof(hello), "retry: 1000\n: serial %lld\n\n",
                          (long long)f->published);
-    http_stream_write(req, hello, n);
+    if ((s = stream_open(f->stream, req, f->published, hello, n)) == NULL)
+        return;
     if (since > f->published) {
         /* A serial this authority never issued: nothing to replay from. */
         feed_reset_text(f, hello, sizeof(hello), &n);
@@ -835,28 +767,26 @@ feed_events(struct http_req *req)
     } else if (since >= 0) {
         /* Replay what the subscriber missed, from memory. */
         feed_list_expire(f, sitetokend_now(f->env));
-        s->last_sent = since;
+        stream_sub_set_last(s, since);
         if (feed_push(f, feed_list_find(f, since), s) == -1)
             return; /* dropped */
-        s->last_sent = f->published;
+        stream_sub_set_last(s, f->published);
     }
     log_debug("event=events_open rid=%llx since=%lld subscribers=%d", (unsigned long long)req->id,
-              (long long)since, f->nsubs);
+              (long long)since, stream_subscribers(f->stream));
 }
 
 void
 feed_close_all(struct feed *f)
 {
-    if (f == NULL)
-        return;
-    while (f->subs != NULL)
-        feed_sub_end(f->subs);
+    if (f != NULL)
+        stream_close_all(f->stream);
 }
 
 int
 feed_subscribers(const struct feed *f)
 {
-    return f != NULL ? f->nsubs : 0;
+    return f != NULL ? stream_subscribers(f->stream) : 0;
 }
 
 int64_t
@@ -882,6 +812,10 @@ feed_new(struct sitetokend *env)
         return NULL;
     }
     f->meter->refs = 1;
+    if ((f->stream = stream_new()) == NULL) {
+        feed_free(f);
+        return NULL;
+    }
     if (feed_list_load(f, &errstr) == -1) {
         log_warn("event=feed error=%s", log_quote(errstr, (char[256]){0}, 256));
         feed_free(f);
@@ -904,7 +838,7 @@ feed_free(struct feed *f)
 {
     if (f == NULL)
         return;
-    feed_close_all(f);
+    stream_free(f->stream);
     if (f->heartbeat != NULL)
         event_free(f->heartbeat);
     feed_jws_clear(f);

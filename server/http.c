@@ -405,7 +405,7 @@ http_reply_problem(struct http_req *req, enum errcode code, const char *fmt, ...
     http_add_header(req, "Cache-Control", "no-store");
     /* A made-up or wrong MP credential spends the address's refusal budget. */
     if (code == ERRCODE_UNAUTHENTICATED && http_priv(req)->has_addr &&
-        routes_table[req->route].scope == ROUTE_MP && req->route != routes_not_found_id())
+        req->route != routes_not_found_id() && routes_table[req->route].scope == ROUTE_MP)
         addrlimit_charge(http_priv(req)->h->addrlimit, ADDRLIMIT_FAILED_AUTH, &http_priv(req)->addr,
                          ratelimit_now_us());
     if (code != ERRCODE_OK)
