@@ -48,7 +48,12 @@ struct config {
     int64_t mp_rate;                     /* requests/s per MP, 0 = unlimited */
     int64_t failed_exchanges_per_minute; /* 0 = unlimited */
     int64_t proofs_per_mp;               /* replay cache quota per MP and window */
-    int64_t workers;                     /* 0 = one per CPU */
+    int64_t public_rate, public_burst;   /* public reads a minute per address; 0 = unlimited */
+    int64_t failed_auth_per_minute;      /* refused MP authentications per address; 0 = unlimited */
+    int64_t max_streams, max_streams_per_address; /* event streams, apart from connections */
+    int64_t max_queued_bytes;                     /* shared answer bytes queued to slow readers */
+    int64_t feed_max_age_ms;                      /* signed revocation document lifetime */
+    int64_t workers;                              /* 0 = one per CPU */
     int64_t commit_batch, commit_delay_ms, busy_timeout_ms;
     char *user;          /* drop privileges to this user after binding; NULL = don't */
     bool clock_override; /* test-only: allow the debug clock */

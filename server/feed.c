@@ -1,16 +1,35 @@
 /* The revocation feed and the event stream (see feed.h).
  *
- * The document for since=0 (what a gateway fetches at start and to
- * resynchronise) is built once and served from memory until an entry is
- * added or removed, its earliest entry expires, or (for the JWS) the keys
- * change. Other `since` values are read from the store: an indexed range.
+ * Design: the loop keeps every unexpired entry in memory, in serial order
+ * (f->v), each with its JSON text, loaded once at start and kept in step
+ * with commits by feed_changed, which reads only the entries newer than
+ * `published` (an indexed range as small as what the commit wrote; WAL
+ * readers never wait for the writer). A request never reads the store:
  *
- * Subscribers live in one list owned by the loop. After a commit,
- * feed_changed reads the entries newer than `published` from the store and
- * sends each, formatted once, to every subscriber that has not had it yet
- * (a subscriber that resumed with Last-Event-ID may already have it from its
- * replay). A subscriber whose unsent backlog passes FEED_MAX_BACKLOG is
- * dropped: it reconnects with Last-Event-ID and loses nothing. */
+ * - JSON, any since: the entries after `since` are a suffix of the list, so
+ *   the answer is a small header, then a slice of one shared text blob
+ *   ("e1,e2,...") added by reference (evbuffer_add_reference: one copy in
+ *   memory however many connections are sending it), then "]}". The blob is
+ *   built on the first request after a change; its ETag is the hash of the
+ *   whole list and serial plus the suffix's start, so If-None-Match is
+ *   answered (binary search, compare) before any work.
+ * - JWS: signed documents are cached by suffix start in FEED_JWS_SLOTS
+ *   slots, each one shared blob; ETag = hash of the signed bytes. A slot is
+ *   re-signed once it is feed.max_age / 2 old, when the list or the keys
+ *   change, or when an entry in it expires; exp = iat + feed.max_age.
+ * - Shared blobs count the bytes queued by reference and not yet sent
+ *   (f->meter, counted whole until the last byte leaves); once that
+ *   reaches limits.max_queued_bytes a new answer over FEED_BIG_ANSWER bytes
+ *   gets 503 unavailable with Retry-After, so slow readers pin at most the
+ *   bound plus one answer (and each blob once in memory).
+ *
+ * The subscribers are stream.c's. feed_changed sends each new entry,
+ * formatted once, to every subscriber that has not had it (one that resumed
+ * with Last-Event-ID may have it from its replay, which is also served from
+ * memory). A Last-Event-ID beyond every serial issued, or a
+ * removal (an unblock: no event says "no longer revoked"), gets `event:
+ * reset`: the subscriber reloads since=0. `event: keys` goes out whenever
+ * the published key set (its ETag) changes, checked on every heartbeat. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,55 +50,129 @@
 #include "signer.h"
 #include "sitetokend.h"
 #include "store.h"
+#include "stream.h"
 #include "timefmt.h"
 
 #define FEED_HEARTBEAT_SECONDS 15
-#define FEED_MAX_BACKLOG (256 * 1024)
 #define FEED_MAX_SUBSCRIBERS 20000
 #define FEED_JWS_TYP "sitetoken-revocations+jwt"
+#define FEED_JWS_SLOTS 8
+/* Answers at least this big count against limits.max_queued_bytes. */
+#define FEED_BIG_ANSWER (64 * 1024)
+#define FEED_QUEUED_RETRY "5"
 
-struct feed_sub {
-    struct http_req *req;
-    struct feed *f;
-    int64_t last_sent; /* highest serial this subscriber has */
-    struct feed_sub *prev, *next;
+/* Bytes handed to evbuffers by reference and not yet sent. Shared by the
+ * feed and every blob, freed with the last of them (blobs may outlive the
+ * feed at shutdown, while evhttp frees the connections). */
+struct feed_meter {
+    int refs;
+    int64_t queued;
 };
 
-/* One cached serialisation of the since=0 document. */
-struct feed_cached {
-    char *text; /* NULL when not built (or invalidated) */
+/* An immutable shared text: freed when the last holder (the cache, or an
+ * evbuffer reference) lets go. Loop thread only. */
+struct feed_blob {
+    struct feed_meter *meter;
+    int refs;
     size_t len;
+    char data[];
+};
+
+struct feed_entry {
+    int64_t serial, expires_at;
+    json_t *j;  /* the entry as JSON (the JWS form is built from these) */
+    size_t off; /* where its text starts in the entries blob */
+};
+
+struct feed_jws {
+    struct feed_blob *blob; /* NULL: empty slot */
+    size_t start;           /* index of the first entry in it */
+    uint64_t gen;           /* list generation it was made from */
+    int64_t resign_at;      /* now >= this: sign again */
     char etag[48];
-    int64_t valid_until; /* rebuild once now >= this (earliest expiry inside) */
+    uint64_t used; /* for eviction: the least recently used goes */
 };
 
 struct feed {
     struct sitetokend *env;
     struct event *heartbeat;
-    struct feed_sub *subs; /* doubly linked, head insertion */
-    int nsubs;
-    int64_t published; /* every entry up to here has been sent to subscribers */
-    struct feed_cached json, jws;
+    struct stream *stream; /* the event stream's subscribers */
+    int64_t published;     /* every entry up to here is in v and was sent */
+    struct feed_entry *v;
+    size_t n, cap;
+    uint64_t gen;        /* bumped whenever v changes */
+    int64_t valid_until; /* earliest expires_at in v */
+    int oom;             /* a load ran out of memory */
+    struct feed_meter *meter;
+    /* the entries blob of generation blob_gen: "e1,e2,...", and its ETag base */
+    struct feed_blob *entries;
+    uint64_t blob_gen;
+    char hash[32];
+    struct feed_jws jws[FEED_JWS_SLOTS];
+    uint64_t jws_clock;
+    char keys_etag[48]; /* last key set announced */
 };
 
-static void
-feed_cached_clear(struct feed_cached *c)
+/* Blobs -------------------------------------------------------------------- */
+
+static struct feed_blob *
+feed_blob_new(struct feed_meter *m, size_t len)
 {
-    free(c->text);
-    c->text = NULL;
-    c->len = 0;
+    struct feed_blob *b = malloc(sizeof(*b) + len + 1);
+
+    if (b == NULL)
+        return NULL;
+    b->meter = m;
+    m->refs++;
+    b->refs = 1;
+    b->len = len;
+    b->data[len] = '\0';
+    return b;
 }
 
 static void
-feed_etag(const char *text, size_t len, const char *prefix, char out[48])
+feed_meter_put(struct feed_meter *m)
 {
-    uint8_t md[SHA256_DIGEST_LENGTH];
-    char hash[32];
-
-    SHA256((const uint8_t *)text, len, md);
-    b64url_encode_buf(md, 16, hash, sizeof(hash));
-    snprintf(out, 48, "\"%s%s\"", prefix, hash);
+    if (m != NULL && --m->refs == 0)
+        free(m);
 }
+
+static void
+feed_blob_put(struct feed_blob *b)
+{
+    if (b == NULL || --b->refs > 0)
+        return;
+    feed_meter_put(b->meter);
+    free(b);
+}
+
+static void
+feed_blob_sent_cb(const void *data, size_t len, void *arg)
+{
+    struct feed_blob *b = arg;
+
+    (void)data;
+    b->meter->queued -= (int64_t)len;
+    feed_blob_put(b);
+}
+
+/* Adds b[off, off+len) to buf by reference. 0 or -1. */
+static int
+feed_blob_add(struct evbuffer *buf, struct feed_blob *b, size_t off, size_t len)
+{
+    if (len == 0)
+        return 0;
+    b->refs++;
+    b->meter->queued += (int64_t)len;
+    if (evbuffer_add_reference(buf, b->data + off, len, feed_blob_sent_cb, b) == -1) {
+        b->meter->queued -= (int64_t)len;
+        b->refs--;
+        return -1;
+    }
+    return 0;
+}
+
+/* The entry list ----------------------------------------------------------- */
 
 static json_t *
 feed_entry_json(const struct store_revocation *r)
@@ -93,102 +186,303 @@ feed_entry_json(const struct store_revocation *r)
                      r->reason);
 }
 
-struct feed_list {
-    json_t *entries;
-    int64_t max_serial, valid_until;
-};
-
-static int
-feed_list_cb(const struct store_revocation *r, void *arg)
+static void
+feed_list_clear(struct feed *f)
 {
-    struct feed_list *l = arg;
+    for (size_t i = 0; i < f->n; i++)
+        json_decref(f->v[i].j);
+    f->n = 0;
+    f->valid_until = INT64_MAX;
+    f->gen++;
+}
 
-    json_array_append_new(l->entries, feed_entry_json(r));
-    if (r->serial > l->max_serial)
-        l->max_serial = r->serial;
-    if (r->expires_at < l->valid_until)
-        l->valid_until = r->expires_at;
+static void
+feed_valid_until(struct feed *f)
+{
+    f->valid_until = INT64_MAX;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->v[i].expires_at < f->valid_until)
+            f->valid_until = f->v[i].expires_at;
+}
+
+/* Appends r (serials only grow). 0 or -1 (out of memory). */
+static int
+feed_list_add(struct feed *f, const struct store_revocation *r)
+{
+    json_t *j;
+
+    if (f->n > 0 && r->serial <= f->v[f->n - 1].serial)
+        return 0; /* already held */
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 256;
+        struct feed_entry *v = realloc(f->v, cap * sizeof(*v));
+
+        if (v == NULL)
+            return -1;
+        f->v = v;
+        f->cap = cap;
+    }
+    if ((j = feed_entry_json(r)) == NULL)
+        return -1;
+    f->v[f->n++] = (struct feed_entry){.serial = r->serial, .expires_at = r->expires_at, .j = j};
+    if (r->expires_at < f->valid_until)
+        f->valid_until = r->expires_at;
+    f->gen++;
     return 0;
 }
 
-/* {serial, entries} for since at now. The serial is read before the list:
- * everything up to it was committed before the list began, so a client that
- * resumes from the document's serial misses nothing. */
-static json_t *
-feed_document(struct feed *f, int64_t since, int64_t now, int64_t *valid_until, const char **errstr)
+/* Drops the entries expired at now (in memory; the store prunes its own). */
+static void
+feed_list_expire(struct feed *f, int64_t now)
 {
-    struct store *st = f->env->store;
-    struct feed_list l = {.max_serial = 0, .valid_until = INT64_MAX};
-    int64_t serial = store_revocation_serial(st);
+    size_t w = 0;
 
-    if ((l.entries = json_array()) == NULL) {
+    if (now < f->valid_until)
+        return;
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->v[i].expires_at > now)
+            f->v[w++] = f->v[i];
+        else
+            json_decref(f->v[i].j);
+    }
+    f->n = w;
+    feed_valid_until(f);
+    f->gen++;
+}
+
+/* Index of the first entry with serial > since. */
+static size_t
+feed_list_find(const struct feed *f, int64_t since)
+{
+    size_t lo = 0, hi = f->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (f->v[mid].serial <= since)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int
+feed_load_cb(const struct store_revocation *r, void *arg)
+{
+    struct feed *f = arg;
+
+    if (feed_list_add(f, r) == -1) {
+        f->oom = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Reads the whole list again (start, and after a removal). 0, or -1 with
+ * the list as it was (a failed read never empties the feed). */
+static int
+feed_list_load(struct feed *f, const char **errstr)
+{
+    int64_t serial = store_revocation_serial(f->env->store);
+    struct feed_entry *old = f->v;
+    size_t old_n = f->n, old_cap = f->cap;
+    int64_t old_valid = f->valid_until;
+
+    f->v = NULL;
+    f->n = f->cap = 0;
+    f->valid_until = INT64_MAX;
+    f->oom = 0;
+    if (store_revocation_list(f->env->store, 0, sitetokend_now(f->env), 0, feed_load_cb, f,
+                              errstr) == -1 ||
+        f->oom || (old_n > 0 && f->n == 0 && serial == 0)) {
+        if (*errstr == NULL)
+            *errstr = f->oom ? "out of memory" : "the store answered nothing";
+        feed_list_clear(f);
+        free(f->v);
+        f->v = old;
+        f->n = old_n;
+        f->cap = old_cap;
+        f->valid_until = old_valid;
+        return -1;
+    }
+    for (size_t i = 0; i < old_n; i++)
+        json_decref(old[i].j);
+    free(old);
+    f->gen++;
+    if (serial > f->published)
+        f->published = serial;
+    if (f->n > 0 && f->v[f->n - 1].serial > f->published)
+        f->published = f->v[f->n - 1].serial;
+    return 0;
+}
+
+/* The entries blob of the current generation, built when stale. */
+static struct feed_blob *
+feed_entries(struct feed *f, const char **errstr)
+{
+    struct feed_blob *b;
+    char **texts = NULL;
+    size_t len = 0, pos = 0;
+    uint8_t md[SHA256_DIGEST_LENGTH];
+    char head[32 + SHA256_DIGEST_LENGTH];
+
+    if (f->entries != NULL && f->blob_gen == f->gen)
+        return f->entries;
+    if (f->n > 0 && (texts = calloc(f->n, sizeof(*texts))) == NULL)
+        goto oom;
+    for (size_t i = 0; i < f->n; i++) {
+        if ((texts[i] = json_dumps(f->v[i].j, JSON_COMPACT)) == NULL)
+            goto oom;
+        len += strlen(texts[i]) + 1;
+    }
+    if ((b = feed_blob_new(f->meter, len)) == NULL)
+        goto oom;
+    for (size_t i = 0; i < f->n; i++) {
+        size_t l = strlen(texts[i]);
+
+        f->v[i].off = pos;
+        memcpy(b->data + pos, texts[i], l);
+        pos += l;
+        b->data[pos++] = ',';
+        free(texts[i]);
+    }
+    free(texts);
+    /* b->len counts a trailing comma that is never sent */
+    feed_blob_put(f->entries);
+    f->entries = b;
+    f->blob_gen = f->gen;
+    /* names the serial and every entry: hash(serial ":" hash(entries)) */
+    SHA256((const uint8_t *)b->data, b->len, md);
+    pos = (size_t)snprintf(head, sizeof(head), "%" PRId64 ":", f->published);
+    memcpy(head + pos, md, sizeof(md));
+    SHA256((const uint8_t *)head, pos + sizeof(md), md);
+    b64url_encode_buf(md, 12, f->hash, sizeof(f->hash));
+    return b;
+oom:
+    if (texts != NULL)
+        for (size_t i = 0; i < f->n; i++)
+            free(texts[i]);
+    free(texts);
+    *errstr = "out of memory";
+    return NULL;
+}
+
+/* The JSON answer for the suffix from start: "{serial, entries:[" + slice + "]}". */
+static int
+feed_json_answer(struct feed *f, struct feed_blob *b, size_t start, struct evbuffer *buf)
+{
+    char head[64];
+    int n = snprintf(head, sizeof(head), "{\"serial\":%" PRId64 ",\"entries\":[", f->published);
+
+    if (evbuffer_add(buf, head, (size_t)n) == -1)
+        return -1;
+    if (start < f->n && feed_blob_add(buf, b, f->v[start].off, b->len - f->v[start].off - 1) == -1)
+        return -1;
+    return evbuffer_add(buf, "]}", 2);
+}
+
+static void
+feed_etag_of(const char *text, size_t len, char out[48])
+{
+    uint8_t md[SHA256_DIGEST_LENGTH];
+    char hash[32];
+
+    SHA256((const uint8_t *)text, len, md);
+    b64url_encode_buf(md, 16, hash, sizeof(hash));
+    snprintf(out, 48, "\"j%s\"", hash);
+}
+
+/* The claims of the signed document beside serial and entries (DESIGN.md,
+ * "For gateways"). The one place that says what the JWS form carries, so
+ * the revdoc change (proto/revdoc.c) lands here alone. */
+static void
+feed_jws_claims(struct feed *f, json_t *doc, int64_t now)
+{
+    const struct config *cfg = f->env->cfg;
+
+    json_object_set_new(doc, "iss", json_string(cfg->issuer));
+    json_object_set_new(doc, "aud", json_string(cfg->audience));
+    json_object_set_new(doc, "iat", json_integer(now));
+    json_object_set_new(doc, "exp", json_integer(now + cfg->feed_max_age_ms / 1000));
+}
+
+static void
+feed_jws_clear(struct feed *f)
+{
+    for (int i = 0; i < FEED_JWS_SLOTS; i++) {
+        feed_blob_put(f->jws[i].blob);
+        f->jws[i].blob = NULL;
+    }
+}
+
+/* The cached signed suffix from start, if still good at now. */
+static struct feed_jws *
+feed_jws_find(struct feed *f, size_t start, int64_t now)
+{
+    for (int i = 0; i < FEED_JWS_SLOTS; i++) {
+        struct feed_jws *j = &f->jws[i];
+
+        if (j->blob == NULL)
+            continue;
+        if (j->gen != f->gen || now >= j->resign_at) {
+            feed_blob_put(j->blob);
+            j->blob = NULL;
+            continue;
+        }
+        if (j->start == start) {
+            j->used = ++f->jws_clock;
+            return j;
+        }
+    }
+    return NULL;
+}
+
+/* Signs the suffix from start into a slot (the least recently used). */
+static struct feed_jws *
+feed_jws_make(struct feed *f, size_t start, int64_t now, const char **errstr)
+{
+    struct feed_jws *slot = &f->jws[0];
+    json_t *doc, *entries = json_array();
+    char *text = NULL, kid[65];
+    struct feed_blob *b;
+    int64_t half = f->env->cfg->feed_max_age_ms / 2000;
+
+    for (int i = 1; i < FEED_JWS_SLOTS; i++)
+        if (f->jws[i].blob == NULL || (slot->blob != NULL && f->jws[i].used < slot->used))
+            slot = &f->jws[i];
+    for (size_t i = start; entries != NULL && i < f->n; i++)
+        json_array_append(entries, f->v[i].j);
+    doc = json_pack("{s:I, s:o}", "serial", (json_int_t)f->published, "entries", entries);
+    if (doc == NULL) {
         *errstr = "out of memory";
         return NULL;
     }
-    if (store_revocation_list(st, since, now, 0, feed_list_cb, &l, errstr) == -1) {
-        json_decref(l.entries);
+    feed_jws_claims(f, doc, now);
+    if (signer_sign_typ(f->env->signer, FEED_JWS_TYP, doc, &text, kid) != ERRCODE_OK) {
+        json_decref(doc);
+        *errstr = "cannot sign";
         return NULL;
-    }
-    if (l.max_serial > serial)
-        serial = l.max_serial;
-    *valid_until = l.valid_until;
-    return json_pack("{s:I, s:o}", "serial", (json_int_t)serial, "entries", l.entries);
-}
-
-/* The document as text, JSON or (jws) signed; malloc'd. */
-static char *
-feed_render(struct feed *f, int64_t since, int64_t now, int jws, int64_t *valid_until,
-            const char **errstr)
-{
-    struct sitetokend *env = f->env;
-    json_t *doc = feed_document(f, since, now, valid_until, errstr);
-    char *text = NULL, kid[65];
-
-    if (doc == NULL)
-        return NULL;
-    if (!jws) {
-        if ((text = json_dumps(doc, JSON_COMPACT)) == NULL)
-            *errstr = "out of memory";
-    } else {
-        json_object_set_new(doc, "iss", json_string(env->cfg->issuer));
-        json_object_set_new(doc, "iat", json_integer(now));
-        if (signer_sign_typ(env->signer, FEED_JWS_TYP, doc, &text, kid) != ERRCODE_OK) {
-            *errstr = "cannot sign";
-            text = NULL;
-        }
     }
     json_decref(doc);
-    return text;
-}
-
-/* The cached since=0 document, rebuilt when stale. NULL with *errstr. */
-static struct feed_cached *
-feed_full(struct feed *f, int jws, int64_t now, const char **errstr)
-{
-    struct feed_cached *c = jws ? &f->jws : &f->json;
-
-    if (c->text != NULL && now < c->valid_until)
-        return c;
-    feed_cached_clear(c);
-    if ((c->text = feed_render(f, 0, now, jws, &c->valid_until, errstr)) == NULL)
+    if ((b = feed_blob_new(f->meter, strlen(text))) == NULL) {
+        free(text);
+        *errstr = "out of memory";
         return NULL;
-    c->len = strlen(c->text);
-    /* A JWS of the same content may differ (ES256 is randomised): the ETag
-     * names the content, the prefix the format. */
-    if (jws) {
-        int64_t ignored;
-        char *plain = feed_render(f, 0, now, 0, &ignored, errstr);
-
-        if (plain == NULL) {
-            feed_cached_clear(c);
-            return NULL;
-        }
-        feed_etag(plain, strlen(plain), "j", c->etag);
-        free(plain);
-    } else {
-        feed_etag(c->text, c->len, "", c->etag);
     }
-    return c;
+    memcpy(b->data, text, b->len);
+    free(text);
+    feed_blob_put(slot->blob);
+    slot->blob = b;
+    slot->start = start;
+    slot->gen = f->gen;
+    slot->resign_at = now + (half > 0 ? half : 1);
+    for (size_t i = start; i < f->n; i++) /* an entry inside expires: sign again */
+        if (f->v[i].expires_at < slot->resign_at)
+            slot->resign_at = f->v[i].expires_at;
+    slot->used = ++f->jws_clock;
+    feed_etag_of(b->data, b->len, slot->etag);
+    return slot;
 }
 
 /* Parses a decimal serial (0 .. 2^62); -1 when malformed. */
@@ -208,15 +502,31 @@ feed_parse_serial(const char *s, int64_t *out)
     return 0;
 }
 
+/* Once limits.max_queued_bytes are queued, a big answer waits (1: answered
+ * 503). One answer always goes out: the bound is passed by at most one. */
+static int
+feed_over_queue(struct feed *f, struct http_req *req, size_t len)
+{
+    if (len < FEED_BIG_ANSWER || f->meter->queued < f->env->cfg->max_queued_bytes)
+        return 0;
+    log_info("event=feed_queue_full rid=%llx queued=%lld", (unsigned long long)req->id,
+             (long long)f->meter->queued);
+    http_add_header(req, "Retry-After", FEED_QUEUED_RETRY);
+    http_reply_problem(req, ERRCODE_UNAVAILABLE, "too many answers queued to slow readers");
+    return 1;
+}
+
 void
 feed_revocations(struct http_req *req)
 {
     struct feed *f = req->env->feed;
     const char *since_s = http_query(req, "since"), *format = http_query(req, "format");
-    const char *errstr = NULL, *ctype;
-    int64_t since = 0, now = sitetokend_now(req->env), valid_until;
+    const char *errstr = NULL;
+    int64_t since = 0, now = sitetokend_now(req->env);
+    struct feed_blob *b;
     struct evbuffer *buf;
-    char *text = NULL, etag[48];
+    size_t start, len;
+    char etag[48];
     int jws;
 
     if (since_s != NULL && feed_parse_serial(since_s, &since) == -1) {
@@ -228,117 +538,57 @@ feed_revocations(struct http_req *req)
         return;
     }
     jws = format != NULL && strcmp(format, "jws") == 0;
-    ctype = jws ? "application/jwt" : "application/json";
+    feed_list_expire(f, now);
+    start = feed_list_find(f, since);
     http_add_header(req, "Cache-Control", "no-cache");
-    if (since == 0) {
-        struct feed_cached *c = feed_full(f, jws, now, &errstr);
-
-        if (c == NULL) {
-            http_reply_problem(req, ERRCODE_UNAVAILABLE, "revocations: %s", errstr);
-            return;
-        }
-        if (http_reply_not_modified(req, c->etag))
-            return;
-        http_add_header(req, "ETag", c->etag);
-        if ((buf = evbuffer_new()) == NULL) {
-            http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
-            return;
-        }
-        evbuffer_add(buf, c->text, c->len);
-        http_reply_buffer(req, 200, ctype, buf);
-        evbuffer_free(buf);
-        return;
-    }
-    if ((text = feed_render(f, since, now, 0, &valid_until, &errstr)) == NULL) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "revocations: %s", errstr);
-        return;
-    }
-    feed_etag(text, strlen(text), jws ? "j" : "", etag);
-    if (http_reply_not_modified(req, etag)) {
-        free(text);
-        return;
-    }
     if (jws) {
-        free(text);
-        if ((text = feed_render(f, since, now, 1, &valid_until, &errstr)) == NULL) {
+        struct feed_jws *j = feed_jws_find(f, start, now);
+
+        if (j == NULL && (j = feed_jws_make(f, start, now, &errstr)) == NULL) {
             http_reply_problem(req, ERRCODE_UNAVAILABLE, "revocations: %s", errstr);
             return;
         }
+        if (http_reply_not_modified(req, j->etag))
+            return;
+        b = j->blob;
+        snprintf(etag, sizeof(etag), "%s", j->etag);
+        len = b->len;
+    } else {
+        if ((b = feed_entries(f, &errstr)) == NULL) {
+            http_reply_problem(req, ERRCODE_UNAVAILABLE, "revocations: %s", errstr);
+            return;
+        }
+        snprintf(etag, sizeof(etag), "\"%s.%zu\"", f->hash, start);
+        if (http_reply_not_modified(req, etag))
+            return;
+        len = start < f->n ? b->len - f->v[start].off : 0;
     }
-    http_add_header(req, "ETag", etag);
-    if ((buf = evbuffer_new()) == NULL) {
-        free(text);
+    if (feed_over_queue(f, req, len))
+        return;
+    if ((buf = evbuffer_new()) == NULL ||
+        (jws ? feed_blob_add(buf, b, 0, b->len) : feed_json_answer(f, b, start, buf)) == -1) {
+        if (buf != NULL)
+            evbuffer_free(buf);
         http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
         return;
     }
-    evbuffer_add(buf, text, strlen(text));
-    free(text);
-    http_reply_buffer(req, 200, ctype, buf);
+    http_add_header(req, "ETag", etag);
+    http_reply_buffer(req, 200, jws ? "application/jwt" : "application/json", buf);
     evbuffer_free(buf);
 }
 
 /* Subscribers -------------------------------------------------------------- */
 
-static void
-feed_unlink(struct feed_sub *s)
-{
-    struct feed *f = s->f;
-
-    if (s->prev != NULL)
-        s->prev->next = s->next;
-    else
-        f->subs = s->next;
-    if (s->next != NULL)
-        s->next->prev = s->prev;
-    f->nsubs--;
-}
-
-/* The client went away (http.c frees req right after). */
-static void
-feed_sub_closed_cb(struct http_req *req, void *arg)
-{
-    struct feed_sub *s = arg;
-
-    log_debug("event=events_closed rid=%llx last=%lld", (unsigned long long)req->id,
-              (long long)s->last_sent);
-    feed_unlink(s);
-    free(s);
-}
-
-static void
-feed_sub_end(struct feed_sub *s)
-{
-    feed_unlink(s);
-    http_stream_end(s->req);
-    free(s);
-}
-
-/* Writes msg to s; drops s (returns -1) when its backlog is over the bound. */
-static int
-feed_sub_write(struct feed_sub *s, const char *msg, size_t len)
-{
-    if (http_stream_pending(s->req) > FEED_MAX_BACKLOG) {
-        log_info("event=events_dropped rid=%llx reason=backlog last=%lld",
-                 (unsigned long long)s->req->id, (long long)s->last_sent);
-        feed_sub_end(s);
-        return -1;
-    }
-    http_stream_write(s->req, msg, len);
-    return 0;
-}
-
 /* "id: N\nevent: revocation\ndata: {...}\n\n", malloc'd. */
 static char *
-feed_event_text(const struct store_revocation *r, size_t *len)
+feed_event_text(const struct feed_entry *e, size_t *len)
 {
-    json_t *e = feed_entry_json(r);
-    char *data = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL, *msg = NULL;
+    char *data = json_dumps(e->j, JSON_COMPACT), *msg = NULL;
     int n;
 
-    json_decref(e);
     if (data == NULL)
         return NULL;
-    n = asprintf(&msg, "id: %" PRId64 "\nevent: revocation\ndata: %s\n\n", r->serial, data);
+    n = asprintf(&msg, "id: %" PRId64 "\nevent: revocation\ndata: %s\n\n", e->serial, data);
     free(data);
     if (n < 0)
         return NULL;
@@ -346,98 +596,126 @@ feed_event_text(const struct store_revocation *r, size_t *len)
     return msg;
 }
 
-struct feed_push {
-    struct feed *f;
-    struct feed_sub *only; /* a replay to one subscriber, else NULL: all */
-    int64_t max_serial;
-};
-
+/* Sends entries [from, n), each formatted once, to one subscriber (only) or
+ * to all. -1 when the one subscriber was dropped. */
 static int
-feed_push_cb(const struct store_revocation *r, void *arg)
+feed_push(struct feed *f, size_t from, struct stream_sub *only)
 {
-    struct feed_push *p = arg;
-    struct feed_sub *s, *next;
-    size_t len = 0;
-    char *msg = feed_event_text(r, &len);
+    for (size_t i = from; i < f->n; i++) {
+        size_t len = 0;
+        char *msg = feed_event_text(&f->v[i], &len);
+        int rc;
 
-    if (r->serial > p->max_serial)
-        p->max_serial = r->serial;
-    if (msg == NULL)
-        return 0;
-    for (s = p->only != NULL ? p->only : p->f->subs; s != NULL; s = next) {
-        next = p->only != NULL ? NULL : s->next;
-        if (s->last_sent >= r->serial)
+        if (msg == NULL)
             continue;
-        if (feed_sub_write(s, msg, len) == 0)
-            s->last_sent = r->serial;
-        else if (p->only != NULL) {
-            free(msg);
-            return 1; /* the one subscriber is gone */
+        rc = stream_send(f->stream, only, f->v[i].serial, msg, len);
+        free(msg);
+        if (rc == -1)
+            return -1;
+    }
+    return 0;
+}
+
+/* "event: reset": what the subscriber holds may be wrong; reload since=0. */
+static void
+feed_reset_text(struct feed *f, char *buf, size_t n, size_t *len)
+{
+    *len =
+        (size_t)snprintf(buf, n, "event: reset\ndata: {\"serial\":%" PRId64 "}\n\n", f->published);
+}
+
+/* Appends what was committed after `published` and sends it. reload: the
+ * commit may have removed entries, so read the whole list when nothing was
+ * added, and tell the subscribers to reload when entries went away. */
+static void
+feed_update(struct feed *f, int reload)
+{
+    const char *errstr = NULL;
+    size_t before = f->n, held = f->n;
+    int64_t serial, old_published = f->published;
+    char reset[96];
+    size_t rlen;
+
+    serial = store_revocation_serial(f->env->store);
+    f->oom = 0;
+    if (store_revocation_list(f->env->store, f->published, sitetokend_now(f->env), 0, feed_load_cb,
+                              f, &errstr) == -1 ||
+        f->oom) {
+        /* published stays below what is missing: the next update retries */
+        if (f->oom)
+            errstr = "out of memory";
+        log_warn("event=feed error=%s", log_quote(errstr, (char[256]){0}, 256));
+        return;
+    }
+    if (reload && f->n == before) {
+        feed_list_expire(f, sitetokend_now(f->env));
+        held = f->n;
+        if (feed_list_load(f, &errstr) == -1) {
+            log_warn("event=feed error=%s", log_quote(errstr, (char[256]){0}, 256));
+            return;
+        }
+        if (f->n < held) { /* a removal: no event says so */
+            feed_reset_text(f, reset, sizeof(reset), &rlen);
+            stream_broadcast(f->stream, reset, rlen);
         }
     }
-    free(msg);
-    return 0;
+    /* Entries already expired when written were never worth sending. */
+    if (serial > f->published)
+        f->published = serial;
+    if (f->n > 0 && f->v[f->n - 1].serial > f->published)
+        f->published = f->v[f->n - 1].serial;
+    if (f->published != old_published)
+        f->gen++; /* the documents' serial moved */
+    /* (subscribers skip what they have: a reload may hold a few new ones) */
+    feed_push(f, feed_list_find(f, old_published), NULL);
 }
 
 void
 feed_changed(struct feed *f)
 {
-    struct feed_push p = {.f = f, .only = NULL, .max_serial = 0};
-    const char *errstr = NULL;
-    int64_t serial;
-
-    if (f == NULL)
-        return;
-    feed_cached_clear(&f->json);
-    feed_cached_clear(&f->jws);
-    serial = store_revocation_serial(f->env->store);
-    if (store_revocation_list(f->env->store, f->published, sitetokend_now(f->env), 0, feed_push_cb,
-                              &p, &errstr) == -1) {
-        log_warn("event=feed error=%s", log_quote(errstr, (char[256]){0}, 256));
-        return;
-    }
-    /* Entries already expired when written were never worth sending. */
-    if (p.max_serial > f->published)
-        f->published = p.max_serial;
-    if (serial > f->published)
-        f->published = serial;
+    if (f != NULL)
+        feed_update(f, 1);
 }
 
+/* Announces the key set when its ETag differs from the last announced. */
 static void
-feed_broadcast(struct feed *f, const char *msg, size_t len)
+feed_keys_check(struct feed *f)
 {
-    struct feed_sub *s, *next;
+    struct signer_keys *k = signer_keys_get(f->env->signer);
+    char msg[160];
+    int n;
 
-    for (s = f->subs; s != NULL; s = next) {
-        next = s->next;
-        feed_sub_write(s, msg, len);
+    if (k == NULL)
+        return;
+    if (strcmp(k->etag, f->keys_etag) == 0) {
+        signer_keys_put(k);
+        return;
     }
+    snprintf(f->keys_etag, sizeof(f->keys_etag), "%s", k->etag);
+    signer_keys_put(k);
+    feed_jws_clear(f); /* signed by a key that may have changed */
+    /* No id: a keys event is not part of the serial sequence. The ETag is
+     * a quoted string; as JSON it needs its quotes escaped. */
+    json_t *data = json_pack("{s:s}", "etag", f->keys_etag);
+    char *text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
+
+    json_decref(data);
+    if (text == NULL)
+        return;
+    n = snprintf(msg, sizeof(msg), "event: keys\ndata: %s\n\n", text);
+    free(text);
+    if (n > 0 && (size_t)n < sizeof(msg))
+        stream_broadcast(f->stream, msg, (size_t)n);
 }
 
 void
 feed_keys_changed(struct feed *f)
 {
-    struct signer_keys *k;
-    json_t *data;
-    char *text = NULL, *msg = NULL;
-    int n = -1;
-
     if (f == NULL)
         return;
-    feed_cached_clear(&f->jws);
-    if ((k = signer_keys_get(f->env->signer)) == NULL)
-        return;
-    /* No id: a keys event is not part of the serial sequence. */
-    data = json_pack("{s:s}", "etag", k->etag);
-    signer_keys_put(k);
-    if (data != NULL && (text = json_dumps(data, JSON_COMPACT)) != NULL)
-        n = asprintf(&msg, "event: keys\ndata: %s\n\n", text);
-    if (n > 0)
-        feed_broadcast(f, msg, (size_t)n);
-    json_decref(data);
-    free(text);
-    if (n > 0)
-        free(msg);
+    feed_jws_clear(f);
+    f->keys_etag[0] = '\0'; /* always announce an explicit change */
+    feed_keys_check(f);
 }
 
 static void
@@ -446,10 +724,11 @@ feed_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
     struct feed *f = arg;
     static const char beat[] = ": heartbeat\n\n";
 
-    /* A backstop: nothing should be left unsent, but a commit whose done()
-     * did not call feed_changed would otherwise wait for the next one. */
-    feed_changed(f);
-    feed_broadcast(f, beat, sizeof(beat) - 1);
+    /* A backstop: a commit whose done() did not call feed_changed (and a
+     * key that changed on the lifecycle timer) would otherwise wait. */
+    feed_update(f, 0);
+    feed_keys_check(f);
+    stream_broadcast(f->stream, beat, sizeof(beat) - 1);
 }
 
 void
@@ -457,10 +736,10 @@ feed_events(struct http_req *req)
 {
     struct feed *f = req->env->feed;
     const char *last = http_header(req, "Last-Event-ID"), *since_s = http_query(req, "since");
-    struct feed_sub *s;
+    struct stream_sub *s;
     int64_t since = -1;
-    char hello[96];
-    int n;
+    char hello[160];
+    size_t n;
 
     if (last != NULL && *last != '\0' && feed_parse_serial(last, &since) == -1) {
         http_reply_problem(req, ERRCODE_INVALID_REQUEST, "Last-Event-ID must be a serial");
@@ -470,58 +749,50 @@ feed_events(struct http_req *req)
         http_reply_problem(req, ERRCODE_INVALID_REQUEST, "since must be a serial (0 or more)");
         return;
     }
-    if (f->nsubs >= FEED_MAX_SUBSCRIBERS) {
+    if (stream_subscribers(f->stream) >= FEED_MAX_SUBSCRIBERS) {
+        http_add_header(req, "Retry-After", "10");
         http_reply_problem(req, ERRCODE_UNAVAILABLE, "too many event stream subscribers");
         return;
     }
-    if ((s = calloc(1, sizeof(*s))) == NULL) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
+    if (http_stream_admit(req) == -1)
         return;
-    }
-    s->req = req;
-    s->f = f;
-    s->last_sent = f->published;
-    s->next = f->subs;
-    if (f->subs != NULL)
-        f->subs->prev = s;
-    f->subs = s;
-    f->nsubs++;
-    http_add_header(req, "Cache-Control", "no-store");
-    http_add_header(req, "X-Accel-Buffering", "no");
-    http_stream_start(req, "text/event-stream", feed_sub_closed_cb, s);
-    n = snprintf(hello, sizeof(hello), "retry: 1000\n: serial %lld\n\n", (long long)f->published);
-    http_stream_write(req, hello, (size_t)n);
-    if (since >= 0) {
-        /* Replay what the subscriber missed, from the store. */
-        struct feed_push p = {.f = f, .only = s, .max_serial = 0};
-        const char *errstr = NULL;
-
-        s->last_sent = since;
-        if (store_revocation_list(f->env->store, since, sitetokend_now(f->env), 0, feed_push_cb, &p,
-                                  &errstr) == -1) {
-            log_warn("event=events_replay error=%s", log_quote(errstr, (char[256]){0}, 256));
-            feed_sub_end(s);
-            return;
-        }
-        /* (s may be gone: feed_push_cb stopped the list when it dropped it) */
+    n = (size_t)snprintf(hello, sizeof(hello), "retry: 1000\n: serial %lld\n\n",
+                         (long long)f->published);
+    if ((s = stream_open(f->stream, req, f->published, hello, n)) == NULL)
+        return;
+    if (since > f->published) {
+        /* A serial this authority never issued: nothing to replay from. */
+        feed_reset_text(f, hello, sizeof(hello), &n);
+        http_stream_write(req, hello, n);
+    } else if (since >= 0) {
+        /* Replay what the subscriber missed, from memory. */
+        feed_list_expire(f, sitetokend_now(f->env));
+        stream_sub_set_last(s, since);
+        if (feed_push(f, feed_list_find(f, since), s) == -1)
+            return; /* dropped */
+        stream_sub_set_last(s, f->published);
     }
     log_debug("event=events_open rid=%llx since=%lld subscribers=%d", (unsigned long long)req->id,
-              (long long)since, f->nsubs);
+              (long long)since, stream_subscribers(f->stream));
 }
 
 void
 feed_close_all(struct feed *f)
 {
-    if (f == NULL)
-        return;
-    while (f->subs != NULL)
-        feed_sub_end(f->subs);
+    if (f != NULL)
+        stream_close_all(f->stream);
 }
 
 int
 feed_subscribers(const struct feed *f)
 {
-    return f != NULL ? f->nsubs : 0;
+    return f != NULL ? stream_subscribers(f->stream) : 0;
+}
+
+int64_t
+feed_queued_bytes(const struct feed *f)
+{
+    return f != NULL ? f->meter->queued : 0;
 }
 
 struct feed *
@@ -529,11 +800,31 @@ feed_new(struct sitetokend *env)
 {
     struct feed *f = calloc(1, sizeof(*f));
     struct timeval tv = {.tv_sec = FEED_HEARTBEAT_SECONDS};
+    const char *errstr = NULL;
+    struct signer_keys *k;
 
     if (f == NULL)
         return NULL;
     f->env = env;
-    f->published = store_revocation_serial(env->store);
+    f->valid_until = INT64_MAX;
+    if ((f->meter = calloc(1, sizeof(*f->meter))) == NULL) {
+        free(f);
+        return NULL;
+    }
+    f->meter->refs = 1;
+    if ((f->stream = stream_new()) == NULL) {
+        feed_free(f);
+        return NULL;
+    }
+    if (feed_list_load(f, &errstr) == -1) {
+        log_warn("event=feed error=%s", log_quote(errstr, (char[256]){0}, 256));
+        feed_free(f);
+        return NULL;
+    }
+    if ((k = signer_keys_get(env->signer)) != NULL) {
+        snprintf(f->keys_etag, sizeof(f->keys_etag), "%s", k->etag);
+        signer_keys_put(k);
+    }
     if ((f->heartbeat = event_new(env->base, -1, EV_PERSIST, feed_heartbeat_cb, f)) == NULL ||
         event_add(f->heartbeat, &tv) == -1) {
         feed_free(f);
@@ -547,10 +838,13 @@ feed_free(struct feed *f)
 {
     if (f == NULL)
         return;
-    feed_close_all(f);
+    stream_free(f->stream);
     if (f->heartbeat != NULL)
         event_free(f->heartbeat);
-    feed_cached_clear(&f->json);
-    feed_cached_clear(&f->jws);
+    feed_jws_clear(f);
+    feed_blob_put(f->entries);
+    feed_list_clear(f);
+    free(f->v);
+    feed_meter_put(f->meter);
     free(f);
 }

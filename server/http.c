@@ -26,6 +26,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "addrlimit.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -45,6 +46,9 @@
 #define HTTP_SWEEP_MS 100
 #define HTTP_CONN_BUCKETS 4096
 #define HTTP_RATELIMIT_BUCKETS 65536
+#define HTTP_ADDRLIMIT_SLOTS 65536
+/* Retry-After for a stream refused for want of room. */
+#define HTTP_STREAM_RETRY "10"
 
 struct http_listener {
     struct http *h;
@@ -66,6 +70,7 @@ struct http_conn {
     struct evhttp_connection *evcon; /* NULL while pending */
     int64_t deadline_us;             /* the next request must have arrived by; 0 = none */
     struct http_req *stream;         /* a streamed reply on this connection, or NULL */
+    int in_streams;                  /* counted in nstreams, not in nconns, while streaming */
     struct http_conn *hnext;         /* hash chain by bev */
     struct http_conn *prev, *next;   /* every connection, for the sweep */
     char cert_sha256[TLS_FINGERPRINT_LEN + 1];
@@ -77,11 +82,13 @@ struct http {
     int nlisteners;
     char *admin_path;
     int inflight;
-    int nconns; /* TCP connections (admin excluded) */
+    int nconns;   /* TCP connections (admin excluded), streams excluded */
+    int nstreams; /* event streams open (limits.max_streams) */
     struct http_conn *conns;
     struct http_conn *buckets[HTTP_CONN_BUCKETS];
     struct event *sweep;
     struct ratelimit *ratelimit;
+    struct addrlimit *addrlimit; /* per-source-address budgets */
     _Atomic uint64_t next_id;
     char describe[1024];
 };
@@ -96,6 +103,9 @@ struct http_req_priv {
     void (*stream_closecb)(struct http_req *req, void *arg);
     void *stream_arg;
     struct evhttp_connection *stream_conn; /* untracked stream's connection */
+    struct addrlimit_addr addr;            /* the peer, grouped (IPv6 per /64) */
+    int has_addr;                          /* 0: admin socket or unknown family */
+    int stream_counted;                    /* holds one of nstreams and of its address's */
 };
 
 static int64_t
@@ -152,7 +162,7 @@ http_conn_drop(struct http_conn *c)
         h->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
-    if (!c->l->admin)
+    if (!c->l->admin && !c->in_streams)
         h->nconns--;
     if (c->evcon == NULL)
         bufferevent_decref(c->bev);
@@ -291,6 +301,8 @@ http_conn_idle(struct http *h, struct evhttp_request *ev)
         c->deadline_us = ratelimit_now_us() + http_read_timeout_us(h);
 }
 
+static void http_stream_release(struct http_req_priv *p);
+
 /* The one place a request context is freed. */
 static void
 http_finish(struct http_req *req, int status)
@@ -311,6 +323,7 @@ http_finish(struct http_req *req, int status)
                   log_quote(uri, q, sizeof(q)), routes_names()[req->route], status, (long long)us);
     if (p->query_parsed)
         evhttp_clear_headers(&p->query);
+    http_stream_release(p);
     http_conn_idle(p->h, req->ev);
     p->h->inflight--;
     if (p->h->env->shutting_down && p->h->inflight == 0)
@@ -390,6 +403,11 @@ http_reply_problem(struct http_req *req, enum errcode code, const char *fmt, ...
         evhttp_find_header(evhttp_request_get_output_headers(req->ev), "Retry-After") == NULL)
         http_add_header(req, "Retry-After", "1");
     http_add_header(req, "Cache-Control", "no-store");
+    /* A made-up or wrong MP credential spends the address's refusal budget. */
+    if (code == ERRCODE_UNAUTHENTICATED && http_priv(req)->has_addr &&
+        req->route != routes_not_found_id() && routes_table[req->route].scope == ROUTE_MP)
+        addrlimit_charge(http_priv(req)->h->addrlimit, ADDRLIMIT_FAILED_AUTH, &http_priv(req)->addr,
+                         ratelimit_now_us());
     if (code != ERRCODE_OK)
         log_info("event=refused rid=%llx actor=%s route=%s code=%s", (unsigned long long)req->id,
                  req->actor, routes_names()[req->route], errcode_name(code));
@@ -414,12 +432,25 @@ http_reply_not_modified(struct http_req *req, const char *etag)
  * evhttp_send_reply_end; when the client closes first, evhttp detaches the
  * request from the dying connection (req->ev stays valid, its connection is
  * NULL) and then calls the connection's close callback. */
+/* A stream ends (either way): it gives back its place in the budgets. */
+static void
+http_stream_release(struct http_req_priv *p)
+{
+    if (!p->stream_counted)
+        return;
+    p->stream_counted = 0;
+    p->h->nstreams--;
+    if (p->has_addr)
+        addrlimit_release(p->h->addrlimit, ADDRLIMIT_STREAMS, &p->addr);
+}
+
 static void
 http_stream_closed(struct http_req *req)
 {
     struct http_req_priv *p = http_priv(req);
     struct evhttp_request *ev = req->ev;
 
+    http_stream_release(p);
     p->stream_closecb(req, p->stream_arg);
     http_finish(req, 200);
     evhttp_send_reply_end(ev); /* no connection left: only frees ev */
@@ -443,7 +474,39 @@ http_conn_close_cb(struct evhttp_connection *evcon, void *arg)
         http_stream_closed(stream);
 }
 
-void
+int
+http_stream_admit(struct http_req *req)
+{
+    struct http_req_priv *p = http_priv(req);
+    struct http *h = p->h;
+
+    if (p->stream_counted)
+        return 0;
+    if (h->nstreams >= h->env->cfg->max_streams) {
+        http_add_header(req, "Retry-After", HTTP_STREAM_RETRY);
+        http_reply_problem(req, ERRCODE_UNAVAILABLE, "too many event streams open (%lld)",
+                           (long long)h->env->cfg->max_streams);
+        return -1;
+    }
+    if (p->has_addr && addrlimit_acquire(h->addrlimit, ADDRLIMIT_STREAMS, &p->addr) == -1) {
+        http_add_header(req, "Retry-After", HTTP_STREAM_RETRY);
+        http_reply_problem(req, ERRCODE_RATE_LIMITED,
+                           "too many event streams open from this address (at most %lld)",
+                           (long long)h->env->cfg->max_streams_per_address);
+        return -1;
+    }
+    h->nstreams++;
+    p->stream_counted = 1;
+    return 0;
+}
+
+int
+http_streams(const struct http *h)
+{
+    return h->nstreams;
+}
+
+int
 http_stream_start(struct http_req *req, const char *content_type,
                   void (*closecb)(struct http_req *req, void *arg), void *arg)
 {
@@ -452,6 +515,9 @@ http_stream_start(struct http_req *req, const char *content_type,
     struct evkeyvalq *out = evhttp_request_get_output_headers(req->ev);
     struct timeval write_tv = {.tv_sec = 60};
     char rid[32];
+
+    if (http_stream_admit(req) == -1)
+        return -1;
 
     snprintf(rid, sizeof(rid), "%llx", (unsigned long long)req->id);
     evhttp_add_header(out, "X-Request-Id", rid);
@@ -472,11 +538,16 @@ http_stream_start(struct http_req *req, const char *content_type,
         if (c != NULL && c->evcon == conn) {
             c->stream = req;
             c->deadline_us = 0;
+            if (!c->l->admin && !c->in_streams) {
+                c->in_streams = 1; /* from max_connections to max_streams */
+                p->h->nconns--;
+            }
         } else {
             p->stream_conn = conn;
             evhttp_connection_set_closecb(conn, http_stream_close_cb, req);
         }
     }
+    return 0;
 }
 
 void
@@ -513,8 +584,14 @@ http_stream_end(struct http_req *req)
         evhttp_connection_set_closecb(conn, NULL, NULL);
     else if (conn != NULL &&
              (c = http_conn_find(p->h, evhttp_connection_get_bufferevent(conn))) != NULL &&
-             c->stream == req)
+             c->stream == req) {
         c->stream = NULL;
+        if (c->in_streams) { /* the connection may carry requests again */
+            c->in_streams = 0;
+            p->h->nconns++;
+        }
+    }
+    http_stream_release(p);
     http_finish(req, 200);
     evhttp_send_reply_end(ev);
 }
@@ -637,6 +714,36 @@ http_peer_uid(struct evhttp_request *ev)
     return cred.uid;
 }
 
+/* The per-address budgets, before any work: public reads spend one unit;
+ * an MP route is refused while its address is over its budget of failed
+ * authentications (http_reply_problem spends it). 0, or -1 (answered). */
+static int
+http_admit_address(struct http_req *req, enum route_scope scope)
+{
+    struct http_req_priv *p = http_priv(req);
+    int retry = 0;
+    char ra[16];
+
+    if (!p->has_addr)
+        return 0;
+    if (scope == ROUTE_PUBLIC && addrlimit_take(p->h->addrlimit, ADDRLIMIT_PUBLIC, &p->addr,
+                                                ratelimit_now_us(), &retry) == -1) {
+        snprintf(ra, sizeof(ra), "%d", retry);
+        http_add_header(req, "Retry-After", ra);
+        http_reply_problem(req, ERRCODE_RATE_LIMITED, "too many public requests from this address");
+        return -1;
+    }
+    if (scope == ROUTE_MP && addrlimit_check(p->h->addrlimit, ADDRLIMIT_FAILED_AUTH, &p->addr,
+                                             ratelimit_now_us(), &retry) == -1) {
+        snprintf(ra, sizeof(ra), "%d", retry);
+        http_add_header(req, "Retry-After", ra);
+        http_reply_problem(req, ERRCODE_RATE_LIMITED,
+                           "too many failed authentications from this address");
+        return -1;
+    }
+    return 0;
+}
+
 static void
 http_dispatch_cb(struct evhttp_request *ev, void *arg)
 {
@@ -672,6 +779,10 @@ http_dispatch_cb(struct evhttp_request *ev, void *arg)
     }
     if (c != NULL)
         memcpy(req->cert_sha256, c->cert_sha256, sizeof(req->cert_sha256));
+    if (!l->admin && evhttp_request_get_connection(ev) != NULL)
+        p->has_addr =
+            addrlimit_addr_from(evhttp_connection_get_addr(evhttp_request_get_connection(ev)),
+                                &p->addr) == 0;
 
     path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(ev));
     method = http_method(ev, &ok);
@@ -694,6 +805,8 @@ http_dispatch_cb(struct evhttp_request *ev, void *arg)
         return;
     }
     req->route = route;
+    if (http_admit_address(req, routes_table[route].scope) == -1)
+        return;
     if ((int64_t)evbuffer_get_length(evhttp_request_get_input_buffer(ev)) > h->env->cfg->max_body) {
         http_reply_problem(req, ERRCODE_PAYLOAD_TOO_LARGE, "body exceeds %lld bytes",
                            (long long)h->env->cfg->max_body);
@@ -867,7 +980,15 @@ http_start(struct sitetokend *env, const char **errstr)
     h->sweep = event_new(env->base, -1, EV_PERSIST, http_sweep_cb, h);
     h->ratelimit =
         ratelimit_new(HTTP_RATELIMIT_BUCKETS, cfg->mp_rate, cfg->failed_exchanges_per_minute);
-    if (h->sweep == NULL || h->ratelimit == NULL ||
+    h->addrlimit = addrlimit_new(HTTP_ADDRLIMIT_SLOTS);
+    if (h->addrlimit != NULL) {
+        addrlimit_set_rate(h->addrlimit, ADDRLIMIT_PUBLIC, (double)cfg->public_rate,
+                           (double)cfg->public_burst);
+        addrlimit_set_rate(h->addrlimit, ADDRLIMIT_FAILED_AUTH, (double)cfg->failed_auth_per_minute,
+                           (double)cfg->failed_auth_per_minute);
+        addrlimit_set_count(h->addrlimit, ADDRLIMIT_STREAMS, cfg->max_streams_per_address);
+    }
+    if (h->sweep == NULL || h->ratelimit == NULL || h->addrlimit == NULL ||
         event_add(h->sweep, &(struct timeval){.tv_usec = HTTP_SWEEP_MS * 1000}) == -1) {
         *errstr = "out of memory";
         goto fail;
@@ -918,6 +1039,7 @@ http_free(struct http *h)
     if (h->env->ratelimit == h->ratelimit)
         h->env->ratelimit = NULL;
     ratelimit_free(h->ratelimit);
+    addrlimit_free(h->addrlimit);
     free(h->admin_path);
     free(h);
 }

@@ -71,8 +71,17 @@ void http_add_header(struct http_req *req, const char *name, const char *value);
  * until http_stream_end, the one place a stream's context is freed. If the
  * client goes away first, closecb(req, arg) runs on the loop: it must drop
  * its references to req, which is freed as soon as it returns. */
-void http_stream_start(struct http_req *req, const char *content_type,
-                       void (*closecb)(struct http_req *req, void *arg), void *arg);
+/* Returns -1 when the stream budgets (limits.max_streams: 503 unavailable;
+ * limits.max_streams_per_address: 429 rate_limited) have no room: the
+ * problem document is sent and req is gone. */
+int http_stream_start(struct http_req *req, const char *content_type,
+                      void (*closecb)(struct http_req *req, void *arg), void *arg);
+/* The budget check of http_stream_start alone, to refuse before any work:
+ * 0 (req now holds its place, given back when the stream ends) or -1
+ * (answered, req gone). */
+int http_stream_admit(struct http_req *req);
+/* Event streams open. */
+int http_streams(const struct http *h);
 /* Queues data as one chunk (copied). */
 void http_stream_write(struct http_req *req, const void *data, size_t len);
 /* Bytes queued to the client and not yet sent (a slow client's backlog). */

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "feed.h"
 #include "publish.h"
+#include "ops.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -302,7 +303,7 @@ static void
 main_raise_nofile(struct config *cfg)
 {
     struct rlimit rl;
-    rlim_t want = (rlim_t)cfg->max_connections + MAIN_FD_RESERVE;
+    rlim_t want = (rlim_t)cfg->max_connections + (rlim_t)cfg->max_streams + MAIN_FD_RESERVE;
     int64_t fit;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
@@ -314,11 +315,16 @@ main_raise_nofile(struct config *cfg)
     }
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
         fit = (int64_t)rl.rlim_cur - MAIN_FD_RESERVE;
-        if (fit < 16)
-            fit = 16;
+        if (fit < 32)
+            fit = 32;
+        /* event streams have their own budget beside the connections' */
+        if (cfg->max_streams > fit / 4)
+            cfg->max_streams = fit / 4;
+        fit -= cfg->max_streams;
         log_warn("event=start msg=\"open file limit too low\" nofile=%llu max_connections=%lld "
-                 "lowered_to=%lld",
-                 (unsigned long long)rl.rlim_cur, (long long)cfg->max_connections, (long long)fit);
+                 "lowered_to=%lld max_streams=%lld",
+                 (unsigned long long)rl.rlim_cur, (long long)cfg->max_connections, (long long)fit,
+                 (long long)cfg->max_streams);
         cfg->max_connections = fit;
     }
 }
@@ -571,6 +577,7 @@ done:
         event_base_loop(env->base, EVLOOP_NONBLOCK);
     feed_free(env->feed);
     publish_free(env->publish);
+    ops_free(env->ops);
     http_free(env->http);
     signer_free(env->signer);
     bulkcache_free(env->bulkcache);

@@ -1,12 +1,16 @@
 /* /healthz answers whenever the loop runs; /readyz proves the store takes a
  * durable write and has room for more (and, once keys exist, that a signing
- * key is active); /metrics renders the process statistics. */
+ * key is active), probing through the writer thread, never on the loop, at
+ * one probe at a time however often it is asked; /metrics renders the
+ * process statistics. */
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/statvfs.h>
 
 #include <event2/buffer.h>
 
+#include "committer.h"
 #include "config.h"
 #include "http.h"
 #include "metrics.h"
@@ -45,12 +49,49 @@ ops_db_free_bytes(const char *database)
     return (long long)sv.f_bavail * (long long)sv.f_frsize;
 }
 
-void
-ops_readyz(struct http_req *req)
-{
-    long long free_bytes;
-    const char *errstr = NULL;
+struct ops_waiter {
+    struct http_req *req;
+    struct ops_waiter *next;
+};
 
+/* The store probe: one op through the writer at a time (it joins the group
+ * commit of whatever else is queued); the requests that arrive meanwhile
+ * wait for its answer. No answer is reused after it was given: a probe
+ * costs the loop nothing, and a store that just locked up must show at
+ * once. Owned by the loop (the op by the writer while queued). */
+struct ops {
+    struct commit_op op; /* first: the committer hands this pointer back */
+    struct sitetokend *env;
+    int in_flight;
+    struct ops_waiter *waiters;
+    enum errcode code; /* the last answer */
+    char detail[192];
+};
+
+/* Writer thread: a durable write proves the store takes one; the disk
+ * check is here too, off the loop. */
+static enum errcode
+ops_probe_apply(struct commit_op *op, struct commit_ctx *ctx)
+{
+    struct ops *o = (struct ops *)op;
+    const char *errstr = NULL;
+    long long free_bytes;
+
+    if (store_probe_write(ctx->store, &errstr) == -1) {
+        snprintf(op->detail, sizeof(op->detail), "store is not writable: %s", errstr);
+        return ERRCODE_UNAVAILABLE;
+    }
+    free_bytes = ops_db_free_bytes(o->env->cfg->database);
+    if (free_bytes != -1 && free_bytes < OPS_MIN_FREE_BYTES) {
+        snprintf(op->detail, sizeof(op->detail), "store: disk full (%lld bytes free)", free_bytes);
+        return ERRCODE_UNAVAILABLE;
+    }
+    return ERRCODE_OK;
+}
+
+static void
+ops_ready_reply(struct ops *o, struct http_req *req)
+{
     struct signer_keys *k = signer_keys_get(req->env->signer);
     int active = k != NULL && k->has_active;
 
@@ -60,19 +101,68 @@ ops_readyz(struct http_req *req)
         http_reply_problem(req, ERRCODE_UNAVAILABLE, "no active signing key");
         return;
     }
-    if (store_probe_write(req->env->store, &errstr) == -1) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "store is not writable: %s", errstr);
-        return;
-    }
-    free_bytes = ops_db_free_bytes(req->env->cfg->database);
-    if (free_bytes != -1 && free_bytes < OPS_MIN_FREE_BYTES) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "store: disk full (%lld bytes free)",
-                           free_bytes);
+    if (o->code != ERRCODE_OK) {
+        http_reply_problem(req, ERRCODE_UNAVAILABLE, "%s",
+                           o->detail[0] ? o->detail : "store is not writable");
         return;
     }
     http_reply_json(
         req, 200,
         json_pack("{s:s, s:s, s:s}", "status", "ready", "store", "ok", "signing_key", "active"));
+}
+
+/* Loop thread, after the probe's commit (or its failure). */
+static void
+ops_probe_done(struct commit_op *op)
+{
+    struct ops *o = (struct ops *)op;
+    struct ops_waiter *w;
+
+    o->in_flight = 0;
+    o->code = op->code;
+    snprintf(o->detail, sizeof(o->detail), "%s", op->detail);
+    while ((w = o->waiters) != NULL) {
+        o->waiters = w->next;
+        ops_ready_reply(o, w->req);
+        free(w);
+    }
+}
+
+static struct ops *
+ops_get(struct sitetokend *env)
+{
+    if (env->ops == NULL && (env->ops = calloc(1, sizeof(*env->ops))) != NULL)
+        env->ops->env = env;
+    return env->ops;
+}
+
+void
+ops_free(struct ops *o)
+{
+    free(o); /* no waiters: the loop has answered every request */
+}
+
+void
+ops_readyz(struct http_req *req)
+{
+    struct ops *o = ops_get(req->env);
+    struct ops_waiter *w;
+
+    if (o == NULL || (w = calloc(1, sizeof(*w))) == NULL) {
+        http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
+        return;
+    }
+    w->req = req;
+    w->next = o->waiters;
+    o->waiters = w;
+    if (o->in_flight)
+        return;
+    o->in_flight = 1;
+    memset(&o->op, 0, sizeof(o->op));
+    o->op.apply = ops_probe_apply;
+    o->op.done = ops_probe_done;
+    o->op.base = req->env->base;
+    committer_submit(req->env->committer, &o->op);
 }
 
 void

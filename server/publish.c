@@ -25,9 +25,6 @@
 #include "signer.h"
 #include "sitetokend.h"
 
-/* feed_max_age until the config key feed.max_age (default 10m) is in this
- * tree: THE ONE PLACE to switch to cfg->feed_max_age_ms / 1000. */
-#define PUBLISH_FEED_MAX_AGE_S 600
 #define PUBLISH_ORIGINS 8      /* documents kept, one per origin */
 #define PUBLISH_ORIGIN_MAX 300 /* "https://" + a 255-byte host[:port] */
 #define PUBLISH_MAX_AGE_S 3600
@@ -108,11 +105,11 @@ publish_metadata_text(const struct config *cfg, const char *origin)
     snprintf(ev, sizeof(ev), "%s/v1/events", origin);
     /* Our tokens are signed with one of three algorithms (the key says which);
      * device proofs may also name Ed25519 by its RFC 9864 name. */
-    doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[sss], s:[ssss], s:i}", "issuer", cfg->issuer,
+    doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[sss], s:[ssss], s:I}", "issuer", cfg->issuer,
                     "gateway_audience", cfg->audience, "jwks_uri", jwks, "revocations_uri", rev,
                     "events_uri", ev, "algorithms_supported", "EdDSA", "ES256", "RS256",
                     "dpop_signing_alg_values_supported", "EdDSA", "Ed25519", "ES256", "RS256",
-                    "feed_max_age", PUBLISH_FEED_MAX_AGE_S);
+                    "feed_max_age", (json_int_t)(cfg->feed_max_age_ms / 1000));
     text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(doc);
     return text;

@@ -18,6 +18,7 @@ struct bulkcache;
 struct feed;
 struct ratelimit;
 struct publish;
+struct ops;
 
 struct sitetokend {
     struct config *cfg;
@@ -32,6 +33,7 @@ struct sitetokend {
     struct feed *feed;           /* revocation feed and event stream subscribers (main loop) */
     struct ratelimit *ratelimit; /* MP budgets (thread-safe; owned by http) */
     struct publish *publish;     /* metadata documents (main loop; made on first use) */
+    struct ops *ops;             /* the /readyz probe (main loop; ops.c) */
     uint8_t seal_key[32];        /* wiped at exit; only the signer uses it */
     time_t started_at;
     _Atomic int64_t clock_offset_ms; /* debug clock override (tests), 0 otherwise */

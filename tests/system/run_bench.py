@@ -30,6 +30,7 @@ tokens:
   renew_after: 0s
 limits:
   failed_exchanges_per_minute: 0
+  public_rate: 0  # one host measures public reads: no per-address budget
 keys:
   algorithm: {alg}
 """

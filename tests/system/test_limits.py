@@ -251,7 +251,7 @@ def test_low_open_file_limit_lowers_max_connections(start_server, tmp_path, monk
     wrapper.chmod(0o755)
     monkeypatch.setattr(conftest, "SITETOKEND", wrapper)
     s = start_server(basic_config(level="info"))
-    assert "nofile=400 max_connections=10000 lowered_to=144" in s.log(), s.log()
+    assert "nofile=400 max_connections=10000 lowered_to=108 max_streams=36" in s.log(), s.log()
     socks = []
     try:
         for _ in range(600):
