@@ -27,6 +27,7 @@
 #include "feed.h"
 #include "http.h"
 #include "log.h"
+#include "revdoc.h"
 #include "revocations.h"
 #include "signer.h"
 #include "sitetokend.h"
@@ -150,9 +151,9 @@ feed_render(struct feed *f, int64_t since, int64_t now, int jws, int64_t *valid_
         if ((text = json_dumps(doc, JSON_COMPACT)) == NULL)
             *errstr = "out of memory";
     } else {
-        json_object_set_new(doc, "iss", json_string(env->cfg->issuer));
-        json_object_set_new(doc, "iat", json_integer(now));
-        if (signer_sign_typ(env->signer, FEED_JWS_TYP, doc, &text, kid) != ERRCODE_OK) {
+        if (revdoc_set_claims(doc, env->cfg->issuer, env->cfg->audience, now,
+                              REVDOC_MAX_AGE_DEFAULT) == -1 ||
+            signer_sign_typ(env->signer, FEED_JWS_TYP, doc, &text, kid) != ERRCODE_OK) {
             *errstr = "cannot sign";
             text = NULL;
         }
