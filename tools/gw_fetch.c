@@ -421,7 +421,7 @@ gw_fetch_main(void *arg)
 
     while (!atomic_load(&f->stop)) {
         int64_t now = gw_mono_ms(), next = now + 1000;
-        int running, left;
+        int running, left, progressed = 0;
         CURLMsg *msg;
 
         if (atomic_exchange(&f->want_keys, 0))
@@ -442,6 +442,7 @@ gw_fetch_main(void *arg)
         curl_multi_perform(f->multi, &running);
         while ((msg = curl_multi_info_read(f->multi, &left)) != NULL)
             if (msg->msg == CURLMSG_DONE) {
+                progressed = 1;
                 struct gw_xfer *x;
 
                 curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
@@ -451,8 +452,9 @@ gw_fetch_main(void *arg)
             gw_log("warn", "event=stale msg=\"revocations unconfirmed for max_staleness: "
                            "answering 503 unavailable\"");
         now = gw_mono_ms();
-        curl_multi_poll(f->multi, NULL, 0,
-                        next > now ? (int)(next - now > 1000 ? 1000 : next - now) : 0, NULL);
+        if (!progressed)
+            curl_multi_poll(f->multi, NULL, 0,
+                            next > now ? (int)(next - now > 1000 ? 1000 : next - now) : 0, NULL);
     }
     for (int j = 0; j < GW_NJOBS; j++) {
         struct gw_xfer *x = &f->x[j];

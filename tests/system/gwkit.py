@@ -37,7 +37,7 @@ def wait_until(fn, timeout, what):
     deadline = time.monotonic() + timeout
     while True:
         got = fn()
-        if got:
+        if got is not None and got is not False:  # a refused Response is falsy
             return got
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for " + what)

@@ -268,5 +268,5 @@ def test_config_check(tmp_path):
     assert "bad.yaml:3: nope: unknown key" in r.stderr
     assert "bad.yaml:4: max_staleness: not a duration" in r.stderr
     good = tmp_path / "good.yaml"
-    good.write_text("audience: urn:x\ntrusted_proxies: [10.0.0.0/8, ::1]\n")
+    good.write_text("audience: urn:x\ntrusted_proxies: [10.0.0.0/8, '::1']\n")
     assert subprocess.run([str(GATEWAY), "-n", "-c", str(good)]).returncode == 0
