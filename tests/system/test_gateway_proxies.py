@@ -60,3 +60,24 @@ def test_caddy_forward_auth(caddy_kit):
     r = wait_until(lambda: (lambda r: r if r.status_code != 200 else None)(call(cad.base, d)), 2.0,
                    "revocation at caddy")
     assert code(r) == (401, "token_revoked")
+
+
+def test_c_example_compiles_and_runs(tmp_path):
+    """The C example of docs/gateway.md, built against the public header and
+    the shared library exactly as an operator's gateway would be."""
+    import subprocess
+
+    from conftest import BUILD
+    from gwkit import ROOT, snippet
+
+    src = tmp_path / "example.c"
+    src.write_text(snippet("c-example"))
+    exe = tmp_path / "example"
+    r = subprocess.run(["cc", "-std=c99", "-Wall", "-Werror", "-I", str(ROOT / "proto"), str(src),
+                        "-L", str(BUILD / "proto"), "-lsitetoken", "-o", str(exe)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([str(exe)], capture_output=True, text=True,
+                       env={"LD_LIBRARY_PATH": str(BUILD / "proto")})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "invalid_request"  # "a.b.c" is no token
