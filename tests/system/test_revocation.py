@@ -118,7 +118,8 @@ def test_jws_verified_by_pyjwt(server, mp):
         keys = {k["kid"]: k for k in jwks(server)["keys"]}
         k = keys[header["kid"]]
         assert k["status"] == "active"
-        doc = jwt.decode(token, jwt.PyJWK(k).key, algorithms=[k["alg"]], issuer=ISSUER)
+        doc = jwt.decode(token, jwt.PyJWK(k).key, algorithms=[k["alg"]], issuer=ISSUER,
+                         audience="urn:sitetoken:gateway")
         assert doc["serial"] == 1 and doc["entries"] == feed(server)["entries"]
         assert server.get("/v1/revocations" + q,
                           headers={"If-None-Match": r.headers["ETag"]}).status_code == 304
@@ -130,7 +131,8 @@ def test_jws_verified_by_pyjwt(server, mp):
     token = server.get("/v1/revocations?format=jws").text.strip()
     active = [k for k in jwks(server)["keys"] if k["status"] == "active"][0]
     assert jwt.get_unverified_header(token)["kid"] == active["kid"]
-    jwt.decode(token, jwt.PyJWK(active).key, algorithms=[active["alg"]], issuer=ISSUER)
+    jwt.decode(token, jwt.PyJWK(active).key, algorithms=[active["alg"]], issuer=ISSUER,
+               audience="urn:sitetoken:gateway")
 
 
 def test_expired_entries_pruned_serials_kept(server, mp, tmp_path):
