@@ -67,13 +67,15 @@ def test_c_example_compiles_and_runs(tmp_path):
     the shared library exactly as an operator's gateway would be."""
     import subprocess
 
-    from conftest import BUILD
+    from conftest import BUILD, SANITIZED
     from gwkit import ROOT, snippet
 
     src = tmp_path / "example.c"
     src.write_text(snippet("c-example"))
     exe = tmp_path / "example"
-    r = subprocess.run(["cc", "-std=c99", "-Wall", "-Werror", "-I", str(ROOT / "proto"), str(src),
+    # Under the ASan pass the library is instrumented: so is the example.
+    san = ["-fsanitize=address,undefined"] if SANITIZED else []
+    r = subprocess.run(["cc", *san, "-std=c99", "-Wall", "-Werror", "-I", str(ROOT / "proto"), str(src),
                         "-L", str(BUILD / "proto"), "-lsitetoken", "-o", str(exe)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
