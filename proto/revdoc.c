@@ -89,11 +89,7 @@ revdoc_entry_from_json(const json_t *e, struct revdoc_entry *out, const char **e
     for (k = 0; k < sizeof(revdoc_kinds) / sizeof(revdoc_kinds[0]); k++)
         if (strcmp(kind, revdoc_kinds[k]) == 0)
             break;
-    if (k == sizeof(revdoc_kinds) / sizeof(revdoc_kinds[0])) {
-        *errstr = "revocations: entry kind must be token, device or bulk";
-        return ERRCODE_INVALID_REQUEST;
-    }
-    out->kind = (enum revdoc_kind)k;
+    out->kind = (enum revdoc_kind)k; /* REVDOC_UNKNOWN when not one of ours */
     if ((id = jsonlim_get_string(e, "id", 1, REVDOC_ID_MAX)) == NULL) {
         *errstr = "revocations: entry id missing or longer than 64 bytes";
         return ERRCODE_INVALID_REQUEST;
@@ -189,7 +185,7 @@ enum errcode
 revdoc_parse_jws(const char *compact, size_t len, const struct jwks *keys, struct revdoc *out,
                  const char **errstr)
 {
-    const char *dot1, *dot2, *typ, *alg, *kid, *iss;
+    const char *dot1, *dot2, *typ, *alg, *kid, *iss, *aud;
     uint8_t *hdr = NULL, *payload = NULL, *sig = NULL;
     size_t hdrlen = 0, paylen = 0, siglen = 0;
     json_t *header = NULL, *doc = NULL;
@@ -243,6 +239,16 @@ revdoc_parse_jws(const char *compact, size_t len, const struct jwks *keys, struc
         goto done;
     }
     snprintf(out->iss, sizeof(out->iss), "%s", iss);
+    if ((aud = jsonlim_get_string(doc, "aud", 1, sizeof(out->aud) - 1)) == NULL) {
+        *errstr = "revocations: aud missing";
+        goto done;
+    }
+    snprintf(out->aud, sizeof(out->aud), "%s", aud);
+    if (jsonlim_get_int(doc, "iat", 0, INT64_MAX / 2, &out->iat) == -1 ||
+        jsonlim_get_int(doc, "exp", 0, INT64_MAX / 2, &out->exp) == -1 || out->exp <= out->iat) {
+        *errstr = "revocations: iat and exp must be integers, exp after iat";
+        goto done;
+    }
     rc = revdoc_from_json(doc, out, errstr);
 done:
     json_decref(header);
@@ -251,6 +257,19 @@ done:
     free(payload);
     free(sig);
     return rc;
+}
+
+int
+revdoc_set_claims(json_t *doc, const char *iss, const char *aud, int64_t now, int64_t max_age)
+{
+    if (!json_is_object(doc) || iss == NULL || aud == NULL || max_age <= 0)
+        return -1;
+    if (json_object_set_new(doc, "iss", json_string(iss)) == -1 ||
+        json_object_set_new(doc, "aud", json_string(aud)) == -1 ||
+        json_object_set_new(doc, "iat", json_integer(now)) == -1 ||
+        json_object_set_new(doc, "exp", json_integer(now + max_age)) == -1)
+        return -1;
+    return 0;
 }
 
 void

@@ -16,7 +16,13 @@
 #define REVDOC_ID_MAX 64
 #define REVDOC_TYP "sitetoken-revocations+jwt"
 
-enum revdoc_kind { REVDOC_TOKEN, REVDOC_DEVICE, REVDOC_BULK };
+/* REVDOC_UNKNOWN: an entry of a kind this version does not know, parsed so
+ * the document stays valid and ignored by verifiers (DESIGN.md). */
+enum revdoc_kind { REVDOC_TOKEN, REVDOC_DEVICE, REVDOC_BULK, REVDOC_UNKNOWN };
+
+/* A signed document is good for this long when the authority's config does
+ * not say (feed.max_age, DESIGN.md: default 10 minutes). */
+#define REVDOC_MAX_AGE_DEFAULT 600
 
 struct revdoc_entry {
     int64_t serial;
@@ -29,8 +35,17 @@ struct revdoc {
     int64_t serial;
     struct revdoc_entry *entries; /* owned; n of them */
     size_t n;
-    char iss[256]; /* the JWS form's issuer, "" for plain JSON */
+    char iss[256];    /* the JWS form's issuer, "" for plain JSON */
+    char aud[256];    /* the JWS form's audience (the gateway audience), "" for plain JSON */
+    int64_t iat, exp; /* the JWS form's times, 0 for plain JSON */
 };
+
+struct json_t;
+/* The claims a signed document carries beside serial and entries: iss, aud
+ * (the gateway audience), iat = now and exp = now + max_age (seconds). Sets
+ * them on doc (a JSON object); 0/-1. */
+int revdoc_set_claims(struct json_t *doc, const char *iss, const char *aud, int64_t now,
+                      int64_t max_age);
 
 /* Parses a JSON document of at most REVDOC_MAX_DOC bytes. Every entry must be
  * well formed (kind one of three, id 1..64 bytes, serial >= 1 and at most
@@ -42,7 +57,9 @@ enum errcode revdoc_parse(const char *text, size_t len, struct revdoc *out, cons
 /* The same from a compact JWS: header typ must be REVDOC_TYP, alg one of
  * ours and the key's, kid in keys (else ERRCODE_UNKNOWN_KEY), signature
  * valid (else ERRCODE_BAD_SIGNATURE); the payload is parsed as above and its
- * iss copied to out->iss (the caller compares it with the issuer). */
+ * iss (required), aud (a string, required) and iat/exp (integers, exp after
+ * iat, required) copied to out (the caller compares them with what it
+ * expects and with its clock). */
 enum errcode revdoc_parse_jws(const char *compact, size_t len, const struct jwks *keys,
                               struct revdoc *out, const char **errstr);
 /* One entry (the data line of an SSE revocation event). */

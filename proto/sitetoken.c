@@ -3,10 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "dpop.h"
 #include "errcode.h"
 #include "jwk.h"
 #include "jwt.h"
+#include "proof.h"
 #include "revdoc.h"
 #include "sitetoken.h"
 
@@ -28,6 +31,11 @@ static const enum errcode sitetoken_errcodes[] = {
     [SITETOKEN_E_WRONG_TOKEN_TYPE] = ERRCODE_WRONG_TOKEN_TYPE,
     [SITETOKEN_E_TOKEN_REVOKED] = ERRCODE_TOKEN_REVOKED,
     [SITETOKEN_E_UNAVAILABLE] = ERRCODE_UNAVAILABLE,
+    [SITETOKEN_E_PROOF_INVALID] = ERRCODE_PROOF_INVALID,
+    [SITETOKEN_E_PROOF_REPLAYED] = ERRCODE_PROOF_REPLAYED,
+    [SITETOKEN_E_BINDING_MISMATCH] = ERRCODE_BINDING_MISMATCH,
+    [SITETOKEN_E_RATE_LIMITED] = ERRCODE_RATE_LIMITED,
+    [SITETOKEN_E_BULK_TOKEN_BLOCKED] = ERRCODE_BULK_TOKEN_BLOCKED,
 };
 
 #define SITETOKEN_NRESULTS (sizeof(sitetoken_errcodes) / sizeof(sitetoken_errcodes[0]))
@@ -122,25 +130,26 @@ sitetoken_copy(char *dst, size_t dstsz, const char *src)
     return 0;
 }
 
-int
-sitetoken_verify(struct sitetoken_verifier *v, const char *token, size_t len, int kind, int64_t now,
-                 struct sitetoken_claims *out)
+/* Our kinds and the jwt module's. */
+static const enum jwt_kind sitetoken_kinds[] = {
+    [SITETOKEN_KIND_CLIENT] = JWT_KIND_CLIENT,
+    [SITETOKEN_KIND_ACCESS] = JWT_KIND_ACCESS,
+    [SITETOKEN_KIND_BULK] = JWT_KIND_BULK,
+};
+
+static int
+sitetoken_verify_aud(struct sitetoken_verifier *v, const char *token, size_t len, int kind,
+                     const char *aud, int64_t now, struct sitetoken_claims *out)
 {
     struct jwt_expect expect;
     struct jwt_claims claims;
     const char *errstr = NULL;
     enum errcode rc;
 
-    if (out == NULL)
-        return SITETOKEN_E_INVALID_REQUEST;
-    memset(out, 0, sizeof(*out));
-    if (v == NULL || token == NULL ||
-        (kind != SITETOKEN_KIND_CLIENT && kind != SITETOKEN_KIND_ACCESS))
-        return SITETOKEN_E_INVALID_REQUEST;
     expect = (struct jwt_expect){
-        .kind = kind == SITETOKEN_KIND_CLIENT ? JWT_KIND_CLIENT : JWT_KIND_ACCESS,
+        .kind = sitetoken_kinds[kind],
         .iss = v->issuer,
-        .aud = v->audience,
+        .aud = aud,
         .now = now,
         .skew = v->skew,
     };
@@ -163,9 +172,100 @@ sitetoken_verify(struct sitetoken_verifier *v, const char *token, size_t len, in
     return sitetoken_from_errcode(rc);
 }
 
+int
+sitetoken_verify(struct sitetoken_verifier *v, const char *token, size_t len, int kind, int64_t now,
+                 struct sitetoken_claims *out)
+{
+    if (out == NULL)
+        return SITETOKEN_E_INVALID_REQUEST;
+    memset(out, 0, sizeof(*out));
+    if (v == NULL || token == NULL ||
+        (kind != SITETOKEN_KIND_CLIENT && kind != SITETOKEN_KIND_ACCESS))
+        return SITETOKEN_E_INVALID_REQUEST;
+    return sitetoken_verify_aud(v, token, len, kind, v->audience, now, out);
+}
+
+int
+sitetoken_verify_bulk(struct sitetoken_verifier *v, const char *token, size_t len, int64_t now,
+                      struct sitetoken_claims *out)
+{
+    int rc;
+
+    if (out == NULL)
+        return SITETOKEN_E_INVALID_REQUEST;
+    memset(out, 0, sizeof(*out));
+    if (v == NULL || token == NULL)
+        return SITETOKEN_E_INVALID_REQUEST;
+    /* aud = the issuer; a token made before the audience rule carries the
+     * gateway audience and stays good until it expires (DESIGN.md). */
+    rc = sitetoken_verify_aud(v, token, len, SITETOKEN_KIND_BULK, v->issuer, now, out);
+    if (rc == SITETOKEN_E_WRONG_TOKEN_TYPE)
+        rc = sitetoken_verify_aud(v, token, len, SITETOKEN_KIND_BULK, v->audience, now, out);
+    return rc;
+}
+
+struct sitetoken_replay *
+sitetoken_replay_new(size_t max_entries)
+{
+    return (struct sitetoken_replay *)dpop_replay_new(max_entries);
+}
+
+void
+sitetoken_replay_free(struct sitetoken_replay *r)
+{
+    dpop_replay_free((struct dpop_replay *)r);
+}
+
+size_t
+sitetoken_replay_count(const struct sitetoken_replay *r, int64_t now)
+{
+    return dpop_replay_count((const struct dpop_replay *)r, now);
+}
+
+int
+sitetoken_normalise_url(const char *url, size_t len, char *out, size_t outsz)
+{
+    return dpop_normalise_url(url, len, out, outsz);
+}
+
+int
+sitetoken_verify_dpop(const struct sitetoken_verifier *v, struct sitetoken_replay *replay,
+                      const char *proof, size_t proof_len, const char *method, const char *url,
+                      const char *access_token, size_t token_len,
+                      const struct sitetoken_claims *token_claims, int64_t now)
+{
+    char htu[DPOP_URL_MAX + 1], ath[JWK_THUMBPRINT_LEN + 1];
+    struct dpop_expect expect;
+    struct dpop_result res;
+    const char *errstr = NULL;
+    enum errcode rc;
+
+    if (v == NULL || proof == NULL || method == NULL || url == NULL || access_token == NULL ||
+        token_claims == NULL || token_claims->kind != SITETOKEN_KIND_ACCESS)
+        return SITETOKEN_E_INVALID_REQUEST;
+    if (dpop_normalise_url(url, strlen(url), htu, sizeof(htu)) == -1 ||
+        proof_ath(access_token, token_len, ath) == -1)
+        return SITETOKEN_E_INVALID_REQUEST;
+    expect = (struct dpop_expect){
+        .method = method,
+        .url = htu,
+        .ath = ath,
+        .jkt = token_claims->jkt,
+        .now = now,
+        .skew = v->skew,
+    };
+    if ((rc = dpop_verify(proof, proof_len, &expect, &res, &errstr)) != ERRCODE_OK)
+        return sitetoken_from_errcode(rc);
+    if (replay != NULL)
+        rc = dpop_replay_check((struct dpop_replay *)replay, token_claims->jkt, res.jti,
+                               res.iat + v->skew + 1, now);
+    return sitetoken_from_errcode(rc);
+}
+
 /* The revocation cache: an open-addressing hash set of (kind, id) with each
  * entry's expiry, linear probing, grown at half full. Entries are only ever
- * added; a full load builds a new table and swaps it in. */
+ * added; a full load builds a new table and swaps it in. An entry counts
+ * until its expires_at + skew: tokens are accepted until exp + skew. */
 struct sitetoken_rev_slot {
     int64_t expires_at; /* 0: empty slot */
     char kind;          /* 't', 'd', 'b' */
@@ -176,6 +276,9 @@ struct sitetoken_revocations {
     struct sitetoken_rev_slot *slots;
     size_t cap, n; /* cap a power of two */
     int64_t serial;
+    int64_t skew;
+    int64_t full_serial; /* serial of the last full document loaded */
+    int64_t jws_iat;     /* iat of the last signed full document loaded */
 };
 
 static const char sitetoken_rev_kinds[] = {
@@ -210,12 +313,12 @@ sitetoken_rev_find(const struct sitetoken_revocations *r, char kind, const char 
 }
 
 static int
-sitetoken_rev_put(struct sitetoken_revocations *r, const struct revdoc_entry *e)
+sitetoken_rev_put_raw(struct sitetoken_revocations *r, char kind, const char *id,
+                      int64_t expires_at)
 {
-    char kind = sitetoken_rev_kinds[e->kind];
     struct sitetoken_rev_slot *s;
 
-    if (e->expires_at <= 0)
+    if (expires_at <= 0)
         return 0; /* never worth holding */
     if (2 * (r->n + 1) > r->cap) {
         struct sitetoken_revocations bigger = {.cap = r->cap ? 2 * r->cap : 64};
@@ -231,14 +334,24 @@ sitetoken_rev_put(struct sitetoken_revocations *r, const struct revdoc_entry *e)
         r->slots = bigger.slots;
         r->cap = bigger.cap;
     }
-    s = sitetoken_rev_find(r, kind, e->id);
+    s = sitetoken_rev_find(r, kind, id);
     if (s->expires_at == 0) {
         s->kind = kind;
-        memcpy(s->id, e->id, sizeof(s->id));
+        snprintf(s->id, sizeof(s->id), "%s", id);
         r->n++;
     }
-    if (e->expires_at > s->expires_at)
-        s->expires_at = e->expires_at;
+    if (expires_at > s->expires_at)
+        s->expires_at = expires_at;
+    return 0;
+}
+
+static int
+sitetoken_rev_put(struct sitetoken_revocations *r, const struct revdoc_entry *e)
+{
+    if ((unsigned)e->kind >= sizeof(sitetoken_rev_kinds) || sitetoken_rev_kinds[e->kind] == 0)
+        return 0; /* a kind we do not know: ignored (DESIGN.md) */
+    if (sitetoken_rev_put_raw(r, sitetoken_rev_kinds[e->kind], e->id, e->expires_at) == -1)
+        return -1;
     if (e->serial > r->serial)
         r->serial = e->serial;
     return 0;
@@ -247,7 +360,18 @@ sitetoken_rev_put(struct sitetoken_revocations *r, const struct revdoc_entry *e)
 struct sitetoken_revocations *
 sitetoken_revocations_new(void)
 {
-    return calloc(1, sizeof(struct sitetoken_revocations));
+    struct sitetoken_revocations *r = calloc(1, sizeof(struct sitetoken_revocations));
+
+    if (r != NULL)
+        r->skew = JWT_SKEW_MAX;
+    return r;
+}
+
+void
+sitetoken_revocations_set_skew(struct sitetoken_revocations *r, int64_t skew_seconds)
+{
+    if (r != NULL)
+        r->skew = skew_seconds < 0 ? 0 : skew_seconds > JWT_SKEW_MAX ? JWT_SKEW_MAX : skew_seconds;
 }
 
 void
@@ -259,32 +383,50 @@ sitetoken_revocations_free(struct sitetoken_revocations *r)
     free(r);
 }
 
-/* Applies a parsed document: into a fresh table when full, else in place. */
+/* Applies a parsed document: into a fresh table when full, else in place.
+ * A full load keeps the old entries that the authority dropped as expired
+ * while tokens they name are still accepted (until expires_at + skew). */
 static int
 sitetoken_rev_apply(struct sitetoken_revocations *r, const struct revdoc *doc, int full,
-                    const char **errstr)
+                    int64_t now, const char **errstr)
 {
-    struct sitetoken_revocations fresh = {.serial = 0};
+    struct sitetoken_revocations fresh = {.serial = 0, .skew = r->skew};
     struct sitetoken_revocations *into = full ? &fresh : r;
 
+    if (full && doc->serial < r->full_serial) {
+        *errstr = "revocations: older than the document held (serial rolls back)";
+        return -1;
+    }
     for (size_t i = 0; i < doc->n; i++)
-        if (sitetoken_rev_put(into, &doc->entries[i]) == -1) {
-            free(fresh.slots);
-            *errstr = "out of memory";
-            return -1;
-        }
+        if (sitetoken_rev_put(into, &doc->entries[i]) == -1)
+            goto oom;
     if (full) {
+        for (size_t i = 0; i < r->cap; i++) {
+            const struct sitetoken_rev_slot *s = &r->slots[i];
+
+            if (s->expires_at != 0 && s->expires_at <= now && s->expires_at + r->skew > now &&
+                sitetoken_rev_put_raw(&fresh, s->kind, s->id, s->expires_at) == -1)
+                goto oom;
+        }
+        fresh.full_serial = doc->serial;
+        fresh.jws_iat = r->jws_iat;
+        if (r->serial > fresh.serial)
+            fresh.serial = r->serial;
         free(r->slots);
         *r = fresh;
     }
     if (doc->serial > r->serial)
         r->serial = doc->serial;
     return 0;
+oom:
+    free(fresh.slots);
+    *errstr = "out of memory";
+    return -1;
 }
 
 int
-sitetoken_revocations_load(struct sitetoken_revocations *r, const char *text, size_t len, int full,
-                           const char **errstr)
+sitetoken_revocations_load_at(struct sitetoken_revocations *r, const char *text, size_t len,
+                              int full, int64_t now, const char **errstr)
 {
     struct revdoc doc;
     const char *dummy;
@@ -297,14 +439,22 @@ sitetoken_revocations_load(struct sitetoken_revocations *r, const char *text, si
         return -1;
     }
     if (revdoc_parse(text, len, &doc, errstr) == ERRCODE_OK)
-        rc = sitetoken_rev_apply(r, &doc, full, errstr);
+        rc = sitetoken_rev_apply(r, &doc, full, now, errstr);
     revdoc_clear(&doc);
     return rc;
 }
 
 int
-sitetoken_revocations_load_jws(struct sitetoken_revocations *r, const struct sitetoken_verifier *v,
-                               const char *jws, size_t len, int full, const char **errstr)
+sitetoken_revocations_load(struct sitetoken_revocations *r, const char *text, size_t len, int full,
+                           const char **errstr)
+{
+    return sitetoken_revocations_load_at(r, text, len, full, (int64_t)time(NULL), errstr);
+}
+
+int
+sitetoken_revocations_load_jws_at(struct sitetoken_revocations *r,
+                                  const struct sitetoken_verifier *v, const char *jws, size_t len,
+                                  int full, int64_t now, const char **errstr)
 {
     struct revdoc doc;
     const char *dummy;
@@ -316,14 +466,30 @@ sitetoken_revocations_load_jws(struct sitetoken_revocations *r, const struct sit
         *errstr = "no revocation cache or verifier";
         return -1;
     }
-    if (revdoc_parse_jws(jws, len, v->keys, &doc, errstr) == ERRCODE_OK) {
-        if (strcmp(doc.iss, v->issuer) != 0)
-            *errstr = "revocations: signed for another issuer";
-        else
-            rc = sitetoken_rev_apply(r, &doc, full, errstr);
-    }
+    if (revdoc_parse_jws(jws, len, v->keys, &doc, errstr) != ERRCODE_OK)
+        goto done;
+    if (strcmp(doc.iss, v->issuer) != 0)
+        *errstr = "revocations: signed for another issuer";
+    else if (strcmp(doc.aud, v->audience) != 0)
+        *errstr = "revocations: signed for another audience";
+    else if (doc.exp <= now)
+        *errstr = "revocations: the signed document has expired";
+    else if (doc.iat > now + v->skew)
+        *errstr = "revocations: the signed document is from the future";
+    else if (full && doc.iat < r->jws_iat)
+        *errstr = "revocations: older than the document held (iat rolls back)";
+    else if ((rc = sitetoken_rev_apply(r, &doc, full, now, errstr)) == 0 && full)
+        r->jws_iat = doc.iat;
+done:
     revdoc_clear(&doc);
     return rc;
+}
+
+int
+sitetoken_revocations_load_jws(struct sitetoken_revocations *r, const struct sitetoken_verifier *v,
+                               const char *jws, size_t len, int full, const char **errstr)
+{
+    return sitetoken_revocations_load_jws_at(r, v, jws, len, full, (int64_t)time(NULL), errstr);
 }
 
 int
@@ -360,19 +526,33 @@ sitetoken_revocations_count(const struct sitetoken_revocations *r)
     return r != NULL ? r->n : 0;
 }
 
+static int
+sitetoken_rev_live(const struct sitetoken_revocations *r, char kind, const char *id, int64_t now)
+{
+    const struct sitetoken_rev_slot *s;
+
+    return id[0] != '\0' && (s = sitetoken_rev_find(r, kind, id)) != NULL && s->expires_at != 0 &&
+           s->expires_at + r->skew > now;
+}
+
 int
 sitetoken_revocations_check(const struct sitetoken_revocations *r,
                             const struct sitetoken_claims *claims, int64_t now)
 {
-    const struct sitetoken_rev_slot *s;
-
     if (r == NULL || claims == NULL)
         return SITETOKEN_E_INVALID_REQUEST;
-    if (claims->jti[0] != '\0' && (s = sitetoken_rev_find(r, 't', claims->jti)) != NULL &&
-        s->expires_at > now)
-        return SITETOKEN_E_TOKEN_REVOKED;
-    if (claims->sub[0] != '\0' && (s = sitetoken_rev_find(r, 'd', claims->sub)) != NULL &&
-        s->expires_at > now)
+    if (sitetoken_rev_live(r, 't', claims->jti, now) ||
+        sitetoken_rev_live(r, 'd', claims->sub, now))
         return SITETOKEN_E_TOKEN_REVOKED;
     return SITETOKEN_OK;
+}
+
+int
+sitetoken_revocations_check_bulk(const struct sitetoken_revocations *r,
+                                 const struct sitetoken_claims *claims, int64_t now)
+{
+    if (r == NULL || claims == NULL)
+        return SITETOKEN_E_INVALID_REQUEST;
+    return sitetoken_rev_live(r, 'b', claims->jti, now) ? SITETOKEN_E_BULK_TOKEN_BLOCKED
+                                                        : SITETOKEN_OK;
 }

@@ -46,6 +46,7 @@
 #include "feed.h"
 #include "http.h"
 #include "log.h"
+#include "revdoc.h"
 #include "revocations.h"
 #include "signer.h"
 #include "sitetokend.h"
@@ -55,7 +56,6 @@
 
 #define FEED_HEARTBEAT_SECONDS 15
 #define FEED_MAX_SUBSCRIBERS 20000
-#define FEED_JWS_TYP "sitetoken-revocations+jwt"
 #define FEED_JWS_SLOTS 8
 /* Answers at least this big count against limits.max_queued_bytes. */
 #define FEED_BIG_ANSWER (64 * 1024)
@@ -394,17 +394,13 @@ feed_etag_of(const char *text, size_t len, char out[48])
 }
 
 /* The claims of the signed document beside serial and entries (DESIGN.md,
- * "For gateways"). The one place that says what the JWS form carries, so
- * the revdoc change (proto/revdoc.c) lands here alone. */
-static void
+ * "For gateways"): proto/revdoc.c owns the wire format. */
+static int
 feed_jws_claims(struct feed *f, json_t *doc, int64_t now)
 {
     const struct config *cfg = f->env->cfg;
 
-    json_object_set_new(doc, "iss", json_string(cfg->issuer));
-    json_object_set_new(doc, "aud", json_string(cfg->audience));
-    json_object_set_new(doc, "iat", json_integer(now));
-    json_object_set_new(doc, "exp", json_integer(now + cfg->feed_max_age_ms / 1000));
+    return revdoc_set_claims(doc, cfg->issuer, cfg->audience, now, cfg->feed_max_age_ms / 1000);
 }
 
 static void
@@ -458,8 +454,8 @@ feed_jws_make(struct feed *f, size_t start, int64_t now, const char **errstr)
         *errstr = "out of memory";
         return NULL;
     }
-    feed_jws_claims(f, doc, now);
-    if (signer_sign_typ(f->env->signer, FEED_JWS_TYP, doc, &text, kid) != ERRCODE_OK) {
+    if (feed_jws_claims(f, doc, now) == -1 ||
+        signer_sign_typ(f->env->signer, REVDOC_TYP, doc, &text, kid) != ERRCODE_OK) {
         json_decref(doc);
         *errstr = "cannot sign";
         return NULL;

@@ -1,367 +1,402 @@
-/* sitetoken-gateway: the gateway kit's agent and example. It keeps the
- * site's keys (GET /v1/keys) and revocations (GET /v1/revocations, then the
- * event stream GET /v1/events) fresh in libsitetoken, and answers "is this
- * token good" locally, one token a line on stdin:
- *
- *     ok <client|access> <device id> <jti>
- *     refused <code>
- *
- * It links only the public libsitetoken (<sitetoken.h>). Threads: main
- * answers stdin; one follower thread holds the event stream. The verifier
- * and the cache are guarded by one rwlock (checks read, loads write). An
- * unknown kid makes main refetch the keys, at most once per --kid-cooldown,
- * so a flood of forged kids is not a flood of fetches. */
-#include <errno.h>
+/* sitetoken-gateway: the forward-auth service of the gateway kit. A reverse
+ * proxy (nginx auth_request, Caddy forward_auth, Traefik forwardAuth, Envoy
+ * ext_authz) asks GET|ANY /auth for every device request; the gateway checks
+ * the access token and its DPoP proof offline with libsitetoken and answers
+ * 200 with the X-Sitetoken-* identity headers, or a refusal with
+ * X-Sitetoken-Code and a problem document. /auth/enrol pre-screens bulk
+ * tokens for the enrolment path. Keys and revocations are kept fresh by
+ * the follower thread (gw_fetch.c); the loop (this file and gw_auth.c) only
+ * reads them. See docs/gateway.md. */
 #include <getopt.h>
-#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
-#include <netdb.h>
 
-#include "httpc.h"
-#include "sitetoken.h"
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <jansson.h>
 
-#define GW_LINE_MAX 16384
+#include "gw.h"
+#include "gw_auth.h"
+#include "gw_fetch.h"
 
-struct gw {
-    struct httpc_target target;
-    char host[256];
-    char port[8];
-    char base[320]; /* http://host:port, the httpc base URL */
-    int64_t refresh_s, kid_cooldown_s;
-    pthread_rwlock_t lock; /* guards v, revs, last_keys_fetch */
-    struct sitetoken_verifier *v;
-    struct sitetoken_revocations *revs;
-    int64_t last_keys_fetch; /* monotonic seconds */
-    int64_t last_full;       /* monotonic seconds, follower thread only */
-};
+static int gw_log_level = 2; /* set once at start: 0 error .. 3 debug */
 
-static int64_t
-gw_mono(void)
+int64_t
+gw_mono_ms(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void gw_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-gw_log(const char *fmt, ...)
+int64_t
+gw_now(const struct gw *g)
 {
-    va_list ap;
+    return (int64_t)time(NULL) + atomic_load(&((struct gw *)g)->clock_offset);
+}
 
-    fprintf(stderr, "sitetoken-gateway: ");
+int
+gw_fresh(struct gw *g)
+{
+    int64_t c = atomic_load(&g->confirmed_ms);
+
+    return c != 0 && atomic_load(&g->keys_loaded) &&
+           gw_mono_ms() - c <= g->cfg.max_staleness * 1000;
+}
+
+void
+gw_log(const char *level, const char *fmt, ...)
+{
+    static const char *const levels[] = {"error", "warn", "info", "debug"};
+    va_list ap;
+    int l = 0;
+
+    for (int i = 0; i < 4; i++)
+        if (strcmp(level, levels[i]) == 0)
+            l = i;
+    if (l > gw_log_level)
+        return;
+    fprintf(stderr, "level=%s ", level);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n");
+    fputc('\n', stderr);
 }
 
-/* GET path -> the body (malloc'd) on 200; NULL otherwise. */
-static char *
-gw_get(struct gw *g, const char *path, size_t *len)
-{
-    struct httpc_response resp;
-    const char *errstr = NULL;
-    char *body;
+/* Counters by answer code, for /metrics; loop only. */
+struct gw_loop {
+    struct gw *g;
+    struct event_base *base;
+    int64_t answers[ERRCODE_COUNT];
+};
 
-    if (httpc_request(&g->target, "GET", path, NULL, NULL, 0, &resp, &errstr) == -1) {
-        gw_log("GET failed: %s", errstr);
-        return NULL;
+static void
+gw_reply_json(struct evhttp_request *req, int status, const char *ctype, json_t *doc)
+{
+    struct evbuffer *b = evbuffer_new();
+    char *text = json_dumps(doc, JSON_COMPACT);
+
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+    if (b != NULL && text != NULL)
+        evbuffer_add(b, text, strlen(text));
+    evhttp_send_reply(req, status, NULL, b);
+    free(text);
+    if (b != NULL)
+        evbuffer_free(b);
+}
+
+/* Every /auth answer: the identity headers always present, the code, and a
+ * problem document for refusals. */
+static void
+gw_answer_send(struct gw_loop *l, struct evhttp_request *req, const struct gw_answer *a)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    int status = errcode_status(a->code);
+    json_t *doc;
+    char buf[256];
+
+    l->answers[a->code]++;
+    evhttp_add_header(h, "X-Sitetoken-Code", a->code == ERRCODE_OK ? "ok" : errcode_name(a->code));
+    evhttp_add_header(h, "X-Sitetoken-Device-Id", a->device_id);
+    evhttp_add_header(h, "X-Sitetoken-Token-Id", a->token_id);
+    evhttp_add_header(h, "X-Sitetoken-Site", a->site);
+    if (a->www_error != NULL) {
+        if (*a->www_error != '\0')
+            snprintf(buf, sizeof(buf), "DPoP algs=\"EdDSA Ed25519 ES256 RS256\", error=\"%s\"",
+                     a->www_error);
+        else
+            snprintf(buf, sizeof(buf), "DPoP algs=\"EdDSA Ed25519 ES256 RS256\"");
+        evhttp_add_header(h, "WWW-Authenticate", buf);
     }
-    if (resp.status != 200) {
-        gw_log("GET %s: not 200", path);
-        httpc_response_free(&resp);
-        return NULL;
+    if (a->retry_after > 0) {
+        snprintf(buf, sizeof(buf), "%d", a->retry_after);
+        evhttp_add_header(h, "Retry-After", buf);
     }
-    body = resp.body;
-    *len = resp.body_len;
-    return body;
-}
-
-/* Refetches the keys; the caller holds the write lock. 0 or -1. */
-static int
-gw_fetch_keys(struct gw *g)
-{
-    size_t len = 0;
-    char *doc = gw_get(g, "/v1/keys", &len);
-    const char *errstr = NULL;
-    int rc;
-
-    g->last_keys_fetch = gw_mono();
-    if (doc == NULL)
-        return -1;
-    rc = sitetoken_verifier_load_jwks(g->v, doc, len, &errstr);
-    if (rc == -1)
-        gw_log("keys refused: %s", errstr);
-    free(doc);
-    return rc;
-}
-
-/* The whole feed, signed, replacing the cache. Takes the write lock. */
-static int
-gw_fetch_revocations(struct gw *g)
-{
-    size_t len = 0;
-    char *doc = gw_get(g, "/v1/revocations?format=jws", &len);
-    const char *errstr = NULL;
-    int rc;
-
-    if (doc == NULL)
-        return -1;
-    while (len > 0 && (doc[len - 1] == '\n' || doc[len - 1] == '\r'))
-        doc[--len] = '\0';
-    pthread_rwlock_wrlock(&g->lock);
-    rc = sitetoken_revocations_load_jws(g->revs, g->v, doc, len, 1, &errstr);
-    if (rc == -1 && gw_fetch_keys(g) == 0) /* signed by a key we do not know yet */
-        rc = sitetoken_revocations_load_jws(g->revs, g->v, doc, len, 1, &errstr);
-    pthread_rwlock_unlock(&g->lock);
-    if (rc == -1)
-        gw_log("revocations refused: %s", errstr);
-    free(doc);
-    g->last_full = gw_mono();
-    return rc;
-}
-
-/* Opens the event stream from the cache's serial (HTTP/1.0: the body is the
- * stream). Returns a FILE for reading lines, or NULL. */
-static FILE *
-gw_open_events(struct gw *g)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    /* A read times out (and the follower checks the refresh period) after
-     * at most refresh_s, and after 20 s even with a heartbeat every 15 s. */
-    struct timeval tv = {.tv_sec = g->refresh_s < 20 ? g->refresh_s : 20};
-    char req[512], line[512];
-    long long serial;
-    FILE *f;
-    int fd;
-
-    if (getaddrinfo(g->host, g->port, &hints, &res) != 0)
-        return NULL;
-    fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
-    if (fd == -1 || connect(fd, res->ai_addr, res->ai_addrlen) == -1) {
-        if (fd != -1)
-            close(fd);
-        freeaddrinfo(res);
-        return NULL;
+    if (a->code == ERRCODE_OK) {
+        doc = json_pack("{s:s, s:s, s:s, s:s}", "code", "ok", "device_id", a->device_id, "token_id",
+                        a->token_id, "site", a->site);
+        gw_reply_json(req, 200, "application/json", doc);
+    } else {
+        snprintf(buf, sizeof(buf), "urn:sitetoken:error:%s", errcode_name(a->code));
+        doc = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", buf, "title", errcode_title(a->code),
+                        "status", status, "detail",
+                        a->detail != NULL ? a->detail : errcode_title(a->code), "code",
+                        errcode_name(a->code));
+        gw_reply_json(req, status, "application/problem+json", doc);
     }
-    freeaddrinfo(res);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    pthread_rwlock_rdlock(&g->lock);
-    serial = (long long)sitetoken_revocations_serial(g->revs);
-    pthread_rwlock_unlock(&g->lock);
-    snprintf(req, sizeof(req),
-             "GET /v1/events HTTP/1.0\r\nHost: %s\r\nAccept: text/event-stream\r\n"
-             "Last-Event-ID: %lld\r\n\r\n",
-             g->host, serial);
-    if (write(fd, req, strlen(req)) != (ssize_t)strlen(req) || (f = fdopen(fd, "r")) == NULL) {
-        close(fd);
-        return NULL;
-    }
-    if (fgets(line, sizeof(line), f) == NULL || strstr(line, " 200 ") == NULL) {
-        fclose(f);
-        return NULL;
-    }
-    while (fgets(line, sizeof(line), f) != NULL && strcmp(line, "\r\n") != 0 &&
-           strcmp(line, "\n") != 0)
-        ; /* headers */
-    return f;
-}
-
-/* The follower: event stream, with a full refetch every refresh_s and after
- * every reconnect (which is also how an unblock reaches us). */
-static void *
-gw_follow(void *arg)
-{
-    struct gw *g = arg;
-    char *line = malloc(GW_LINE_MAX), event[32] = "";
-
-    for (;;) {
-        FILE *f = gw_open_events(g);
-
-        while (f != NULL) {
-            size_t n;
-
-            if (fgets(line, GW_LINE_MAX, f) == NULL) {
-                if (!ferror(f) || (errno != EAGAIN && errno != EWOULDBLOCK))
-                    break;   /* the stream ended: reconnect */
-                clearerr(f); /* quiet for a while: only time to refresh? */
-                if (gw_mono() - g->last_full >= g->refresh_s)
-                    gw_fetch_revocations(g);
-                continue;
-            }
-            n = strcspn(line, "\r\n");
-
-            line[n] = '\0';
-            if (strncmp(line, "event: ", 7) == 0) {
-                snprintf(event, sizeof(event), "%s", line + 7);
-            } else if (strncmp(line, "data: ", 6) == 0 && strcmp(event, "revocation") == 0) {
-                const char *errstr = NULL;
-
-                pthread_rwlock_wrlock(&g->lock);
-                if (sitetoken_revocations_add_event(g->revs, line + 6, n - 6, &errstr) == -1)
-                    gw_log("event refused: %s", errstr);
-                pthread_rwlock_unlock(&g->lock);
-            } else if (strncmp(line, "data: ", 6) == 0 && strcmp(event, "keys") == 0) {
-                pthread_rwlock_wrlock(&g->lock);
-                gw_fetch_keys(g);
-                pthread_rwlock_unlock(&g->lock);
-            } else if (n == 0) {
-                event[0] = '\0';
-            }
-            if (gw_mono() - g->last_full >= g->refresh_s)
-                gw_fetch_revocations(g);
-        }
-        if (f != NULL)
-            fclose(f);
-        sleep(1);
-        gw_fetch_revocations(g);
-    }
-    free(line);
-    return NULL;
-}
-
-/* Verifies one token: access first, then client. */
-static int
-gw_check(struct gw *g, const char *tok, struct sitetoken_claims *c)
-{
-    int64_t now = (int64_t)time(NULL);
-    int rc;
-
-    rc = sitetoken_verify(g->v, tok, strlen(tok), SITETOKEN_KIND_ACCESS, now, c);
-    if (rc == SITETOKEN_E_WRONG_TOKEN_TYPE)
-        rc = sitetoken_verify(g->v, tok, strlen(tok), SITETOKEN_KIND_CLIENT, now, c);
-    if (rc == SITETOKEN_OK)
-        rc = sitetoken_revocations_check(g->revs, c, now);
-    return rc;
-}
-
-static int
-gw_parse_url(struct gw *g, const char *url)
-{
-    struct httpc_url u;
-    const char *errstr;
-
-    if (httpc_url_parse(url, &u, &errstr) == -1 || u.tls || strcmp(u.path, "/") != 0)
-        return -1;
-    snprintf(g->host, sizeof(g->host), "%s", u.host);
-    snprintf(g->port, sizeof(g->port), "%d", u.port);
-    snprintf(g->base, sizeof(g->base), "%s", u.origin);
-    g->target.base_url = g->base;
-    return 0;
+    json_decref(doc);
 }
 
 static void
-usage(FILE *out)
+gw_problem(struct gw_loop *l, struct evhttp_request *req, enum errcode code, const char *detail)
 {
-    fprintf(out, "usage: sitetoken-gateway --url http://HOST:PORT [--issuer ISS] [--audience AUD]\n"
-                 "         [--skew SECONDS] [--refresh SECONDS] [--kid-cooldown SECONDS]\n"
-                 "Reads one token a line on stdin; answers \"ok KIND DEVICE JTI\" or\n"
-                 "\"refused CODE\" on stdout.\n");
+    struct gw_answer a = {.code = code, .detail = detail};
+
+    gw_answer_send(l, req, &a);
+}
+
+static int
+gw_path_is(const char *path, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static void
+gw_text(struct evhttp_request *req, int status, const char *ctype, const char *text)
+{
+    struct evbuffer *b = evbuffer_new();
+
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+    evbuffer_add(b, text, strlen(text));
+    evhttp_send_reply(req, status, NULL, b);
+    evbuffer_free(b);
+}
+
+static void
+gw_metrics(struct gw_loop *l, struct evhttp_request *req)
+{
+    struct gw *g = l->g;
+    struct evbuffer *b = evbuffer_new();
+    int64_t c = atomic_load(&g->confirmed_ms);
+
+    evbuffer_add_printf(b, "# TYPE sitetoken_gateway_answers_total counter\n");
+    for (int i = 0; i < ERRCODE_COUNT; i++)
+        if (l->answers[i] > 0 || i == ERRCODE_OK)
+            evbuffer_add_printf(b, "sitetoken_gateway_answers_total{code=\"%s\"} %lld\n",
+                                i == ERRCODE_OK ? "ok" : errcode_name((enum errcode)i),
+                                (long long)l->answers[i]);
+    evbuffer_add_printf(
+        b,
+        "# TYPE sitetoken_gateway_fetches_total counter\n"
+        "sitetoken_gateway_fetches_total{what=\"keys\"} %lld\n"
+        "sitetoken_gateway_fetches_total{what=\"revocations\"} %lld\n"
+        "sitetoken_gateway_stream_connects_total %lld\n"
+        "sitetoken_gateway_events_total %lld\n"
+        "sitetoken_gateway_fresh %d\n"
+        "sitetoken_gateway_confirmed_age_seconds %.3f\n",
+        (long long)atomic_load(&g->n_keys_fetches), (long long)atomic_load(&g->n_revs_fetches),
+        (long long)atomic_load(&g->n_stream_connects), (long long)atomic_load(&g->n_events),
+        gw_fresh(g), c ? (gw_mono_ms() - c) / 1000.0 : -1.0);
+    pthread_rwlock_rdlock(&g->lock);
+    evbuffer_add_printf(b,
+                        "sitetoken_gateway_keys %zu\nsitetoken_gateway_revocations %zu\n"
+                        "sitetoken_gateway_revocation_serial %lld\n",
+                        sitetoken_verifier_key_count(g->v), sitetoken_revocations_count(g->revs),
+                        (long long)sitetoken_revocations_serial(g->revs));
+    pthread_rwlock_unlock(&g->lock);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4");
+    evhttp_send_reply(req, 200, NULL, b);
+    evbuffer_free(b);
+}
+
+/* Test-only: POST /debug/clock {"offset_seconds": N}. */
+static void
+gw_debug_clock(struct gw_loop *l, struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    json_t *doc = NULL, *off;
+    char buf[1024];
+
+    if (n >= sizeof(buf) || evbuffer_copyout(in, buf, n) != (ev_ssize_t)n ||
+        (doc = json_loadb(buf, n, 0, NULL)) == NULL ||
+        !json_is_integer(off = json_object_get(doc, "offset_seconds"))) {
+        json_decref(doc);
+        gw_problem(l, req, ERRCODE_INVALID_REQUEST, "offset_seconds (an integer) is needed");
+        return;
+    }
+    atomic_store(&l->g->clock_offset, (int64_t)json_integer_value(off));
+    gw_log("warn", "event=debug_clock offset_seconds=%lld", (long long)json_integer_value(off));
+    json_decref(doc);
+    doc = json_pack("{s:I}", "offset_seconds", (json_int_t)atomic_load(&l->g->clock_offset));
+    gw_reply_json(req, 200, "application/json", doc);
+    json_decref(doc);
+}
+
+static void
+gw_request_cb(struct evhttp_request *req, void *arg)
+{
+    struct gw_loop *l = arg;
+    const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+    const char *path = u != NULL ? evhttp_uri_get_path(u) : NULL;
+    struct gw_answer a;
+
+    if (path == NULL)
+        path = "";
+    if (gw_path_is(path, "/auth/enrol")) {
+        gw_auth_enrol(l->g, req, &a);
+        gw_answer_send(l, req, &a);
+    } else if (gw_path_is(path, "/auth")) {
+        gw_auth_check(l->g, req, &a);
+        gw_answer_send(l, req, &a);
+    } else if (strncmp(path, "/problem/", 9) == 0) {
+        /* For proxies that keep only the status and headers of the auth
+         * answer (nginx auth_request): the problem document of a code. */
+        enum errcode code = errcode_from_name(path + 9);
+        struct gw_answer pa = {.code = code, .detail = "refused by the gateway"};
+
+        if (code == ERRCODE_COUNT || code == ERRCODE_OK)
+            pa.code = ERRCODE_NOT_FOUND, pa.detail = "no such code";
+        pa.www_error = code == ERRCODE_PROOF_INVALID || code == ERRCODE_PROOF_REPLAYED ||
+                               code == ERRCODE_BINDING_MISMATCH
+                           ? "invalid_dpop_proof"
+                       : errcode_status(pa.code) == 401 ? "invalid_token"
+                                                        : NULL;
+        if (code == ERRCODE_RATE_LIMITED || code == ERRCODE_UNAVAILABLE)
+            pa.retry_after = 1;
+        gw_answer_send(l, req, &pa);
+    } else if (strcmp(path, "/healthz") == 0) {
+        gw_text(req, 200, "text/plain", "ok\n");
+    } else if (strcmp(path, "/readyz") == 0) {
+        if (gw_fresh(l->g))
+            gw_text(req, 200, "text/plain", "ready\n");
+        else
+            gw_problem(l, req, ERRCODE_UNAVAILABLE,
+                       "revocations not confirmed within max_staleness");
+    } else if (strcmp(path, "/metrics") == 0) {
+        gw_metrics(l, req);
+    } else if (strcmp(path, "/debug/clock") == 0 && l->g->cfg.clock_override &&
+               evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+        gw_debug_clock(l, req);
+    } else {
+        gw_problem(l, req, ERRCODE_NOT_FOUND, "no such route");
+    }
+}
+
+static void
+gw_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    event_base_loopexit(arg, NULL);
+}
+
+static void
+gw_usage(void)
+{
+    fprintf(stderr, "usage: sitetoken-gateway [-n] [-c FILE] | --help-config\n");
 }
 
 int
 main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"url", required_argument, NULL, 'u'},      {"issuer", required_argument, NULL, 'i'},
-        {"audience", required_argument, NULL, 'a'}, {"skew", required_argument, NULL, 's'},
-        {"refresh", required_argument, NULL, 'r'},  {"kid-cooldown", required_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
-    };
-    struct gw g;
-    const char *url = NULL, *issuer = "urn:sitetoken:PS1", *audience = "urn:sitetoken:gateway";
-    int64_t skew = 300;
-    char *line;
-    pthread_t follower;
-    int ch;
+    static const struct option longopts[] = {{"help-config", no_argument, NULL, 'H'},
+                                             {NULL, 0, NULL, 0}};
+    static struct gw g; /* the process-wide context */
+    struct gw_loop loop = {.g = &g};
+    struct evhttp_bound_socket *bound;
+    struct event *sigs[2] = {NULL, NULL};
+    struct evhttp *http = NULL;
+    const char *file = NULL, *errstr = NULL;
+    char addr[128];
+    int ch, check_only = 0, rc = 1;
+    ev_uint16_t port = 0;
 
-    memset(&g, 0, sizeof(g));
-    g.refresh_s = 60;
-    g.kid_cooldown_s = 30;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:n", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'u':
-            url = optarg;
+        case 'c':
+            file = optarg;
             break;
-        case 'i':
-            issuer = optarg;
+        case 'n':
+            check_only = 1;
             break;
-        case 'a':
-            audience = optarg;
-            break;
-        case 's':
-            skew = atoll(optarg);
-            break;
-        case 'r':
-            g.refresh_s = atoll(optarg) > 0 ? atoll(optarg) : 60;
-            break;
-        case 'k':
-            g.kid_cooldown_s = atoll(optarg) >= 0 ? atoll(optarg) : 30;
-            break;
-        case 'h':
-            usage(stdout);
+        case 'H':
+            gw_config_describe(stdout);
             return 0;
         default:
-            usage(stderr);
+            gw_usage();
             return 2;
         }
     }
-    if (url == NULL || optind != argc || gw_parse_url(&g, url) == -1) {
-        usage(stderr);
+    if (optind != argc) {
+        gw_usage();
         return 2;
     }
+    if (gw_config_load(&g.cfg, file, stderr) == -1) {
+        gw_config_free(&g.cfg);
+        return 1;
+    }
+    if (check_only) {
+        gw_config_free(&g.cfg);
+        printf("%s: ok\n", file != NULL ? file : "(defaults)");
+        return 0;
+    }
+    for (int i = 0; i < 4; i++)
+        if (strcmp(g.cfg.log_level, (const char *[]){"error", "warn", "info", "debug"}[i]) == 0)
+            gw_log_level = i;
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
     pthread_rwlock_init(&g.lock, NULL);
-    if ((g.v = sitetoken_verifier_new(issuer, audience, skew)) == NULL ||
-        (g.revs = sitetoken_revocations_new()) == NULL || (line = malloc(GW_LINE_MAX)) == NULL) {
-        gw_log("%s", "out of memory");
-        return 1;
+    g.last_kid_refetch_ms = -1;
+    if ((g.revs = sitetoken_revocations_new()) == NULL ||
+        (g.replay = sitetoken_replay_new((size_t)g.cfg.replay_max)) == NULL) {
+        gw_log("error", "event=start_failed msg=\"out of memory\"");
+        goto done;
     }
-    if (gw_fetch_keys(&g) == -1 || gw_fetch_revocations(&g) == -1) {
-        gw_log("%s", "cannot reach the authority");
-        return 1;
+    sitetoken_revocations_set_skew(g.revs, g.cfg.clock_skew);
+    if (g.cfg.clock_override)
+        gw_log("warn", "event=debug_clock_enabled msg=\"POST /debug/clock is open: tests only\"");
+    if ((loop.base = event_base_new()) == NULL || (http = evhttp_new(loop.base)) == NULL)
+        goto done;
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                         EVHTTP_REQ_PATCH);
+    evhttp_set_max_headers_size(http, 32768);
+    evhttp_set_max_body_size(http, 16384);
+    evhttp_set_timeout(http, 30);
+    evhttp_set_gencb(http, gw_request_cb, &loop);
+    if ((bound = evhttp_bind_socket_with_handle(http, g.cfg.listen_address,
+                                                (ev_uint16_t)g.cfg.listen_port)) == NULL) {
+        gw_log("error", "event=start_failed msg=\"cannot listen on %s:%lld\"", g.cfg.listen_address,
+               (long long)g.cfg.listen_port);
+        goto done;
     }
-    if (pthread_create(&follower, NULL, gw_follow, &g) != 0) {
-        gw_log("%s", "cannot start the follower thread");
-        return 1;
-    }
-    fprintf(stderr, "ready: %zu keys, revocation serial %lld\n", sitetoken_verifier_key_count(g.v),
-            (long long)sitetoken_revocations_serial(g.revs));
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    while (fgets(line, GW_LINE_MAX, stdin) != NULL) {
-        struct sitetoken_claims c;
-        int rc;
+    {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        evutil_socket_t fd = evhttp_bound_socket_get_fd(bound);
 
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '\0')
-            continue;
-        pthread_rwlock_rdlock(&g.lock);
-        rc = gw_check(&g, line, &c);
-        pthread_rwlock_unlock(&g.lock);
-        if (rc == SITETOKEN_E_UNKNOWN_KEY) {
-            pthread_rwlock_wrlock(&g.lock);
-            if (gw_mono() - g.last_keys_fetch >= g.kid_cooldown_s)
-                gw_fetch_keys(&g);
-            rc = gw_check(&g, line, &c);
-            pthread_rwlock_unlock(&g.lock);
-        }
-        if (rc == SITETOKEN_OK)
-            printf("ok %s %s %s\n", c.kind == SITETOKEN_KIND_ACCESS ? "access" : "client", c.sub,
-                   c.jti);
-        else
-            printf("refused %s\n", sitetoken_error_name(rc));
+        if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+            port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                  : ((struct sockaddr_in *)&ss)->sin_port);
     }
-    /* stdin closed: the follower thread (blocked on the event stream, still
-     * using the verifier and the cache) dies with the process. */
-    free(line);
-    return 0;
+    if (gw_fetch_start(&g, &errstr) == -1) {
+        gw_log("error", "event=start_failed msg=\"%s\"", errstr);
+        goto done;
+    }
+    sigs[0] = evsignal_new(loop.base, SIGTERM, gw_signal_cb, loop.base);
+    sigs[1] = evsignal_new(loop.base, SIGINT, gw_signal_cb, loop.base);
+    event_add(sigs[0], NULL);
+    event_add(sigs[1], NULL);
+    snprintf(addr, sizeof(addr), "%s:%u", g.cfg.listen_address, (unsigned)port);
+    fprintf(stderr, "ready: listening on http://%s\n", addr);
+    event_base_dispatch(loop.base);
+    gw_log("info", "event=stopping");
+    rc = 0;
+done:
+    gw_fetch_stop(&g);
+    for (int i = 0; i < 2; i++)
+        if (sigs[i] != NULL)
+            event_free(sigs[i]);
+    if (http != NULL)
+        evhttp_free(http);
+    if (loop.base != NULL)
+        event_base_free(loop.base);
+    sitetoken_verifier_free(g.v);
+    sitetoken_revocations_free(g.revs);
+    sitetoken_replay_free(g.replay);
+    pthread_rwlock_destroy(&g.lock);
+    gw_config_free(&g.cfg);
+    return rc;
 }

@@ -1,126 +1,272 @@
-"""The gateway kit: sitetoken-gateway (libsitetoken with its revocation
-cache, fed by the signed feed and the event stream) answers locally, refuses
-a revoked token within a second of `sitetokenctl token revoke` and a blocked
-device's tokens likewise, takes an unblock at its next full refetch, learns a
-rotated key, and does not refetch the keys for every unknown kid."""
+"""sitetoken-gateway behind real nginx (auth_request): a device with an
+access token and a fresh DPoP proof reaches the upstream with its identity
+headers; every refusal is checked by its code, through nginx as the
+documented snippet rebuilds it; revocation reaches nginx within a second;
+the enrolment path admits only good bulk tokens; the gateway fails closed
+when the authority is gone and recovers by itself."""
 
-import queue
-import subprocess
-import threading
 import time
 
 import jwt
+import pytest
+import requests
 
-from conftest import BUILD, bulk_new
+import device
+from conftest import SANITIZED, bulk_new
 from device import Device
-
-GATEWAY = BUILD / "tools" / "sitetoken-gateway"
-
-
-class Gateway:
-    def __init__(self, server, *args):
-        self.proc = subprocess.Popen([str(GATEWAY), "--url", server.base, *args],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1)
-        self.err = queue.Queue()
-        threading.Thread(target=self._errs, daemon=True).start()
-        line = self.err.get(timeout=10)
-        assert line.startswith("ready:"), line
-
-    def _errs(self):
-        for line in self.proc.stderr:
-            self.err.put(line.strip())
-
-    def check(self, token):
-        self.proc.stdin.write(token + "\n")
-        self.proc.stdin.flush()
-        return self.proc.stdout.readline().strip()
-
-    def wait_for(self, token, want, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            got = self.check(token)
-            if got.startswith(want) or time.monotonic() > deadline:
-                return got
-            time.sleep(0.02)
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=10)
+from gwkit import Gateway, Nginx, Upstream, dpop, wait_until
 
 
-def exchange(mp, bulk):
-    """A device with its client token and an access token: only the access
-    token is a gateway credential (its aud is the gateway audience; a client
-    token's is the issuer, DESIGN.md "The tokens")."""
+@pytest.fixture
+def kit(server, mp, tmp_path):
+    up = Upstream()
+    gw = Gateway(tmp_path, server.base, "clock_skew: 60s\nmax_staleness: 6s\nkid_cooldown: 1h\n")
+    ngx = None
+    try:
+        gw.wait_ready()
+        ngx = Nginx(gw.port, up.port)
+        yield server, mp, gw, ngx, up
+    finally:
+        if ngx:
+            ngx.stop()
+        gw.stop()
+        up.stop()
+
+
+def enrolled(mp, server):
     d = Device()
-    r = mp.exchange(d, bulk["token"])
+    r = mp.register(d)
     assert r.status_code == 201, r.text
     d.id, d.jti = r.json()["device_id"], r.json()["token_id"]
-    r = mp.access(d)
-    assert r.status_code == 200, r.text
-    d.access, d.access_jti = r.json()["access_token"], r.json()["token_id"]
+    a = mp.access(d)
+    assert a.status_code == 200, a.text
+    d.access = a.json()["access_token"]
+    d.access_jti = jwt.decode(d.access, options={"verify_signature": False})["jti"]
     return d
 
 
-def test_revoked_within_one_second(server, mp):
+def call(base, d, method="GET", path="/api/x?q=1", token=None, proof=None, scheme="DPoP",
+         htm=None, htu=None, **kw):
+    token = token if token is not None else d.access
+    headers = {}
+    if token:
+        headers["Authorization"] = "%s %s" % (scheme, token)
+    if proof is None and d is not None:
+        proof = dpop(d, htm or method, htu or (base + path.split("?")[0]), token, **kw)
+    if proof:
+        headers["DPoP"] = proof
+    return requests.request(method, base + path, headers=headers, timeout=10)
+
+
+def code(r):
+    assert r.headers.get("Content-Type", "").startswith("application/problem+json"), r.text
+    doc = r.json()
+    assert doc["code"] == r.headers.get("X-Sitetoken-Code", doc["code"])
+    return r.status_code, doc["code"]
+
+
+def test_device_reaches_upstream_with_identity(kit):
+    server, mp, gw, ngx, up = kit
+    d = enrolled(mp, server)
+    r = call(ngx.base, d, "POST", "/api/things/./a/../b?x=1")
+    assert r.status_code == 200, r.text
+    h = r.json()["headers"]
+    assert h["x-sitetoken-device-id"] == d.id
+    assert h["x-sitetoken-token-id"] == d.access_jti
+    assert h["x-sitetoken-site"] == "PS1"
+    # a client cannot smuggle its own identity header past nginx
+    r = requests.get(ngx.base + "/api/y", timeout=10,
+                     headers={"Authorization": "DPoP " + d.access, "X-Sitetoken-Device-Id": "GUID:evil",
+                              "DPoP": dpop(d, "GET", ngx.base + "/api/y", d.access)})
+    assert r.json()["headers"]["x-sitetoken-device-id"] == d.id
+
+
+def test_refusals_by_code(kit):
+    server, mp, gw, ngx, up = kit
+    d = enrolled(mp, server)
+    other = Device()
     bulk = bulk_new(server)
-    d, other = exchange(mp, bulk), exchange(mp, bulk)
-    gw = Gateway(server)
-    assert gw.check(d.access) == "ok access %s %s" % (d.id, d.access_jti)
-    # a client token is not a gateway credential
-    assert gw.check(d.token) == "refused wrong_token_type"
-    assert gw.check("not-a-token") == "refused invalid_request"
+    hits = len(up.hits)
+    cases = [
+        ("no token", lambda: requests.get(ngx.base + "/api/x", timeout=10), (401, "unauthenticated")),
+        ("bulk token", lambda: call(ngx.base, d, token=bulk["token"]), (401, "wrong_token_type")),
+        ("client token", lambda: call(ngx.base, d, token=d.token), (401, "wrong_token_type")),
+        ("bearer scheme", lambda: call(ngx.base, d, scheme="Bearer"), (401, "proof_invalid")),
+        ("no proof", lambda: call(ngx.base, d, proof=""), (401, "proof_invalid")),
+        ("wrong htm", lambda: call(ngx.base, d, "GET", htm="POST"), (401, "proof_invalid")),
+        ("wrong htu", lambda: call(ngx.base, d, htu=ngx.base + "/api/other"), (401, "proof_invalid")),
+        ("old proof", lambda: call(ngx.base, d, iat=device.now() - 600), (401, "proof_invalid")),
+        ("typ", lambda: call(ngx.base, d, typ="sitetoken-proof+jwt"), (401, "proof_invalid")),
+        ("another key", lambda: call(ngx.base, d, key=other.key, jwk=other.jwk), (401, "binding_mismatch")),
+        ("garbage", lambda: call(ngx.base, d, token="a.b.c"), (400, "invalid_request")),
+    ]
+    for name, fn, want in cases:
+        r = fn()
+        assert code(r) == want, (name, r.status_code, r.text)
+        if want[0] == 401:
+            assert r.headers["WWW-Authenticate"].startswith("DPoP"), name
+    # a replayed proof
+    p = dpop(d, "GET", ngx.base + "/api/x", d.access)
+    assert call(ngx.base, d, proof=p).status_code == 200
+    r = call(ngx.base, d, proof=p)
+    assert code(r) == (401, "proof_replayed")
+    assert 'error="invalid_dpop_proof"' in r.headers["WWW-Authenticate"]
+    assert len(up.hits) == hits + 1  # only the one good call reached the upstream
+    # the answers of the gateway itself carry the always-present headers
+    r = requests.get(gw.base + "/auth", timeout=10)
+    assert r.headers["X-Sitetoken-Code"] == "unauthenticated"
+    assert r.headers["X-Sitetoken-Device-Id"] == ""
+    assert 'DPoP' in r.headers["WWW-Authenticate"]
+
+
+def test_expired_by_debug_clock(kit):
+    server, mp, gw, ngx, up = kit
+    d = enrolled(mp, server)
+    assert call(ngx.base, d).status_code == 200
+    gw.shift_clock(9 * 3600)  # access tokens live 8 h
+    assert code(call(ngx.base, d)) == (401, "token_expired")
+
+
+def test_revoked_and_blocked_within_one_second(kit):
+    server, mp, gw, ngx, up = kit
+    d, e = enrolled(mp, server), enrolled(mp, server)
+    assert call(ngx.base, d).status_code == 200
     t0 = time.monotonic()
     server.ctl("token", "revoke", d.access_jti, check=0)
-    assert gw.wait_for(d.access, "refused", 1.0) == "refused token_revoked"
-    assert time.monotonic() - t0 < 1.0
-    # nothing of another family
-    assert gw.check(other.access).startswith("ok access")
-    # a blocked device: all of its tokens
-    t0 = time.monotonic()
-    server.ctl("device", "block", other.id, check=0)
-    assert gw.wait_for(other.access, "refused", 1.0) == "refused token_revoked"
-    assert time.monotonic() - t0 < 1.0
-    # a blocked bulk token does not touch devices that exchanged it
-    late = exchange(mp, bulk)
-    server.ctl("bulk", "block", bulk["id"], check=0)
-    time.sleep(0.2)
-    assert gw.check(late.access).startswith("ok access")
-    gw.close()
+    r = wait_until(lambda: (lambda r: r if r.status_code != 200 else None)(call(ngx.base, d)), 2.0,
+                   "revocation at nginx")
+    took = time.monotonic() - t0
+    assert code(r) == (401, "token_revoked")
+    if not SANITIZED:
+        assert took < 1.0, took
+    assert call(ngx.base, e).status_code == 200  # only that token
+    server.ctl("device", "block", e.id, check=0)
+    r = wait_until(lambda: (lambda r: r if r.status_code != 200 else None)(call(ngx.base, e)), 2.0,
+                   "device block at nginx")
+    assert code(r) == (401, "token_revoked")
 
 
-def test_starts_with_revocations_and_takes_unblock_on_refresh(server, mp):
-    d = exchange(mp, bulk_new(server))
-    server.ctl("device", "block", d.id, check=0)
-    gw = Gateway(server, "--refresh", "1")
-    assert gw.check(d.access) == "refused token_revoked"
-    server.ctl("device", "unblock", d.id, check=0)
-    # the unblock removes the entry; the next full refetch (every second
-    # here, 60 s by default) brings that to the gateway
-    assert gw.wait_for(d.access, "ok", 5.0).startswith("ok access")
-    gw.close()
-
-
-def test_rotation_and_unknown_kid_cooldown(server, mp):
-    d = exchange(mp, bulk_new(server))
-    gw = Gateway(server, "--kid-cooldown", "3600")
-    assert gw.check(d.access).startswith("ok")
-    # forged kids: refused without a fetch storm (one refetch at most)
+def test_forged_kid_flood_bounded_fetches(kit):
+    server, mp, gw, ngx, up = kit
+    d = enrolled(mp, server)
+    before = gw.metric('sitetoken_gateway_fetches_total{what="keys"}')
     header = jwt.get_unverified_header(d.access)
-    forger = Device().key
-    for i in range(50):
-        forged = jwt.encode({"x": i}, forger, algorithm="EdDSA",
+    for i in range(40):
+        forged = jwt.encode({"sub": d.id, "x": i}, d.key, algorithm="EdDSA",
                             headers={"kid": "nope%d" % i, "typ": header["typ"]})
-        assert gw.check(forged) == "refused unknown_key"
-    metrics = server.get("/metrics").text
-    keys_fetches = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
-                       if line.startswith("sitetoken_http_requests_total") and 'route="keys"' in line)
-    assert 1 <= keys_fetches <= 2, keys_fetches  # the start, and one refetch
-    # a rotation reaches the gateway as a keys event: tokens of the new key verify
+        assert code(call(ngx.base, d, token=forged)) == (401, "unknown_key")
+    wait_until(lambda: gw.metric('sitetoken_gateway_fetches_total{what="keys"}') >= before + 1, 5,
+               "one refetch")
+    assert gw.metric('sitetoken_gateway_fetches_total{what="keys"}') <= before + 1
+
+
+def test_rotation_reaches_gateway(kit):
+    server, mp, gw, ngx, up = kit
+    d = enrolled(mp, server)
     server.ctl("key", "rotate", "--now", check=0)
-    d2 = exchange(mp, bulk_new(server))
-    assert jwt.get_unverified_header(d2.access)["kid"] != header["kid"]
-    assert gw.wait_for(d2.access, "ok", 2.0).startswith("ok access")
-    assert gw.check(d.access).startswith("ok access")  # the retired key still verifies
-    gw.close()
+    e = enrolled(mp, server)
+    assert jwt.get_unverified_header(e.access)["kid"] != jwt.get_unverified_header(d.access)["kid"]
+    wait_until(lambda: call(ngx.base, e).status_code == 200, 3, "new key at the gateway")
+    assert call(ngx.base, d).status_code == 200  # the retired key still verifies
+
+
+def test_enrol_path(kit):
+    server, mp, gw, ngx, up = kit
+    good, blocked = bulk_new(server), bulk_new(server)
+    server.ctl("bulk", "block", blocked["id"], check=0)
+    hits = len(up.hits)
+    r = requests.post(ngx.base + "/enrol/exchange", json={}, timeout=10,
+                      headers={"Authorization": "Bearer " + good["token"]})
+    assert r.status_code == 200, r.text
+    assert len(up.hits) == hits + 1
+    forged = jwt.encode({"iss": "urn:sitetoken:PS1", "aud": "urn:sitetoken:PS1", "exp": 2 ** 40},
+                        Device().key, algorithm="EdDSA",
+                        headers={"kid": jwt.get_unverified_header(good["token"])["kid"],
+                                 "typ": "sitetoken-bulk+jwt"})
+    wait_until(lambda: requests.post(
+        ngx.base + "/enrol/x", timeout=10,
+        headers={"Authorization": "Bearer " + blocked["token"]}).status_code == 403, 3, "block")
+    for hdr, want in [(None, (401, "unauthenticated")),
+                      ("Bearer " + forged, (401, "bad_signature")),
+                      ("Bearer " + blocked["token"], (403, "bulk_token_blocked"))]:
+        r = requests.post(ngx.base + "/enrol/x", timeout=10,
+                          headers={"Authorization": hdr} if hdr else {})
+        assert code(r) == want, r.text
+    assert len(up.hits) == hits + 1
+
+
+def test_enrol_expired_by_debug_clock(kit):
+    server, mp, gw, ngx, up = kit
+    good = bulk_new(server)
+    gw.shift_clock(8 * 86400)
+    r = requests.post(ngx.base + "/enrol/x", timeout=10,
+                      headers={"Authorization": "Bearer " + good["token"]})
+    assert code(r) == (401, "token_expired")
+
+
+def test_enrol_refusal_budget(server, tmp_path):
+    up = Upstream()
+    gw = Gateway(tmp_path, server.base, "enrol:\n  refusals_per_minute: 3\n")
+    try:
+        gw.wait_ready()
+        for i in range(3):
+            r = requests.get(gw.base + "/auth/enrol", timeout=5,
+                             headers={"X-Forwarded-For": "10.9.8.7"})
+            assert r.headers["X-Sitetoken-Code"] == "unauthenticated"
+        r = requests.get(gw.base + "/auth/enrol", timeout=5, headers={"X-Forwarded-For": "10.9.8.7"})
+        assert r.status_code == 429 and r.json()["code"] == "rate_limited"
+        assert int(r.headers["Retry-After"]) >= 1
+        # another source address has its own budget
+        r = requests.get(gw.base + "/auth/enrol", timeout=5, headers={"X-Forwarded-For": "10.9.8.8"})
+        assert r.headers["X-Sitetoken-Code"] == "unauthenticated"
+    finally:
+        gw.stop()
+        up.stop()
+
+
+def test_authority_stopped_then_back(start_server, tmp_path):
+    server = start_server()
+    from device import MP
+
+    mp = MP(server, server.ctl("mp", "add", "mp-x", json_out=True, check=0).doc["api_key"])
+    d = enrolled(mp, server)
+    gw = Gateway(tmp_path, server.base, "max_staleness: 3s\n")
+    try:
+        gw.wait_ready()
+        port = server.base.rsplit(":", 1)[1]
+        r = call(gw.base, d, path="/auth", htu="http://127.0.0.1:%d/" % gw.port)
+        assert r.status_code == 200, r.text
+        server.stop()
+        t0 = time.monotonic()
+        # served from cache until max_staleness, then 503 unavailable
+        assert call(gw.base, d, path="/auth", htu="http://127.0.0.1:%d/" % gw.port).status_code == 200
+        r = wait_until(lambda: (lambda r: r if r.status_code == 503 else None)(
+            call(gw.base, d, path="/auth", htu="http://127.0.0.1:%d/" % gw.port)), 10, "503")
+        assert time.monotonic() - t0 >= 2.0
+        assert r.json()["code"] == "unavailable" and r.headers["Retry-After"]
+        assert requests.get(gw.base + "/readyz", timeout=5).status_code == 503
+        assert "event=stale" in gw.log()
+        # back on the same port: recovers by itself
+        cfg = (tmp_path / "sitetoken.yaml").read_text().replace("port: 0", "port: " + port)
+        (tmp_path / "sitetoken.yaml").write_text(cfg)
+        start_server(cfg)
+        gw.wait_ready(15)
+        assert call(gw.base, d, path="/auth", htu="http://127.0.0.1:%d/" % gw.port).status_code == 200
+    finally:
+        gw.stop()
+
+
+def test_config_check(tmp_path):
+    from gwkit import GATEWAY
+    import subprocess
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("listen:\n  port: 99999\nnope: 1\nmax_staleness: soon\n")
+    r = subprocess.run([str(GATEWAY), "-n", "-c", str(bad)], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "bad.yaml:2: listen.port: out of bounds" in r.stderr
+    assert "bad.yaml:3: nope: unknown key" in r.stderr
+    assert "bad.yaml:4: max_staleness: not a duration" in r.stderr
+    good = tmp_path / "good.yaml"
+    good.write_text("audience: urn:x\ntrusted_proxies: [10.0.0.0/8, '::1']\n")
+    assert subprocess.run([str(GATEWAY), "-n", "-c", str(good)]).returncode == 0

@@ -72,7 +72,6 @@ test_parse(void **state)
         "{\"serial\":1,\"entries\":{}}",
         "{\"serial\":1,\"entries\":[1]}",
         "{\"serial\":1,\"entries\":[" E(2, "token", "x", "2030-01-01T00:00:00Z") "]}",
-        "{\"serial\":9,\"entries\":[" E(2, "key", "x", "2030-01-01T00:00:00Z") "]}",
         "{\"serial\":9,\"entries\":[" E(2, "token", "", "2030-01-01T00:00:00Z") "]}",
         "{\"serial\":9,\"entries\":[" E(0, "token", "x", "2030-01-01T00:00:00Z") "]}",
         "{\"serial\":9,\"entries\":[" E(2, "token", "x", "tomorrow") "]}",
@@ -82,6 +81,11 @@ test_parse(void **state)
         assert_int_not_equal(revdoc_parse(bad[i], strlen(bad[i]), &d, &err), ERRCODE_OK);
         revdoc_clear(&d);
     }
+    /* an entry of a kind we do not know parses, marked to be ignored */
+    const char unk[] = "{\"serial\":9,\"entries\":[" E(2, "key", "x", "2030-01-01T00:00:00Z") "]}";
+    assert_int_equal(revdoc_parse(unk, strlen(unk), &d, &err), ERRCODE_OK);
+    assert_int_equal(d.entries[0].kind, REVDOC_UNKNOWN);
+    revdoc_clear(&d);
     struct revdoc_entry e;
     const char ev[] = E(12, "token", "jti-z", "2030-01-01T00:00:00Z");
     assert_int_equal(revdoc_parse_entry(ev, strlen(ev), &e, &err), ERRCODE_OK);
@@ -101,12 +105,17 @@ test_jws(void **state)
 
     assert_non_null(key);
     assert_int_equal(jwks_add(keys, "k1", key), 0);
-    json_object_set_new(payload, "iss", json_string("urn:sitetoken:PS1"));
+    assert_int_equal(revdoc_set_claims(payload, "urn:sitetoken:PS1", "urn:sitetoken:gateway", 1000,
+                                       REVDOC_MAX_AGE_DEFAULT),
+                     0);
     header = json_pack("{s:s, s:s, s:s}", "alg", "EdDSA", "kid", "k1", "typ", REVDOC_TYP);
     jws = jws_sign(key, JWK_ALG_EDDSA, header, payload);
     assert_int_equal(revdoc_parse_jws(jws, strlen(jws), keys, &d, &err), ERRCODE_OK);
     assert_int_equal(d.n, 3);
     assert_string_equal(d.iss, "urn:sitetoken:PS1");
+    assert_string_equal(d.aud, "urn:sitetoken:gateway");
+    assert_int_equal(d.iat, 1000);
+    assert_int_equal(d.exp, 1000 + REVDOC_MAX_AGE_DEFAULT);
     revdoc_clear(&d);
     /* tampered payload */
     jws[strchr(jws, '.') - jws + 3] ^= 1;
@@ -159,7 +168,10 @@ test_cache(void **state)
     strcpy(c.jti, "jti-a");
     strcpy(c.sub, "GUID:other");
     assert_int_equal(sitetoken_revocations_check(r, &c, T2030 - 1), SITETOKEN_E_TOKEN_REVOKED);
-    assert_int_equal(sitetoken_revocations_check(r, &c, T2030), SITETOKEN_OK); /* expired entry */
+    /* held until expires_at + skew (the token is accepted until exp + skew) */
+    sitetoken_revocations_set_skew(r, 300);
+    assert_int_equal(sitetoken_revocations_check(r, &c, T2030 + 299), SITETOKEN_E_TOKEN_REVOKED);
+    assert_int_equal(sitetoken_revocations_check(r, &c, T2030 + 300), SITETOKEN_OK);
     strcpy(c.jti, "jti-x");
     strcpy(c.sub, "GUID:d");
     assert_int_equal(sitetoken_revocations_check(r, &c, 0), SITETOKEN_E_TOKEN_REVOKED);

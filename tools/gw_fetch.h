@@ -1,0 +1,15 @@
+/* The follower thread: keeps the gateway's keys and revocations fresh from
+ * the authority over libcurl (see gw_fetch.c). */
+#ifndef SITETOKEN_GW_FETCH_H
+#define SITETOKEN_GW_FETCH_H
+
+struct gw;
+
+/* Starts the thread; 0/-1 with *errstr. */
+int gw_fetch_start(struct gw *g, const char **errstr);
+/* Asks for a JWKS refetch now (the loop, on an unknown kid past cooldown). */
+void gw_fetch_want_keys(struct gw *g);
+/* Stops and joins the thread. */
+void gw_fetch_stop(struct gw *g);
+
+#endif
