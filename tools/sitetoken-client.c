@@ -239,6 +239,7 @@ main(int argc, char **argv)
         {"name", required_argument, NULL, 'n'},
         {"clock-offset", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct client c = {.key_file = "device.key",
@@ -290,6 +291,9 @@ main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            printf("sitetoken-client %s\n", SITETOKEN_VERSION);
             return 0;
         default:
             usage(stderr);

@@ -276,10 +276,15 @@ int
 main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"url", required_argument, NULL, 'u'},      {"issuer", required_argument, NULL, 'i'},
-        {"audience", required_argument, NULL, 'a'}, {"skew", required_argument, NULL, 's'},
-        {"refresh", required_argument, NULL, 'r'},  {"kid-cooldown", required_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"url", required_argument, NULL, 'u'},
+        {"issuer", required_argument, NULL, 'i'},
+        {"audience", required_argument, NULL, 'a'},
+        {"skew", required_argument, NULL, 's'},
+        {"refresh", required_argument, NULL, 'r'},
+        {"kid-cooldown", required_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
     };
     struct gw g;
     const char *url = NULL, *issuer = "urn:sitetoken:PS1", *audience = "urn:sitetoken:gateway";
@@ -313,6 +318,9 @@ main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            printf("sitetoken-gateway %s\n", SITETOKEN_VERSION);
             return 0;
         default:
             usage(stderr);
