@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -102,6 +103,8 @@ static const struct schema_entry schema[] = {
      .help = "key that seals the signing keys (created with mode 0600)"},
     {.name = "admin_socket", PATH(MAX_SUN_PATH), CFG(admin_socket),
      .show = "<state_dir>/admin.sock", .help = "admin Unix socket (mode 0600)"},
+    {.name = "admin_socket_group", STR(1, 32), CFG(admin_socket_group), .check = check_user,
+     .show = "(none)", .help = "give the admin socket to this group, mode 0660"},
     {.name = "user", STR(1, 32), CFG(user), .check = check_user, .show = "(none)",
      .help = "drop privileges to this user after binding"},
     {.name = "keys", .type = CT_SECTION, .help = "signing keys"},
@@ -1192,12 +1195,13 @@ load_document(struct load *ld, yaml_node_t *root)
 }
 
 /* sitetokend -n: what start-up would refuse on this host, found before
- * anything is created: every TLS listener's files load and parse, and the
- * user to drop to exists. */
+ * anything is created: every TLS listener's files load and parse, the
+ * user to drop to and the admin socket's group exist. */
 static void
 check_host(struct load *ld)
 {
     size_t icert = schema_index(LISTEN_SCOPE "tls.certificate"), iuser = schema_index("user");
+    size_t igroup = schema_index("admin_socket_group");
     struct config *cfg = ld->cfg;
     char key[64];
 
@@ -1215,6 +1219,10 @@ check_host(struct load *ld)
     }
     if (cfg->user != NULL && !ld->bad[iuser] && getpwnam(cfg->user) == NULL)
         lerr(ld, ld->line[iuser], "user", "no such user: %s", cfg->user);
+    if (cfg->admin_socket_group != NULL && !ld->bad[igroup] &&
+        getgrnam(cfg->admin_socket_group) == NULL)
+        lerr(ld, ld->line[igroup], "admin_socket_group", "no such group: %s",
+             cfg->admin_socket_group);
 }
 
 static int
@@ -1340,44 +1348,66 @@ config_check(struct config *cfg, const char *path, struct config_errors *errs,
     return config_load_file(cfg, path, errs, true, tls_check);
 }
 
+size_t
+config_schema_count(void)
+{
+    return SCHEMA_N;
+}
+
+int
+config_schema_row(size_t i, struct config_schema_row *row)
+{
+    const struct schema_entry *e;
+    char lo[32], hi[32];
+
+    if (i >= SCHEMA_N)
+        return -1;
+    e = &schema[i];
+    memset(row, 0, sizeof(*row));
+    row->name = e->name;
+    row->type = type_names[e->type];
+    row->help = e->help;
+    row->section = e->type == CT_SECTION;
+    switch (e->type) {
+    case CT_INT:
+        snprintf(row->def, sizeof(row->def), "%lld", (long long)e->def);
+        snprintf(row->range, sizeof(row->range), "%lld..%lld", (long long)e->min,
+                 (long long)e->max);
+        break;
+    case CT_DURATION:
+        config_format_duration(e->def, row->def, sizeof(row->def));
+        config_format_duration(e->min, lo, sizeof(lo));
+        config_format_duration(e->max, hi, sizeof(hi));
+        snprintf(row->range, sizeof(row->range), "%s..%s", lo, hi);
+        break;
+    case CT_BOOL:
+        snprintf(row->def, sizeof(row->def), "%s", e->def ? "true" : "false");
+        break;
+    case CT_ENUM:
+        snprintf(row->def, sizeof(row->def), "%s", e->choices[e->def]);
+        for (size_t j = 0; e->choices[j] != NULL; j++)
+            snprintf(row->range + strlen(row->range), sizeof(row->range) - strlen(row->range),
+                     "%s%s", j > 0 ? "|" : "", e->choices[j]);
+        break;
+    case CT_LISTEN:
+        snprintf(row->range, sizeof(row->range), "%lld..%lld entries", (long long)e->min,
+                 (long long)e->max);
+        break;
+    default:
+        break;
+    }
+    if (e->def_str != NULL || e->show != NULL)
+        snprintf(row->def, sizeof(row->def), "%s", e->def_str != NULL ? e->def_str : e->show);
+    return 0;
+}
+
 void
 config_print_schema(FILE *out)
 {
-    fprintf(out, "%-36s %-8s %-26s %s\n", "KEY", "TYPE", "DEFAULT", "RANGE");
-    for (size_t i = 0; i < SCHEMA_N; i++) {
-        const struct schema_entry *e = &schema[i];
-        char def[64] = "", range[80] = "", lo[32], hi[32];
+    struct config_schema_row row;
 
-        switch (e->type) {
-        case CT_INT:
-            snprintf(def, sizeof(def), "%lld", (long long)e->def);
-            snprintf(range, sizeof(range), "%lld..%lld", (long long)e->min, (long long)e->max);
-            break;
-        case CT_DURATION:
-            config_format_duration(e->def, def, sizeof(def));
-            config_format_duration(e->min, lo, sizeof(lo));
-            config_format_duration(e->max, hi, sizeof(hi));
-            snprintf(range, sizeof(range), "%s..%s", lo, hi);
-            break;
-        case CT_BOOL:
-            snprintf(def, sizeof(def), "%s", e->def ? "true" : "false");
-            break;
-        case CT_ENUM:
-            snprintf(def, sizeof(def), "%s", e->choices[e->def]);
-            for (size_t j = 0; e->choices[j] != NULL; j++)
-                snprintf(range + strlen(range), sizeof(range) - strlen(range), "%s%s",
-                         j > 0 ? "|" : "", e->choices[j]);
-            break;
-        case CT_LISTEN:
-            snprintf(range, sizeof(range), "%lld..%lld entries", (long long)e->min,
-                     (long long)e->max);
-            break;
-        default:
-            break;
-        }
-        if (e->def_str != NULL || e->show != NULL)
-            snprintf(def, sizeof(def), "%s", e->def_str != NULL ? e->def_str : e->show);
-        fprintf(out, "%-36s %-8s %-26s %s\n    %s\n", e->name, type_names[e->type], def, range,
-                e->help);
-    }
+    fprintf(out, "%-36s %-8s %-26s %s\n", "KEY", "TYPE", "DEFAULT", "RANGE");
+    for (size_t i = 0; config_schema_row(i, &row) == 0; i++)
+        fprintf(out, "%-36s %-8s %-26s %s\n    %s\n", row.name, row.type, row.def, row.range,
+                row.help);
 }

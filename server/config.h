@@ -55,9 +55,10 @@ struct config {
     int64_t feed_max_age_ms;                      /* signed revocation document lifetime */
     int64_t workers;                              /* 0 = one per CPU */
     int64_t commit_batch, commit_delay_ms, busy_timeout_ms;
-    char *user;          /* drop privileges to this user after binding; NULL = don't */
-    bool clock_override; /* test-only: allow the debug clock */
-    char *source;        /* file name, or CONFIG_DEFAULT_SOURCE */
+    char *user;               /* drop privileges to this user after binding; NULL = don't */
+    char *admin_socket_group; /* the admin socket's group (mode 0660); NULL = mode 0600 */
+    bool clock_override;      /* test-only: allow the debug clock */
+    char *source;             /* file name, or CONFIG_DEFAULT_SOURCE */
 };
 
 /* An ordered list of error lines. Each is "FILE:LINE: key: message"; a YAML syntax error
@@ -98,6 +99,19 @@ void config_free(struct config *cfg);
 
 /* The schema as a table for `sitetokend --help-config`. */
 void config_print_schema(FILE *out);
+
+/* One schema entry as text, for --help-config and the sitetokend.yaml(5)
+ * generator. The strings point into the table or into the row itself. */
+struct config_schema_row {
+    const char *name; /* dotted; items of the listen list are "listen[].KEY" */
+    const char *type; /* "map", "string", "path", "int", "bool", "duration", "enum", "list" */
+    const char *help;
+    bool section; /* a map of further keys */
+    char def[64], range[80];
+};
+size_t config_schema_count(void);
+/* Fills row with entry i; -1 when i is out of range. */
+int config_schema_row(size_t i, struct config_schema_row *row);
 
 /* "90d 8h 5m 0s", "2ms", "10080m": one or more <integer><unit> groups, units d h m s ms,
  * each at most once and from largest to smallest, optional spaces between groups.

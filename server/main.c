@@ -29,6 +29,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "routes.h"
 #include "seal.h"
 #include "signer.h"
@@ -55,6 +56,17 @@ usage(FILE *out)
                  "  -n        check the configuration and exit (0 ok, 1 errors)\n");
 }
 
+/* Tells systemd (Type=notify) where the service is; a failure is logged
+ * and otherwise ignored: the service serves whether or not it is heard. */
+static void
+main_notify(const char *state)
+{
+    const char *errstr = NULL;
+
+    if (notify_send(state, &errstr) == -1)
+        log_warn("event=notify state=%s error=%s", state, log_quote(errstr, (char[200]){0}, 200));
+}
+
 static void
 main_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -67,6 +79,7 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
         return;
     }
     env->shutting_down = 1;
+    main_notify("STOPPING=1");
     log_info("event=shutdown signal=%d inflight=%d", (int)sig, http_inflight(env->http));
     http_stop_accepting(env->http);
     feed_close_all(env->feed); /* event streams never end by themselves */
@@ -81,9 +94,13 @@ static void
 main_hup_cb(evutil_socket_t sig, short what, void *arg)
 {
     struct sitetokend *env = arg;
+    const char *errstr = NULL;
 
     log_info("event=reload signal=%d", (int)sig);
+    if (notify_reloading(&errstr) == -1)
+        log_warn("event=notify state=RELOADING=1 error=%s", log_quote(errstr, (char[200]){0}, 200));
     http_reload_tls(env->http);
+    main_notify("READY=1");
 }
 
 /* The state files, in the order they are checked and handed over. */
@@ -98,6 +115,8 @@ struct main_state {
     struct passwd pw; /* cfg->user resolved before anything is created */
     char pwbuf[4096];
     int has_user;
+    gid_t admin_gid; /* cfg->admin_socket_group resolved */
+    int has_group;
 };
 
 static void
@@ -170,6 +189,70 @@ main_resolve_user(struct main_state *ms, const struct config *cfg, const char **
     return 0;
 }
 
+/* Resolves cfg->admin_socket_group before anything is created. Without root
+ * the process can give the socket only to one of its own groups (systemd:
+ * the service user's groups, or SupplementaryGroups=). */
+static int
+main_resolve_group(struct main_state *ms, const struct config *cfg, const char **errstr)
+{
+    static char err[512];
+    struct group gr, *grp = NULL;
+    char buf[4096];
+    gid_t groups[256];
+    int rc, n, member;
+
+    if (cfg->admin_socket_group == NULL)
+        return 0;
+    rc = getgrnam_r(cfg->admin_socket_group, &gr, buf, sizeof(buf), &grp);
+    if (grp == NULL) {
+        snprintf(err, sizeof(err), "admin_socket_group %s: %s", cfg->admin_socket_group,
+                 rc != 0 ? strerror(rc) : "no such group");
+        goto fail;
+    }
+    member = geteuid() == 0 || getegid() == grp->gr_gid;
+    n = getgroups((int)(sizeof(groups) / sizeof(groups[0])), groups);
+    for (int i = 0; i < n && !member; i++)
+        member = groups[i] == grp->gr_gid;
+    if (!member) {
+        snprintf(err, sizeof(err),
+                 "admin_socket_group %s: not a group of this process (add the service user to "
+                 "it, or run as root)",
+                 cfg->admin_socket_group);
+        goto fail;
+    }
+    ms->admin_gid = grp->gr_gid;
+    ms->has_group = 1;
+    return 0;
+fail:
+    *errstr = err;
+    return -1;
+}
+
+/* Once the admin socket is bound (mode 0600): gives it to the group, mode
+ * 0660, never following a symbolic link planted in its place. */
+static int
+main_admin_socket_group(const struct main_state *ms, const struct config *cfg, const char **errstr)
+{
+    static char err[512];
+    struct stat sb;
+
+    if (!ms->has_group)
+        return 0;
+    errno = 0;
+    if (lstat(cfg->admin_socket, &sb) == -1 || !S_ISSOCK(sb.st_mode) ||
+        fchownat(AT_FDCWD, cfg->admin_socket, (uid_t)-1, ms->admin_gid, AT_SYMLINK_NOFOLLOW) == -1)
+        goto fail;
+    if (fchmodat(AT_FDCWD, cfg->admin_socket, 0660, AT_SYMLINK_NOFOLLOW) == -1 &&
+        ((errno != ENOTSUP && errno != EOPNOTSUPP) || chmod(cfg->admin_socket, 0660) == -1))
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, sizeof(err), "admin_socket_group %s: %.300s: %s", cfg->admin_socket_group,
+             cfg->admin_socket, errno != 0 ? strerror(errno) : "not a socket: refused");
+    *errstr = err;
+    return -1;
+}
+
 /* Hands one state file to uid:gid through a descriptor opened without
  * following a symbolic link (and kept open: see struct main_state). */
 static int
@@ -229,7 +312,8 @@ main_drop_privileges(struct main_state *ms, const struct config *cfg, const char
     }
     /* A socket cannot be opened: fchownat on the name, never following it. */
     if (lstat(cfg->admin_socket, &sb) == -1 || !S_ISSOCK(sb.st_mode) ||
-        fchownat(AT_FDCWD, cfg->admin_socket, pw->pw_uid, pw->pw_gid, AT_SYMLINK_NOFOLLOW) == -1) {
+        fchownat(AT_FDCWD, cfg->admin_socket, pw->pw_uid,
+                 ms->has_group ? ms->admin_gid : pw->pw_gid, AT_SYMLINK_NOFOLLOW) == -1) {
         snprintf(err, sizeof(err), "chown %.300s: %s", cfg->admin_socket,
                  errno != 0 ? strerror(errno) : "not a socket: refused");
         goto fail;
@@ -455,6 +539,7 @@ main(int argc, char **argv)
      * behind: then the lock, the seal key, the database and its keys. */
     main_state_init(&ms, &cfg);
     if (main_resolve_user(&ms, &cfg, &errstr) == -1 ||
+        main_resolve_group(&ms, &cfg, &errstr) == -1 ||
         main_make_state_dir(cfg.state_dir, &errstr) == -1 ||
         main_refuse_symlinks(&ms, &cfg, &errstr) == -1) {
         log_error("event=start error=%s", log_quote(errstr, (char[700]){0}, 700));
@@ -470,6 +555,10 @@ main(int argc, char **argv)
         goto done;
     }
     ms.admin_bound = 1;
+    if (main_admin_socket_group(&ms, &cfg, &errstr) == -1) {
+        log_error("event=start error=%s", log_quote(errstr, (char[700]){0}, 700));
+        goto done;
+    }
     if (store_lock(cfg.database, &ms.lock_fd, &ms.lock_created, &errstr) == -1 ||
         main_check_seal_key(&cfg, &errstr) == -1 ||
         seal_key_load(cfg.seal_key_file, env->seal_key, &created, &errstr) == -1) {
@@ -553,6 +642,7 @@ main(int argc, char **argv)
              cfg.site_code, log_quote(cfg.source, (char[512]){0}, 512),
              log_quote(cfg.database, (char[512]){0}, 512), store_schema_version(env->store));
     log_raw("ready: listening on %s", http_describe(env->http));
+    main_notify("READY=1");
 
     if (event_base_dispatch(env->base) == -1) {
         log_error("event=loop error=\"event loop failed\"");

@@ -530,6 +530,7 @@ main(int argc, char **argv)
         {"timeout", required_argument, NULL, 'T'},
         {"data", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct client c = {.key_file = "device.key",
@@ -600,6 +601,9 @@ main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return CLIENT_EXIT_OK;
+        case 'V':
+            printf("sitetoken-client %s\n", SITETOKEN_VERSION);
             return CLIENT_EXIT_OK;
         default:
             usage(stderr);

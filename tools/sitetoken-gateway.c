@@ -292,6 +292,7 @@ int
 main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"help-config", no_argument, NULL, 'H'},
+                                             {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
     static struct gw g; /* the process-wide context */
     struct gw_loop loop = {.g = &g};
@@ -313,6 +314,9 @@ main(int argc, char **argv)
             break;
         case 'H':
             gw_config_describe(stdout);
+            return 0;
+        case 'V':
+            printf("sitetoken-gateway %s\n", SITETOKEN_VERSION);
             return 0;
         default:
             gw_usage();
