@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "console.h"
 #include "httpc.h"
 
 #define CTL_DEFAULT_SOCKET "var/admin.sock"
@@ -705,6 +706,80 @@ ctl_audit_verify(struct ctl *ctl, int argc, char **argv)
     return ok ? 0 : 1;
 }
 
+/* The console's reads (server/admin_stats.c), printed as their JSON. */
+static int
+ctl_overview(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {{.name = "hours"}};
+    char path[64];
+    json_int_t h = 6;
+
+    if (ctl_parse_opts(argc, argv, opts, 1, NULL, 0) == -1 ||
+        (opts[0].value != NULL && ctl_int_arg(opts[0].value, 1, 24, &h) == -1))
+        return 2;
+    snprintf(path, sizeof(path), "/v1/admin/overview?hours=%lld", (long long)h);
+    return ctl_do(ctl, "GET", path, NULL, NULL);
+}
+
+static int
+ctl_device_search(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {
+        {.name = "by"}, {.name = "after"}, {.name = "limit"}, {.name = "all", .flag = 1}};
+    char q[800] = "", *prefix;
+
+    if (ctl_parse_opts(argc, argv, opts, 4, &prefix, 1) == -1 || strlen(prefix) > 256)
+        return 2;
+    ctl_query_add(q, sizeof(q), "by", opts[0].value != NULL ? opts[0].value : "name");
+    ctl_query_add(q, sizeof(q), "q", prefix);
+    return ctl_list(ctl, "/v1/admin/search/devices", q, opts[1].value, opts[2].value,
+                    opts[3].value != NULL, ctl_show_device_list);
+}
+
+static int
+ctl_audit_recent(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {{.name = "action"},
+                             {.name = "subject"},
+                             {.name = "actor"},
+                             {.name = "before"},
+                             {.name = "limit"}};
+    char q[1200] = "", path[1400];
+
+    if (ctl_parse_opts(argc, argv, opts, 5, NULL, 0) == -1)
+        return 2;
+    for (int i = 0; i < 5; i++)
+        if (opts[i].value != NULL && strlen(opts[i].value) > 128)
+            return 2;
+    for (int i = 0; i < 5; i++)
+        ctl_query_add(q, sizeof(q), opts[i].name, opts[i].value);
+    snprintf(path, sizeof(path), "/v1/admin/audit/recent%s%s", q[0] ? "?" : "", q);
+    return ctl_do(ctl, "GET", path, NULL, ctl_show_audit);
+}
+
+static int
+ctl_impact(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {
+        {.name = "bulk"}, {.name = "device"}, {.name = "token"}, {.name = "mp"}};
+    static const char *const keys[] = {"bulk_id", "device_id", "jti", "mp_id"};
+    char q[400] = "", path[512];
+
+    if (ctl_parse_opts(argc, argv, opts, 4, NULL, 0) == -1)
+        return 2;
+    for (int i = 0; i < 4; i++)
+        if (opts[i].value != NULL && strlen(opts[i].value) <= 64)
+            ctl_query_add(q, sizeof(q), keys[i], opts[i].value);
+    snprintf(path, sizeof(path), "/v1/admin/impact?%s", q);
+    return ctl_do(ctl, "GET", path, NULL, NULL);
+}
+
+static int
+ctl_ui(struct ctl *ctl, int argc, char **argv)
+{
+    return console_run(ctl->target.unix_path, argc, argv);
+}
+
 static const struct ctl_command ctl_commands[] = {
     {.name = "status", .usage = "status", .run = ctl_status},
     {.name = "bulk new",
@@ -731,9 +806,20 @@ static const struct ctl_command ctl_commands[] = {
     {.name = "mp remove", .usage = "mp remove ID", .run = ctl_mp_remove},
     {.name = "key list", .usage = "key list", .run = ctl_key_list},
     {.name = "key rotate", .usage = "key rotate [--now]", .run = ctl_key_rotate},
-    /* "audit verify" before "audit": the first match wins */
+    /* "audit verify" and "audit recent" before "audit": the first match wins */
+    {.name = "audit recent",
+     .usage = "audit recent [--action A] [--subject S] [--actor X] [--before SEQ] [--limit N]",
+     .run = ctl_audit_recent},
     {.name = "audit verify", .usage = "audit verify", .run = ctl_audit_verify},
     {.name = "audit", .usage = "audit [--after SEQ] [--limit N] [--all]", .run = ctl_audit},
+    {.name = "overview", .usage = "overview [--hours N]", .run = ctl_overview},
+    {.name = "device search",
+     .usage = "device search PREFIX [--by name|hardware_id|id] [--after ID] [--limit N] [--all]",
+     .run = ctl_device_search},
+    {.name = "impact",
+     .usage = "impact --bulk ID | --device ID | --token JTI | --mp ID",
+     .run = ctl_impact},
+    {.name = "ui", .usage = "ui [--port N] [--session-idle SECONDS]", .run = ctl_ui},
 };
 
 static void
