@@ -295,9 +295,12 @@ def browser():
 
 
 def wait_for(drv, cond, timeout=15):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(drv, timeout, poll_frequency=0.1).until(cond)
+    # a table re-rendered between finding a row and reading it: look again
+    return WebDriverWait(drv, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(cond)
 
 
 def css(drv, sel):
