@@ -2,6 +2,7 @@
  * latency histogram per route, rendered as Prometheus text on /metrics. */
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/buffer.h>
 
@@ -22,12 +23,27 @@ struct metrics_route {
     _Atomic uint64_t sum_us;
 };
 
+/* Refusals of the MP API per minute, for the console's chart: a ring of
+ * METRICS_MINUTES slots, each tagged with its Unix minute (a slot whose tag
+ * is old is reset by the first request of its new minute; a request racing
+ * that reset may be lost, which a chart can bear). */
+struct metrics_minute {
+    _Atomic int64_t minute;
+    _Atomic uint64_t refusals;
+};
+
 struct metrics {
     const char *const *names;
     int nroutes;
     time_t started_at;
     struct metrics_route *routes;
+    unsigned char *refusal_route; /* 1 for the MP API's token routes */
+    struct metrics_minute minutes[METRICS_MINUTES];
 };
+
+/* The routes whose 4xx/5xx answers are refusals of a device. */
+static const char *const metrics_refusal_routes[] = {"registrations", "exchanges", "renewals",
+                                                     "access_tokens"};
 
 struct metrics *
 metrics_new(const char *const *route_names, int nroutes, time_t started_at)
@@ -39,10 +55,17 @@ metrics_new(const char *const *route_names, int nroutes, time_t started_at)
     m->names = route_names;
     m->nroutes = nroutes;
     m->started_at = started_at;
-    if ((m->routes = calloc((size_t)nroutes, sizeof(*m->routes))) == NULL) {
+    if ((m->routes = calloc((size_t)nroutes, sizeof(*m->routes))) == NULL ||
+        (m->refusal_route = calloc((size_t)nroutes, 1)) == NULL) {
+        free(m->routes);
         free(m);
         return NULL;
     }
+    for (int i = 0; i < nroutes; i++)
+        for (size_t k = 0; k < sizeof(metrics_refusal_routes) / sizeof(metrics_refusal_routes[0]);
+             k++)
+            if (route_names[i] != NULL && strcmp(route_names[i], metrics_refusal_routes[k]) == 0)
+                m->refusal_route[i] = 1;
     return m;
 }
 
@@ -52,7 +75,33 @@ metrics_free(struct metrics *m)
     if (m == NULL)
         return;
     free(m->routes);
+    free(m->refusal_route);
     free(m);
+}
+
+static void
+metrics_count_refusal(struct metrics *m)
+{
+    int64_t minute = (int64_t)time(NULL) / 60, old;
+    struct metrics_minute *slot = &m->minutes[minute % METRICS_MINUTES];
+
+    old = atomic_load_explicit(&slot->minute, memory_order_relaxed);
+    if (old != minute && atomic_compare_exchange_strong(&slot->minute, &old, minute))
+        atomic_store(&slot->refusals, 0);
+    atomic_fetch_add_explicit(&slot->refusals, 1, memory_order_relaxed);
+}
+
+uint64_t
+metrics_refusals_in_minute(struct metrics *m, int64_t minute)
+{
+    struct metrics_minute *slot;
+
+    if (m == NULL || minute < 0)
+        return 0;
+    slot = &m->minutes[minute % METRICS_MINUTES];
+    if (atomic_load(&slot->minute) != minute)
+        return 0;
+    return atomic_load(&slot->refusals);
 }
 
 void
@@ -66,6 +115,8 @@ metrics_request(struct metrics *m, int route, int status, int64_t duration_us)
     r = &m->routes[route];
     if (status >= METRICS_STATUS_MIN && status <= METRICS_STATUS_MAX)
         atomic_fetch_add_explicit(&r->status[status - METRICS_STATUS_MIN], 1, memory_order_relaxed);
+    if (status >= 400 && m->refusal_route[route])
+        metrics_count_refusal(m);
     while (b < METRICS_NBUCKETS && duration_us > metrics_buckets_us[b])
         b++;
     atomic_fetch_add_explicit(&r->bucket[b], 1, memory_order_relaxed);

@@ -6,6 +6,7 @@
 #include <event2/http.h>
 
 #include "admin.h"
+#include "admin_stats.h"
 #include "feed.h"
 #include "inventory.h"
 #include "mpapi.h"
@@ -174,6 +175,26 @@ const struct route routes_table[] = {
      .pattern = "/v1/admin/audit/verify",
      .scope = ROUTE_ADMIN,
      .handler = inventory_audit_verify},
+    {.name = "admin_overview",
+     .method = ROUTE_GET,
+     .pattern = "/v1/admin/overview",
+     .scope = ROUTE_ADMIN,
+     .handler = admin_stats_overview},
+    {.name = "admin_device_search",
+     .method = ROUTE_GET,
+     .pattern = "/v1/admin/search/devices",
+     .scope = ROUTE_ADMIN,
+     .handler = admin_stats_device_search},
+    {.name = "admin_audit_recent",
+     .method = ROUTE_GET,
+     .pattern = "/v1/admin/audit/recent",
+     .scope = ROUTE_ADMIN,
+     .handler = admin_stats_audit_recent},
+    {.name = "admin_impact",
+     .method = ROUTE_GET,
+     .pattern = "/v1/admin/impact",
+     .scope = ROUTE_ADMIN,
+     .handler = admin_stats_impact},
 };
 
 const int routes_count = (int)(sizeof(routes_table) / sizeof(routes_table[0]));

@@ -160,6 +160,23 @@ static const struct store_migration {
                "  PRIMARY KEY (iat, jti)"
                ") STRICT, WITHOUT ROWID;",
     },
+    {
+        .version = 6,
+        .name = "console indexes",
+        /* The console's searches and counts (store/stats.c): devices by
+         * name or hardware id prefix in (field, id) keyset order, devices of
+         * one bulk token or MP (what a block affects), and the audit trail
+         * of one action or subject newest first. IF NOT EXISTS: a test
+         * that rewinds the schema re-applies this. */
+        .sql =
+            "CREATE INDEX IF NOT EXISTS devices_name_id ON devices(name, id);"
+            "DROP INDEX IF EXISTS devices_name;"
+            "CREATE INDEX IF NOT EXISTS devices_hardware_id ON devices(hardware_id, id);"
+            "CREATE INDEX IF NOT EXISTS devices_bulk ON devices(bulk_id) WHERE bulk_id IS NOT NULL;"
+            "CREATE INDEX IF NOT EXISTS devices_mp ON devices(mp_id) WHERE mp_id IS NOT NULL;"
+            "CREATE INDEX IF NOT EXISTS audit_action_seq ON audit(action, seq);"
+            "CREATE INDEX IF NOT EXISTS audit_subject_seq ON audit(subject, seq);",
+    },
 };
 
 #define STORE_NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

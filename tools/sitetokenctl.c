@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "console.h"
 #include "httpc.h"
 
 /* The admin socket when neither -s nor SITETOKEN_ADMIN_SOCKET says: a build
@@ -729,6 +730,80 @@ ctl_audit_verify(struct ctl *ctl, int argc, char **argv)
     return ok ? CTL_EXIT_OK : CTL_EXIT_AUDIT_BROKEN;
 }
 
+/* The console's reads (server/admin_stats.c), printed as their JSON. */
+static int
+ctl_overview(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {{.name = "hours"}};
+    char path[64];
+    json_int_t h = 6;
+
+    if (ctl_parse_opts(argc, argv, opts, 1, NULL, 0) == -1 ||
+        (opts[0].value != NULL && ctl_int_arg(opts[0].value, 1, 24, &h) == -1))
+        return 2;
+    snprintf(path, sizeof(path), "/v1/admin/overview?hours=%lld", (long long)h);
+    return ctl_do(ctl, "GET", path, NULL, NULL);
+}
+
+static int
+ctl_device_search(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {
+        {.name = "by"}, {.name = "after"}, {.name = "limit"}, {.name = "all", .flag = 1}};
+    char q[800] = "", *prefix;
+
+    if (ctl_parse_opts(argc, argv, opts, 4, &prefix, 1) == -1 || strlen(prefix) > 256)
+        return 2;
+    ctl_query_add(q, sizeof(q), "by", opts[0].value != NULL ? opts[0].value : "name");
+    ctl_query_add(q, sizeof(q), "q", prefix);
+    return ctl_list(ctl, "/v1/admin/search/devices", q, opts[1].value, opts[2].value,
+                    opts[3].value != NULL, ctl_show_device_list);
+}
+
+static int
+ctl_audit_recent(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {{.name = "action"},
+                             {.name = "subject"},
+                             {.name = "actor"},
+                             {.name = "before"},
+                             {.name = "limit"}};
+    char q[1200] = "", path[1400];
+
+    if (ctl_parse_opts(argc, argv, opts, 5, NULL, 0) == -1)
+        return 2;
+    for (int i = 0; i < 5; i++)
+        if (opts[i].value != NULL && strlen(opts[i].value) > 128)
+            return 2;
+    for (int i = 0; i < 5; i++)
+        ctl_query_add(q, sizeof(q), opts[i].name, opts[i].value);
+    snprintf(path, sizeof(path), "/v1/admin/audit/recent%s%s", q[0] ? "?" : "", q);
+    return ctl_do(ctl, "GET", path, NULL, ctl_show_audit);
+}
+
+static int
+ctl_impact(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_opt opts[] = {
+        {.name = "bulk"}, {.name = "device"}, {.name = "token"}, {.name = "mp"}};
+    static const char *const keys[] = {"bulk_id", "device_id", "jti", "mp_id"};
+    char q[400] = "", path[512];
+
+    if (ctl_parse_opts(argc, argv, opts, 4, NULL, 0) == -1)
+        return 2;
+    for (int i = 0; i < 4; i++)
+        if (opts[i].value != NULL && strlen(opts[i].value) <= 64)
+            ctl_query_add(q, sizeof(q), keys[i], opts[i].value);
+    snprintf(path, sizeof(path), "/v1/admin/impact?%s", q);
+    return ctl_do(ctl, "GET", path, NULL, NULL);
+}
+
+static int
+ctl_ui(struct ctl *ctl, int argc, char **argv)
+{
+    return console_run(ctl->target.unix_path, argc, argv);
+}
+
 static const struct ctl_command ctl_commands[] = {
     {.name = "status", .usage = "status", .run = ctl_status},
     {.name = "bulk new",
@@ -755,9 +830,20 @@ static const struct ctl_command ctl_commands[] = {
     {.name = "mp remove", .usage = "mp remove ID", .run = ctl_mp_remove},
     {.name = "key list", .usage = "key list", .run = ctl_key_list},
     {.name = "key rotate", .usage = "key rotate [--now]", .run = ctl_key_rotate},
-    /* "audit verify" before "audit": the first match wins */
+    /* "audit verify" and "audit recent" before "audit": the first match wins */
+    {.name = "audit recent",
+     .usage = "audit recent [--action A] [--subject S] [--actor X] [--before SEQ] [--limit N]",
+     .run = ctl_audit_recent},
     {.name = "audit verify", .usage = "audit verify", .run = ctl_audit_verify},
     {.name = "audit", .usage = "audit [--after SEQ] [--limit N] [--all]", .run = ctl_audit},
+    {.name = "overview", .usage = "overview [--hours N]", .run = ctl_overview},
+    {.name = "device search",
+     .usage = "device search PREFIX [--by name|hardware_id|id] [--after ID] [--limit N] [--all]",
+     .run = ctl_device_search},
+    {.name = "impact",
+     .usage = "impact --bulk ID | --device ID | --token JTI | --mp ID",
+     .run = ctl_impact},
+    {.name = "ui", .usage = "ui [--port N] [--session-idle SECONDS]", .run = ctl_ui},
 };
 
 static void
@@ -789,7 +875,9 @@ ctl_man_usage(FILE *out, const char *usage)
             w[--n] = '\0';
             close = 1;
         }
-        if (strncmp(w, "--", 2) == 0)
+        if (strcmp(w, "|") == 0)
+            fputs(" |", out); /* a delimiter: it closes the macro before it */
+        else if (strncmp(w, "--", 2) == 0)
             fprintf(out, " Fl \\-%s", w + 2);
         else if (*w >= 'A' && *w <= 'Z')
             fprintf(out, " Ar %s", w);
@@ -836,8 +924,9 @@ ctl_man(FILE *out)
             ".It Pa %s\nthe default admin socket; its mode is 0600, or 0660 for the group "
             "named by\n.Cm admin_socket_group\nin\n.Xr sitetokend.yaml 5 .\n.El\n"
             ".Sh EXIT STATUS\n.Bl -tag -width Ds -compact\n.It 0\nsuccess\n.It 1\n"
-            "the server refused (its error code on standard error), or it could not be "
-            "reached\n.It 2\na usage error\n.El\n.Sh EXAMPLES\nA bulk registration token "
+            "the server refused (its error code on standard error)\n.It 2\na usage error\n"
+            ".It 3\nthe server could not be reached (the message names the socket tried)\n"
+            ".It 4\n.Cm audit verify\nfound a break in the audit chain\n.El\n.Sh EXAMPLES\nA bulk registration token "
             "for 100 devices:\n.Bd -literal -offset indent\n"
             "sitetokenctl bulk new \\-\\-max\\-uses 100 \\-\\-note \"lab 4\"\n.Ed\n"
             ".Sh SEE ALSO\n.Xr sitetokend.yaml 5 ,\n.Xr sitetoken-gateway 8 ,\n"
