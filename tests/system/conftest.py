@@ -167,6 +167,18 @@ class Server:
         return self.wait_exit(timeout)
 
 
+def stop_quietly(server):
+    """Cleanup on every path out of a fixture: stops the server if it still
+    runs (SIGKILL if it ignores SIGTERM), asserts nothing."""
+    if server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait()
+
+
 def write_config(path, text):
     path = Path(path)
     path.write_text(text)
@@ -221,13 +233,7 @@ def start_server(tmp_path):
 
     yield start
     for s in started:
-        if s.proc.poll() is None:
-            s.proc.send_signal(signal.SIGTERM)
-            try:
-                s.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                s.proc.kill()
-                s.proc.wait()
+        stop_quietly(s)
 
 
 @pytest.fixture
