@@ -265,7 +265,10 @@ def test_file_size_limit(start_server, tmp_path, monkeypatch):
         try:
             r = mp.register(d)
         except requests.ConnectionError:
-            time.sleep(0.2)
+            try:  # a crash: let its exit status and last lines arrive
+                s.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
             raise AssertionError("no answer at the file size limit; server exit status %s:\n%s"
                                  % (s.proc.poll(), s.log()[-2000:]))
         if r.status_code == 201:
