@@ -21,7 +21,7 @@ import jwt
 import requests
 
 import device
-from conftest import BUILD
+from conftest import BUILD, stop_quietly
 
 GATEWAY = BUILD / "tools" / "sitetoken-gateway"
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,13 +124,7 @@ class Gateway(Stopped):
         device.CLOCK["offset"] = seconds
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_quietly(self)
 
 
 class Upstream(Stopped):
