@@ -135,6 +135,23 @@ class Server:
         conn.close()
         return resp.status, (json.loads(raw) if raw else None)
 
+    def admin_items(self, path):
+        """Every item of a paged admin list (follows `next`) -> list."""
+        items, after = [], None
+        while True:
+            sep = "&" if "?" in path else "?"
+            page = path if after is None else "%s%safter=%s" % (path, sep, after)
+            status, doc = self.admin("GET", page)
+            assert status == 200, doc
+            items.extend(doc["items"])
+            after = doc.get("next")
+            if not after:
+                return items
+
+    def token(self, jti):
+        """The admin token list's item for one jti, or None."""
+        return next((t for t in self.admin_items("/v1/admin/tokens?limit=1000") if t["jti"] == jti), None)
+
     def shift_clock(self, seconds):
         """Moves the server's debug clock (needs debug.clock_override)."""
         import device
@@ -148,6 +165,18 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         return self.wait_exit(timeout)
+
+
+def stop_quietly(server):
+    """Cleanup on every path out of a fixture: stops the server if it still
+    runs (SIGKILL if it ignores SIGTERM), asserts nothing."""
+    if server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait()
 
 
 def write_config(path, text):
@@ -165,6 +194,14 @@ def basic_config(extra="", clock=True, level="debug"):
         "    port: 0\n"
         "log:\n"
         "  level: %s\n" % level + ("debug:\n  clock_override: true\n" if clock else "") + extra
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only: the test's point is the SQLite file itself (tamper, crash, sealing, WAL,"
+        " locks, symlinks, permissions); a run on another store backend skips it",
     )
 
 
@@ -196,13 +233,7 @@ def start_server(tmp_path):
 
     yield start
     for s in started:
-        if s.proc.poll() is None:
-            s.proc.send_signal(signal.SIGTERM)
-            try:
-                s.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                s.proc.kill()
-                s.proc.wait()
+        stop_quietly(s)
 
 
 @pytest.fixture

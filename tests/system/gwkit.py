@@ -21,10 +21,30 @@ import jwt
 import requests
 
 import device
-from conftest import BUILD
+from conftest import BUILD, stop_quietly
 
 GATEWAY = BUILD / "tools" / "sitetoken-gateway"
 ROOT = Path(__file__).resolve().parents[2]
+
+
+class Stopped:
+    """`with Thing(...) as t:` stops t on every way out (a failed check, a
+    failed start of the next piece); a constructor that fails after starting
+    its process stops it before raising (started_or_stop)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def started_or_stop(self, wait):
+        try:
+            wait()
+        except BaseException:
+            self.stop()
+            raise
 
 
 def free_port():
@@ -53,7 +73,7 @@ def dpop(dev, method, url, access, iat=None, jti=None, key=None, jwk=None, typ="
                       headers={"typ": typ, "jwk": jwk or dev.jwk})
 
 
-class Gateway:
+class Gateway(Stopped):
     def __init__(self, workdir, authority, extra=""):
         self.port = free_port()
         self.cfg = Path(workdir) / "gateway.yaml"
@@ -67,11 +87,14 @@ class Gateway:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.cond = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
+        self.started_or_stop(self._started)
+        self.base = "http://127.0.0.1:%d" % self.port
+
+    def _started(self):
         with self.cond:
             self.cond.wait_for(lambda: any(l.startswith("ready:") for l in self.lines)
                                or self.proc.poll() is not None, timeout=20)
         assert self.proc.poll() is None, self.log()
-        self.base = "http://127.0.0.1:%d" % self.port
 
     def _read(self):
         for line in self.proc.stderr:
@@ -101,16 +124,10 @@ class Gateway:
         device.CLOCK["offset"] = seconds
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_quietly(self)
 
 
-class Upstream:
+class Upstream(Stopped):
     """Echoes the request's method, path and X-Sitetoken-* headers as JSON."""
 
     def __init__(self):
@@ -162,7 +179,7 @@ def fill(text, **ports):
     return text
 
 
-class Nginx:
+class Nginx(Stopped):
     def __init__(self, gw_port, up_port):
         self.port = free_port()
         # Workers run as nobody when nginx starts as root: every path they
@@ -180,7 +197,7 @@ class Nginx:
         (d / "nginx.conf").write_text(conf)
         self.proc = subprocess.Popen(["nginx", "-p", str(d), "-c", str(d / "nginx.conf")],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        wait_until(self._up, 10, "nginx listening")
+        self.started_or_stop(lambda: wait_until(self._up, 10, "nginx listening"))
         self.base = "http://127.0.0.1:%d" % self.port
 
     def _up(self):
@@ -198,7 +215,7 @@ class Nginx:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class Caddy:
+class Caddy(Stopped):
     def __init__(self, gw_port, up_port):
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="st-caddy-"))
@@ -210,7 +227,7 @@ class Caddy:
         self.proc = subprocess.Popen(["caddy", "run", "--config", str(self.dir / "Caddyfile"),
                                       "--adapter", "caddyfile"], cwd=self.dir, env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self._up, 15, "caddy listening")
+        self.started_or_stop(lambda: wait_until(self._up, 15, "caddy listening"))
         self.base = "http://127.0.0.1:%d" % self.port
 
     def _up(self):

@@ -79,6 +79,7 @@ def tamper(server, tmp_path, sql):
     ("UPDATE audit SET seq = -1 WHERE seq = 6; UPDATE audit SET seq = 6 WHERE seq = 7;"
      " UPDATE audit SET seq = 7 WHERE seq = -1", 6),
 ])
+@pytest.mark.sqlite_only  # tampers with the audit rows in the file
 def test_verify_catches_tampering(start_server, tmp_path, sql, bad):
     server = start_server()
     from device import MP

@@ -84,6 +84,7 @@ def server_signing_key(workdir, kid):
     return serialization.load_der_private_key(AESGCM(seal).decrypt(blob[1:13], blob[13:], kid.encode()), None)
 
 
+@pytest.mark.sqlite_only  # unseals a signing key from the file to forge an old token
 def test_client_token_with_the_old_audience_still_accepted(start_server, tmp_path):
     """Client tokens issued before the audience rule carry the gateway
     audience; the authority accepts them until they expire."""

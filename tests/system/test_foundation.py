@@ -26,6 +26,7 @@ def port_free(port):
             return False
 
 
+@pytest.mark.sqlite_only  # the state directory holds sitetoken.db
 def test_embedded_default_start(start_server, tmp_path):
     assert port_free(8080), "the embedded default needs 127.0.0.1:8080 free"
     s = start_server(args=[])
@@ -44,6 +45,7 @@ def test_embedded_default_start(start_server, tmp_path):
     assert not sock.exists()
 
 
+@pytest.mark.sqlite_only  # WAL mode and the migrations table
 def test_database_is_wal_with_migrations(server, tmp_path):
     db = sqlite3.connect(tmp_path / "var" / "sitetoken.db")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -52,6 +54,7 @@ def test_database_is_wal_with_migrations(server, tmp_path):
     db.close()
 
 
+@pytest.mark.sqlite_only  # writes a future migration into the file
 def test_newer_schema_refused(start_server, tmp_path):
     s = start_server()
     assert s.stop() == 0
@@ -166,6 +169,7 @@ def test_health_ready_metrics(server):
     assert len(start) == 1 and int(start[0].split()[1]) > 1_600_000_000
 
 
+@pytest.mark.sqlite_only  # another process holds the SQLite write lock
 def test_readyz_reports_unwritable_store(server, tmp_path):
     db = sqlite3.connect(tmp_path / "var" / "sitetoken.db", timeout=0)
     db.execute("BEGIN EXCLUSIVE")

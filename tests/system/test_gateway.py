@@ -19,18 +19,11 @@ from gwkit import Gateway, Nginx, Upstream, dpop, wait_until
 
 @pytest.fixture
 def kit(server, mp, tmp_path):
-    up = Upstream()
-    gw = Gateway(tmp_path, server.base, "clock_skew: 60s\nmax_staleness: 6s\nkid_cooldown: 1h\n")
-    ngx = None
-    try:
+    with Upstream() as up, Gateway(tmp_path, server.base,
+                                   "clock_skew: 60s\nmax_staleness: 6s\nkid_cooldown: 1h\n") as gw:
         gw.wait_ready()
-        ngx = Nginx(gw.port, up.port)
-        yield server, mp, gw, ngx, up
-    finally:
-        if ngx:
-            ngx.stop()
-        gw.stop()
-        up.stop()
+        with Nginx(gw.port, up.port) as ngx:
+            yield server, mp, gw, ngx, up
 
 
 def enrolled(mp, server):
@@ -205,9 +198,7 @@ def test_enrol_expired_by_debug_clock(kit):
 
 
 def test_enrol_refusal_budget(server, tmp_path):
-    up = Upstream()
-    gw = Gateway(tmp_path, server.base, "enrol:\n  refusals_per_minute: 3\n")
-    try:
+    with Gateway(tmp_path, server.base, "enrol:\n  refusals_per_minute: 3\n") as gw:
         gw.wait_ready()
         for i in range(3):
             r = requests.get(gw.base + "/auth/enrol", timeout=5,
@@ -219,9 +210,6 @@ def test_enrol_refusal_budget(server, tmp_path):
         # another source address has its own budget
         r = requests.get(gw.base + "/auth/enrol", timeout=5, headers={"X-Forwarded-For": "10.9.8.8"})
         assert r.headers["X-Sitetoken-Code"] == "unauthenticated"
-    finally:
-        gw.stop()
-        up.stop()
 
 
 def test_authority_stopped_then_back(start_server, tmp_path):
@@ -230,8 +218,7 @@ def test_authority_stopped_then_back(start_server, tmp_path):
 
     mp = MP(server, server.ctl("mp", "add", "mp-x", json_out=True, check=0).doc["api_key"])
     d = enrolled(mp, server)
-    gw = Gateway(tmp_path, server.base, "max_staleness: 3s\n")
-    try:
+    with Gateway(tmp_path, server.base, "max_staleness: 3s\n") as gw:
         gw.wait_ready()
         port = server.base.rsplit(":", 1)[1]
         r = call(gw.base, d, path="/auth", htu="http://127.0.0.1:%d/" % gw.port)
@@ -252,8 +239,6 @@ def test_authority_stopped_then_back(start_server, tmp_path):
         start_server(cfg)
         gw.wait_ready(15)
         assert call(gw.base, d, path="/auth", htu="http://127.0.0.1:%d/" % gw.port).status_code == 200
-    finally:
-        gw.stop()
 
 
 def test_config_check(tmp_path):

@@ -15,18 +15,10 @@ from test_gateway import call, code, enrolled
 
 @pytest.fixture
 def caddy_kit(server, mp, tmp_path):
-    up = Upstream()
-    gw = Gateway(tmp_path, server.base)
-    cad = None
-    try:
+    with Upstream() as up, Gateway(tmp_path, server.base) as gw:
         gw.wait_ready()
-        cad = Caddy(gw.port, up.port)
-        yield server, mp, gw, cad, up
-    finally:
-        if cad:
-            cad.stop()
-        gw.stop()
-        up.stop()
+        with Caddy(gw.port, up.port) as cad:
+            yield server, mp, gw, cad, up
 
 
 def test_caddy_forward_auth(caddy_kit):

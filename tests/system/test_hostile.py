@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from conftest import Server, basic_config, write_config
+from conftest import Server, basic_config, stop_quietly, write_config
 from device import AUDIENCE, ISSUER, MP, Device, b64u, b64u_decode, public_jwk
 
 MAX_RSS_KB = 200 * 1024
@@ -29,31 +29,35 @@ def env(tmp_path_factory):
     # Content-Length, endless chunks) is cut off within the test's time
     cfg = write_config(wd / "sitetoken.yaml",
                        basic_config("limits:\n  read_timeout: 2s\n", level="info", clock=False))
-    s = Server(wd, ["-c", str(cfg)]).wait_ready()
-    key = s.ctl("mp", "add", "mp-hostile", json_out=True, check=0).doc["api_key"]
-    mp = MP(s, key)
-    d = Device()
-    assert mp.register(d).status_code == 201
-    bulk = s.ctl("bulk", "new", json_out=True, check=0).doc
-    access = mp.access(d).json()["access_token"]
-    yield {"server": s, "mp": mp, "device": d, "bulk": bulk["token"], "access": access}
-    # After everything: alive, and memory bounded.
-    assert s.get("/healthz").status_code == 200
-    rss = rss_kb(s)
-    print("hostile: server RSS after the suite %d kB" % rss)
-    assert rss < MAX_RSS_KB
-    # no hostile request made the server fail: no 5xx answer (logged at warn
-    # with its status), nothing logged at error level, no 5xx in the metrics
-    log = s.log()
-    assert "level=error" not in log, [l for l in log.splitlines() if "level=error" in l][:5]
-    assert " status=5" not in log, [l for l in log.splitlines() if " status=5" in l][:5]
-    metrics = s.get("/metrics").text
-    fives = [l for l in metrics.splitlines() if 'code="5' in l or 'status="5' in l]
-    assert all(l.rstrip().endswith(" 0") for l in fives), fives
-    s.stop()
-    # under ASan/UBSan: no report at exit either (leaks included)
-    log = s.log()
-    assert "Sanitizer" not in log and "runtime error:" not in log, log[-3000:]
+    s = Server(wd, ["-c", str(cfg)])
+    try:
+        s.wait_ready()
+        key = s.ctl("mp", "add", "mp-hostile", json_out=True, check=0).doc["api_key"]
+        mp = MP(s, key)
+        d = Device()
+        assert mp.register(d).status_code == 201
+        bulk = s.ctl("bulk", "new", json_out=True, check=0).doc
+        access = mp.access(d).json()["access_token"]
+        yield {"server": s, "mp": mp, "device": d, "bulk": bulk["token"], "access": access}
+        # After everything: alive, and memory bounded.
+        assert s.get("/healthz").status_code == 200
+        rss = rss_kb(s)
+        print("hostile: server RSS after the suite %d kB" % rss)
+        assert rss < MAX_RSS_KB
+        # no hostile request made the server fail: no 5xx answer (logged at warn
+        # with its status), nothing logged at error level, no 5xx in the metrics
+        log = s.log()
+        assert "level=error" not in log, [l for l in log.splitlines() if "level=error" in l][:5]
+        assert " status=5" not in log, [l for l in log.splitlines() if " status=5" in l][:5]
+        metrics = s.get("/metrics").text
+        fives = [l for l in metrics.splitlines() if 'code="5' in l or 'status="5' in l]
+        assert all(l.rstrip().endswith(" 0") for l in fives), fives
+        s.stop()
+        # under ASan/UBSan: no report at exit either (leaks included)
+        log = s.log()
+        assert "Sanitizer" not in log and "runtime error:" not in log, log[-3000:]
+    finally:
+        stop_quietly(s)
 
 
 def rss_kb(server):
@@ -545,6 +549,30 @@ def test_hostile_proof_refused(env, name):
     assert r.json()["code"] in (code, "invalid_request"), (name, r.text)
 
 
+def test_proof_cases_all_run(env):
+    """Every case proof_cases defines runs: refused ones through the
+    parametrized test above, the accepted ones (code None) below."""
+    _, cases = proof_cases(env)
+    refused = sorted(n for n, (_, code) in cases.items() if code is not None)
+    assert refused == sorted(PROOF_CASE_NAMES)
+    assert sorted(n for n, (_, code) in cases.items() if code is None) == sorted(PROOF_CASES_ACCEPTED)
+
+
+PROOF_CASES_ACCEPTED = ["ath on register"]
+
+
+@pytest.mark.parametrize("name", PROOF_CASES_ACCEPTED)
+def test_hostile_proof_extra_claims_ignored(env, name):
+    """`ath` binds only renew and access proofs (token-format.md): on a
+    register proof it is an unknown extra claim, and the proof is good."""
+    d, cases = proof_cases(env)
+    proof, code = cases[name]
+    assert code is None
+    r = env["mp"].post("/v1/registrations", {"hardware_id": d.hardware_id, "name": d.name, "proof": proof})
+    assert r.status_code == 201, (name, r.text)
+    assert r.json()["device_id"].startswith("GUID:")
+
+
 def test_replayed_proofs_refused(env):
     d = Device()
     body = d.register_body()
@@ -684,6 +712,7 @@ def test_proof_replayed_across_restart(start_server):
     assert MP(s, key).register(Device()).status_code == 201
 
 
+@pytest.mark.sqlite_only  # the admin API does not show the proof_jtis rows
 def test_persisted_proofs_are_pruned(start_server, tmp_path):
     """Rows of proofs past the window are pruned by the writer; recent ones stay."""
     import sqlite3

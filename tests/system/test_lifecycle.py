@@ -81,6 +81,7 @@ def test_300_rotations_then_restart(start_server, tmp_path):
     assert _kid_of(bulk_new(again)["token"]) == active
 
 
+@pytest.mark.sqlite_only  # the database lock file
 def test_second_server_on_one_database_refused(start_server, tmp_path):
     """Item 8: a second sitetokend on the same database (own admin socket and
     port) is refused, naming the lock file and the first one's pid."""
@@ -109,6 +110,7 @@ def _db_keys(path):
         db.close()
 
 
+@pytest.mark.sqlite_only  # the sealed key rows in the file
 def test_seal_key_missing_or_wrong_refused(start_server, tmp_path):
     """Item 9: with sealed keys in the database, a missing seal key file is a
     start-up error saying what to restore (and no new one is made), and one
@@ -135,6 +137,7 @@ def test_seal_key_missing_or_wrong_refused(start_server, tmp_path):
     start_server(basic_config(level="warn"))
 
 
+@pytest.mark.sqlite_only  # a backup is a copy of the file
 def test_serials_never_reused_after_restore(start_server, tmp_path):
     """Item 10: back up, revoke, restore, revoke: the new serial is above every
     serial given out before, and a gateway resuming at the lost one sees it."""
@@ -214,7 +217,9 @@ def test_check_only_tls_files(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
-@pytest.mark.parametrize("name", ["sitetoken.db", "seal.key", "sitetoken.db-wal"])
+@pytest.mark.parametrize("name", [
+    pytest.param("sitetoken.db", marks=pytest.mark.sqlite_only), "seal.key",
+    pytest.param("sitetoken.db-wal", marks=pytest.mark.sqlite_only)])
 def test_symlinked_state_file_refused(start_server, tmp_path, name):
     """Item 12: a state file replaced by a symbolic link (what the service
     account could do) is refused at a root start; its target is untouched."""

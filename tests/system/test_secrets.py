@@ -29,6 +29,7 @@ def secret_parts(token):
     return [token, token.split("_", 1)[-1]]
 
 
+@pytest.mark.sqlite_only  # scans the database file and its raw rows
 def test_tokens_and_keys_never_logged_or_stored(server):
     keys = [server.ctl("mp", "add", "mp-%d" % i, json_out=True, check=0).doc["api_key"] for i in range(2)]
     mp = MP(server, keys[0])

@@ -158,6 +158,7 @@ def test_tampered_tokens_refused(start_server, alg):
         assert r.status_code in (400, 401) and r.json()["code"] == code, (name, r.text)
 
 
+@pytest.mark.sqlite_only  # reads the sealed key rows and the file bytes
 def test_private_keys_sealed_at_rest(start_server, tmp_path):
     s, mp = start_with_alg(start_server, "EdDSA")
     s.ctl("key", "rotate", check=0)

@@ -6,12 +6,14 @@
  * window. On a real SQLite file. */
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -291,6 +293,49 @@ test_unwritable_store_is_unavailable(void **state)
     committer_stop(c);
 }
 
+/* Writes, then makes every later write of the process fail (RLIMIT_FSIZE
+ * 0, SIGXFSZ ignored): the write sits in the page cache, so BEGIN and the
+ * apply succeed and it is COMMIT's WAL write that fails. */
+static struct rlimit saved_fsize;
+
+static enum errcode
+full_disk_apply(struct commit_op *op, struct commit_ctx *ctx)
+{
+    struct rlimit none = {.rlim_cur = 0, .rlim_max = saved_fsize.rlim_max};
+    enum errcode code = test_apply(op, ctx);
+
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &none), 0);
+    return code;
+}
+
+static void
+test_commit_fails_after_begin(void **state)
+{
+    const char *err = NULL;
+    struct committer *c = committer_start(path, 1000, 16, 1000, 60000, 0, &err);
+    struct test_op doomed = {
+        .op = {.apply = full_disk_apply}, .key = "doomed", .answer = ERRCODE_OK};
+    struct test_op later = {.op = {.apply = test_apply}, .key = "later", .answer = ERRCODE_OK};
+    struct committer_stats stats;
+
+    assert_non_null(c);
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved_fsize), 0);
+    /* applied, but never durable: the op is told unavailable, not OK */
+    assert_int_equal(committer_run(c, &doomed.op), ERRCODE_UNAVAILABLE);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved_fsize), 0);
+    assert_int_equal(strncmp(doomed.op.detail, "store: ", 7), 0);
+    committer_get_stats(c, &stats);
+    assert_int_equal(stats.failed_commits, 1);
+    assert_false(meta_present("doomed")); /* rolled back, not half there */
+    /* the writer recovers by itself: the next batch commits */
+    assert_int_equal(committer_run(c, &later.op), ERRCODE_OK);
+    assert_true(meta_present("later"));
+    assert_false(meta_present("doomed"));
+    committer_stop(c);
+    signal(SIGXFSZ, SIG_DFL);
+}
+
 int
 main(void)
 {
@@ -301,6 +346,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_persisted_proofs_survive_a_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_proofs_pruned_bounded_per_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_store_is_unavailable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_fails_after_begin, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
