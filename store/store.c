@@ -164,9 +164,54 @@ static const struct store_migration {
 
 #define STORE_NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
+/* SQLite's primary result codes -> the class a caller maps to its answer. */
+static const struct {
+    int code;
+    enum store_error err;
+} store_error_classes[] = {
+    {SQLITE_BUSY, STORE_ERR_BUSY},      {SQLITE_LOCKED, STORE_ERR_BUSY},
+    {SQLITE_FULL, STORE_ERR_FULL},      {SQLITE_IOERR, STORE_ERR_IO},
+    {SQLITE_READONLY, STORE_ERR_IO},    {SQLITE_CANTOPEN, STORE_ERR_IO},
+    {SQLITE_PROTOCOL, STORE_ERR_IO},    {SQLITE_CORRUPT, STORE_ERR_CORRUPT},
+    {SQLITE_NOTADB, STORE_ERR_CORRUPT}, {SQLITE_CONSTRAINT, STORE_ERR_CONFLICT},
+    {SQLITE_TOOBIG, STORE_ERR_INVALID}, {SQLITE_RANGE, STORE_ERR_INTERNAL},
+};
+
+static const char *const store_error_names[] = {
+    [STORE_ERR_NONE] = "none",       [STORE_ERR_BUSY] = "busy",
+    [STORE_ERR_FULL] = "full",       [STORE_ERR_IO] = "io",
+    [STORE_ERR_CORRUPT] = "corrupt", [STORE_ERR_CONFLICT] = "conflict",
+    [STORE_ERR_INVALID] = "invalid", [STORE_ERR_INTERNAL] = "internal",
+};
+
+static enum store_error
+store_error_class(int sqlite_code)
+{
+    for (size_t i = 0; i < sizeof(store_error_classes) / sizeof(store_error_classes[0]); i++)
+        if (store_error_classes[i].code == (sqlite_code & 0xff))
+            return store_error_classes[i].err;
+    return STORE_ERR_INTERNAL;
+}
+
+enum store_error
+store_error(const struct store *st)
+{
+    return st->error;
+}
+
+const char *
+store_error_name(enum store_error err)
+{
+    if ((size_t)err >= sizeof(store_error_names) / sizeof(store_error_names[0]))
+        return "internal";
+    return store_error_names[err];
+}
+
 const char *
 store_err(struct store *st, const char *what)
 {
+    st->error =
+        st->db != NULL ? store_error_class(sqlite3_extended_errcode(st->db)) : STORE_ERR_INTERNAL;
     snprintf(st->errbuf, sizeof(st->errbuf), "%s: %s", what,
              st->db != NULL ? sqlite3_errmsg(st->db) : "no database");
     return st->errbuf;
@@ -176,8 +221,10 @@ int
 store_exec(struct store *st, const char *sql, const char **errstr)
 {
     char *msg = NULL;
+    int rc;
 
-    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    if ((rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg)) != SQLITE_OK) {
+        st->error = store_error_class(rc);
         snprintf(st->errbuf, sizeof(st->errbuf), "%s", msg != NULL ? msg : "sqlite error");
         sqlite3_free(msg);
         *errstr = st->errbuf;
@@ -187,10 +234,11 @@ store_exec(struct store *st, const char *sql, const char **errstr)
 }
 
 const char *
-store_errf(struct store *st, const char *fmt, ...)
+store_errf(struct store *st, enum store_error err, const char *fmt, ...)
 {
     va_list ap;
 
+    st->error = err;
     va_start(ap, fmt);
     vsnprintf(st->errbuf, sizeof(st->errbuf), fmt, ap);
     va_end(ap);
@@ -206,7 +254,8 @@ store_stmt(struct store *st, enum store_stmt_id id, const char *sql, const char 
         /* Resetting a running statement would silently end the caller's
          * iteration: refuse instead. */
         if (sqlite3_stmt_busy(stmt)) {
-            *errstr = store_errf(st, "statement %d re-entered while running", (int)id);
+            *errstr = store_errf(st, STORE_ERR_INTERNAL, "statement %d re-entered while running",
+                                 (int)id);
             return NULL;
         }
         return stmt;
@@ -259,7 +308,7 @@ int
 store_check_len(struct store *st, const char *what, const char *s, size_t max, const char **errstr)
 {
     if (s != NULL && strlen(s) > max) {
-        *errstr = store_errf(st, "%s too long (at most %zu bytes)", what, max);
+        *errstr = store_errf(st, STORE_ERR_INVALID, "%s too long (at most %zu bytes)", what, max);
         return -1;
     }
     return 0;
@@ -297,6 +346,102 @@ store_run(struct store *st, enum store_stmt_id id, const char *sql, const char *
         return -1;
     rc = store_step_done(st, stmt, what, errstr);
     store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_no_columns(sqlite3_stmt *stmt, void *row)
+{
+    (void)stmt;
+    (void)row;
+    return 0;
+}
+
+int
+store_row_next(struct store *st, sqlite3_stmt *stmt, store_decode_fn *decode, void *row,
+               const char *what, const char **errstr)
+{
+    switch (sqlite3_step(stmt)) {
+    case SQLITE_ROW:
+        if (decode(stmt, row) == -1) {
+            *errstr = store_errf(st, STORE_ERR_CORRUPT, "%s: unreadable row", what);
+            return -1;
+        }
+        return 1;
+    case SQLITE_DONE:
+        return 0;
+    default:
+        *errstr = store_err(st, what);
+        return -1;
+    }
+}
+
+int
+store_row_one(struct store *st, sqlite3_stmt *stmt, store_decode_fn *decode, void *row,
+              const char *what, const char *none, const char **errstr)
+{
+    int rc = store_row_next(st, stmt, decode, row, what, errstr);
+
+    store_stmt_done(stmt);
+    if (rc == 0) {
+        *errstr = none;
+        return 1;
+    }
+    return rc == 1 ? 0 : -1;
+}
+
+int
+store_changes(struct store *st, sqlite3_stmt *stmt, const char *what, const char **errstr)
+{
+    int rc = store_step_done(st, stmt, what, errstr);
+
+    if (rc == 0)
+        rc = sqlite3_changes(st->db);
+    store_stmt_done(stmt);
+    return rc;
+}
+
+int
+store_changed_one(struct store *st, sqlite3_stmt *stmt, const char *what, const char *none,
+                  const char **errstr)
+{
+    int n = store_changes(st, stmt, what, errstr);
+
+    if (n == 0) {
+        *errstr = none;
+        return 1;
+    }
+    return n == -1 ? -1 : 0;
+}
+
+struct store_keyset {
+    int64_t time, rowid;
+};
+
+static int
+store_keyset_from_row(sqlite3_stmt *stmt, void *row)
+{
+    struct store_keyset *k = row;
+
+    k->time = sqlite3_column_int64(stmt, 0);
+    k->rowid = sqlite3_column_int64(stmt, 1);
+    return 0;
+}
+
+int
+store_cursor(struct store *st, enum store_stmt_id id, const char *sql, const char *key,
+             int64_t *time, int64_t *rowid, const char *what, const char **errstr)
+{
+    struct store_keyset k = {0, 0};
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((stmt = store_stmt(st, id, sql, errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    rc = store_row_one(st, stmt, store_keyset_from_row, &k, what, "unknown cursor", errstr);
+    *time = k.time;
+    *rowid = k.rowid;
     return rc;
 }
 
@@ -382,11 +527,10 @@ store_migrate(struct store *st, const char **errstr)
         return -1;
     current = store_schema_version(st);
     if (current > store_schema_latest()) {
-        snprintf(st->errbuf, sizeof(st->errbuf),
-                 "database schema version %d is newer than this sitetokend knows (%d);"
-                 "run a newer sitetokend",
-                 current, store_schema_latest());
-        *errstr = st->errbuf;
+        *errstr = store_errf(st, STORE_ERR_INVALID,
+                             "database schema version %d is newer than this sitetokend knows"
+                             " (%d);run a newer sitetokend",
+                             current, store_schema_latest());
         return -1;
     }
     for (size_t i = 0; i < STORE_NMIGRATIONS; i++) {
