@@ -372,19 +372,22 @@ static json_t *
 mpapi_claims(struct sitetokend *env, const struct mpapi_op *m, int64_t now)
 {
     const struct config *cfg = env->cfg;
-    json_t *c =
-        json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:{s:s}, s:s}", "iss", cfg->issuer, "aud",
-                  m->kind == MPAPI_ACCESS ? cfg->audience : cfg->issuer, "iat", (json_int_t)now,
-                  "nbf", (json_int_t)now, "exp", (json_int_t)m->tok.expires_at, "jti", m->tok.jti,
-                  "sub", m->tok.device_id, "cnf", "jkt", m->dev.jkt, "site", cfg->site_code);
+    const struct jwt_mint mint = {
+        .kind = m->kind == MPAPI_ACCESS ? JWT_KIND_ACCESS : JWT_KIND_CLIENT,
+        .iss = cfg->issuer,
+        .aud = m->kind == MPAPI_ACCESS ? cfg->audience : cfg->issuer,
+        .site = cfg->site_code,
+        .jti = m->tok.jti,
+        .iat = now,
+        .exp = m->tok.expires_at,
+        .sub = m->tok.device_id,
+        .jkt = m->dev.jkt,
+        .reg = m->dev.reg,
+        .bulk = m->tok.bulk_id,
+        .gen = m->tok.gen,
+    };
 
-    if (c != NULL && m->kind != MPAPI_ACCESS) {
-        json_object_set_new(c, "reg", json_string(m->dev.reg));
-        if (m->tok.bulk_id[0] != '\0')
-            json_object_set_new(c, "bulk", json_string(m->tok.bulk_id));
-        json_object_set_new(c, "gen", json_integer(m->tok.gen));
-    }
-    return c;
+    return jwt_claims_new(&mint);
 }
 
 static void
