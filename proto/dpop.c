@@ -228,8 +228,8 @@ dpop_verify(const char *proof, size_t len, const struct dpop_expect *exp, struct
         *errstr = "DPoP proof htu is not the request's URL";
         goto fail;
     }
-    now = exp->now < 0 ? 0 : exp->now > JWT_TIME_MAX ? JWT_TIME_MAX : exp->now;
-    skew = exp->skew < 0 ? 0 : exp->skew > JWT_SKEW_MAX ? JWT_SKEW_MAX : exp->skew;
+    now = jwt_clamp_time(exp->now);
+    skew = jwt_clamp_skew(exp->skew);
     if (jsonlim_get_int(claims, "iat", 0, JWT_TIME_MAX, &iat) == -1 || iat > now + skew ||
         iat < now - skew) {
         *errstr = "DPoP proof iat missing or outside the allowed clock skew";

@@ -1,5 +1,8 @@
-/* Bounded JSON loading shared by the token, key and proof parsers: every
- * document from the network goes through jsonlim_load_object. */
+/* Bounded JSON loading shared by the token, key, proof and revocation
+ * parsers: jsonlim_load_object bounds length and depth before jansson
+ * allocates anything. HTTP request bodies do not come through here yet:
+ * server/http.c's http_body_object parses them with json_loadb and checks
+ * their depth after the parse (issue 12 routes them through jsonlim). */
 #include <stdint.h>
 #include <string.h>
 

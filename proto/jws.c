@@ -238,10 +238,29 @@ fail:
     return obj;
 }
 
+int
+jws_split(const char *compact, size_t len, struct jws_segments *out)
+{
+    const char *dot1, *dot2;
+
+    if (compact == NULL || (dot1 = memchr(compact, '.', len)) == NULL ||
+        (dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - compact))) == NULL ||
+        memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - compact)) != NULL)
+        return -1;
+    out->header = compact;
+    out->header_len = (size_t)(dot1 - compact);
+    out->payload = dot1 + 1;
+    out->payload_len = (size_t)(dot2 - dot1 - 1);
+    out->sig = dot2 + 1;
+    out->sig_len = len - (size_t)(dot2 + 1 - compact);
+    out->signing_input_len = (size_t)(dot2 - compact);
+    return 0;
+}
+
 enum errcode
 jws_parse(const char *compact, size_t len, struct jws *out, const char **errstr)
 {
-    const char *dot1, *dot2, *sig;
+    struct jws_segments seg;
     json_t *v;
 
     memset(out, 0, sizeof(*out));
@@ -253,17 +272,14 @@ jws_parse(const char *compact, size_t len, struct jws *out, const char **errstr)
         *errstr = "token too long";
         goto fail;
     }
-    if ((dot1 = memchr(compact, '.', len)) == NULL ||
-        (dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - compact))) == NULL ||
-        memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - compact)) != NULL) {
+    if (jws_split(compact, len, &seg) == -1) {
         *errstr = "token is not three dot-separated segments";
         goto fail;
     }
-    if ((out->header = jws_segment_json(compact, (size_t)(dot1 - compact), errstr)) == NULL ||
-        (out->payload = jws_segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1), errstr)) == NULL)
+    if ((out->header = jws_segment_json(seg.header, seg.header_len, errstr)) == NULL ||
+        (out->payload = jws_segment_json(seg.payload, seg.payload_len, errstr)) == NULL)
         goto fail;
-    sig = dot2 + 1;
-    if (b64url_decode(sig, len - (size_t)(sig - compact), &out->sig, &out->siglen) == -1) {
+    if (b64url_decode(seg.sig, seg.sig_len, &out->sig, &out->siglen) == -1) {
         *errstr = "JWS signature is not strict base64url";
         goto fail;
     }
@@ -285,7 +301,7 @@ jws_parse(const char *compact, size_t len, struct jws *out, const char **errstr)
         *errstr = "JWS header: crit is not supported";
         goto fail;
     }
-    out->signing_input_len = (size_t)(dot2 - compact);
+    out->signing_input_len = seg.signing_input_len;
     if ((out->signing_input = strndup(compact, out->signing_input_len)) == NULL) {
         *errstr = "out of memory";
         goto fail;

@@ -29,6 +29,16 @@ struct jws {
     size_t siglen;
 };
 
+/* The three segments of a compact JWS (not decoded). */
+struct jws_segments {
+    const char *header, *payload, *sig;
+    size_t header_len, payload_len, sig_len;
+    size_t signing_input_len; /* header "." payload: what the signature covers */
+};
+/* Splits compact (len bytes) at its dots: 0, or -1 when it is not exactly
+ * three dot-separated segments. */
+int jws_split(const char *compact, size_t len, struct jws_segments *out);
+
 /* b64url(compact JSON header) "." b64url(compact JSON payload); both must be
  * objects. malloc'd, caller frees; NULL on failure. */
 char *jws_signing_input(const json_t *header, const json_t *payload);

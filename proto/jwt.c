@@ -43,6 +43,63 @@ static const struct {
     {"gen", JWT_CLAIM_GEN, JWT_CLIENT},
 };
 
+int64_t
+jwt_clamp_skew(int64_t skew)
+{
+    return skew < 0 ? 0 : skew > JWT_SKEW_MAX ? JWT_SKEW_MAX : skew;
+}
+
+int64_t
+jwt_clamp_time(int64_t t)
+{
+    return t < 0 ? 0 : t > JWT_TIME_MAX ? JWT_TIME_MAX : t;
+}
+
+/* The value of claim name for m, or NULL when m does not give it. */
+static json_t *
+jwt_mint_value(const struct jwt_mint *m, const char *name)
+{
+    static const char *const strings[] = {"iss", "aud", "jti", "site", "sub", "reg"};
+    const char *const values[] = {m->iss, m->aud, m->jti, m->site, m->sub, m->reg};
+
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+        if (strcmp(name, strings[i]) == 0)
+            return values[i] != NULL && values[i][0] != '\0' ? json_string(values[i]) : NULL;
+    if (strcmp(name, "iat") == 0 || strcmp(name, "nbf") == 0)
+        return json_integer(m->iat);
+    if (strcmp(name, "exp") == 0)
+        return json_integer(m->exp);
+    if (strcmp(name, "gen") == 0)
+        return json_integer(m->gen);
+    if (strcmp(name, "cnf") == 0 && m->jkt != NULL && m->jkt[0] != '\0')
+        return json_pack("{s:s}", "jkt", m->jkt);
+    return NULL;
+}
+
+json_t *
+jwt_claims_new(const struct jwt_mint *m)
+{
+    json_t *c, *v;
+
+    if (m == NULL || (unsigned)m->kind >= JWT_KIND_COUNT || (c = json_object()) == NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof(jwt_claim_table) / sizeof(jwt_claim_table[0]); i++) {
+        if ((jwt_claim_table[i].kinds & 1u << m->kind) == 0)
+            continue;
+        if ((v = jwt_mint_value(m, jwt_claim_table[i].name)) == NULL ||
+            json_object_set_new(c, jwt_claim_table[i].name, v) == -1)
+            goto fail;
+    }
+    /* The one optional claim: which bulk token a client token came from. */
+    if (m->kind == JWT_KIND_CLIENT && m->bulk != NULL && m->bulk[0] != '\0' &&
+        json_object_set_new(c, "bulk", json_string(m->bulk)) == -1)
+        goto fail;
+    return c;
+fail:
+    json_decref(c);
+    return NULL;
+}
+
 const char *
 jwt_kind_typ(enum jwt_kind kind)
 {
@@ -261,8 +318,8 @@ jwt_verify(const char *token, size_t len, const struct jwks *keys, const struct 
         goto done;
     }
     /* Clamped so that the sums below cannot overflow. */
-    now = exp->now < 0 ? 0 : exp->now > JWT_TIME_MAX ? JWT_TIME_MAX : exp->now;
-    skew = exp->skew < 0 ? 0 : exp->skew > JWT_SKEW_MAX ? JWT_SKEW_MAX : exp->skew;
+    now = jwt_clamp_time(exp->now);
+    skew = jwt_clamp_skew(exp->skew);
     if (now >= out->exp + skew) {
         *errstr = "token expired";
         rc = ERRCODE_TOKEN_EXPIRED;

@@ -40,6 +40,26 @@ struct jwt_claims {
     enum jwt_kind kind;
 };
 
+/* A clock skew clamped to [0, JWT_SKEW_MAX] and a time to [0, JWT_TIME_MAX]
+ * seconds: every verifier clamps both, so that now + skew cannot overflow. */
+int64_t jwt_clamp_skew(int64_t skew);
+int64_t jwt_clamp_time(int64_t t);
+
+/* What a new token says: the claim table in jwt.c decides which of these a
+ * kind carries (DESIGN.md, "The tokens"); the rest are ignored. */
+struct jwt_mint {
+    enum jwt_kind kind;
+    const char *iss, *aud, *site, *jti;
+    int64_t iat, exp;      /* nbf = iat */
+    const char *sub, *jkt; /* client and access: the device and its key */
+    const char *reg;       /* client: "intranet" or "bulk" */
+    const char *bulk;      /* client: the bulk token id, NULL or "" for none */
+    int64_t gen;           /* client */
+};
+/* The claims of a new token of m->kind, ready for the signer; a new
+ * reference, NULL on bad input (a required string missing) or no memory. */
+json_t *jwt_claims_new(const struct jwt_mint *m);
+
 /* "sitetoken-bulk+jwt", "sitetoken-client+jwt", "sitetoken-access+jwt"; NULL
  * out of range. */
 const char *jwt_kind_typ(enum jwt_kind kind);

@@ -39,8 +39,8 @@ proof_verify(const char *proof, size_t len, const struct proof_expect *exp,
         *errstr = "proof aud is not this issuer";
         goto fail;
     }
-    now = exp->now < 0 ? 0 : exp->now > JWT_TIME_MAX ? JWT_TIME_MAX : exp->now;
-    skew = exp->skew < 0 ? 0 : exp->skew > JWT_SKEW_MAX ? JWT_SKEW_MAX : exp->skew;
+    now = jwt_clamp_time(exp->now);
+    skew = jwt_clamp_skew(exp->skew);
     if (jsonlim_get_int(claims, "iat", 0, JWT_TIME_MAX, &iat) == -1) {
         *errstr = "proof iat missing or not an integer";
         goto fail;

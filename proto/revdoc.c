@@ -12,6 +12,7 @@
 #include "jsonlim.h"
 #include "jws.h"
 #include "revdoc.h"
+#include "timefmt.h"
 
 #define REVDOC_DEPTH 4
 #define REVDOC_HEADER_MAX 4096
@@ -185,7 +186,8 @@ enum errcode
 revdoc_parse_jws(const char *compact, size_t len, const struct jwks *keys, struct revdoc *out,
                  const char **errstr)
 {
-    const char *dot1, *dot2, *typ, *alg, *kid, *iss, *aud;
+    struct jws_segments seg;
+    const char *typ, *alg, *kid, *iss, *aud;
     uint8_t *hdr = NULL, *payload = NULL, *sig = NULL;
     size_t hdrlen = 0, paylen = 0, siglen = 0;
     json_t *header = NULL, *doc = NULL;
@@ -196,13 +198,11 @@ revdoc_parse_jws(const char *compact, size_t len, const struct jwks *keys, struc
     revdoc_init(out);
     *errstr = "revocations: not a compact JWS";
     if (compact == NULL || len > REVDOC_MAX_DOC * 2 || memchr(compact, '\0', len) != NULL ||
-        (dot1 = memchr(compact, '.', len)) == NULL ||
-        (dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - compact))) == NULL ||
-        memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - compact)) != NULL ||
-        (size_t)(dot1 - compact) > b64url_encoded_len(REVDOC_HEADER_MAX) ||
-        b64url_decode(compact, (size_t)(dot1 - compact), &hdr, &hdrlen) == -1 ||
-        b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &payload, &paylen) == -1 ||
-        b64url_decode(dot2 + 1, len - (size_t)(dot2 + 1 - compact), &sig, &siglen) == -1)
+        jws_split(compact, len, &seg) == -1 ||
+        seg.header_len > b64url_encoded_len(REVDOC_HEADER_MAX) ||
+        b64url_decode(seg.header, seg.header_len, &hdr, &hdrlen) == -1 ||
+        b64url_decode(seg.payload, seg.payload_len, &payload, &paylen) == -1 ||
+        b64url_decode(seg.sig, seg.sig_len, &sig, &siglen) == -1)
         goto done;
     if ((header = jsonlim_load_object((const char *)hdr, hdrlen, REVDOC_HEADER_MAX, 2, errstr)) ==
         NULL)
@@ -226,7 +226,7 @@ revdoc_parse_jws(const char *compact, size_t len, const struct jwks *keys, struc
         goto done;
     }
     if (strcmp(alg, jwk_alg_name(keyalg)) != 0 ||
-        jws_verify_raw(pub, keyalg, compact, (size_t)(dot2 - compact), sig, siglen) == -1) {
+        jws_verify_raw(pub, keyalg, compact, seg.signing_input_len, sig, siglen) == -1) {
         *errstr = "revocations: the signature does not verify";
         rc = ERRCODE_BAD_SIGNATURE;
         goto done;
@@ -257,6 +257,21 @@ done:
     free(payload);
     free(sig);
     return rc;
+}
+
+json_t *
+revdoc_entry_json(int64_t serial, const char *kind, const char *id, int64_t revoked_at,
+                  int64_t expires_at, const char *reason)
+{
+    char revoked[TIMEFMT_LEN + 1], expires[TIMEFMT_LEN + 1];
+
+    if (kind == NULL || id == NULL)
+        return NULL;
+    timefmt_rfc3339(revoked_at, revoked);
+    timefmt_rfc3339(expires_at, expires);
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "serial", (json_int_t)serial, "kind", kind,
+                     "id", id, "revoked_at", revoked, "expires_at", expires, "reason",
+                     reason != NULL ? reason : "");
 }
 
 int

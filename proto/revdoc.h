@@ -40,12 +40,18 @@ struct revdoc {
     int64_t iat, exp; /* the JWS form's times, 0 for plain JSON */
 };
 
-struct json_t;
+#include <jansson.h>
 /* The claims a signed document carries beside serial and entries: iss, aud
  * (the gateway audience), iat = now and exp = now + max_age (seconds). Sets
  * them on doc (a JSON object); 0/-1. */
-int revdoc_set_claims(struct json_t *doc, const char *iss, const char *aud, int64_t now,
-                      int64_t max_age);
+int revdoc_set_claims(json_t *doc, const char *iss, const char *aud, int64_t now, int64_t max_age);
+
+/* One entry as the authority writes it (in the document and as the data of
+ * an SSE revocation event): {serial, kind, id, revoked_at, expires_at,
+ * reason} with the times in RFC 3339 UTC; reason NULL = "". What
+ * revdoc_parse_entry reads back. A new reference, NULL on bad input. */
+json_t *revdoc_entry_json(int64_t serial, const char *kind, const char *id, int64_t revoked_at,
+                          int64_t expires_at, const char *reason);
 
 /* Parses a JSON document of at most REVDOC_MAX_DOC bytes. Every entry must be
  * well formed (kind one of three, id 1..64 bytes, serial >= 1 and at most

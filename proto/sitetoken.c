@@ -69,7 +69,7 @@ sitetoken_verifier_new(const char *issuer, const char *audience, int64_t skew_se
     v->issuer = strdup(issuer);
     v->audience = strdup(audience);
     v->keys = jwks_new();
-    v->skew = skew_seconds < 0 ? 0 : skew_seconds > JWT_SKEW_MAX ? JWT_SKEW_MAX : skew_seconds;
+    v->skew = jwt_clamp_skew(skew_seconds);
     if (v->issuer == NULL || v->audience == NULL || v->keys == NULL) {
         sitetoken_verifier_free(v);
         return NULL;
@@ -371,7 +371,7 @@ void
 sitetoken_revocations_set_skew(struct sitetoken_revocations *r, int64_t skew_seconds)
 {
     if (r != NULL)
-        r->skew = skew_seconds < 0 ? 0 : skew_seconds > JWT_SKEW_MAX ? JWT_SKEW_MAX : skew_seconds;
+        r->skew = jwt_clamp_skew(skew_seconds);
 }
 
 void

@@ -207,9 +207,13 @@ admin_bulk_create(struct http_req *req)
              body_str(doc, "note") != NULL ? body_str(doc, "note") : "");
     snprintf(a->bulk.created_by, sizeof(a->bulk.created_by), "%s", req->actor);
     /* aud = the issuer: only this authority accepts a bulk token (DESIGN.md) */
-    claims = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "iss", cfg->issuer, "aud",
-                       cfg->issuer, "iat", (json_int_t)now, "nbf", (json_int_t)now, "exp",
-                       (json_int_t)a->bulk.expires_at, "jti", a->bulk.id, "site", cfg->site_code);
+    claims = jwt_claims_new(&(const struct jwt_mint){.kind = JWT_KIND_BULK,
+                                                     .iss = cfg->issuer,
+                                                     .aud = cfg->issuer,
+                                                     .site = cfg->site_code,
+                                                     .jti = a->bulk.id,
+                                                     .iat = now,
+                                                     .exp = a->bulk.expires_at});
     if (claims == NULL ||
         signer_sign(env->signer, JWT_KIND_BULK, claims, &token, kid) != ERRCODE_OK) {
         http_reply_problem(req, ERRCODE_UNAVAILABLE, "cannot sign");

@@ -42,6 +42,7 @@
 #include <openssl/sha.h>
 
 #include "b64url.h"
+#include "etag.h"
 #include "config.h"
 #include "feed.h"
 #include "http.h"
@@ -174,16 +175,11 @@ feed_blob_add(struct evbuffer *buf, struct feed_blob *b, size_t off, size_t len)
 
 /* The entry list ----------------------------------------------------------- */
 
+/* proto/revdoc.c owns the entry's wire format. */
 static json_t *
 feed_entry_json(const struct store_revocation *r)
 {
-    char revoked[TIMEFMT_LEN + 1], expires[TIMEFMT_LEN + 1];
-
-    timefmt_rfc3339(r->revoked_at, revoked);
-    timefmt_rfc3339(r->expires_at, expires);
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "serial", (json_int_t)r->serial, "kind",
-                     r->kind, "id", r->id, "revoked_at", revoked, "expires_at", expires, "reason",
-                     r->reason);
+    return revdoc_entry_json(r->serial, r->kind, r->id, r->revoked_at, r->expires_at, r->reason);
 }
 
 static void
@@ -382,17 +378,6 @@ feed_json_answer(struct feed *f, struct feed_blob *b, size_t start, struct evbuf
     return evbuffer_add(buf, "]}", 2);
 }
 
-static void
-feed_etag_of(const char *text, size_t len, char out[48])
-{
-    uint8_t md[SHA256_DIGEST_LENGTH];
-    char hash[32];
-
-    SHA256((const uint8_t *)text, len, md);
-    b64url_encode_buf(md, 16, hash, sizeof(hash));
-    snprintf(out, 48, "\"j%s\"", hash);
-}
-
 /* The claims of the signed document beside serial and entries (DESIGN.md,
  * "For gateways"): proto/revdoc.c owns the wire format. */
 static int
@@ -477,7 +462,7 @@ feed_jws_make(struct feed *f, size_t start, int64_t now, const char **errstr)
         if (f->v[i].expires_at < slot->resign_at)
             slot->resign_at = f->v[i].expires_at;
     slot->used = ++f->jws_clock;
-    feed_etag_of(b->data, b->len, slot->etag);
+    etag_of("j", b->data, b->len, slot->etag);
     return slot;
 }
 

@@ -77,6 +77,18 @@ static const struct body_field mpapi_fields_introspect[] = {
     {.name = "token", .type = BODY_TOKEN, .required = 1, .max = MPAPI_TOKEN_MAX},
 };
 
+/* What the store found about a bulk token -> what the client is told. An
+ * unknown or forged token is a bad signature: it learns nothing more. */
+static const enum errcode mpapi_bulk_refusal[] = {
+    [STORE_BULK_USED] = ERRCODE_OK,
+    [STORE_BULK_UNKNOWN] = ERRCODE_BAD_SIGNATURE,
+    [STORE_BULK_BLOCKED] = ERRCODE_BULK_TOKEN_BLOCKED,
+    [STORE_BULK_NOT_YET] = ERRCODE_TOKEN_NOT_YET_VALID,
+    [STORE_BULK_EXPIRED] = ERRCODE_TOKEN_EXPIRED,
+    [STORE_BULK_EXHAUSTED] = ERRCODE_BULK_TOKEN_EXHAUSTED,
+    [STORE_BULK_ERROR] = ERRCODE_UNAVAILABLE,
+};
+
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* One issuance in flight: built on the loop, applied by the writer, answered
@@ -199,7 +211,9 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
 
     switch (m->kind) {
     case MPAPI_EXCHANGE:
-        code = store_bulk_use(st, m->dev.bulk_id, m->bulk_hash, now, &errstr);
+        code = mpapi_bulk_refusal[store_bulk_use(st, m->dev.bulk_id, m->bulk_hash, now, &errstr)];
+        if (code == ERRCODE_UNAVAILABLE)
+            return mpapi_fail(op, code, "store: %s", errstr);
         if (code != ERRCODE_OK)
             return mpapi_fail(op, code, "bulk token %s refused", m->dev.bulk_id);
         /* FALLTHROUGH */
@@ -358,19 +372,22 @@ static json_t *
 mpapi_claims(struct sitetokend *env, const struct mpapi_op *m, int64_t now)
 {
     const struct config *cfg = env->cfg;
-    json_t *c =
-        json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:{s:s}, s:s}", "iss", cfg->issuer, "aud",
-                  m->kind == MPAPI_ACCESS ? cfg->audience : cfg->issuer, "iat", (json_int_t)now,
-                  "nbf", (json_int_t)now, "exp", (json_int_t)m->tok.expires_at, "jti", m->tok.jti,
-                  "sub", m->tok.device_id, "cnf", "jkt", m->dev.jkt, "site", cfg->site_code);
+    const struct jwt_mint mint = {
+        .kind = m->kind == MPAPI_ACCESS ? JWT_KIND_ACCESS : JWT_KIND_CLIENT,
+        .iss = cfg->issuer,
+        .aud = m->kind == MPAPI_ACCESS ? cfg->audience : cfg->issuer,
+        .site = cfg->site_code,
+        .jti = m->tok.jti,
+        .iat = now,
+        .exp = m->tok.expires_at,
+        .sub = m->tok.device_id,
+        .jkt = m->dev.jkt,
+        .reg = m->dev.reg,
+        .bulk = m->tok.bulk_id,
+        .gen = m->tok.gen,
+    };
 
-    if (c != NULL && m->kind != MPAPI_ACCESS) {
-        json_object_set_new(c, "reg", json_string(m->dev.reg));
-        if (m->tok.bulk_id[0] != '\0')
-            json_object_set_new(c, "bulk", json_string(m->tok.bulk_id));
-        json_object_set_new(c, "gen", json_integer(m->tok.gen));
-    }
-    return c;
+    return jwt_claims_new(&mint);
 }
 
 static void

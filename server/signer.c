@@ -13,9 +13,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
-#include "b64url.h"
+#include "etag.h"
 #include "ids.h"
 #include "jwk.h"
 #include "jws.h"
@@ -314,8 +313,6 @@ signer_build_snapshot(struct signer *s, struct store_key *keys, size_t n)
 {
     struct signer_keys_ref *r = calloc(1, sizeof(*r));
     json_t *doc = json_object(), *arr = json_array();
-    uint8_t md[SHA256_DIGEST_LENGTH];
-    char hash[44];
     int64_t max_age = s->policy.prepublish_s / 4;
 
     if (r == NULL || doc == NULL || arr == NULL || (r->pub.jwks = jwks_new()) == NULL)
@@ -345,9 +342,7 @@ signer_build_snapshot(struct signer *s, struct store_key *keys, size_t n)
     if ((r->pub.doc = json_dumps(doc, JSON_COMPACT)) == NULL)
         goto fail;
     r->pub.doclen = strlen(r->pub.doc);
-    SHA256((const uint8_t *)r->pub.doc, r->pub.doclen, md);
-    b64url_encode_buf(md, 16, hash, sizeof(hash));
-    snprintf(r->pub.etag, sizeof(r->pub.etag), "\"%s\"", hash);
+    etag_of(NULL, r->pub.doc, r->pub.doclen, r->pub.etag);
     if (max_age > 3600)
         max_age = 3600;
     r->pub.max_age_s = max_age;

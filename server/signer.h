@@ -21,8 +21,11 @@ struct jwks;
 struct signer_policy {
     const char *algorithm; /* for new keys */
     int64_t rotation_period_s, prepublish_s;
-    int64_t max_token_lifetime_s; /* a retired key stays published at most this long (+ skew) */
-    int64_t skew_s;               /* the clock skew verifiers allow past a token's exp */
+    /* A retired key leaves once the last token the store says it signed has
+     * expired plus skew_s, but at the latest max_token_lifetime_s after its
+     * retirement (no skew added to that cap), and never before a 60 s grace. */
+    int64_t max_token_lifetime_s;
+    int64_t skew_s; /* the clock skew verifiers allow past a token's exp */
 };
 
 /* A published, immutable snapshot of the verification keys. Take with
@@ -71,8 +74,9 @@ struct signer_keys *signer_keys_get(struct signer *s);
 void signer_keys_put(struct signer_keys *k);
 
 /* The key list for admins: [{kid, alg, status, created_at, activates_at,
- * retired_at, removed_after}] (new reference); removed_after is when a
- * retired key may leave, as of the last signer_reload. */
+ * retired_at, removed_after}] (new reference); retired_at and removed_after
+ * are null until a key retires; removed_after is when a retired key may
+ * leave, computed at the last signer_reload (not a live answer). */
 json_t *signer_key_list(struct signer *s);
 
 #endif

@@ -97,11 +97,11 @@ store_audit_append(struct store *st, int64_t time, const char *actor, const char
         store_check_len(st, "audit detail", detail_json, AUDIT_DETAIL_MAX, errstr) == -1)
         return -1;
     if (actor == NULL || action == NULL) {
-        *errstr = "audit: actor and action are required";
+        *errstr = store_errf(st, STORE_ERR_INVALID, "audit: actor and action are required");
         return -1;
     }
     if ((detail = audit_canonical_detail(detail_json)) == NULL) {
-        *errstr = "audit: detail is not a JSON object";
+        *errstr = store_errf(st, STORE_ERR_INVALID, "audit: detail is not a JSON object");
         return -1;
     }
 
@@ -114,7 +114,7 @@ store_audit_append(struct store *st, int64_t time, const char *actor, const char
     if (rc == SQLITE_ROW) {
         seq = sqlite3_column_int64(stmt, 0) + 1;
         if (store_col_text(stmt, 1, prev, sizeof(prev)) == -1 || strlen(prev) != 64) {
-            *errstr = store_errf(st, "audit: unreadable last record");
+            *errstr = store_errf(st, STORE_ERR_CORRUPT, "audit: unreadable last record");
             store_stmt_done(stmt);
             goto fail;
         }
@@ -127,7 +127,8 @@ store_audit_append(struct store *st, int64_t time, const char *actor, const char
 
     if (audit_hash(seq, time, actor, action, subject, detail, prev, hash) == -1) {
         /* json_pack refuses strings that are not UTF-8. */
-        *errstr = "audit: cannot hash the record (text not UTF-8?)";
+        *errstr =
+            store_errf(st, STORE_ERR_INVALID, "audit: cannot hash the record (text not UTF-8?)");
         goto fail;
     }
     if ((stmt = store_stmt(st, STMT_AUDIT_INSERT,
@@ -153,8 +154,10 @@ fail:
 
 /* Reads the current row into *a; a->detail is borrowed from the statement. */
 static int
-audit_from_row(sqlite3_stmt *stmt, struct store_audit *a)
+audit_from_row(sqlite3_stmt *stmt, void *row)
 {
+    struct store_audit *a = row;
+
     memset(a, 0, sizeof(*a));
     a->seq = sqlite3_column_int64(stmt, 0);
     a->time = sqlite3_column_int64(stmt, 1);
@@ -184,23 +187,11 @@ store_audit_list(struct store *st, int64_t after, int limit,
         return -1;
     sqlite3_bind_int64(stmt, 1, after);
     sqlite3_bind_int(stmt, 2, limit > 0 ? limit : -1);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (audit_from_row(stmt, &a) == -1) {
-            *errstr = store_errf(st, "audit: unreadable row");
-            goto fail;
-        }
-        if (cb(&a, arg) != 0)
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        *errstr = store_err(st, "list audit");
-        goto fail;
-    }
+    while ((rc = store_row_next(st, stmt, audit_from_row, &a, "list audit", errstr)) == 1 &&
+           cb(&a, arg) == 0)
+        ;
     store_stmt_done(stmt);
-    return 0;
-fail:
-    store_stmt_done(stmt);
-    return -1;
+    return rc == -1 ? -1 : 0;
 }
 
 int

@@ -12,8 +12,10 @@
     " last_used_at, note, created_by"
 
 static int
-bulk_from_row(sqlite3_stmt *stmt, struct store_bulk *b)
+bulk_from_row(sqlite3_stmt *stmt, void *row)
 {
+    struct store_bulk *b = row;
+
     memset(b, 0, sizeof(*b));
     if (store_col_text(stmt, 0, b->id, sizeof(b->id)) == -1 ||
         sqlite3_column_bytes(stmt, 1) != (int)sizeof(b->token_hash) ||
@@ -43,7 +45,7 @@ store_bulk_insert(struct store *st, const struct store_bulk *b, const char **err
                         errstr) == -1)
         return -1;
     if (b->max_uses < 0 || b->uses < 0) {
-        *errstr = "bulk token counters must not be negative";
+        *errstr = store_errf(st, STORE_ERR_INVALID, "bulk token counters must not be negative");
         return -1;
     }
     if ((stmt = store_stmt(st, STMT_BULK_INSERT,
@@ -71,118 +73,97 @@ int
 store_bulk_get(struct store *st, const char *id, struct store_bulk *out, const char **errstr)
 {
     sqlite3_stmt *stmt;
-    int rc;
 
     if ((stmt = store_stmt(st, STMT_BULK_GET, "SELECT " BULK_COLS " FROM bulk_tokens WHERE id = ?",
                            errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-    switch (sqlite3_step(stmt)) {
-    case SQLITE_ROW:
-        rc = 0;
-        if (bulk_from_row(stmt, out) == -1) {
-            *errstr = store_errf(st, "bulk_tokens: unreadable row");
-            rc = -1;
-        }
-        break;
-    case SQLITE_DONE:
-        *errstr = "no such bulk token";
-        rc = 1;
-        break;
-    default:
-        *errstr = store_err(st, "get bulk token");
-        rc = -1;
-        break;
-    }
-    store_stmt_done(stmt);
-    return rc;
+    return store_row_one(st, stmt, bulk_from_row, out, "get bulk token", "no such bulk token",
+                         errstr);
 }
 
-enum errcode
+/* The columns store_bulk_use decides on. */
+struct bulk_facts {
+    uint8_t hash[32];
+    int blocked;
+    int64_t not_before, expires_at, max_uses, uses;
+};
+
+static int
+bulk_facts_from_row(sqlite3_stmt *stmt, void *row)
+{
+    struct bulk_facts *f = row;
+
+    if (sqlite3_column_bytes(stmt, 0) != (int)sizeof(f->hash))
+        return -1;
+    memcpy(f->hash, sqlite3_column_blob(stmt, 0), sizeof(f->hash));
+    f->blocked = sqlite3_column_int(stmt, 1) != 0;
+    f->not_before = sqlite3_column_int64(stmt, 2);
+    f->expires_at = sqlite3_column_int64(stmt, 3);
+    f->max_uses = sqlite3_column_int64(stmt, 4);
+    f->uses = sqlite3_column_int64(stmt, 5);
+    return 0;
+}
+
+enum store_bulk_use
 store_bulk_use(struct store *st, const char *id, const uint8_t hash[32], int64_t now,
                const char **errstr)
 {
     sqlite3_stmt *stmt;
-    uint8_t stored[32];
-    int64_t not_before, expires_at, max_uses, uses;
-    int blocked, rc;
-    enum errcode code;
+    struct bulk_facts f;
+    int n;
 
     if ((stmt = store_stmt(st, STMT_BULK_USE_GET,
                            "SELECT token_hash, blocked, not_before, expires_at, max_uses, uses"
                            " FROM bulk_tokens WHERE id = ?",
                            errstr)) == NULL)
-        return ERRCODE_UNAVAILABLE;
+        return STORE_BULK_ERROR;
     sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) {
-        store_stmt_done(stmt);
-        return ERRCODE_BAD_SIGNATURE;
+    switch (store_row_one(st, stmt, bulk_facts_from_row, &f, "bulk token", NULL, errstr)) {
+    case 0:
+        break;
+    case 1:
+        return STORE_BULK_UNKNOWN;
+    default:
+        return STORE_BULK_ERROR;
     }
-    if (rc != SQLITE_ROW || sqlite3_column_bytes(stmt, 0) != (int)sizeof(stored)) {
-        *errstr = rc != SQLITE_ROW ? store_err(st, "bulk token")
-                                   : store_errf(st, "bulk_tokens: unreadable row");
-        store_stmt_done(stmt);
-        return ERRCODE_UNAVAILABLE;
-    }
-    memcpy(stored, sqlite3_column_blob(stmt, 0), sizeof(stored));
-    blocked = sqlite3_column_int(stmt, 1);
-    not_before = sqlite3_column_int64(stmt, 2);
-    expires_at = sqlite3_column_int64(stmt, 3);
-    max_uses = sqlite3_column_int64(stmt, 4);
-    uses = sqlite3_column_int64(stmt, 5);
-    store_stmt_done(stmt);
+    if (CRYPTO_memcmp(f.hash, hash, sizeof(f.hash)) != 0)
+        return STORE_BULK_UNKNOWN;
+    if (f.blocked)
+        return STORE_BULK_BLOCKED;
+    if (now < f.not_before)
+        return STORE_BULK_NOT_YET;
+    if (now >= f.expires_at)
+        return STORE_BULK_EXPIRED;
+    if (f.max_uses > 0 && f.uses >= f.max_uses)
+        return STORE_BULK_EXHAUSTED;
 
-    /* The order of the checks is the contract: a forged or unknown token
-     * learns nothing about the real one's state. */
-    if (CRYPTO_memcmp(stored, hash, sizeof(stored)) != 0)
-        return ERRCODE_BAD_SIGNATURE;
-    if (blocked)
-        return ERRCODE_BULK_TOKEN_BLOCKED;
-    if (now < not_before)
-        return ERRCODE_TOKEN_NOT_YET_VALID;
-    if (now >= expires_at)
-        return ERRCODE_TOKEN_EXPIRED;
-    if (max_uses > 0 && uses >= max_uses)
-        return ERRCODE_BULK_TOKEN_EXHAUSTED;
-
-    /* The cap is checked again in the UPDATE, so that even a caller outside
-     * a transaction can never push uses past max_uses. */
+    /* blocked and the cap again: the row may have changed since it was read
+     * (another connection, another node). */
     if ((stmt = store_stmt(st, STMT_BULK_USE_UPDATE,
                            "UPDATE bulk_tokens SET uses = uses + 1, last_used_at = ?"
                            " WHERE id = ? AND blocked = 0"
                            " AND (max_uses IS NULL OR uses < max_uses)",
                            errstr)) == NULL)
-        return ERRCODE_UNAVAILABLE;
+        return STORE_BULK_ERROR;
     sqlite3_bind_int64(stmt, 1, now);
     sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
-    code = ERRCODE_OK;
-    if (store_step_done(st, stmt, "use bulk token", errstr) == -1)
-        code = ERRCODE_UNAVAILABLE;
-    else if (sqlite3_changes(st->db) != 1)
-        code = ERRCODE_BULK_TOKEN_EXHAUSTED;
-    store_stmt_done(stmt);
-    return code;
+    if ((n = store_changes(st, stmt, "use bulk token", errstr)) == -1)
+        return STORE_BULK_ERROR;
+    return n == 1 ? STORE_BULK_USED : STORE_BULK_EXHAUSTED;
 }
 
 int
 store_bulk_set_blocked(struct store *st, const char *id, int blocked, const char **errstr)
 {
     sqlite3_stmt *stmt;
-    int rc;
 
     if ((stmt = store_stmt(st, STMT_BULK_SET_BLOCKED,
                            "UPDATE bulk_tokens SET blocked = ? WHERE id = ?", errstr)) == NULL)
         return -1;
     sqlite3_bind_int(stmt, 1, blocked != 0);
     sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
-    rc = store_step_done(st, stmt, "block bulk token", errstr);
-    if (rc == 0 && sqlite3_changes(st->db) == 0) {
-        *errstr = "no such bulk token";
-        rc = 1;
-    }
-    store_stmt_done(stmt);
-    return rc;
+    return store_changed_one(st, stmt, "block bulk token", "no such bulk token", errstr);
 }
 
 int
@@ -196,21 +177,11 @@ store_bulk_list(struct store *st, const char *after, int limit,
 
     if (after != NULL && *after != '\0') {
         /* The cursor is an id; the keyset is its (created_at, rowid). */
-        if ((stmt = store_stmt(st, STMT_BULK_CURSOR,
-                               "SELECT created_at, rowid FROM bulk_tokens WHERE id = ?", errstr)) ==
-            NULL)
-            return -1;
-        sqlite3_bind_text(stmt, 1, after, -1, SQLITE_STATIC);
-        rc = sqlite3_step(stmt);
-        c_time = sqlite3_column_int64(stmt, 0);
-        c_rowid = sqlite3_column_int64(stmt, 1);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            *errstr = store_err(st, "list bulk tokens");
-        store_stmt_done(stmt);
-        if (rc == SQLITE_DONE)
-            return 0; /* an unknown cursor: nothing after it */
-        if (rc != SQLITE_ROW)
-            return -1;
+        rc = store_cursor(st, STMT_BULK_CURSOR,
+                          "SELECT created_at, rowid FROM bulk_tokens WHERE id = ?1", after, &c_time,
+                          &c_rowid, "list bulk tokens", errstr);
+        if (rc != 0)
+            return rc == 1 ? 0 : -1; /* an unknown cursor: nothing after it */
         if ((stmt = store_stmt(st, STMT_BULK_LIST_AFTER,
                                "SELECT " BULK_COLS " FROM bulk_tokens"
                                " WHERE (created_at, rowid) < (?1, ?2)"
@@ -226,21 +197,9 @@ store_bulk_list(struct store *st, const char *after, int limit,
         return -1;
     }
     sqlite3_bind_int(stmt, 3, limit > 0 ? limit : -1);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (bulk_from_row(stmt, &b) == -1) {
-            *errstr = store_errf(st, "bulk_tokens: unreadable row");
-            goto fail;
-        }
-        if (cb(&b, arg) != 0)
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        *errstr = store_err(st, "list bulk tokens");
-        goto fail;
-    }
+    while ((rc = store_row_next(st, stmt, bulk_from_row, &b, "list bulk tokens", errstr)) == 1 &&
+           cb(&b, arg) == 0)
+        ;
     store_stmt_done(stmt);
-    return 0;
-fail:
-    store_stmt_done(stmt);
-    return -1;
+    return rc == -1 ? -1 : 0;
 }

@@ -5,12 +5,10 @@
 
 #include <stdint.h>
 
-#include "errcode.h"
-
 struct store;
 
 struct store_bulk {
-    char id[37]; /* uuid4 = the token's jti */
+    char id[37]; /* the token's jti (time-ordered UUIDv7) */
     uint8_t token_hash[32];
     int64_t created_at, not_before, expires_at;
     int64_t max_uses; /* 0 = unlimited */
@@ -26,17 +24,28 @@ struct store_bulk {
 int store_bulk_insert(struct store *st, const struct store_bulk *b, const char **errstr);
 /* 0 found, 1 none, -1 error. */
 int store_bulk_get(struct store *st, const char *id, struct store_bulk *out, const char **errstr);
-/* One exchange, inside the caller's transaction: the token must exist with that
- * hash (else ERRCODE_BAD_SIGNATURE: unknown or forged), be in its window
- * (ERRCODE_TOKEN_NOT_YET_VALID / ERRCODE_TOKEN_EXPIRED), not blocked
- * (ERRCODE_BULK_TOKEN_BLOCKED), under max_uses (ERRCODE_BULK_TOKEN_EXHAUSTED);
- * then uses += 1 and last_used_at = now. Returns ERRCODE_OK, a refusal, or
- * ERRCODE_UNAVAILABLE with *errstr on a store error (*errstr is not set for
- * a refusal). The checks run in this order: bad signature (unknown id or
- * hash mismatch, compared in constant time), blocked, not yet valid,
- * expired (now >= expires_at), exhausted. */
-enum errcode store_bulk_use(struct store *st, const char *id, const uint8_t hash[32], int64_t now,
-                            const char **errstr);
+/* What store_bulk_use found. The store reports facts; which refusal a client
+ * sees (and in what order the facts count) is decided above the store. */
+enum store_bulk_use {
+    STORE_BULK_USED = 0,  /* admitted: uses += 1, last_used_at = now */
+    STORE_BULK_UNKNOWN,   /* no such id, or the hash does not match */
+    STORE_BULK_BLOCKED,   /* blocked by an administrator */
+    STORE_BULK_NOT_YET,   /* now < not_before */
+    STORE_BULK_EXPIRED,   /* now >= expires_at */
+    STORE_BULK_EXHAUSTED, /* uses >= max_uses (also: taken by another writer meanwhile) */
+    STORE_BULK_ERROR,     /* a store failure: *errstr, store_error() */
+};
+
+/* One exchange, inside the caller's transaction: reads the token's row and,
+ * when it is admissible, takes one use with an UPDATE that checks blocked
+ * and the cap again (so even a caller outside a transaction, or another
+ * node's writer, never pushes uses past max_uses). The facts are reported
+ * in this order, the first that holds: unknown (an unknown id or a hash
+ * mismatch, compared in constant time: a forged token learns nothing of the
+ * real one), blocked, not yet valid, expired, exhausted; else used.
+ * *errstr is set only for STORE_BULK_ERROR. */
+enum store_bulk_use store_bulk_use(struct store *st, const char *id, const uint8_t hash[32],
+                                   int64_t now, const char **errstr);
 /* 0 ok, 1 no such id, -1 error. */
 int store_bulk_set_blocked(struct store *st, const char *id, int blocked, const char **errstr);
 /* Newest first: by created_at descending, and among equal created_at the

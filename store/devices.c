@@ -16,8 +16,10 @@
     "SELECT " TOKEN_COLS ", (SELECT blocked FROM devices d WHERE d.id = tokens.device_id)"
 
 static int
-device_from_row(sqlite3_stmt *stmt, struct store_device *d)
+device_from_row(sqlite3_stmt *stmt, void *row)
 {
+    struct store_device *d = row;
+
     memset(d, 0, sizeof(*d));
     if (store_col_text(stmt, 0, d->id, sizeof(d->id)) == -1 ||
         store_col_text(stmt, 1, d->jkt, sizeof(d->jkt)) == -1 ||
@@ -34,8 +36,10 @@ device_from_row(sqlite3_stmt *stmt, struct store_device *d)
 }
 
 static int
-token_from_row(sqlite3_stmt *stmt, struct store_token *t)
+token_from_row(sqlite3_stmt *stmt, void *row)
 {
+    struct store_token *t = row;
+
     memset(t, 0, sizeof(*t));
     if (store_col_text(stmt, 0, t->jti, sizeof(t->jti)) == -1 ||
         store_col_text(stmt, 1, t->kind, sizeof(t->kind)) == -1 ||
@@ -57,33 +61,6 @@ token_from_row(sqlite3_stmt *stmt, struct store_token *t)
     return 0;
 }
 
-/* Steps a one-row device lookup: 0 found, 1 none, -1 error. */
-static int
-device_lookup(struct store *st, sqlite3_stmt *stmt, struct store_device *out, const char **errstr)
-{
-    int rc;
-
-    switch (sqlite3_step(stmt)) {
-    case SQLITE_ROW:
-        rc = 0;
-        if (device_from_row(stmt, out) == -1) {
-            *errstr = store_errf(st, "devices: unreadable row");
-            rc = -1;
-        }
-        break;
-    case SQLITE_DONE:
-        *errstr = "no such device";
-        rc = 1;
-        break;
-    default:
-        *errstr = store_err(st, "devices");
-        rc = -1;
-        break;
-    }
-    store_stmt_done(stmt);
-    return rc;
-}
-
 int
 store_device_by_jkt(struct store *st, const char *jkt, struct store_device *out,
                     const char **errstr)
@@ -94,7 +71,7 @@ store_device_by_jkt(struct store *st, const char *jkt, struct store_device *out,
                            "SELECT " DEVICE_COLS " FROM devices WHERE jkt = ?", errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, jkt, -1, SQLITE_STATIC);
-    return device_lookup(st, stmt, out, errstr);
+    return store_row_one(st, stmt, device_from_row, out, "devices", "no such device", errstr);
 }
 
 int
@@ -106,7 +83,7 @@ store_device_get(struct store *st, const char *id, struct store_device *out, con
                            errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-    return device_lookup(st, stmt, out, errstr);
+    return store_row_one(st, stmt, device_from_row, out, "devices", "no such device", errstr);
 }
 
 int
@@ -150,7 +127,6 @@ store_device_touch(struct store *st, const char *id, const char *hardware_id, co
 {
     struct store_device *d = NULL; /* for the buffer sizes */
     sqlite3_stmt *stmt;
-    int rc;
 
     if (store_check_len(st, "hardware_id", hardware_id, sizeof(d->hardware_id) - 1, errstr) == -1 ||
         store_check_len(st, "device name", name, sizeof(d->name) - 1, errstr) == -1 ||
@@ -167,33 +143,20 @@ store_device_touch(struct store *st, const char *id, const char *hardware_id, co
     store_bind_opt_text(stmt, 3, mp_id);
     sqlite3_bind_int64(stmt, 4, now);
     sqlite3_bind_text(stmt, 5, id, -1, SQLITE_STATIC);
-    rc = store_step_done(st, stmt, "update device", errstr);
-    if (rc == 0 && sqlite3_changes(st->db) == 0) {
-        *errstr = "no such device";
-        rc = 1;
-    }
-    store_stmt_done(stmt);
-    return rc;
+    return store_changed_one(st, stmt, "update device", "no such device", errstr);
 }
 
 int
 store_device_set_blocked(struct store *st, const char *id, int blocked, const char **errstr)
 {
     sqlite3_stmt *stmt;
-    int rc;
 
     if ((stmt = store_stmt(st, STMT_DEVICE_SET_BLOCKED,
                            "UPDATE devices SET blocked = ? WHERE id = ?", errstr)) == NULL)
         return -1;
     sqlite3_bind_int(stmt, 1, blocked != 0);
     sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
-    rc = store_step_done(st, stmt, "block device", errstr);
-    if (rc == 0 && sqlite3_changes(st->db) == 0) {
-        *errstr = "no such device";
-        rc = 1;
-    }
-    store_stmt_done(stmt);
-    return rc;
+    return store_changed_one(st, stmt, "block device", "no such device", errstr);
 }
 
 /* One statement per filter combination, so each can use its own index: the
@@ -230,7 +193,8 @@ store_device_list(struct store *st, const char *status, const char *name_prefix,
     else if (strcmp(status, "blocked") == 0)
         variant = 2;
     else {
-        *errstr = "device status filter must be \"\", \"active\" or \"blocked\"";
+        *errstr = store_errf(st, STORE_ERR_INVALID,
+                             "device status filter must be \"\", \"active\" or \"blocked\"");
         return -1;
     }
     plen = name_prefix != NULL ? strlen(name_prefix) : 0;
@@ -250,23 +214,11 @@ store_device_list(struct store *st, const char *status, const char *name_prefix,
         sqlite3_bind_text(stmt, 3, upper, (int)plen + 1, SQLITE_STATIC);
     }
     sqlite3_bind_int(stmt, 4, limit > 0 ? limit : -1);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (device_from_row(stmt, &d) == -1) {
-            *errstr = store_errf(st, "devices: unreadable row");
-            goto fail;
-        }
-        if (cb(&d, arg) != 0)
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        *errstr = store_err(st, "list devices");
-        goto fail;
-    }
+    while ((rc = store_row_next(st, stmt, device_from_row, &d, "list devices", errstr)) == 1 &&
+           cb(&d, arg) == 0)
+        ;
     store_stmt_done(stmt);
-    return 0;
-fail:
-    store_stmt_done(stmt);
-    return -1;
+    return rc == -1 ? -1 : 0;
 }
 
 int
@@ -313,31 +265,12 @@ int
 store_token_get(struct store *st, const char *jti, struct store_token *out, const char **errstr)
 {
     sqlite3_stmt *stmt;
-    int rc;
 
     if ((stmt = store_stmt(st, STMT_TOKEN_GET, TOKEN_SELECT " FROM tokens WHERE jti = ?",
                            errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, jti, -1, SQLITE_STATIC);
-    switch (sqlite3_step(stmt)) {
-    case SQLITE_ROW:
-        rc = 0;
-        if (token_from_row(stmt, out) == -1) {
-            *errstr = store_errf(st, "tokens: unreadable row");
-            rc = -1;
-        }
-        break;
-    case SQLITE_DONE:
-        *errstr = "no such token";
-        rc = 1;
-        break;
-    default:
-        *errstr = store_err(st, "get token");
-        rc = -1;
-        break;
-    }
-    store_stmt_done(stmt);
-    return rc;
+    return store_row_one(st, stmt, token_from_row, out, "get token", "no such token", errstr);
 }
 
 int
@@ -358,30 +291,18 @@ store_token_revoke(struct store *st, const char *jti, int64_t now, const char *r
     sqlite3_bind_int64(stmt, 1, now);
     sqlite3_bind_text(stmt, 2, reason != NULL ? reason : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, jti, -1, SQLITE_STATIC);
-    rc = store_step_done(st, stmt, "revoke token", errstr);
-    store_stmt_done(stmt);
-    if (rc == -1 || sqlite3_changes(st->db) == 1)
-        return rc;
+    if ((rc = store_changes(st, stmt, "revoke token", errstr)) != 0)
+        return rc == 1 ? 0 : -1;
     /* Nothing changed: tell "no such token" from "already revoked". */
     if ((stmt = store_stmt(st, STMT_TOKEN_EXISTS, "SELECT 1 FROM tokens WHERE jti = ?", errstr)) ==
         NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, jti, -1, SQLITE_STATIC);
-    switch (sqlite3_step(stmt)) {
-    case SQLITE_ROW:
+    rc = store_row_one(st, stmt, store_no_columns, NULL, "revoke token", "no such token", errstr);
+    if (rc == 0) {
         *errstr = "token already revoked";
         rc = 2;
-        break;
-    case SQLITE_DONE:
-        *errstr = "no such token";
-        rc = 1;
-        break;
-    default:
-        *errstr = store_err(st, "revoke token");
-        rc = -1;
-        break;
     }
-    store_stmt_done(stmt);
     return rc;
 }
 
@@ -390,6 +311,16 @@ store_token_revoke(struct store *st, const char *jti, int64_t now, const char *r
  * while they are read. Returns how many rows, or -1 (also when cb stops it:
  * the caller, which knows why, rolls back). */
 static int
+token_revoked_from_row(sqlite3_stmt *stmt, void *row)
+{
+    struct store_token_revoked *r = row;
+
+    r->jti = (const char *)sqlite3_column_text(stmt, 0);
+    r->expires_at = sqlite3_column_int64(stmt, 1);
+    return r->jti != NULL ? 0 : -1;
+}
+
+static int
 token_revoked_rows(struct store *st, sqlite3_stmt *stmt, const char *what,
                    int (*cb)(const struct store_token_revoked *r, void *arg), void *arg,
                    const char **errstr)
@@ -397,28 +328,16 @@ token_revoked_rows(struct store *st, sqlite3_stmt *stmt, const char *what,
     struct store_token_revoked r;
     int rc, n = 0;
 
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        r.jti = (const char *)sqlite3_column_text(stmt, 0);
-        r.expires_at = sqlite3_column_int64(stmt, 1);
-        if (r.jti == NULL) {
-            *errstr = store_errf(st, "%s: unreadable row", what);
-            goto fail;
-        }
+    while ((rc = store_row_next(st, stmt, token_revoked_from_row, &r, what, errstr)) == 1) {
         n++;
         if (cb != NULL && cb(&r, arg) != 0) {
-            *errstr = store_errf(st, "%s: stopped by the caller", what);
-            goto fail;
+            *errstr = store_errf(st, STORE_ERR_INTERNAL, "%s: stopped by the caller", what);
+            rc = -1;
+            break;
         }
     }
-    if (rc != SQLITE_DONE) {
-        *errstr = store_err(st, what);
-        goto fail;
-    }
     store_stmt_done(stmt);
-    return n;
-fail:
-    store_stmt_done(stmt);
-    return -1;
+    return rc == -1 ? -1 : n;
 }
 
 int
@@ -499,21 +418,11 @@ store_token_list(struct store *st, const char *device_id, const char *after, int
 
     if (after != NULL && *after != '\0') {
         /* The cursor is a jti; the keyset is its (issued_at, rowid). */
-        if ((stmt = store_stmt(st, STMT_TOKEN_CURSOR,
-                               "SELECT issued_at, rowid FROM tokens WHERE jti = ?", errstr)) ==
-            NULL)
-            return -1;
-        sqlite3_bind_text(stmt, 1, after, -1, SQLITE_STATIC);
-        rc = sqlite3_step(stmt);
-        c_time = sqlite3_column_int64(stmt, 0);
-        c_rowid = sqlite3_column_int64(stmt, 1);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            *errstr = store_err(st, "list tokens");
-        store_stmt_done(stmt);
-        if (rc == SQLITE_DONE)
-            return 0; /* an unknown cursor: nothing after it */
-        if (rc != SQLITE_ROW)
-            return -1;
+        rc = store_cursor(st, STMT_TOKEN_CURSOR,
+                          "SELECT issued_at, rowid FROM tokens WHERE jti = ?1", after, &c_time,
+                          &c_rowid, "list tokens", errstr);
+        if (rc != 0)
+            return rc == 1 ? 0 : -1; /* an unknown cursor: nothing after it */
         variant = 1;
     }
     if (device_id != NULL && *device_id != '\0')
@@ -527,23 +436,11 @@ store_token_list(struct store *st, const char *device_id, const char *after, int
         sqlite3_bind_int64(stmt, 3, c_rowid);
     }
     sqlite3_bind_int(stmt, 4, limit > 0 ? limit : -1);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (token_from_row(stmt, &t) == -1) {
-            *errstr = store_errf(st, "tokens: unreadable row");
-            goto fail;
-        }
-        if (cb(&t, arg) != 0)
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        *errstr = store_err(st, "list tokens");
-        goto fail;
-    }
+    while ((rc = store_row_next(st, stmt, token_from_row, &t, "list tokens", errstr)) == 1 &&
+           cb(&t, arg) == 0)
+        ;
     store_stmt_done(stmt);
-    return 0;
-fail:
-    store_stmt_done(stmt);
-    return -1;
+    return rc == -1 ? -1 : 0;
 }
 
 int64_t

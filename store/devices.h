@@ -8,7 +8,7 @@
 struct store;
 
 struct store_device {
-    char id[42]; /* "GUID:" uuid4 */
+    char id[42]; /* "GUID:" + a time-ordered UUIDv7 (older rows: UUIDv4) */
     char jkt[44];
     char hardware_id[257];
     char name[257];
@@ -20,7 +20,7 @@ struct store_device {
 };
 
 struct store_token {
-    char jti[65];
+    char jti[65]; /* ms-time-prefixed, base64url (ids_jti) */
     char kind[8]; /* "client" or "access" */
     char device_id[42];
     char kid[65];

@@ -63,13 +63,13 @@ store_keys_list(struct store *st, struct store_key **keys, size_t *n, const char
         if (len == cap) {
             cap = cap == 0 ? 4 : cap * 2;
             if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
-                *errstr = "out of memory";
+                *errstr = store_errf(st, STORE_ERR_INTERNAL, "out of memory");
                 goto fail;
             }
             v = nv;
         }
         if (key_from_row(stmt, &v[len]) == -1) {
-            *errstr = store_errf(st, "keys: unreadable row");
+            *errstr = store_errf(st, STORE_ERR_CORRUPT, "keys: unreadable row");
             goto fail;
         }
         len++;
@@ -108,7 +108,7 @@ store_key_insert(struct store *st, const struct store_key *key, const char **err
 
     if (key->public_jwk == NULL || key->sealed == NULL || key->sealed_len == 0 ||
         key->sealed_len > INT32_MAX) {
-        *errstr = "key: public_jwk and sealed are required";
+        *errstr = store_errf(st, STORE_ERR_INVALID, "key: public_jwk and sealed are required");
         return -1;
     }
     if (store_check_len(st, "kid", key->kid, sizeof(key->kid) - 1, errstr) == -1 ||
@@ -134,7 +134,6 @@ store_key_set_status(struct store *st, const char *kid, const char *status, int6
                      const char **errstr)
 {
     sqlite3_stmt *stmt;
-    int rc;
 
     if ((stmt = store_stmt(st, STMT_KEY_SET_STATUS,
                            "UPDATE keys SET status = ?1,"
@@ -146,31 +145,18 @@ store_key_set_status(struct store *st, const char *kid, const char *status, int6
     sqlite3_bind_text(stmt, 1, status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, at);
     sqlite3_bind_text(stmt, 3, kid, -1, SQLITE_STATIC);
-    rc = store_step_done(st, stmt, "set key status", errstr);
-    if (rc == 0 && sqlite3_changes(st->db) == 0) {
-        *errstr = "no such key";
-        rc = 1;
-    }
-    store_stmt_done(stmt);
-    return rc;
+    return store_changed_one(st, stmt, "set key status", "no such key", errstr);
 }
 
 int
 store_key_delete(struct store *st, const char *kid, const char **errstr)
 {
     sqlite3_stmt *stmt;
-    int rc;
 
     if ((stmt = store_stmt(st, STMT_KEY_DELETE, "DELETE FROM keys WHERE kid = ?", errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, kid, -1, SQLITE_STATIC);
-    rc = store_step_done(st, stmt, "delete key", errstr);
-    if (rc == 0 && sqlite3_changes(st->db) == 0) {
-        *errstr = "no such key";
-        rc = 1;
-    }
-    store_stmt_done(stmt);
-    return rc;
+    return store_changed_one(st, stmt, "delete key", "no such key", errstr);
 }
 
 int

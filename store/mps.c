@@ -10,8 +10,10 @@
 #define MP_COLS "id, name, key_hash, cert_sha256, created_at, removed_at"
 
 static int
-mp_from_row(sqlite3_stmt *stmt, struct store_mp *mp)
+mp_from_row(sqlite3_stmt *stmt, void *row)
 {
+    struct store_mp *mp = row;
+
     memset(mp, 0, sizeof(*mp));
     if (store_col_text(stmt, 0, mp->id, sizeof(mp->id)) == -1 ||
         store_col_text(stmt, 1, mp->name, sizeof(mp->name)) == -1 ||
@@ -22,32 +24,6 @@ mp_from_row(sqlite3_stmt *stmt, struct store_mp *mp)
     mp->created_at = sqlite3_column_int64(stmt, 4);
     mp->removed_at = sqlite3_column_int64(stmt, 5);
     return 0;
-}
-
-/* Steps a one-row lookup into *out: 0 found, 1 none, -1 error. */
-static int
-mp_lookup(struct store *st, sqlite3_stmt *stmt, struct store_mp *out, const char **errstr)
-{
-    int rc;
-
-    switch (sqlite3_step(stmt)) {
-    case SQLITE_ROW:
-        rc = 0;
-        if (mp_from_row(stmt, out) == -1) {
-            *errstr = store_errf(st, "mps: unreadable row");
-            rc = -1;
-        }
-        break;
-    case SQLITE_DONE:
-        *errstr = "no such MP";
-        rc = 1;
-        break;
-    default:
-        *errstr = store_err(st, "mps");
-        rc = -1;
-        break;
-    }
-    return rc;
 }
 
 int
@@ -86,10 +62,10 @@ store_mp_insert(struct store *st, const struct store_mp *mp, const char **errstr
                         "SELECT 1 FROM mps WHERE name = ? AND removed_at IS NULL", errstr)) == NULL)
         return -1;
     sqlite3_bind_text(q, 1, mp->name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(q);
-    store_stmt_done(q);
-    if (rc == SQLITE_ROW) {
-        *errstr = store_errf(st, "an MP named \"%s\" exists", mp->name);
+    if ((rc = store_row_one(st, q, store_no_columns, NULL, "insert MP", NULL, errstr)) == -1)
+        return -1;
+    if (rc == 0) {
+        *errstr = store_errf(st, STORE_ERR_CONFLICT, "an MP named \"%s\" exists", mp->name);
         return 1;
     }
     if (mp->cert_sha256[0] != '\0') {
@@ -98,9 +74,11 @@ store_mp_insert(struct store *st, const struct store_mp *mp, const char **errstr
         const char *e2 = NULL;
 
         if (store_mp_find_by_cert(st, mp->cert_sha256, &other, &e2) == 0)
-            *errstr = store_errf(st, "that certificate is registered to MP \"%s\"", other.name);
+            *errstr = store_errf(st, STORE_ERR_CONFLICT,
+                                 "that certificate is registered to MP \"%s\"", other.name);
         else
-            *errstr = store_errf(st, "that certificate belonged to a removed MP");
+            *errstr =
+                store_errf(st, STORE_ERR_CONFLICT, "that certificate belonged to a removed MP");
         return 1;
     }
     return -1;
@@ -118,8 +96,7 @@ store_mp_find_by_key_hash(struct store *st, const uint8_t hash[32], struct store
                            errstr)) == NULL)
         return -1;
     sqlite3_bind_blob(stmt, 1, hash, 32, SQLITE_STATIC);
-    rc = mp_lookup(st, stmt, out, errstr);
-    store_stmt_done(stmt);
+    rc = store_row_one(st, stmt, mp_from_row, out, "mps", "no such MP", errstr);
     /* The index seek already matched; the comparison that decides is the
      * constant-time one, so no early-exit memcmp stands between a guess and
      * the answer. */
@@ -148,8 +125,7 @@ store_mp_find_by_cert(struct store *st, const char *cert_sha256, struct store_mp
                         errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, cert_sha256, -1, SQLITE_STATIC);
-    rc = mp_lookup(st, stmt, out, errstr);
-    store_stmt_done(stmt);
+    rc = store_row_one(st, stmt, mp_from_row, out, "mps", "no such MP", errstr);
     return rc;
 }
 
@@ -163,8 +139,7 @@ store_mp_get(struct store *st, const char *id, struct store_mp *out, const char 
         NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-    rc = mp_lookup(st, stmt, out, errstr);
-    store_stmt_done(stmt);
+    rc = store_row_one(st, stmt, mp_from_row, out, "mps", "no such MP", errstr);
     return rc;
 }
 
@@ -172,7 +147,6 @@ int
 store_mp_remove(struct store *st, const char *id, int64_t now, const char **errstr)
 {
     sqlite3_stmt *stmt;
-    int rc;
 
     if ((stmt = store_stmt(st, STMT_MP_REMOVE,
                            "UPDATE mps SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
@@ -180,13 +154,7 @@ store_mp_remove(struct store *st, const char *id, int64_t now, const char **errs
         return -1;
     sqlite3_bind_int64(stmt, 1, now);
     sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
-    rc = store_step_done(st, stmt, "remove MP", errstr);
-    if (rc == 0 && sqlite3_changes(st->db) == 0) {
-        *errstr = "no such MP";
-        rc = 1;
-    }
-    store_stmt_done(stmt);
-    return rc;
+    return store_changed_one(st, stmt, "remove MP", "no such MP", errstr);
 }
 
 int
@@ -201,21 +169,9 @@ store_mp_list(struct store *st, int (*cb)(const struct store_mp *mp, void *arg),
                            "SELECT " MP_COLS " FROM mps WHERE removed_at IS NULL ORDER BY name",
                            errstr)) == NULL)
         return -1;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (mp_from_row(stmt, &mp) == -1) {
-            *errstr = store_errf(st, "mps: unreadable row");
-            goto fail;
-        }
-        if (cb(&mp, arg) != 0)
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        *errstr = store_err(st, "list MPs");
-        goto fail;
-    }
+    while ((rc = store_row_next(st, stmt, mp_from_row, &mp, "list MPs", errstr)) == 1 &&
+           cb(&mp, arg) == 0)
+        ;
     store_stmt_done(stmt);
-    return 0;
-fail:
-    store_stmt_done(stmt);
-    return -1;
+    return rc == -1 ? -1 : 0;
 }

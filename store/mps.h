@@ -7,7 +7,7 @@
 struct store;
 
 struct store_mp {
-    char id[37]; /* uuid4 */
+    char id[37]; /* a random UUIDv4 (ids_uuid4): MP ids carry no time */
     char name[129];
     uint8_t key_hash[32];
     char cert_sha256[65]; /* "" when none */

@@ -14,7 +14,7 @@ store_proof_add(struct store *st, int64_t iat, const char *jti, const char *mp_i
     int rc;
 
     if (jti == NULL || jti[0] == '\0') {
-        *errstr = store_errf(st, "proof jti empty");
+        *errstr = store_errf(st, STORE_ERR_INVALID, "proof jti empty");
         return -1;
     }
     if (store_check_len(st, "proof jti", jti, STORE_PROOF_JTI_MAX, errstr) == -1 ||
@@ -32,12 +32,34 @@ store_proof_add(struct store *st, int64_t iat, const char *jti, const char *mp_i
     return rc;
 }
 
+/* A proof_jtis row: (iat, jti, mp_id). */
+struct proof_row {
+    int64_t iat;
+    char jti[STORE_PROOF_JTI_MAX + 1], mp[STORE_PROOF_MP_MAX + 1];
+};
+
+static int
+proof_from_row(sqlite3_stmt *stmt, void *row)
+{
+    struct proof_row *p = row;
+
+    p->iat = sqlite3_column_int64(stmt, 0);
+    if (store_col_text(stmt, 1, p->jti, sizeof(p->jti)) == -1)
+        return -1;
+    /* The prune edge selects (iat, jti) only. */
+    if (sqlite3_column_count(stmt) < 3) {
+        p->mp[0] = '\0';
+        return 0;
+    }
+    return store_col_text(stmt, 2, p->mp, sizeof(p->mp));
+}
+
 int
 store_proof_list(struct store *st, int64_t since,
                  int (*cb)(int64_t iat, const char *jti, const char *mp_id, void *arg), void *arg,
                  const char **errstr)
 {
-    char jti[STORE_PROOF_JTI_MAX + 1], mp[STORE_PROOF_MP_MAX + 1];
+    struct proof_row p;
     sqlite3_stmt *stmt;
     int rc;
 
@@ -47,36 +69,22 @@ store_proof_list(struct store *st, int64_t since,
                            errstr)) == NULL)
         return -1;
     sqlite3_bind_int64(stmt, 1, since);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (store_col_text(stmt, 1, jti, sizeof(jti)) == -1 ||
-            store_col_text(stmt, 2, mp, sizeof(mp)) == -1) {
-            *errstr = store_errf(st, "proof_jtis: unreadable row");
-            goto fail;
-        }
-        if (cb(sqlite3_column_int64(stmt, 0), jti, mp, arg) != 0)
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        *errstr = store_err(st, "list proof jtis");
-        goto fail;
-    }
+    while ((rc = store_row_next(st, stmt, proof_from_row, &p, "list proof jtis", errstr)) == 1 &&
+           cb(p.iat, p.jti, p.mp, arg) == 0)
+        ;
     store_stmt_done(stmt);
-    return 0;
-fail:
-    store_stmt_done(stmt);
-    return -1;
+    return rc == -1 ? -1 : 0;
 }
 
 int
 store_proof_prune(struct store *st, int64_t before, int limit, const char **errstr)
 {
-    char jti[STORE_PROOF_JTI_MAX + 1];
+    struct proof_row edge;
     sqlite3_stmt *stmt;
-    int64_t iat = 0;
-    int rc, found = 0;
+    int rc;
 
     if (limit <= 0) {
-        *errstr = store_errf(st, "proof prune limit must be positive");
+        *errstr = store_errf(st, STORE_ERR_INVALID, "proof prune limit must be positive");
         return -1;
     }
     /* The limit-th oldest prunable row, if there are that many. */
@@ -87,29 +95,17 @@ store_proof_prune(struct store *st, int64_t before, int limit, const char **errs
         return -1;
     sqlite3_bind_int64(stmt, 1, before);
     sqlite3_bind_int(stmt, 2, limit - 1);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        iat = sqlite3_column_int64(stmt, 0);
-        found = store_col_text(stmt, 1, jti, sizeof(jti)) == 0;
-        if (!found) {
-            *errstr = store_errf(st, "proof_jtis: unreadable row");
-            store_stmt_done(stmt);
-            return -1;
-        }
-    } else if (rc != SQLITE_DONE) {
-        *errstr = store_err(st, "find proof prune edge");
-        store_stmt_done(stmt);
+    if ((rc = store_row_one(st, stmt, proof_from_row, &edge, "find proof prune edge", NULL,
+                            errstr)) == -1)
         return -1;
-    }
-    store_stmt_done(stmt);
-    if (found) {
+    if (rc == 0) {
         /* Everything up to the edge: exactly limit rows, all older than before. */
         if ((stmt = store_stmt(st, STMT_PROOF_PRUNE_UPTO,
                                "DELETE FROM proof_jtis WHERE (iat, jti) <= (?, ?)", errstr)) ==
             NULL)
             return -1;
-        sqlite3_bind_int64(stmt, 1, iat);
-        sqlite3_bind_text(stmt, 2, jti, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 1, edge.iat);
+        sqlite3_bind_text(stmt, 2, edge.jti, -1, SQLITE_STATIC);
     } else {
         /* Fewer than limit rows are prunable: all of them. */
         if ((stmt = store_stmt(st, STMT_PROOF_PRUNE_ALL, "DELETE FROM proof_jtis WHERE iat < ?",
@@ -117,7 +113,5 @@ store_proof_prune(struct store *st, int64_t before, int limit, const char **errs
             return -1;
         sqlite3_bind_int64(stmt, 1, before);
     }
-    rc = store_step_done(st, stmt, "prune proof jtis", errstr);
-    store_stmt_done(stmt);
-    return rc == 0 ? sqlite3_changes(st->db) : -1;
+    return store_changes(st, stmt, "prune proof jtis", errstr);
 }

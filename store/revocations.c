@@ -42,13 +42,29 @@ store_revocation_add(struct store *st, const char *kind, const char *id, int64_t
     sqlite3_bind_int64(stmt, 6, now_us);
     rc = store_step_done(st, stmt, "add revocation", errstr);
     if (rc == 0 && sqlite3_last_insert_rowid(st->db) >= STORE_SERIAL_MAX) {
-        *errstr = "revocation serial past 2^53";
+        *errstr = store_errf(st, STORE_ERR_FULL, "revocation serial past 2^53");
         rc = -1;
     }
     if (rc == 0 && serial != NULL)
         *serial = sqlite3_last_insert_rowid(st->db);
     store_stmt_done(stmt);
     return rc;
+}
+
+static int
+revocation_from_row(sqlite3_stmt *stmt, void *row)
+{
+    struct store_revocation *r = row;
+
+    memset(r, 0, sizeof(*r));
+    r->serial = sqlite3_column_int64(stmt, 0);
+    r->revoked_at = sqlite3_column_int64(stmt, 3);
+    r->expires_at = sqlite3_column_int64(stmt, 4);
+    if (store_col_text(stmt, 1, r->kind, sizeof(r->kind)) == -1 ||
+        store_col_text(stmt, 2, r->id, sizeof(r->id)) == -1 ||
+        store_col_text(stmt, 5, r->reason, sizeof(r->reason)) == -1)
+        return -1;
+    return 0;
 }
 
 int
@@ -69,29 +85,12 @@ store_revocation_list(struct store *st, int64_t since, int64_t now, int limit,
     sqlite3_bind_int64(stmt, 1, since);
     sqlite3_bind_int64(stmt, 2, now);
     sqlite3_bind_int(stmt, 3, limit > 0 ? limit : -1);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        memset(&r, 0, sizeof(r));
-        r.serial = sqlite3_column_int64(stmt, 0);
-        r.revoked_at = sqlite3_column_int64(stmt, 3);
-        r.expires_at = sqlite3_column_int64(stmt, 4);
-        if (store_col_text(stmt, 1, r.kind, sizeof(r.kind)) == -1 ||
-            store_col_text(stmt, 2, r.id, sizeof(r.id)) == -1 ||
-            store_col_text(stmt, 5, r.reason, sizeof(r.reason)) == -1) {
-            *errstr = store_errf(st, "revocations: unreadable row");
-            goto fail;
-        }
-        if (cb(&r, arg) != 0)
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        *errstr = store_err(st, "list revocations");
-        goto fail;
-    }
+    while ((rc = store_row_next(st, stmt, revocation_from_row, &r, "list revocations", errstr)) ==
+               1 &&
+           cb(&r, arg) == 0)
+        ;
     store_stmt_done(stmt);
-    return 0;
-fail:
-    store_stmt_done(stmt);
-    return -1;
+    return rc == -1 ? -1 : 0;
 }
 
 int64_t
@@ -118,35 +117,25 @@ int
 store_revocation_prune(struct store *st, int64_t now, const char **errstr)
 {
     sqlite3_stmt *stmt;
-    int rc;
 
     if ((stmt = store_stmt(st, STMT_REV_PRUNE, "DELETE FROM revocations WHERE expires_at < ?",
                            errstr)) == NULL)
         return -1;
     sqlite3_bind_int64(stmt, 1, now);
-    rc = store_step_done(st, stmt, "prune revocations", errstr);
-    if (rc == 0)
-        rc = sqlite3_changes(st->db);
-    store_stmt_done(stmt);
-    return rc;
+    return store_changes(st, stmt, "prune revocations", errstr);
 }
 
 int
 store_revocation_remove(struct store *st, const char *kind, const char *id, const char **errstr)
 {
     sqlite3_stmt *stmt;
-    int rc;
 
     if ((stmt = store_stmt(st, STMT_REV_REMOVE, "DELETE FROM revocations WHERE kind = ? AND id = ?",
                            errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
-    rc = store_step_done(st, stmt, "remove revocation", errstr);
-    if (rc == 0)
-        rc = sqlite3_changes(st->db);
-    store_stmt_done(stmt);
-    return rc;
+    return store_changes(st, stmt, "remove revocation", errstr);
 }
 
 int
@@ -154,7 +143,6 @@ store_revocation_exists(struct store *st, const char *kind, const char *id, int6
 {
     sqlite3_stmt *stmt;
     const char *errstr;
-    int rc;
 
     if ((stmt = store_stmt(st, STMT_REV_EXISTS,
                            "SELECT 1 FROM revocations WHERE kind = ? AND id = ? AND expires_at > ?"
@@ -164,17 +152,13 @@ store_revocation_exists(struct store *st, const char *kind, const char *id, int6
     sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 3, now);
-    switch (sqlite3_step(stmt)) {
-    case SQLITE_ROW:
-        rc = 1;
-        break;
-    case SQLITE_DONE:
-        rc = 0;
-        break;
+    /* store_row_one: 0 found, 1 none, -1 error. */
+    switch (store_row_one(st, stmt, store_no_columns, NULL, "revocation exists", NULL, &errstr)) {
+    case 0:
+        return 1;
+    case 1:
+        return 0;
     default:
-        rc = -1;
-        break;
+        return -1;
     }
-    store_stmt_done(stmt);
-    return rc;
 }

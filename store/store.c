@@ -181,9 +181,54 @@ static const struct store_migration {
 
 #define STORE_NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
+/* SQLite's primary result codes -> the class a caller maps to its answer. */
+static const struct {
+    int code;
+    enum store_error err;
+} store_error_classes[] = {
+    {SQLITE_BUSY, STORE_ERR_BUSY},      {SQLITE_LOCKED, STORE_ERR_BUSY},
+    {SQLITE_FULL, STORE_ERR_FULL},      {SQLITE_IOERR, STORE_ERR_IO},
+    {SQLITE_READONLY, STORE_ERR_IO},    {SQLITE_CANTOPEN, STORE_ERR_IO},
+    {SQLITE_PROTOCOL, STORE_ERR_IO},    {SQLITE_CORRUPT, STORE_ERR_CORRUPT},
+    {SQLITE_NOTADB, STORE_ERR_CORRUPT}, {SQLITE_CONSTRAINT, STORE_ERR_CONFLICT},
+    {SQLITE_TOOBIG, STORE_ERR_INVALID}, {SQLITE_RANGE, STORE_ERR_INTERNAL},
+};
+
+static const char *const store_error_names[] = {
+    [STORE_ERR_NONE] = "none",       [STORE_ERR_BUSY] = "busy",
+    [STORE_ERR_FULL] = "full",       [STORE_ERR_IO] = "io",
+    [STORE_ERR_CORRUPT] = "corrupt", [STORE_ERR_CONFLICT] = "conflict",
+    [STORE_ERR_INVALID] = "invalid", [STORE_ERR_INTERNAL] = "internal",
+};
+
+static enum store_error
+store_error_class(int sqlite_code)
+{
+    for (size_t i = 0; i < sizeof(store_error_classes) / sizeof(store_error_classes[0]); i++)
+        if (store_error_classes[i].code == (sqlite_code & 0xff))
+            return store_error_classes[i].err;
+    return STORE_ERR_INTERNAL;
+}
+
+enum store_error
+store_error(const struct store *st)
+{
+    return st->error;
+}
+
+const char *
+store_error_name(enum store_error err)
+{
+    if ((size_t)err >= sizeof(store_error_names) / sizeof(store_error_names[0]))
+        return "internal";
+    return store_error_names[err];
+}
+
 const char *
 store_err(struct store *st, const char *what)
 {
+    st->error =
+        st->db != NULL ? store_error_class(sqlite3_extended_errcode(st->db)) : STORE_ERR_INTERNAL;
     snprintf(st->errbuf, sizeof(st->errbuf), "%s: %s", what,
              st->db != NULL ? sqlite3_errmsg(st->db) : "no database");
     return st->errbuf;
@@ -193,8 +238,10 @@ int
 store_exec(struct store *st, const char *sql, const char **errstr)
 {
     char *msg = NULL;
+    int rc;
 
-    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    if ((rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg)) != SQLITE_OK) {
+        st->error = store_error_class(rc);
         snprintf(st->errbuf, sizeof(st->errbuf), "%s", msg != NULL ? msg : "sqlite error");
         sqlite3_free(msg);
         *errstr = st->errbuf;
@@ -204,102 +251,15 @@ store_exec(struct store *st, const char *sql, const char **errstr)
 }
 
 const char *
-store_errf(struct store *st, const char *fmt, ...)
+store_errf(struct store *st, enum store_error err, const char *fmt, ...)
 {
     va_list ap;
 
+    st->error = err;
     va_start(ap, fmt);
     vsnprintf(st->errbuf, sizeof(st->errbuf), fmt, ap);
     va_end(ap);
     return st->errbuf;
-}
-
-sqlite3_stmt *
-store_stmt(struct store *st, enum store_stmt_id id, const char *sql, const char **errstr)
-{
-    sqlite3_stmt *stmt = st->stmts[id];
-
-    if (stmt != NULL) {
-        /* Resetting a running statement would silently end the caller's
-         * iteration: refuse instead. */
-        if (sqlite3_stmt_busy(stmt)) {
-            *errstr = store_errf(st, "statement %d re-entered while running", (int)id);
-            return NULL;
-        }
-        return stmt;
-    }
-    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
-        *errstr = store_err(st, "prepare");
-        sqlite3_finalize(stmt);
-        return NULL;
-    }
-    st->stmts[id] = stmt;
-    return stmt;
-}
-
-void
-store_stmt_done(sqlite3_stmt *stmt)
-{
-    if (stmt == NULL)
-        return;
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-}
-
-int
-store_step_done(struct store *st, sqlite3_stmt *stmt, const char *what, const char **errstr)
-{
-    if (sqlite3_step(stmt) != SQLITE_DONE) {
-        *errstr = store_err(st, what);
-        return -1;
-    }
-    return 0;
-}
-
-int
-store_bind_opt_text(sqlite3_stmt *stmt, int i, const char *s)
-{
-    if (s == NULL || *s == '\0')
-        return sqlite3_bind_null(stmt, i);
-    return sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
-}
-
-int
-store_bind_opt_int64(sqlite3_stmt *stmt, int i, int64_t v)
-{
-    if (v == 0)
-        return sqlite3_bind_null(stmt, i);
-    return sqlite3_bind_int64(stmt, i, v);
-}
-
-int
-store_check_len(struct store *st, const char *what, const char *s, size_t max, const char **errstr)
-{
-    if (s != NULL && strlen(s) > max) {
-        *errstr = store_errf(st, "%s too long (at most %zu bytes)", what, max);
-        return -1;
-    }
-    return 0;
-}
-
-int
-store_col_text(sqlite3_stmt *stmt, int i, char *buf, size_t n)
-{
-    const unsigned char *s = sqlite3_column_text(stmt, i);
-    size_t len = (size_t)sqlite3_column_bytes(stmt, i);
-
-    if (n == 0)
-        return -1;
-    if (s == NULL) {
-        buf[0] = '\0';
-        return 0;
-    }
-    if (len >= n) {
-        buf[0] = '\0';
-        return -1;
-    }
-    memcpy(buf, s, len + 1);
-    return 0;
 }
 
 /* Runs one cached statement that returns no row. */
@@ -399,11 +359,10 @@ store_migrate(struct store *st, const char **errstr)
         return -1;
     current = store_schema_version(st);
     if (current > store_schema_latest()) {
-        snprintf(st->errbuf, sizeof(st->errbuf),
-                 "database schema version %d is newer than this sitetokend knows (%d);"
-                 "run a newer sitetokend",
-                 current, store_schema_latest());
-        *errstr = st->errbuf;
+        *errstr = store_errf(st, STORE_ERR_INVALID,
+                             "database schema version %d is newer than this sitetokend knows"
+                             " (%d);run a newer sitetokend",
+                             current, store_schema_latest());
         return -1;
     }
     for (size_t i = 0; i < STORE_NMIGRATIONS; i++) {

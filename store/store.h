@@ -7,7 +7,9 @@
  *   statements: use it from one thread at a time.
  * - 0 ok, 1 not found (where documented), -1 error. *errstr is set on every
  *   nonzero return, "not found" included; it points into the store (or is
- *   static) and is valid until the next call on the same store.
+ *   static) and is valid until the next call on the same store. After a -1,
+ *   store_error() tells what kind of failure it was (busy, full, I/O,
+ *   corrupt, conflict, ...), so that a caller can map it to its answer.
  * - Strings longer than the struct buffer they are read back into are
  *   refused (-1), never truncated. Nullable columns read back as 0 or "".
  * - Lists: limit <= 0 means no limit; cb returning nonzero stops early (still
@@ -20,6 +22,26 @@
 #include <stdint.h>
 
 struct store;
+
+/* The class of the last failure (-1) on a connection: what a caller needs
+ * to choose its answer (retry, report the disk, refuse the request), the
+ * same whichever database sits behind the store. */
+enum store_error {
+    STORE_ERR_NONE = 0, /* no failure yet on this connection */
+    STORE_ERR_BUSY,     /* locked by another connection past the busy timeout: retry */
+    STORE_ERR_FULL,     /* the disk (or a quota) is full */
+    STORE_ERR_IO,       /* I/O error, read-only or unopenable file */
+    STORE_ERR_CORRUPT,  /* malformed database, or a row this code did not write */
+    STORE_ERR_CONFLICT, /* a constraint: duplicate key, unknown reference */
+    STORE_ERR_INVALID,  /* the caller's value was refused (too long, unknown kind) */
+    STORE_ERR_INTERNAL, /* anything else: out of memory, misuse, our bug */
+};
+
+/* The class of the last -1 returned on st (STORE_ERR_NONE before any). Only
+ * meaningful right after a -1: a success does not clear it. */
+enum store_error store_error(const struct store *st);
+/* "busy", "full", "io", "corrupt", "conflict", "invalid", "internal" ("none"). */
+const char *store_error_name(enum store_error err);
 
 /* Opens (creating if missing) the database at path (":memory:" allowed), sets
  * WAL, synchronous=FULL, foreign_keys=ON and the busy timeout, and applies the
@@ -38,7 +60,10 @@ const char *store_path(const struct store *st);
 int store_probe_write(struct store *st, const char **errstr);
 
 /* Small key/value table for facts about the site (site code, creation time).
- * store_meta_get copies at most n-1 bytes into buf; returns 0, or -1 if absent. */
+ * store_meta_get copies the value into buf, cut to n-1 bytes (unlike the
+ * other readers, it truncates); returns 0, or -1 when the key is absent,
+ * when n is 0 or when the read fails: the three are not told apart (its
+ * callers treat an unreadable fact as a missing one) and no errstr is set. */
 int store_meta_get(struct store *st, const char *key, char *buf, unsigned long n);
 int store_meta_set(struct store *st, const char *key, const char *value, const char **errstr);
 
@@ -54,8 +79,12 @@ void store_savepoint_rollback(struct store *st);
 
 /* WAL checkpoints. store_set_autocheckpoint(st, 0) stops this connection
  * from checkpointing on commit (the writer leaves that to a checkpointer
- * thread); store_checkpoint runs one (restart = 0: PASSIVE, never blocks the
- * writer; 1: TRUNCATE when idle). *frames gets the WAL length. 0 or -1. */
+ * thread); store_checkpoint runs one: truncate = 0 PASSIVE (copies what it
+ * can, never waits for the writer or readers), nonzero TRUNCATE (waits up to
+ * the busy timeout for the writer and readers, then empties the WAL file:
+ * for when the store is idle). A checkpoint that could not finish because
+ * the database is busy is not an error. *frames (may be NULL) gets the WAL
+ * length in frames. 0 or -1. */
 int store_set_autocheckpoint(struct store *st, int pages);
 int store_checkpoint(struct store *st, int truncate, int *frames, const char **errstr);
 

@@ -86,15 +86,18 @@ struct store {
     sqlite3 *db;
     char *path;
     char errbuf[256];
+    enum store_error error; /* class of the last failure: store_err, store_errf */
     /* Prepared lazily by store_stmt, finalized by store_close. */
     sqlite3_stmt *stmts[STMT_COUNT];
 };
 
-/* Formats "what: sqlite message" into st->errbuf and returns it. */
+/* Formats "what: sqlite message" into st->errbuf, records the class of
+ * SQLite's last error on this connection, and returns the message. */
 const char *store_err(struct store *st, const char *what);
-/* Formats a message of our own into st->errbuf and returns it. */
-const char *store_errf(struct store *st, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* Formats a message of our own into st->errbuf, records err as the class,
+ * and returns it. */
+const char *store_errf(struct store *st, enum store_error err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Runs SQL with no result rows; 0 or -1 with *errstr set. */
 int store_exec(struct store *st, const char *sql, const char **errstr);
 
@@ -109,6 +112,40 @@ void store_stmt_done(sqlite3_stmt *stmt);
 /* Steps a statement that returns no row; 0 or -1 with *errstr = what: msg.
  * Does not reset it. */
 int store_step_done(struct store *st, sqlite3_stmt *stmt, const char *what, const char **errstr);
+
+/* The row plumbing every module shares. A decoder copies the current row of
+ * a statement into row (the module's struct); -1 when a column does not fit
+ * it (a row this code did not write: reported as corrupt). */
+typedef int store_decode_fn(sqlite3_stmt *stmt, void *row);
+/* The decoder for a query whose rows only tell that something exists. */
+store_decode_fn store_no_columns;
+
+/* Steps stmt once: 1 a row, decoded into row; 0 no more rows; -1 error
+ * (*errstr "what: sqlite message" or "what: unreadable row"). Does not reset
+ * stmt. A list is
+ *     while ((rc = store_row_next(st, stmt, decode, &row, what, errstr)) == 1 &&
+ *            cb(&row, arg) == 0)
+ *         ;
+ *     store_stmt_done(stmt);
+ *     return rc == -1 ? -1 : 0; */
+int store_row_next(struct store *st, sqlite3_stmt *stmt, store_decode_fn *decode, void *row,
+                   const char *what, const char **errstr);
+/* A lookup of at most one row: 0 found (decoded into row), 1 none (*errstr =
+ * none), -1 error. Resets stmt. */
+int store_row_one(struct store *st, sqlite3_stmt *stmt, store_decode_fn *decode, void *row,
+                  const char *what, const char *none, const char **errstr);
+/* Steps a statement that returns no row and resets it: how many rows it
+ * changed, or -1 (*errstr "what: sqlite message"). */
+int store_changes(struct store *st, sqlite3_stmt *stmt, const char *what, const char **errstr);
+/* The same for an UPDATE or DELETE of one row by its key: 0 changed, 1 no
+ * such row (*errstr = none), -1 error. */
+int store_changed_one(struct store *st, sqlite3_stmt *stmt, const char *what, const char *none,
+                      const char **errstr);
+/* The keyset of a paginated list: the (time, rowid) of the row that the
+ * cached statement id (sql: SELECT time, rowid ... WHERE key = ?1) finds
+ * for key. 0 found, 1 unknown key, -1 error. */
+int store_cursor(struct store *st, enum store_stmt_id id, const char *sql, const char *key,
+                 int64_t *time, int64_t *rowid, const char *what, const char **errstr);
 
 /* Binds s as text, or NULL when s is NULL or "" (nullable columns). */
 int store_bind_opt_text(sqlite3_stmt *stmt, int i, const char *s);

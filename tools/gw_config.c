@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "gw_config.h"
+#include "httpc.h"
 
 enum gw_type { GW_STR, GW_INT, GW_DUR, GW_BOOL, GW_CIDRS };
 
@@ -242,11 +243,13 @@ gw_walk(struct gw_config *cfg, yaml_document_t *doc, yaml_node_t *node, const ch
 static int
 gw_check(const struct gw_config *cfg, const char *file, FILE *err)
 {
+    struct httpc_url u;
+    const char *why;
     int bad = 0;
 
-    if (strncmp(cfg->authority_url, "http://", 7) != 0 &&
-        strncmp(cfg->authority_url, "https://", 8) != 0) {
-        fprintf(err, "%s:0: authority.url: must start with http:// or https://\n", file);
+    /* httpc_url_parse: the tools' one URL parser. */
+    if (httpc_url_parse(cfg->authority_url, &u, &why) == -1) {
+        fprintf(err, "%s:0: authority.url: must be an http:// or https:// URL (%s)\n", file, why);
         bad = 1;
     }
     if (*cfg->client_cert != '\0' && *cfg->client_key == '\0') {
@@ -254,8 +257,7 @@ gw_check(const struct gw_config *cfg, const char *file, FILE *err)
                 file);
         bad = 1;
     }
-    if (*cfg->public_origin != '\0' && strncmp(cfg->public_origin, "http://", 7) != 0 &&
-        strncmp(cfg->public_origin, "https://", 8) != 0) {
+    if (*cfg->public_origin != '\0' && httpc_url_parse(cfg->public_origin, &u, &why) == -1) {
         fprintf(err, "%s:0: public_origin: must be scheme://host[:port]\n", file);
         bad = 1;
     }

@@ -429,6 +429,29 @@ test_compact_bounds(void **state)
     assert_null(jws_compact("a.b", sig, JWS_SIG_MAX + 1));
 }
 
+/* jws_split: exactly three segments, each where it stands. */
+static void
+test_split(void **state)
+{
+    struct jws_segments seg;
+    static const char *const bad[] = {"", "a", "a.b", "a.b.c.d", "...."};
+
+    (void)state;
+    assert_int_equal(jws_split("hh.ppp.s", 8, &seg), 0);
+    assert_int_equal(seg.header_len, 2);
+    assert_memory_equal(seg.payload, "ppp", 3);
+    assert_int_equal(seg.payload_len, 3);
+    assert_memory_equal(seg.sig, "s", 1);
+    assert_int_equal(seg.sig_len, 1);
+    assert_int_equal(seg.signing_input_len, 6);
+    assert_int_equal(jws_split("..", 2, &seg), 0); /* empty segments are the decoders' call */
+    assert_int_equal(seg.sig_len, 0);
+    assert_int_equal(jws_split("a.b.c.d", 5, &seg), 0); /* only len bytes count */
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(jws_split(bad[i], strlen(bad[i]), &seg), -1);
+    assert_int_equal(jws_split(NULL, 0, &seg), -1);
+}
+
 int
 main(void)
 {
@@ -443,6 +466,7 @@ main(void)
         cmocka_unit_test(test_parse_refusals),
         cmocka_unit_test(test_max_size_accepted),
         cmocka_unit_test(test_compact_bounds),
+        cmocka_unit_test(test_split),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -663,6 +663,95 @@ test_uuid7_ids(void **state)
     free(tok);
 }
 
+/* jwt_claims_new writes what the claim table requires of each kind, and no
+ * more: the tokens it builds verify, and an access token carries no reg. */
+static void
+test_claims_new(void **state)
+{
+    (void)state;
+    for (int k = 0; k < JWT_KIND_COUNT; k++) {
+        char jti[IDS_UUID_LEN + 1];
+        struct jwt_mint m = {.kind = (enum jwt_kind)k,
+                             .iss = ISS,
+                             .aud = AUD,
+                             .site = "PS1",
+                             .jti = jti,
+                             .iat = NOW,
+                             .exp = NOW + 3600,
+                             .sub = DEVICE,
+                             .jkt = JKT,
+                             .reg = "bulk",
+                             .bulk = BULK_ID,
+                             .gen = 3};
+        struct jwt_expect e = {
+            .kind = (enum jwt_kind)k, .iss = ISS, .aud = AUD, .now = NOW, .skew = SKEW};
+        struct jwt_claims out;
+        const char *err = NULL;
+        json_t *c, *h;
+        char *tok;
+
+        if (k == JWT_KIND_BULK)
+            ids_uuid7(jti);
+        else
+            ids_jti(jti);
+        assert_non_null(c = jwt_claims_new(&m));
+        assert_int_equal(json_integer_value(json_object_get(c, "nbf")), NOW);
+        assert_int_equal(json_object_get(c, "reg") != NULL, k == JWT_KIND_CLIENT);
+        assert_int_equal(json_object_get(c, "gen") != NULL, k == JWT_KIND_CLIENT);
+        assert_int_equal(json_object_get(c, "bulk") != NULL, k == JWT_KIND_CLIENT);
+        assert_int_equal(json_object_get(c, "sub") != NULL, k != JWT_KIND_BULK);
+        assert_int_equal(json_object_get(c, "cnf") != NULL, k != JWT_KIND_BULK);
+        assert_non_null(h = jwt_header((enum jwt_kind)k, JWK_ALG_EDDSA, "k0"));
+        assert_non_null(tok = jws_sign(keys[JWK_ALG_EDDSA], JWK_ALG_EDDSA, h, c));
+        assert_int_equal(jwt_verify(tok, strlen(tok), set, &e, &out, &err), ERRCODE_OK);
+        assert_string_equal(out.jti, jti);
+        if (k == JWT_KIND_CLIENT) {
+            assert_string_equal(out.bulk, BULK_ID);
+            assert_int_equal(out.gen, 3);
+        }
+        jwt_claims_clear(&out);
+        free(tok);
+        json_decref(h);
+        json_decref(c);
+        /* A required claim missing: no claims at all. */
+        m.site = NULL;
+        assert_null(jwt_claims_new(&m));
+    }
+    /* An intranet client token: no bulk claim. */
+    {
+        struct jwt_mint m = {.kind = JWT_KIND_CLIENT,
+                             .iss = ISS,
+                             .aud = ISS,
+                             .site = "PS1",
+                             .jti = "j",
+                             .iat = NOW,
+                             .exp = NOW + 1,
+                             .sub = DEVICE,
+                             .jkt = JKT,
+                             .reg = "intranet",
+                             .bulk = ""};
+        json_t *c = jwt_claims_new(&m);
+
+        assert_non_null(c);
+        assert_null(json_object_get(c, "bulk"));
+        assert_int_equal(json_integer_value(json_object_get(c, "gen")), 0);
+        json_decref(c);
+    }
+    assert_null(jwt_claims_new(NULL));
+}
+
+static void
+test_clamps(void **state)
+{
+    (void)state;
+    assert_int_equal(jwt_clamp_skew(-5), 0);
+    assert_int_equal(jwt_clamp_skew(60), 60);
+    assert_int_equal(jwt_clamp_skew(INT64_MAX), JWT_SKEW_MAX);
+    assert_int_equal(jwt_clamp_time(-1), 0);
+    assert_int_equal(jwt_clamp_time(NOW), NOW);
+    assert_int_equal(jwt_clamp_time(INT64_MAX), JWT_TIME_MAX);
+}
+
 int
 main(void)
 {
@@ -688,6 +777,8 @@ main(void)
         cmocka_unit_test(test_typ_comparison),
         cmocka_unit_test(test_aud_legacy),
         cmocka_unit_test(test_uuid7_ids),
+        cmocka_unit_test(test_claims_new),
+        cmocka_unit_test(test_clamps),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

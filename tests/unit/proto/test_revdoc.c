@@ -204,6 +204,32 @@ test_cache(void **state)
     sitetoken_revocations_free(r);
 }
 
+/* The entry the authority writes is the entry revdoc_parse_entry reads. */
+static void
+test_entry_round_trip(void **state)
+{
+    struct revdoc_entry e;
+    const char *err = NULL;
+    json_t *j;
+    char *text;
+
+    (void)state;
+    assert_non_null(j = revdoc_entry_json(42, "device", "GUID:d", T2030 - 60, T2030, NULL));
+    assert_string_equal(json_string_value(json_object_get(j, "revoked_at")),
+                        "2029-12-31T23:59:00Z");
+    assert_string_equal(json_string_value(json_object_get(j, "reason")), "");
+    assert_non_null(text = json_dumps(j, JSON_COMPACT));
+    assert_int_equal(revdoc_parse_entry(text, strlen(text), &e, &err), ERRCODE_OK);
+    assert_int_equal(e.serial, 42);
+    assert_int_equal(e.kind, REVDOC_DEVICE);
+    assert_string_equal(e.id, "GUID:d");
+    assert_int_equal(e.revoked_at, T2030 - 60);
+    assert_int_equal(e.expires_at, T2030);
+    free(text);
+    json_decref(j);
+    assert_null(revdoc_entry_json(1, NULL, "x", 0, 0, NULL));
+}
+
 int
 main(void)
 {
@@ -212,6 +238,7 @@ main(void)
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_jws),
         cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_entry_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,22 +67,21 @@ test_use_refusals(void **state)
     make_bulk(&b, "b", 0x22, NOW);
     assert_int_equal(store_bulk_insert(st, &b, &err), 0);
 
-    assert_int_equal(store_bulk_use(st, "unknown", good, NOW, &err), ERRCODE_BAD_SIGNATURE);
-    assert_int_equal(store_bulk_use(st, "b", bad, NOW, &err), ERRCODE_BAD_SIGNATURE);
-    assert_int_equal(store_bulk_use(st, "b", good, NOW - 1, &err), ERRCODE_TOKEN_NOT_YET_VALID);
-    assert_int_equal(store_bulk_use(st, "b", good, NOW + 3 * 86400, &err), ERRCODE_TOKEN_EXPIRED);
-    assert_int_equal(store_bulk_use(st, "b", good, NOW + 3 * 86400 - 1, &err), ERRCODE_OK);
+    assert_int_equal(store_bulk_use(st, "unknown", good, NOW, &err), STORE_BULK_UNKNOWN);
+    assert_int_equal(store_bulk_use(st, "b", bad, NOW, &err), STORE_BULK_UNKNOWN);
+    assert_int_equal(store_bulk_use(st, "b", good, NOW - 1, &err), STORE_BULK_NOT_YET);
+    assert_int_equal(store_bulk_use(st, "b", good, NOW + 3 * 86400, &err), STORE_BULK_EXPIRED);
+    assert_int_equal(store_bulk_use(st, "b", good, NOW + 3 * 86400 - 1, &err), STORE_BULK_USED);
 
     assert_int_equal(store_bulk_set_blocked(st, "b", 1, &err), 0);
-    assert_int_equal(store_bulk_use(st, "b", good, NOW, &err), ERRCODE_BULK_TOKEN_BLOCKED);
+    assert_int_equal(store_bulk_use(st, "b", good, NOW, &err), STORE_BULK_BLOCKED);
     /* order: a wrong hash is a bad signature even when blocked; blocked wins
      * over the window */
-    assert_int_equal(store_bulk_use(st, "b", bad, NOW, &err), ERRCODE_BAD_SIGNATURE);
-    assert_int_equal(store_bulk_use(st, "b", good, NOW - 1, &err), ERRCODE_BULK_TOKEN_BLOCKED);
-    assert_int_equal(store_bulk_use(st, "b", good, NOW + 9 * 86400, &err),
-                     ERRCODE_BULK_TOKEN_BLOCKED);
+    assert_int_equal(store_bulk_use(st, "b", bad, NOW, &err), STORE_BULK_UNKNOWN);
+    assert_int_equal(store_bulk_use(st, "b", good, NOW - 1, &err), STORE_BULK_BLOCKED);
+    assert_int_equal(store_bulk_use(st, "b", good, NOW + 9 * 86400, &err), STORE_BULK_BLOCKED);
     assert_int_equal(store_bulk_set_blocked(st, "b", 0, &err), 0);
-    assert_int_equal(store_bulk_use(st, "b", good, NOW + 5, &err), ERRCODE_OK);
+    assert_int_equal(store_bulk_use(st, "b", good, NOW + 5, &err), STORE_BULK_USED);
     assert_int_equal(store_bulk_set_blocked(st, "nope", 1, &err), 1);
 
     /* refusals counted nothing */
@@ -105,20 +104,20 @@ test_use_cap(void **state)
     b.max_uses = 3;
     assert_int_equal(store_bulk_insert(st, &b, &err), 0);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(store_bulk_use(st, "capped", h, NOW + i, &err), ERRCODE_OK);
-    assert_int_equal(store_bulk_use(st, "capped", h, NOW + 10, &err), ERRCODE_BULK_TOKEN_EXHAUSTED);
+        assert_int_equal(store_bulk_use(st, "capped", h, NOW + i, &err), STORE_BULK_USED);
+    assert_int_equal(store_bulk_use(st, "capped", h, NOW + 10, &err), STORE_BULK_EXHAUSTED);
     assert_int_equal(store_bulk_get(st, "capped", &out, &err), 0);
     assert_int_equal(out.uses, 3);
     assert_int_equal(out.last_used_at, NOW + 2);
     /* an expired token says expired before exhausted */
-    assert_int_equal(store_bulk_use(st, "capped", h, NOW + 4 * 86400, &err), ERRCODE_TOKEN_EXPIRED);
+    assert_int_equal(store_bulk_use(st, "capped", h, NOW + 4 * 86400, &err), STORE_BULK_EXPIRED);
 
     /* max_uses 0 is unlimited */
     memset(h, 0x34, sizeof(h));
     make_bulk(&b, "free", 0x34, NOW);
     assert_int_equal(store_bulk_insert(st, &b, &err), 0);
     for (int i = 0; i < 20; i++)
-        assert_int_equal(store_bulk_use(st, "free", h, NOW, &err), ERRCODE_OK);
+        assert_int_equal(store_bulk_use(st, "free", h, NOW, &err), STORE_BULK_USED);
     assert_int_equal(store_bulk_get(st, "free", &out, &err), 0);
     assert_int_equal(out.uses, 20);
     assert_int_equal(out.max_uses, 0);
@@ -260,12 +259,65 @@ test_savepoints(void **state)
     store_tx_rollback(st);
 }
 
+/* The class of each kind of failure, which callers map to their answer. */
+static void
+test_error_classes(void **state)
+{
+    struct fx *fx = *state;
+    struct store *st = fx->st, *other;
+    struct store_bulk b, out;
+    const char *err = NULL;
+    uint8_t h[32];
+
+    assert_int_equal(store_error(st), STORE_ERR_NONE);
+    make_bulk(&b, "classes", 0x41, NOW);
+    assert_int_equal(store_bulk_insert(st, &b, &err), 0);
+    assert_int_equal(store_bulk_insert(st, &b, &err), -1); /* same id */
+    assert_int_equal(store_error(st), STORE_ERR_CONFLICT);
+    assert_string_equal(store_error_name(store_error(st)), "conflict");
+    memset(b.note, 'n', sizeof(b.note) - 1); /* fills the buffer: still fits */
+    b.note[sizeof(b.note) - 1] = '\0';
+    snprintf(b.id, sizeof(b.id), "classes2");
+    b.max_uses = -2;
+    assert_int_equal(store_bulk_insert(st, &b, &err), -1);
+    assert_int_equal(store_error(st), STORE_ERR_INVALID);
+
+    /* A row this code did not write is corrupt, for get, use and list. */
+    fx_exec(st, "UPDATE bulk_tokens SET token_hash = x'00' WHERE id = 'classes'");
+    assert_int_equal(store_bulk_get(st, "classes", &out, &err), -1);
+    assert_int_equal(store_error(st), STORE_ERR_CORRUPT);
+    assert_non_null(strstr(err, "unreadable row"));
+    memset(h, 0x41, sizeof(h));
+    assert_int_equal(store_bulk_use(st, "classes", h, NOW, &err), STORE_BULK_ERROR);
+    assert_int_equal(store_error(st), STORE_ERR_CORRUPT);
+    assert_int_equal(store_bulk_list(st, NULL, 0, NULL, NULL, &err), -1);
+    assert_int_equal(store_error(st), STORE_ERR_CORRUPT);
+
+    /* Another connection holding the write lock past the busy timeout. */
+    if (fx->memory)
+        return;
+    assert_non_null(other = store_open(fx->path, 10, &err));
+    assert_int_equal(store_tx_begin(other, &err), 0);
+    store_close(st);
+    assert_non_null(fx->st = st = store_open(fx->path, 10, &err));
+    assert_int_equal(store_tx_begin(st, &err), -1);
+    assert_int_equal(store_error(st), STORE_ERR_BUSY);
+    assert_string_equal(store_error_name(STORE_ERR_BUSY), "busy");
+    make_bulk(&b, "classes3", 0x43, NOW);
+    assert_int_equal(store_bulk_insert(st, &b, &err), -1);
+    assert_int_equal(store_error(st), STORE_ERR_BUSY);
+    store_tx_rollback(other);
+    store_close(other);
+    assert_int_equal(store_bulk_insert(st, &b, &err), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         FX_TEST(test_insert_get),      FX_TEST(test_use_refusals),         FX_TEST(test_use_cap),
         FX_TEST(test_list_pagination), FX_TEST(test_list_reentry_refused), FX_TEST(test_savepoints),
+        FX_TEST(test_error_classes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
