@@ -238,7 +238,7 @@ store_audit_recent(struct store *st, int64_t before, const char *action, const c
             store_col_text(stmt, 4, a.subject, sizeof(a.subject)) == -1 ||
             store_col_text(stmt, 6, a.prev_hash, sizeof(a.prev_hash)) == -1 ||
             store_col_text(stmt, 7, a.hash, sizeof(a.hash)) == -1) {
-            *errstr = store_errf(st, "audit: unreadable row");
+            *errstr = store_errf(st, STORE_ERR_CORRUPT, "audit: unreadable row");
             sqlite3_finalize(stmt);
             return -1;
         }
