@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "clock.h"
 #include "admin.h"
 #include "audit.h"
 #include "auth.h"
@@ -186,7 +187,7 @@ admin_bulk_create(struct http_req *req)
     json_t *doc = NULL, *claims = NULL;
     char why[160], kid[65], nbf[TIMEFMT_LEN + 1], exp[TIMEFMT_LEN + 1];
     char *token = NULL;
-    int64_t now = sitetokend_now(env), minutes;
+    int64_t now = clock_now(env), minutes;
 
     if (http_body_length(req) == 0)
         doc = json_object();
@@ -292,7 +293,7 @@ admin_mp_add(struct http_req *req)
     snprintf(a->mp.name, sizeof(a->mp.name), "%s", body_str(doc, "name"));
     snprintf(a->mp.cert_sha256, sizeof(a->mp.cert_sha256), "%s", fp);
     json_decref(doc);
-    a->mp.created_at = sitetokend_now(req->env);
+    a->mp.created_at = clock_now(req->env);
     auth_new_key(key, a->mp.key_hash);
     a->status = 201;
     a->reply = json_pack("{s:s, s:s, s:s}", "id", a->mp.id, "name", a->mp.name, "api_key", key);
@@ -489,11 +490,10 @@ admin_debug_clock(struct http_req *req)
     }
     offset_ms = body_int(doc, "offset_seconds", 0) * 1000;
     json_decref(doc);
-    env->clock_offset_ms = offset_ms;
-    committer_set_clock_offset(env->committer, offset_ms);
+    clock_set_offset(env, offset_ms);
     log_warn("event=debug_clock offset_ms=%lld", (long long)offset_ms);
     admin_keys_tick(env);
     http_reply_json(req, 200,
                     json_pack("{s:I, s:I}", "offset_seconds", (json_int_t)(offset_ms / 1000), "now",
-                              (json_int_t)sitetokend_now(env)));
+                              (json_int_t)clock_now(env)));
 }

@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "committer.h"
 #include "proofs.h"
 #include "replay.h"
@@ -49,15 +50,6 @@ struct commit_waiter {
     pthread_cond_t cv;
     int finished;
 };
-
-static int64_t
-committer_clock_ms(int64_t offset)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + offset;
-}
 
 static void
 committer_done_cb(evutil_socket_t fd, short what, void *arg)
@@ -99,7 +91,7 @@ committer_apply_batch(struct committer *c, struct commit_op *batch, size_t n)
     int applied = 0;
 
     pthread_mutex_lock(&c->mu);
-    ctx->now_ms = committer_clock_ms(c->clock_offset_ms);
+    ctx->now_ms = clock_wall_ms(c->clock_offset_ms);
     pthread_mutex_unlock(&c->mu);
 
     if (store_tx_begin(ctx->store, &errstr) == -1) {
@@ -276,7 +268,7 @@ committer_start(const char *path, int busy_timeout_ms, int batch_max, int64_t re
     /* The proofs accepted before a restart stay refused after it: the
      * persisted jtis still inside the window go back into the cache. */
     c->proof_keep_s = replay_window_ms / 1000 + 1;
-    c->ctx.now_ms = committer_clock_ms(clock_offset_ms);
+    c->ctx.now_ms = clock_wall_ms(clock_offset_ms);
     if (store_proof_list(c->ctx.store, c->ctx.now_ms / 1000 - c->proof_keep_s,
                          committer_load_proof_cb, c, errstr) == -1)
         goto fail;

@@ -27,6 +27,7 @@
 #include <event2/util.h>
 
 #include "addrlimit.h"
+#include "clock.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -107,15 +108,6 @@ struct http_req_priv {
     int has_addr;                          /* 0: admin socket or unknown family */
     int stream_counted;                    /* holds one of nstreams and of its address's */
 };
-
-static int64_t
-http_now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static struct http_req_priv *
 http_priv(struct http_req *req)
@@ -200,7 +192,7 @@ http_conn_new_cb(struct event_base *base, void *arg)
     c->h = h;
     c->l = l;
     c->bev = bev;
-    c->deadline_us = ratelimit_now_us() + http_read_timeout_us(h);
+    c->deadline_us = clock_mono_us() + http_read_timeout_us(h);
     b = http_conn_hash(bev);
     c->hnext = h->buckets[b];
     h->buckets[b] = c;
@@ -242,7 +234,7 @@ static void
 http_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct http *h = arg;
-    int64_t now = ratelimit_now_us();
+    int64_t now = clock_mono_us();
     struct http_conn *c, *next;
     bufferevent_data_cb rcb, wcb;
     bufferevent_event_cb ecb;
@@ -298,7 +290,7 @@ http_conn_idle(struct http *h, struct evhttp_request *ev)
     if (evcon != NULL &&
         (c = http_conn_find(h, evhttp_connection_get_bufferevent(evcon))) != NULL &&
         c->stream == NULL)
-        c->deadline_us = ratelimit_now_us() + http_read_timeout_us(h);
+        c->deadline_us = clock_mono_us() + http_read_timeout_us(h);
 }
 
 static void http_stream_release(struct http_req_priv *p);
@@ -308,7 +300,7 @@ static void
 http_finish(struct http_req *req, int status)
 {
     struct http_req_priv *p = http_priv(req);
-    int64_t us = http_now_us() - req->started_us;
+    int64_t us = clock_mono_us() - req->started_us;
     char q[300];
     const char *uri = evhttp_request_get_uri(req->ev);
 
@@ -407,7 +399,7 @@ http_reply_problem(struct http_req *req, enum errcode code, const char *fmt, ...
     if (code == ERRCODE_UNAUTHENTICATED && http_priv(req)->has_addr &&
         req->route != routes_not_found_id() && routes_table[req->route].scope == ROUTE_MP)
         addrlimit_charge(http_priv(req)->h->addrlimit, ADDRLIMIT_FAILED_AUTH, &http_priv(req)->addr,
-                         ratelimit_now_us());
+                         clock_mono_us());
     if (code != ERRCODE_OK)
         log_info("event=refused rid=%llx actor=%s route=%s code=%s", (unsigned long long)req->id,
                  req->actor, routes_names()[req->route], errcode_name(code));
@@ -727,14 +719,14 @@ http_admit_address(struct http_req *req, enum route_scope scope)
     if (!p->has_addr)
         return 0;
     if (scope == ROUTE_PUBLIC && addrlimit_take(p->h->addrlimit, ADDRLIMIT_PUBLIC, &p->addr,
-                                                ratelimit_now_us(), &retry) == -1) {
+                                                clock_mono_us(), &retry) == -1) {
         snprintf(ra, sizeof(ra), "%d", retry);
         http_add_header(req, "Retry-After", ra);
         http_reply_problem(req, ERRCODE_RATE_LIMITED, "too many public requests from this address");
         return -1;
     }
     if (scope == ROUTE_MP && addrlimit_check(p->h->addrlimit, ADDRLIMIT_FAILED_AUTH, &p->addr,
-                                             ratelimit_now_us(), &retry) == -1) {
+                                             clock_mono_us(), &retry) == -1) {
         snprintf(ra, sizeof(ra), "%d", retry);
         http_add_header(req, "Retry-After", ra);
         http_reply_problem(req, ERRCODE_RATE_LIMITED,
@@ -766,7 +758,7 @@ http_dispatch_cb(struct evhttp_request *ev, void *arg)
     req->env = h->env;
     req->ev = ev;
     req->admin = l->admin;
-    req->started_us = http_now_us();
+    req->started_us = clock_mono_us();
     req->id = atomic_fetch_add(&h->next_id, 1) + 1;
     req->route = routes_not_found_id();
     req->peer_uid = (uid_t)-1;

@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "audit.h"
 #include "body.h"
 #include "bulk.h"
@@ -182,7 +183,7 @@ inv_page_init(struct http_req *req, struct inv_page *p, const char **after)
         http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
         return -1;
     }
-    p->now = sitetokend_now(req->env);
+    p->now = clock_now(req->env);
     p->skew = req->env->cfg->clock_skew_ms / 1000;
     return 0;
 }
@@ -312,7 +313,7 @@ inventory_device_show(struct http_req *req)
     }
     memset(&p, 0, sizeof(p));
     p.limit = INV_SHOW_TOKENS;
-    p.now = sitetokend_now(req->env);
+    p.now = clock_now(req->env);
     p.skew = req->env->cfg->clock_skew_ms / 1000;
     if ((p.items = json_array()) == NULL ||
         store_token_list(st, d.id, NULL, p.limit + 1, inv_token_cb, &p, &errstr) == -1) {

@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "audit.h"
 #include "auth.h"
 #include "body.h"
@@ -308,7 +309,7 @@ mpapi_done(struct commit_op *op)
     json_t *doc;
 
     if (m->kind == MPAPI_EXCHANGE && m->env->ratelimit != NULL)
-        ratelimit_exchange_done(m->env->ratelimit, &m->rl, op->code, ratelimit_now_us());
+        ratelimit_exchange_done(m->env->ratelimit, &m->rl, op->code, clock_mono_us());
     if (m->mp.name[0] != '\0') {
         req->actor = log_actor("mp", m->mp.name, req->actor_buf, sizeof(req->actor_buf));
     }
@@ -427,7 +428,7 @@ mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_
                                         .iss = cfg->issuer,
                                         .aud = k == JWT_KIND_ACCESS ? cfg->audience : cfg->issuer,
                                         .aud_legacy = k == JWT_KIND_ACCESS ? NULL : cfg->audience,
-                                        .now = sitetokend_now(m->env),
+                                        .now = clock_now(m->env),
                                         .skew = cfg->clock_skew_ms / 1000};
 
         jwt_claims_clear(&c);
@@ -472,7 +473,7 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
     struct store_device known;
     const char *errstr = "", *token = NULL;
     char ath[JWK_THUMBPRINT_LEN + 1];
-    int64_t now = sitetokend_now(env), skew = cfg->clock_skew_ms / 1000;
+    int64_t now = clock_now(env), skew = cfg->clock_skew_ms / 1000;
     json_t *claims = NULL;
     enum errcode code;
     int rc;
@@ -643,7 +644,7 @@ mpapi_work(struct work *w, struct worker_ctx *ctx)
     if (m->env->ratelimit != NULL &&
         (code = ratelimit_admit(m->env->ratelimit, &m->rl, m->mp.identity,
                                 m->kind == MPAPI_EXCHANGE ? body_str(m->body, "bulk_token") : NULL,
-                                ratelimit_now_us(), &why)) != ERRCODE_OK) {
+                                clock_mono_us(), &why)) != ERRCODE_OK) {
         mpapi_refuse(m, code, "%s", why);
         goto refused;
     }

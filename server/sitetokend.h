@@ -36,12 +36,8 @@ struct sitetokend {
     struct ops *ops;             /* the /readyz probe (main loop; ops.c) */
     uint8_t seal_key[32];        /* wiped at exit; only the signer uses it */
     time_t started_at;
-    _Atomic int64_t clock_offset_ms; /* debug clock override (tests), 0 otherwise */
+    _Atomic int64_t clock_offset_ms; /* debug clock override (tests), 0 otherwise: clock.h */
     int shutting_down;
 };
-
-/* Wall clock in milliseconds / seconds, including the debug offset. */
-int64_t sitetokend_now_ms(const struct sitetokend *env);
-int64_t sitetokend_now(const struct sitetokend *env);
 
 #endif
