@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "errcode.h"
 
 struct event_base;
@@ -39,6 +41,18 @@ struct commit_op {
     char detail[192];
     struct commit_op *next;
 };
+
+/* The one way an op fails (on the writer, or on a worker before it): fills
+ * op->detail and returns code, so an apply ends `return commit_op_fail(...)`. */
+enum errcode commit_op_fail(struct commit_op *op, enum errcode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A store call failed: unavailable, detail "store: <errstr>". */
+enum errcode commit_op_store_fail(struct commit_op *op, const char *errstr);
+/* Writer thread: appends the audit record of an op at the batch's time;
+ * detail (stolen, NULL for "{}") is written with sorted keys. ERRCODE_OK, or
+ * the store's failure through commit_op_store_fail. */
+enum errcode commit_op_audit(struct commit_op *op, struct commit_ctx *ctx, const char *actor,
+                             const char *action, const char *subject, json_t *detail);
 
 struct committer_stats {
     uint64_t batches, ops, failed_commits;

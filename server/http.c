@@ -27,9 +27,12 @@
 #include <event2/util.h>
 
 #include "addrlimit.h"
+#include "auth.h"
+#include "body.h"
 #include "clock.h"
 #include "config.h"
 #include "http.h"
+#include "jsonlim.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -38,7 +41,8 @@
 #include "tls.h"
 
 #define HTTP_MAX_LISTENERS 17
-#define HTTP_JSON_DEPTH 16
+/* Nesting of objects and arrays in a body, the top object included. */
+#define HTTP_JSON_DEPTH 17
 /* evhttp itself refuses bodies past this hard cap with its own (HTML) 413;
  * below it we answer payload_too_large as a problem document. Generous, so
  * that every body a real client sends reaches our code (docs/security.md). */
@@ -315,6 +319,7 @@ http_finish(struct http_req *req, int status)
                   log_quote(uri, q, sizeof(q)), routes_names()[req->route], status, (long long)us);
     if (p->query_parsed)
         evhttp_clear_headers(&p->query);
+    json_decref(req->body);
     http_stream_release(p);
     http_conn_idle(p->h, req->ev);
     p->h->inflight--;
@@ -397,7 +402,7 @@ http_reply_problem(struct http_req *req, enum errcode code, const char *fmt, ...
     http_add_header(req, "Cache-Control", "no-store");
     /* A made-up or wrong MP credential spends the address's refusal budget. */
     if (code == ERRCODE_UNAUTHENTICATED && http_priv(req)->has_addr &&
-        req->route != routes_not_found_id() && routes_table[req->route].scope == ROUTE_MP)
+        req->route != routes_not_found_id() && routes_table[req->route].mp)
         addrlimit_charge(http_priv(req)->h->addrlimit, ADDRLIMIT_FAILED_AUTH, &http_priv(req)->addr,
                          clock_mono_us());
     if (code != ERRCODE_OK)
@@ -588,12 +593,6 @@ http_stream_end(struct http_req *req)
     evhttp_send_reply_end(ev);
 }
 
-size_t
-http_body_length(struct http_req *req)
-{
-    return evbuffer_get_length(evhttp_request_get_input_buffer(req->ev));
-}
-
 const char *
 http_header(struct http_req *req, const char *name)
 {
@@ -617,62 +616,47 @@ http_query(struct http_req *req, const char *name)
     return evhttp_find_header(&p->query, name);
 }
 
+/* The body the route takes, parsed once: bounded before jansson allocates
+ * (size by limits.max_body, already checked, and nesting depth, on the raw
+ * text), then held to the route's field table. 0 with req->body set, or -1
+ * (answered invalid_request, req gone). */
 static int
-http_json_depth(const json_t *j, int depth)
-{
-    const char *k;
-    json_t *v;
-    size_t i;
-
-    if (depth > HTTP_JSON_DEPTH)
-        return -1;
-    if (json_is_object(j)) {
-        json_object_foreach((json_t *)j, k, v)
-        {
-            if (http_json_depth(v, depth + 1) == -1)
-                return -1;
-        }
-    } else if (json_is_array(j)) {
-        json_array_foreach(j, i, v)
-        {
-            if (http_json_depth(v, depth + 1) == -1)
-                return -1;
-        }
-    }
-    return 0;
-}
-
-json_t *
-http_body_object(struct http_req *req)
+http_body_parse(struct http_req *req, const struct body_shape *shape)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
     size_t len = evbuffer_get_length(in);
-    const char *ctype = http_header(req, "Content-Type");
-    json_error_t jerr;
-    json_t *doc;
+    const char *ctype = http_header(req, "Content-Type"), *errstr = NULL;
+    char why[160];
 
+    if (len == 0 && shape->optional) {
+        req->body = json_object();
+        if (req->body == NULL) {
+            http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
+            return -1;
+        }
+        return 0;
+    }
     if (ctype != NULL && strncasecmp(ctype, "application/json", 16) != 0) {
         http_reply_problem(req, ERRCODE_INVALID_REQUEST, "Content-Type must be application/json");
-        return NULL;
+        return -1;
     }
     if (len == 0) {
         http_reply_problem(req, ERRCODE_INVALID_REQUEST, "a JSON object body is required");
-        return NULL;
+        return -1;
     }
-    doc = json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len,
-                     JSON_REJECT_DUPLICATES, &jerr);
-    if (doc == NULL) {
-        http_reply_problem(req, ERRCODE_INVALID_REQUEST, "body is not valid JSON: %s (at %d)",
-                           jerr.text, jerr.position);
-        return NULL;
-    }
-    if (!json_is_object(doc) || http_json_depth(doc, 0) == -1) {
-        json_decref(doc);
+    req->body = jsonlim_load_object((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len,
+                                    (size_t)req->env->cfg->max_body, HTTP_JSON_DEPTH, &errstr);
+    if (req->body == NULL) {
         http_reply_problem(req, ERRCODE_INVALID_REQUEST,
-                           "body must be a JSON object nested at most %d deep", HTTP_JSON_DEPTH);
-        return NULL;
+                           "body is not a JSON object nested at most %d deep: %s", HTTP_JSON_DEPTH,
+                           errstr);
+        return -1;
     }
-    return doc;
+    if (body_check(req->body, shape->fields, shape->n, why, sizeof(why)) == -1) {
+        http_reply_problem(req, ERRCODE_INVALID_REQUEST, "%s", why);
+        return -1;
+    }
+    return 0;
 }
 
 static enum route_method
@@ -710,7 +694,7 @@ http_peer_uid(struct evhttp_request *ev)
  * an MP route is refused while its address is over its budget of failed
  * authentications (http_reply_problem spends it). 0, or -1 (answered). */
 static int
-http_admit_address(struct http_req *req, enum route_scope scope)
+http_admit_address(struct http_req *req, const struct route *r)
 {
     struct http_req_priv *p = http_priv(req);
     int retry = 0;
@@ -718,15 +702,16 @@ http_admit_address(struct http_req *req, enum route_scope scope)
 
     if (!p->has_addr)
         return 0;
-    if (scope == ROUTE_PUBLIC && addrlimit_take(p->h->addrlimit, ADDRLIMIT_PUBLIC, &p->addr,
-                                                clock_mono_us(), &retry) == -1) {
+    if (!r->mp && r->scope == ROUTE_PUBLIC &&
+        addrlimit_take(p->h->addrlimit, ADDRLIMIT_PUBLIC, &p->addr, clock_mono_us(), &retry) ==
+            -1) {
         snprintf(ra, sizeof(ra), "%d", retry);
         http_add_header(req, "Retry-After", ra);
         http_reply_problem(req, ERRCODE_RATE_LIMITED, "too many public requests from this address");
         return -1;
     }
-    if (scope == ROUTE_MP && addrlimit_check(p->h->addrlimit, ADDRLIMIT_FAILED_AUTH, &p->addr,
-                                             clock_mono_us(), &retry) == -1) {
+    if (r->mp && addrlimit_check(p->h->addrlimit, ADDRLIMIT_FAILED_AUTH, &p->addr, clock_mono_us(),
+                                 &retry) == -1) {
         snprintf(ra, sizeof(ra), "%d", retry);
         http_add_header(req, "Retry-After", ra);
         http_reply_problem(req, ERRCODE_RATE_LIMITED,
@@ -797,13 +782,18 @@ http_dispatch_cb(struct evhttp_request *ev, void *arg)
         return;
     }
     req->route = route;
-    if (http_admit_address(req, routes_table[route].scope) == -1)
+    if (http_admit_address(req, &routes_table[route]) == -1)
         return;
     if ((int64_t)evbuffer_get_length(evhttp_request_get_input_buffer(ev)) > h->env->cfg->max_body) {
         http_reply_problem(req, ERRCODE_PAYLOAD_TOO_LARGE, "body exceeds %lld bytes",
                            (long long)h->env->cfg->max_body);
         return;
     }
+    /* The gate: what the route declares it needs, before its handler. */
+    if (routes_table[route].mp && auth_mp_presented(req) == -1)
+        return;
+    if (routes_table[route].body != NULL && http_body_parse(req, routes_table[route].body) == -1)
+        return;
     routes_table[route].handler(req);
 }
 
