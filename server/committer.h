@@ -1,8 +1,11 @@
-/* Group commit: the one writer thread. Requests that change the store submit
- * an op; the writer runs every queued op inside one transaction (each in its
- * own savepoint), commits once with synchronous=FULL, and only then hands each
- * op back to the event loop that submitted it. No token leaves before its
- * record is durable; concurrency comes from batching, not weaker durability. */
+/* Group commit: the one writer thread. Whatever changes the store (the loop
+ * for admin changes and /readyz, a worker for MP issuance, maintenance)
+ * submits an op; the writer runs every queued op inside one transaction (each
+ * in its own savepoint), commits once with synchronous=FULL, and only then
+ * hands each op back to the event loop named by op->base. No token leaves
+ * before its record is durable; concurrency comes from batching, not weaker
+ * durability. A second thread, the checkpointer, copies the WAL into the
+ * database file on its own connection so the writer never waits for that. */
 #ifndef SITETOKEN_COMMITTER_H
 #define SITETOKEN_COMMITTER_H
 
@@ -24,8 +27,8 @@ struct commit_ctx {
     int64_t now_ms;        /* clock at the start of the batch */
 };
 
-/* One unit of work. Owned by the submitter; the committer only links it while
- * queued and hands it back through done(). */
+/* One unit of work. The submitter owns it until committer_submit, the writer
+ * while it is queued and applied, base's thread from done() on (docs/threads.md). */
 struct commit_op {
     /* Runs on the writer thread inside the batch transaction. Returns
      * ERRCODE_OK to keep its writes, anything else to roll them back (and set
@@ -61,7 +64,8 @@ struct committer_stats {
 
 /* Opens its own connection to path, loads the persisted proof jtis still
  * inside the replay window into a replay cache (replay_per_mp jtis per MP a
- * window, replay.h), and starts the thread. Every batch also prunes a
+ * window, replay.h), and starts the writer thread and (best effort, with a
+ * connection of its own) the checkpoint thread. Every batch also prunes a
  * bounded number of persisted jtis that have left the window. */
 struct committer *committer_start(const char *path, int busy_timeout_ms, int batch_max,
                                   int64_t replay_per_mp, int64_t replay_window_ms,

@@ -780,12 +780,6 @@ feed_close_all(struct feed *f)
         stream_close_all(f->stream);
 }
 
-int
-feed_subscribers(const struct feed *f)
-{
-    return f != NULL ? stream_subscribers(f->stream) : 0;
-}
-
 int64_t
 feed_queued_bytes(const struct feed *f)
 {

@@ -1049,12 +1049,6 @@ http_reload_tls(struct http *h)
 }
 
 int
-http_connections(const struct http *h)
-{
-    return h->nconns;
-}
-
-int
 http_inflight(const struct http *h)
 {
     return h->inflight;

@@ -54,8 +54,6 @@ const char *http_describe(const struct http *h);
  * get the new ones, open connections stay up. -1 when any failed (logged;
  * that listener keeps its old certificate). */
 int http_reload_tls(struct http *h);
-/* Open TCP connections (not counting the admin socket). */
-int http_connections(const struct http *h);
 
 /* Replies. Each one sends, records metrics, logs, and frees req.
  * http_reply_problem adds Retry-After: 1 to unavailable and rate_limited

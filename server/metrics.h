@@ -16,5 +16,8 @@ void metrics_free(struct metrics *m);
 void metrics_request(struct metrics *m, int route, int status, int64_t duration_us);
 /* Appends the whole exposition to out. */
 void metrics_render(struct metrics *m, struct evbuffer *out);
+/* Appends one counter that another module keeps (HELP, TYPE and value). */
+void metrics_render_counter(struct evbuffer *out, const char *name, const char *help,
+                            uint64_t value);
 
 #endif

@@ -1,10 +1,14 @@
-/* The MP API. Each issuing route runs in two halves: on the event loop the
- * body is checked; on a worker the MP is authenticated and admitted by its
- * rate limits (keyed on its identity), the proof and any presented token
- * verified and the new token signed; then an op goes to the writer, which
- * checks replay (and the MP's replay quota), bulk counters, device and token
- * state inside the group commit and records the token and the proof's jti. The reply (with the
- * token) is sent from done(), after the commit: no token leaves before its record is durable. */
+/* The MP API: registrations, exchanges, renewals, access tokens and
+ * introspection. On the event loop the request gate (http.c) has refused a
+ * missing or malformed credential and checked the body; the rest of the work
+ * is a worker's: it authenticates the MP against the store, admits it by its
+ * rate limits (keyed on its identity), verifies the proof and any presented
+ * token and signs the new one. Introspection and refusals go straight back to
+ * the loop; an issuance goes on to the writer, which checks replay (and the
+ * MP's replay quota), bulk counters, device and token state inside the group
+ * commit and records the token and the proof's jti. The reply (with the
+ * token) is sent from done() on the loop, after the commit: no token leaves
+ * before its record is durable. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
