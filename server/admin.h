@@ -1,25 +1,50 @@
-/* Admin routes served on the admin Unix socket (the file system is the
- * authorization: mode 0600). Every change goes through the writer and leaves
- * an audit record with the admin's uid as actor. */
+/* The admin routes, served on the admin Unix socket only (the file system is
+ * the authorization: mode 0600), grouped by feature, one file each. Every
+ * change goes through the writer with an audit record naming the admin's uid;
+ * every store read runs on a worker (admin_op.h). */
 #ifndef SITETOKEN_ADMIN_H
 #define SITETOKEN_ADMIN_H
 
-struct http_req;
-struct sitetokend;
+#include "committer.h"
 
+struct http_req;
+struct admin_op;
+
+/* admin_status.c: the server itself */
 void admin_status(struct http_req *req);
+void admin_debug_clock(struct http_req *req);
+
+/* admin_bulk.c: bulk tokens */
 void admin_bulk_create(struct http_req *req);
+void admin_bulk_list(struct http_req *req);
+void admin_bulk_block(struct http_req *req);
+void admin_bulk_unblock(struct http_req *req);
+
+/* admin_devices.c: devices and their tokens */
+void admin_device_list(struct http_req *req);
+void admin_device_show(struct http_req *req);
+void admin_device_block(struct http_req *req);
+void admin_device_unblock(struct http_req *req);
+void admin_token_list(struct http_req *req);
+void admin_token_revoke(struct http_req *req);
+
+/* admin_mps.c: management points */
 void admin_mp_add(struct http_req *req);
 void admin_mp_list(struct http_req *req);
 void admin_mp_remove(struct http_req *req);
+
+/* admin_keys.c: signing keys */
 void admin_keys_list(struct http_req *req);
 void admin_keys_rotate(struct http_req *req);
-void admin_debug_clock(struct http_req *req);
+/* The key lifecycle step of an op (its mode: a rotation or the maintenance
+ * tick), on the writer, with its audit record when anything changed. */
+enum errcode admin_keys_apply(struct commit_op *op, struct commit_ctx *ctx);
+/* On the loop after that commit: the signer reloads the keys (a failure
+ * fails the op) and /v1/events announces them. */
+void admin_keys_after(struct admin_op *a);
 
-/* The key lifecycle step, synchronously through the writer (start-up), then
- * the signer reloads. 0 or -1 with *errstr. */
-int admin_keys_tick_sync(struct sitetokend *env, const char **errstr);
-/* The same from the timer on the main loop, asynchronously. */
-void admin_keys_tick(struct sitetokend *env);
+/* admin_audit.c: the audit trail */
+void admin_audit_list(struct http_req *req);
+void admin_audit_verify(struct http_req *req);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "admin_stats.h"
 #include "audit.h"
+#include "clock.h"
 #include "devices.h"
 #include "feed.h"
 #include "http.h"
@@ -103,7 +104,7 @@ admin_stats_overview(struct http_req *req)
     const char *errstr = NULL;
     json_t *refusals = NULL, *doc;
     long long hours;
-    int64_t now = sitetokend_now(env), now_real = (int64_t)time(NULL);
+    int64_t now = clock_now(env), now_real = (int64_t)time(NULL);
 
     if (stats_query_int(req, "hours", 1, STATS_HOURS_MAX, STATS_HOURS_DEFAULT, &hours) == -1) {
         http_reply_problem(req, ERRCODE_INVALID_REQUEST, "hours must be 1 to %d", STATS_HOURS_MAX);
@@ -329,7 +330,7 @@ admin_stats_impact(struct http_req *req)
     static const char *const kinds[] = {"bulk_id", "device_id", "jti", "mp_id"};
     struct sitetokend *env = req->env;
     const char *id = NULL, *kind = NULL, *errstr = NULL, *effect;
-    int64_t devices = 0, tokens = 0, now = sitetokend_now(env);
+    int64_t devices = 0, tokens = 0, now = clock_now(env);
     int given = 0, rc;
 
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)

@@ -129,18 +129,20 @@ auth_mp_check(const char *h, const char *cert_sha256, struct store *st, struct a
 }
 
 int
-auth_mp(struct http_req *req, struct store *st, struct auth_mp *mp)
+auth_mp_presented(struct http_req *req)
 {
-    const char *why = NULL;
-    enum errcode code =
-        auth_mp_check(http_header(req, "Authorization"), req->cert_sha256, st, mp, &why);
+    const char *authz = http_header(req, "Authorization"), *key = NULL, *bad = NULL;
+    size_t keylen = 0;
 
-    if (code != ERRCODE_OK) {
-        if (code == ERRCODE_UNAUTHENTICATED)
-            auth_challenge(req);
-        http_reply_problem(req, code, "%s", why);
-        return -1;
-    }
-    req->actor = log_actor("mp", mp->name, req->actor_buf, sizeof(req->actor_buf));
-    return 0;
+    if (authz == NULL && req->cert_sha256[0] == '\0')
+        bad = "an MP API key is required";
+    else if (authz != NULL && strlen(authz) >= AUTH_KEY_MAX + 16)
+        bad = "the MP API key is not valid";
+    else if (authz != NULL && req->cert_sha256[0] == '\0')
+        auth_bearer_parse(authz, &key, &keylen, &bad); /* sets bad only when malformed */
+    if (bad == NULL)
+        return 0;
+    auth_challenge(req);
+    http_reply_problem(req, ERRCODE_UNAUTHENTICATED, "%s", bad);
+    return -1;
 }

@@ -42,9 +42,12 @@ enum errcode auth_mp_check(const char *authorization, const char *cert_sha256, s
                            struct auth_mp *mp, const char **why);
 /* The WWW-Authenticate challenge that goes with every unauthenticated answer. */
 void auth_challenge(struct http_req *req);
-/* Authenticates the request's MP. On failure replies unauthenticated itself
- * and returns -1 (req is gone); on success fills mp, sets req->actor. */
-int auth_mp(struct http_req *req, struct store *st, struct auth_mp *mp);
+/* The request gate's check of an MP route, on the loop and at no cost to a
+ * worker: no credential, or an Authorization header that does not parse, is
+ * refused (unauthenticated, with the challenge; returns -1, req is gone). A
+ * credential that parses is checked against the store on a worker
+ * (auth_mp_check), right before the MP's budgets admit the request. */
+int auth_mp_presented(struct http_req *req);
 /* A new API key (AUTH_KEY_PREFIX + 43 base64url chars) and its SHA-256. */
 void auth_new_key(char key[64], uint8_t hash[32]);
 void auth_hash_key(const char *key, size_t len, uint8_t hash[32]);

@@ -5,6 +5,69 @@
 
 #include "body.h"
 
+#define BODY_SHAPE(f, opt)                                                                         \
+    {                                                                                              \
+        .fields = (f), .n = sizeof(f) / sizeof((f)[0]), .optional = (opt)                          \
+    }
+
+/* The tables. A newcomer adding a field to a request adds it here. */
+
+static const struct body_field body_fields_register[] = {
+    {.name = "hardware_id", .type = BODY_TEXT, .required = 1, .max = BODY_TEXT_MAX},
+    {.name = "name", .type = BODY_TEXT, .required = 1, .max = BODY_TEXT_MAX},
+    {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = BODY_TOKEN_MAX},
+};
+static const struct body_field body_fields_exchange[] = {
+    {.name = "bulk_token", .type = BODY_TOKEN, .required = 1, .max = BODY_TOKEN_MAX},
+    {.name = "hardware_id", .type = BODY_TEXT, .required = 1, .max = BODY_TEXT_MAX},
+    {.name = "name", .type = BODY_TEXT, .required = 1, .max = BODY_TEXT_MAX},
+    {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = BODY_TOKEN_MAX},
+};
+static const struct body_field body_fields_token_proof[] = {
+    {.name = "token", .type = BODY_TOKEN, .required = 1, .max = BODY_TOKEN_MAX},
+    {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = BODY_TOKEN_MAX},
+};
+static const struct body_field body_fields_introspect[] = {
+    {.name = "token", .type = BODY_TOKEN, .required = 1, .max = BODY_TOKEN_MAX},
+};
+static const struct body_field body_fields_bulk_create[] = {
+    {.name = "lifetime_minutes", .type = BODY_INT, .min = 1, .imax = BODY_LIFETIME_MINUTES_MAX},
+    {.name = "max_uses", .type = BODY_INT, .min = 1, .imax = 1000000000},
+    {.name = "note", .type = BODY_TEXT, .max = 256},
+};
+static const struct body_field body_fields_mp_add[] = {
+    {.name = "name", .type = BODY_TEXT, .required = 1, .max = 128},
+    /* a PEM client certificate; only its SHA-256 fingerprint is kept */
+    {.name = "certificate", .type = BODY_PEM, .max = BODY_PEM_MAX},
+};
+static const struct body_field body_fields_keys_rotate[] = {
+    {.name = "now", .type = BODY_BOOL},
+};
+static const struct body_field body_fields_debug_clock[] = {
+    {.name = "offset_seconds",
+     .type = BODY_INT,
+     .required = 1,
+     .min = -3153600000LL,
+     .imax = 3153600000LL},
+};
+static const struct body_field body_fields_reason[] = {
+    {.name = "reason", .type = BODY_TEXT, .max = BODY_REASON_MAX},
+};
+
+const struct body_shape body_register = BODY_SHAPE(body_fields_register, 0);
+const struct body_shape body_exchange = BODY_SHAPE(body_fields_exchange, 0);
+const struct body_shape body_renew = BODY_SHAPE(body_fields_token_proof, 0);
+const struct body_shape body_access = BODY_SHAPE(body_fields_token_proof, 0);
+const struct body_shape body_introspect = BODY_SHAPE(body_fields_introspect, 0);
+const struct body_shape body_bulk_create = BODY_SHAPE(body_fields_bulk_create, 1);
+const struct body_shape body_mp_add = BODY_SHAPE(body_fields_mp_add, 0);
+const struct body_shape body_keys_rotate = BODY_SHAPE(body_fields_keys_rotate, 1);
+const struct body_shape body_debug_clock = BODY_SHAPE(body_fields_debug_clock, 0);
+const struct body_shape body_block = BODY_SHAPE(body_fields_reason, 1);
+const struct body_shape body_revoke = BODY_SHAPE(body_fields_reason, 1);
+/* unblock takes no fields: an empty body or {} */
+const struct body_shape body_unblock = {.fields = NULL, .n = 0, .optional = 1};
+
 static int
 body_text_ok(const char *s, size_t len)
 {
@@ -100,6 +163,14 @@ body_check(const json_t *doc, const struct body_field *fields, size_t n, char *w
                 json_integer_value(v) > f->imax) {
                 snprintf(why, whylen, "%s: must be an integer from %lld to %lld", f->name,
                          (long long)f->min, (long long)f->imax);
+                return -1;
+            }
+            break;
+        case BODY_PEM:
+            if (!json_is_string(v) || json_string_length(v) == 0 ||
+                json_string_length(v) > f->max ||
+                strlen(json_string_value(v)) != json_string_length(v)) {
+                snprintf(why, whylen, "%s: a PEM string of 1 to %zu bytes", f->name, f->max);
                 return -1;
             }
             break;

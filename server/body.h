@@ -14,6 +14,7 @@ enum body_type {
     BODY_TOKEN, /* a compact JWS: base64url characters and dots, 1..max bytes */
     BODY_INT,   /* integer in [min, max] */
     BODY_BOOL,
+    BODY_PEM, /* PEM text, 1..max bytes: line breaks allowed, no NUL */
 };
 
 struct body_field {
@@ -23,6 +24,28 @@ struct body_field {
     size_t max;        /* TEXT/TOKEN: longest in bytes */
     int64_t min, imax; /* INT bounds */
 };
+
+/* What a route takes as its body (routes.c names one per route): the fields,
+ * and whether the body may be left out (then it counts as {}). */
+struct body_shape {
+    const struct body_field *fields;
+    size_t n;
+    int optional;
+};
+
+/* The body of every route that takes one, by route. */
+extern const struct body_shape body_register, body_exchange, body_renew, body_access,
+    body_introspect, body_bulk_create, body_mp_add, body_keys_rotate, body_debug_clock, body_block,
+    body_unblock, body_revoke;
+
+/* Longest accepted lengths, for handlers that copy fields into fixed rows. */
+#define BODY_TOKEN_MAX 8192
+#define BODY_TEXT_MAX 256
+#define BODY_REASON_MAX 128
+#define BODY_PEM_MAX 16384
+/* lifetime_minutes is bounded here by the largest any config allows; the
+ * handler holds it to limits.bulk_max_lifetime. */
+#define BODY_LIFETIME_MINUTES_MAX 1000000000LL
 
 /* 0 when doc fits the fields; -1 with why filled ("name: too long (max 256
  * bytes)"). A JSON null counts as absent. */

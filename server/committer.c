@@ -4,6 +4,7 @@
  * to its event base with event_base_once. While it commits, the next batch
  * gathers: that is the whole of group commit. */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 
 #include <event2/event.h>
 
+#include "audit.h"
+#include "clock.h"
 #include "committer.h"
 #include "proofs.h"
 #include "replay.h"
@@ -50,15 +53,6 @@ struct commit_waiter {
     int finished;
 };
 
-static int64_t
-committer_clock_ms(int64_t offset)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + offset;
-}
-
 static void
 committer_done_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -84,10 +78,40 @@ static void
 committer_fail_all(struct commit_op *batch, const char *why)
 {
     for (struct commit_op *op = batch; op != NULL; op = op->next)
-        if (op->code == ERRCODE_OK) {
-            op->code = ERRCODE_UNAVAILABLE;
-            snprintf(op->detail, sizeof(op->detail), "store: %s", why);
-        }
+        if (op->code == ERRCODE_OK)
+            op->code = commit_op_store_fail(op, why);
+}
+
+enum errcode
+commit_op_fail(struct commit_op *op, enum errcode code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(op->detail, sizeof(op->detail), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+enum errcode
+commit_op_store_fail(struct commit_op *op, const char *errstr)
+{
+    return commit_op_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr != NULL ? errstr : "error");
+}
+
+enum errcode
+commit_op_audit(struct commit_op *op, struct commit_ctx *ctx, const char *actor, const char *action,
+                const char *subject, json_t *detail)
+{
+    char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    const char *errstr = NULL;
+    int rc;
+
+    json_decref(detail);
+    rc = store_audit_append(ctx->store, ctx->now_ms / 1000, actor, action, subject,
+                            text != NULL ? text : "{}", &errstr);
+    free(text);
+    return rc == 0 ? ERRCODE_OK : commit_op_store_fail(op, errstr);
 }
 
 /* Applies one batch in one transaction. */
@@ -96,10 +120,9 @@ committer_apply_batch(struct committer *c, struct commit_op *batch, size_t n)
 {
     struct commit_ctx *ctx = &c->ctx;
     const char *errstr = NULL;
-    int applied = 0;
 
     pthread_mutex_lock(&c->mu);
-    ctx->now_ms = committer_clock_ms(c->clock_offset_ms);
+    ctx->now_ms = clock_wall_ms(c->clock_offset_ms);
     pthread_mutex_unlock(&c->mu);
 
     if (store_tx_begin(ctx->store, &errstr) == -1) {
@@ -112,18 +135,14 @@ committer_apply_batch(struct committer *c, struct commit_op *batch, size_t n)
         op->code = ERRCODE_OK;
         op->detail[0] = '\0';
         if (store_savepoint(ctx->store, &errstr) == -1) {
-            op->code = ERRCODE_UNAVAILABLE;
-            snprintf(op->detail, sizeof(op->detail), "store: %s", errstr);
+            op->code = commit_op_store_fail(op, errstr);
             continue;
         }
         op->code = op->apply(op, ctx);
         if (op->code == ERRCODE_OK) {
             if (store_savepoint_release(ctx->store, &errstr) == -1) {
                 store_savepoint_rollback(ctx->store);
-                op->code = ERRCODE_UNAVAILABLE;
-                snprintf(op->detail, sizeof(op->detail), "store: %s", errstr);
-            } else {
-                applied++;
+                op->code = commit_op_store_fail(op, errstr);
             }
         } else {
             store_savepoint_rollback(ctx->store);
@@ -157,7 +176,6 @@ out:
     if (n > c->stats.max_batch)
         c->stats.max_batch = n;
     pthread_mutex_unlock(&c->mu);
-    (void)applied;
     for (struct commit_op *op = batch, *next; op != NULL; op = next) {
         next = op->next;
         op->next = NULL;
@@ -276,7 +294,7 @@ committer_start(const char *path, int busy_timeout_ms, int batch_max, int64_t re
     /* The proofs accepted before a restart stay refused after it: the
      * persisted jtis still inside the window go back into the cache. */
     c->proof_keep_s = replay_window_ms / 1000 + 1;
-    c->ctx.now_ms = committer_clock_ms(clock_offset_ms);
+    c->ctx.now_ms = clock_wall_ms(clock_offset_ms);
     if (store_proof_list(c->ctx.store, c->ctx.now_ms / 1000 - c->proof_keep_s,
                          committer_load_proof_cb, c, errstr) == -1)
         goto fail;

@@ -1,12 +1,17 @@
-/* Group commit: the one writer thread. Requests that change the store submit
- * an op; the writer runs every queued op inside one transaction (each in its
- * own savepoint), commits once with synchronous=FULL, and only then hands each
- * op back to the event loop that submitted it. No token leaves before its
- * record is durable; concurrency comes from batching, not weaker durability. */
+/* Group commit: the one writer thread. Whatever changes the store (the loop
+ * for admin changes and /readyz, a worker for MP issuance, maintenance)
+ * submits an op; the writer runs every queued op inside one transaction (each
+ * in its own savepoint), commits once with synchronous=FULL, and only then
+ * hands each op back to the event loop named by op->base. No token leaves
+ * before its record is durable; concurrency comes from batching, not weaker
+ * durability. A second thread, the checkpointer, copies the WAL into the
+ * database file on its own connection so the writer never waits for that. */
 #ifndef SITETOKEN_COMMITTER_H
 #define SITETOKEN_COMMITTER_H
 
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "errcode.h"
 
@@ -22,8 +27,8 @@ struct commit_ctx {
     int64_t now_ms;        /* clock at the start of the batch */
 };
 
-/* One unit of work. Owned by the submitter; the committer only links it while
- * queued and hands it back through done(). */
+/* One unit of work. The submitter owns it until committer_submit, the writer
+ * while it is queued and applied, base's thread from done() on (docs/threads.md). */
 struct commit_op {
     /* Runs on the writer thread inside the batch transaction. Returns
      * ERRCODE_OK to keep its writes, anything else to roll them back (and set
@@ -40,6 +45,18 @@ struct commit_op {
     struct commit_op *next;
 };
 
+/* The one way an op fails (on the writer, or on a worker before it): fills
+ * op->detail and returns code, so an apply ends `return commit_op_fail(...)`. */
+enum errcode commit_op_fail(struct commit_op *op, enum errcode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A store call failed: unavailable, detail "store: <errstr>". */
+enum errcode commit_op_store_fail(struct commit_op *op, const char *errstr);
+/* Writer thread: appends the audit record of an op at the batch's time;
+ * detail (stolen, NULL for "{}") is written with sorted keys. ERRCODE_OK, or
+ * the store's failure through commit_op_store_fail. */
+enum errcode commit_op_audit(struct commit_op *op, struct commit_ctx *ctx, const char *actor,
+                             const char *action, const char *subject, json_t *detail);
+
 struct committer_stats {
     uint64_t batches, ops, failed_commits;
     uint64_t max_batch;
@@ -47,7 +64,8 @@ struct committer_stats {
 
 /* Opens its own connection to path, loads the persisted proof jtis still
  * inside the replay window into a replay cache (replay_per_mp jtis per MP a
- * window, replay.h), and starts the thread. Every batch also prunes a
+ * window, replay.h), and starts the writer thread and (best effort, with a
+ * connection of its own) the checkpoint thread. Every batch also prunes a
  * bounded number of persisted jtis that have left the window. */
 struct committer *committer_start(const char *path, int busy_timeout_ms, int batch_max,
                                   int64_t replay_per_mp, int64_t replay_window_ms,

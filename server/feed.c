@@ -42,6 +42,7 @@
 #include <openssl/sha.h>
 
 #include "b64url.h"
+#include "clock.h"
 #include "etag.h"
 #include "config.h"
 #include "feed.h"
@@ -289,8 +290,8 @@ feed_list_load(struct feed *f, const char **errstr)
     f->n = f->cap = 0;
     f->valid_until = INT64_MAX;
     f->oom = 0;
-    if (store_revocation_list(f->env->store, 0, sitetokend_now(f->env), 0, feed_load_cb, f,
-                              errstr) == -1 ||
+    if (store_revocation_list(f->env->store, 0, clock_now(f->env), 0, feed_load_cb, f, errstr) ==
+            -1 ||
         f->oom || (old_n > 0 && f->n == 0 && serial == 0)) {
         if (*errstr == NULL)
             *errstr = f->oom ? "out of memory" : "the store answered nothing";
@@ -503,7 +504,7 @@ feed_revocations(struct http_req *req)
     struct feed *f = req->env->feed;
     const char *since_s = http_query(req, "since"), *format = http_query(req, "format");
     const char *errstr = NULL;
-    int64_t since = 0, now = sitetokend_now(req->env);
+    int64_t since = 0, now = clock_now(req->env);
     struct feed_blob *b;
     struct evbuffer *buf;
     size_t start, len;
@@ -619,8 +620,8 @@ feed_update(struct feed *f, int reload)
 
     serial = store_revocation_serial(f->env->store);
     f->oom = 0;
-    if (store_revocation_list(f->env->store, f->published, sitetokend_now(f->env), 0, feed_load_cb,
-                              f, &errstr) == -1 ||
+    if (store_revocation_list(f->env->store, f->published, clock_now(f->env), 0, feed_load_cb, f,
+                              &errstr) == -1 ||
         f->oom) {
         /* published stays below what is missing: the next update retries */
         if (f->oom)
@@ -629,7 +630,7 @@ feed_update(struct feed *f, int reload)
         return;
     }
     if (reload && f->n == before) {
-        feed_list_expire(f, sitetokend_now(f->env));
+        feed_list_expire(f, clock_now(f->env));
         held = f->n;
         if (feed_list_load(f, &errstr) == -1) {
             log_warn("event=feed error=%s", log_quote(errstr, (char[256]){0}, 256));
@@ -747,7 +748,7 @@ feed_events(struct http_req *req)
         http_stream_write(req, hello, n);
     } else if (since >= 0) {
         /* Replay what the subscriber missed, from memory. */
-        feed_list_expire(f, sitetokend_now(f->env));
+        feed_list_expire(f, clock_now(f->env));
         stream_sub_set_last(s, since);
         if (feed_push(f, feed_list_find(f, since), s) == -1)
             return; /* dropped */

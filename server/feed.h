@@ -27,9 +27,10 @@ void feed_changed(struct feed *f);
 void feed_keys_changed(struct feed *f);
 /* Ends every stream (shutdown: streams would otherwise never finish). */
 void feed_close_all(struct feed *f);
-int feed_subscribers(const struct feed *f);
 /* Bytes of shared answers queued to clients and not yet sent. */
 int64_t feed_queued_bytes(const struct feed *f);
+/* Open event-stream subscribers (the console's overview). */
+int feed_subscribers(const struct feed *f);
 
 /* GET /v1/revocations?since=N[&format=jws] */
 void feed_revocations(struct http_req *req);

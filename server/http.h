@@ -33,6 +33,10 @@ struct http_req {
     const char *actor; /* who, for logs and audit: "admin:uid", "mp:name", "public" */
     char actor_buf[96];
     char cert_sha256[65]; /* verified TLS client certificate's SHA-256 (hex), "" when none */
+    /* The body the route declares (routes.h), parsed and checked by the
+     * gate; NULL for a route that takes none. Freed with req; a handler that
+     * keeps it past the reply takes it (and sets this NULL). */
+    json_t *body;
 };
 
 /* Creates the listeners of cfg->listen and the admin socket on env->base.
@@ -50,8 +54,6 @@ const char *http_describe(const struct http *h);
  * get the new ones, open connections stay up. -1 when any failed (logged;
  * that listener keeps its old certificate). */
 int http_reload_tls(struct http *h);
-/* Open TCP connections (not counting the admin socket). */
-int http_connections(const struct http *h);
 
 /* Replies. Each one sends, records metrics, logs, and frees req.
  * http_reply_problem adds Retry-After: 1 to unavailable and rate_limited
@@ -89,10 +91,6 @@ size_t http_stream_pending(struct http_req *req);
 /* Ends the reply and frees req; closecb is not called. */
 void http_stream_end(struct http_req *req);
 
-/* The body as a JSON object, duplicate keys refused, depth bounded. On failure
- * replies invalid_request itself and returns NULL (req is then gone). */
-json_t *http_body_object(struct http_req *req);
-size_t http_body_length(struct http_req *req);
 /* Query parameter by name, NULL when absent. Valid until the reply. */
 const char *http_query(struct http_req *req, const char *name);
 const char *http_header(struct http_req *req, const char *name);

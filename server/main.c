@@ -19,7 +19,6 @@
 #include <event2/thread.h>
 #include <openssl/crypto.h>
 
-#include "admin.h"
 #include "bulkcache.h"
 #include "committer.h"
 #include "config.h"
@@ -28,6 +27,7 @@
 #include "ops.h"
 #include "http.h"
 #include "log.h"
+#include "maintenance.h"
 #include "metrics.h"
 #include "notify.h"
 #include "routes.h"
@@ -39,13 +39,6 @@
 #include "workers.h"
 
 #define SHUTDOWN_GRACE_SECONDS 10
-#define KEYS_TICK_SECONDS 60
-
-static void
-main_keys_tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-    admin_keys_tick(arg);
-}
 
 static void
 usage(FILE *out)
@@ -465,8 +458,8 @@ main(int argc, char **argv)
     struct sitetokend env_storage, *env = &env_storage;
     struct config cfg;
     struct config_errors *errs;
-    struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL, *ev_keys = NULL;
-    struct timeval keys_tick = {.tv_sec = KEYS_TICK_SECONDS};
+    struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
+    struct maintenance *maint = NULL;
     struct signer_policy policy;
     struct main_state ms;
     const char *config_path = NULL, *errstr = NULL;
@@ -601,7 +594,7 @@ main(int argc, char **argv)
         log_error("event=start error=%s", log_quote(why, (char[1000]){0}, 1000));
         goto done;
     }
-    if (admin_keys_tick_sync(env, &errstr) == -1) {
+    if (maintenance_run_sync(env, &errstr) == -1) {
         log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
         goto done;
     }
@@ -628,9 +621,8 @@ main(int argc, char **argv)
     ev_term = evsignal_new(env->base, SIGTERM, main_signal_cb, env);
     ev_int = evsignal_new(env->base, SIGINT, main_signal_cb, env);
     ev_hup = evsignal_new(env->base, SIGHUP, main_hup_cb, env);
-    ev_keys = event_new(env->base, -1, EV_PERSIST, main_keys_tick_cb, env);
-    if (ev_keys == NULL || event_add(ev_keys, &keys_tick) == -1) {
-        log_error("event=start error=\"cannot start the key timer\"");
+    if ((maint = maintenance_start(env)) == NULL) {
+        log_error("event=start error=\"cannot start the maintenance timer\"");
         goto done;
     }
     if (ev_term == NULL || ev_int == NULL || ev_hup == NULL || evsignal_add(ev_term, NULL) == -1 ||
@@ -657,8 +649,7 @@ done:
         event_free(ev_int);
     if (ev_hup != NULL)
         event_free(ev_hup);
-    if (ev_keys != NULL)
-        event_free(ev_keys);
+    maintenance_free(maint);
     /* Drain the threads first: what they finish is handed back to the loop,
      * which runs once more so no op is left undelivered (or leaked). */
     workers_stop(env->workers);

@@ -90,8 +90,7 @@ mangen_daemon(FILE *out)
 {
     static const char *const methods[] = {
         [ROUTE_GET] = "GET", [ROUTE_POST] = "POST", [ROUTE_DELETE] = "DELETE"};
-    static const char *const scopes[] = {
-        [ROUTE_PUBLIC] = "public", [ROUTE_MP] = "MP", [ROUTE_ADMIN] = "admin"};
+    static const char *const scopes[] = {[ROUTE_PUBLIC] = "public", [ROUTE_ADMIN] = "admin"};
 
     mangen_header(out, "SITETOKEND", "8", "sitetokend", "sitetoken site token authority");
     fputs(".Sh SYNOPSIS\n.Nm\n.Op Fl n\n.Op Fl c Ar file\n.Nm\n"
@@ -120,7 +119,7 @@ mangen_daemon(FILE *out)
           out);
     for (int i = 0; i < routes_count; i++)
         fprintf(out, ".It %s Ta Pa %s Ta %s\n", methods[routes_table[i].method],
-                routes_table[i].pattern, scopes[routes_table[i].scope]);
+                routes_table[i].pattern, routes_table[i].mp ? "MP" : scopes[routes_table[i].scope]);
     fputs(".El\n.Sh ENVIRONMENT\n.Bl -tag -width Ds\n.It Ev NOTIFY_SOCKET\n"
           "set by systemd for a\n.Cm Type=notify\nservice:\n.Nm\nsends\n.Dq READY=1\n"
           "once it serves,\n.Dq RELOADING=1\nand\n.Dq READY=1\naround\n.Dv SIGHUP\nand\n"

@@ -179,3 +179,10 @@ metrics_render(struct metrics *m, struct evbuffer *out)
                             (unsigned long long)cum);
     }
 }
+
+void
+metrics_render_counter(struct evbuffer *out, const char *name, const char *help, uint64_t value)
+{
+    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+                        (unsigned long long)value);
+}

@@ -21,5 +21,8 @@ void metrics_request(struct metrics *m, int route, int status, int64_t duration_
 uint64_t metrics_refusals_in_minute(struct metrics *m, int64_t minute);
 /* Appends the whole exposition to out. */
 void metrics_render(struct metrics *m, struct evbuffer *out);
+/* Appends one counter that another module keeps (HELP, TYPE and value). */
+void metrics_render_counter(struct evbuffer *out, const char *name, const char *help,
+                            uint64_t value);
 
 #endif

@@ -1,11 +1,14 @@
-/* The MP API. Each issuing route runs in two halves: on the event loop the
- * body is checked; on a worker the MP is authenticated and admitted by its
- * rate limits (keyed on its identity), the proof and any presented token
- * verified and the new token signed; then an op goes to the writer, which
- * checks replay (and the MP's replay quota), bulk counters, device and token
- * state inside the group commit and records the token and the proof's jti. The reply (with the
- * token) is sent from done(), after the commit: no token leaves before its record is durable. */
-#include <stdarg.h>
+/* The MP API: registrations, exchanges, renewals, access tokens and
+ * introspection. On the event loop the request gate (http.c) has refused a
+ * missing or malformed credential and checked the body; the rest of the work
+ * is a worker's: it authenticates the MP against the store, admits it by its
+ * rate limits (keyed on its identity), verifies the proof and any presented
+ * token and signs the new one. Introspection and refusals go straight back to
+ * the loop; an issuance goes on to the writer, which checks replay (and the
+ * MP's replay quota), bulk counters, device and token state inside the group
+ * commit and records the token and the proof's jti. The reply (with the
+ * token) is sent from done() on the loop, after the commit: no token leaves
+ * before its record is durable. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "audit.h"
 #include "auth.h"
 #include "body.h"
@@ -41,9 +45,6 @@
 #include "timefmt.h"
 #include "workers.h"
 
-#define MPAPI_TOKEN_MAX 8192
-#define MPAPI_TEXT_MAX 256
-
 enum mpapi_kind { MPAPI_REGISTER, MPAPI_EXCHANGE, MPAPI_RENEW, MPAPI_ACCESS, MPAPI_INTROSPECT };
 
 static const struct {
@@ -58,25 +59,6 @@ static const struct {
     [MPAPI_INTROSPECT] = {"introspect", NULL, 200},
 };
 
-static const struct body_field mpapi_fields_register[] = {
-    {.name = "hardware_id", .type = BODY_TEXT, .required = 1, .max = MPAPI_TEXT_MAX},
-    {.name = "name", .type = BODY_TEXT, .required = 1, .max = MPAPI_TEXT_MAX},
-    {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = MPAPI_TOKEN_MAX},
-};
-static const struct body_field mpapi_fields_exchange[] = {
-    {.name = "bulk_token", .type = BODY_TOKEN, .required = 1, .max = MPAPI_TOKEN_MAX},
-    {.name = "hardware_id", .type = BODY_TEXT, .required = 1, .max = MPAPI_TEXT_MAX},
-    {.name = "name", .type = BODY_TEXT, .required = 1, .max = MPAPI_TEXT_MAX},
-    {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = MPAPI_TOKEN_MAX},
-};
-static const struct body_field mpapi_fields_token_proof[] = {
-    {.name = "token", .type = BODY_TOKEN, .required = 1, .max = MPAPI_TOKEN_MAX},
-    {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = MPAPI_TOKEN_MAX},
-};
-static const struct body_field mpapi_fields_introspect[] = {
-    {.name = "token", .type = BODY_TOKEN, .required = 1, .max = MPAPI_TOKEN_MAX},
-};
-
 /* What the store found about a bulk token -> what the client is told. An
  * unknown or forged token is a bad signature: it learns nothing more. */
 static const enum errcode mpapi_bulk_refusal[] = {
@@ -88,8 +70,6 @@ static const enum errcode mpapi_bulk_refusal[] = {
     [STORE_BULK_EXHAUSTED] = ERRCODE_BULK_TOKEN_EXHAUSTED,
     [STORE_BULK_ERROR] = ERRCODE_UNAVAILABLE,
 };
-
-#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* One issuance in flight: built on the loop, applied by the writer, answered
  * and freed in mpapi_done. */
@@ -117,28 +97,11 @@ struct mpapi_op {
     enum errcode early; /* a refusal decided on the worker, audited by the writer */
 };
 
-static enum errcode mpapi_fail(struct commit_op *op, enum errcode code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum errcode
-mpapi_fail(struct commit_op *op, enum errcode code, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(op->detail, sizeof(op->detail), fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 static enum errcode
 mpapi_audit(struct mpapi_op *m, struct commit_ctx *ctx, const char *action, const char *code)
 {
-    char actor[160], detail[512];
-    const char *errstr = NULL;
+    char actor[160];
     json_t *d;
-    char *text;
-    int rc;
 
     snprintf(actor, sizeof(actor), "mp:%s", m->mp.name);
     d = json_pack("{s:s, s:s, s:s, s:I, s:I}", "jti", m->tok.jti, "kind", m->tok.kind, "kid",
@@ -156,13 +119,7 @@ mpapi_audit(struct mpapi_op *m, struct commit_ctx *ctx, const char *action, cons
         json_object_del(d, "jti"); /* never issued */
         json_object_del(d, "exp");
     }
-    text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(d);
-    snprintf(detail, sizeof(detail), "%s", text != NULL ? text : "{}");
-    free(text);
-    rc = store_audit_append(ctx->store, ctx->now_ms / 1000, actor, action, m->tok.device_id, detail,
-                            &errstr);
-    return rc == 0 ? ERRCODE_OK : mpapi_fail(&m->op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+    return commit_op_audit(&m->op, ctx, actor, action, m->tok.device_id, d);
 }
 
 /* Writer thread: the feed entry of one superseded token. */
@@ -194,39 +151,39 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
     case REPLAY_FRESH:
         break;
     case REPLAY_SEEN:
-        return mpapi_fail(op, ERRCODE_PROOF_REPLAYED, "this proof (jti %s) was already used",
-                          m->proof_jti);
+        return commit_op_fail(op, ERRCODE_PROOF_REPLAYED, "this proof (jti %s) was already used",
+                              m->proof_jti);
     case REPLAY_OVER_QUOTA:
         m->rl.retry_after = replay_retry_after(ctx->replay, ctx->now_ms);
-        return mpapi_fail(op, ERRCODE_RATE_LIMITED, "%s",
-                          "this MP sent too many proofs in the replay window");
+        return commit_op_fail(op, ERRCODE_RATE_LIMITED, "%s",
+                              "this MP sent too many proofs in the replay window");
     case REPLAY_NOMEM:
-        return mpapi_fail(op, ERRCODE_UNAVAILABLE, "%s", "out of memory (replay cache)");
+        return commit_op_fail(op, ERRCODE_UNAVAILABLE, "%s", "out of memory (replay cache)");
     }
     /* In this op's savepoint: durable with the token, so the proof stays
      * refused after a restart. */
     m->proof_fresh = 1;
     if (store_proof_add(st, m->proof_iat, m->proof_jti, m->mp.id, &errstr) == -1)
-        return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+        return commit_op_store_fail(op, errstr);
 
     switch (m->kind) {
     case MPAPI_EXCHANGE:
         code = mpapi_bulk_refusal[store_bulk_use(st, m->dev.bulk_id, m->bulk_hash, now, &errstr)];
         if (code == ERRCODE_UNAVAILABLE)
-            return mpapi_fail(op, code, "store: %s", errstr);
+            return commit_op_store_fail(op, errstr);
         if (code != ERRCODE_OK)
-            return mpapi_fail(op, code, "bulk token %s refused", m->dev.bulk_id);
+            return commit_op_fail(op, code, "bulk token %s refused", m->dev.bulk_id);
         /* FALLTHROUGH */
     case MPAPI_REGISTER:
         rc = store_device_by_jkt(st, m->dev.jkt, &cur, &errstr);
         if (rc == -1)
-            return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+            return commit_op_store_fail(op, errstr);
         if (rc == 0) {
             if (cur.blocked)
-                return mpapi_fail(op, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", cur.id);
+                return commit_op_fail(op, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", cur.id);
             if (strcmp(cur.id, m->dev.id) != 0)
-                return mpapi_fail(op, ERRCODE_CONFLICT, "%s",
-                                  "the device registered concurrently; retry");
+                return commit_op_fail(op, ERRCODE_CONFLICT, "%s",
+                                      "the device registered concurrently; retry");
             rc = store_device_touch(st, cur.id, m->dev.hardware_id, m->dev.name, m->mp.id, now,
                                     &errstr);
         } else {
@@ -234,28 +191,27 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
             rc = store_device_insert(st, &m->dev, &errstr);
         }
         if (rc != 0)
-            return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+            return commit_op_store_fail(op, errstr);
         break;
     case MPAPI_INTROSPECT: /* never reaches the writer */
-        return mpapi_fail(op, ERRCODE_INVALID_REQUEST, "%s", "nothing to write");
+        return commit_op_fail(op, ERRCODE_INVALID_REQUEST, "%s", "nothing to write");
     case MPAPI_RENEW:
     case MPAPI_ACCESS:
         rc = store_token_get(st, m->presented, &old, &errstr);
         if (rc == -1)
-            return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+            return commit_op_store_fail(op, errstr);
         if (rc == 1)
-            return mpapi_fail(op, ERRCODE_TOKEN_REVOKED, "token %s is not known here",
-                              m->presented);
+            return commit_op_fail(op, ERRCODE_TOKEN_REVOKED, "token %s is not known here",
+                                  m->presented);
         if (old.revoked_at != 0)
-            return mpapi_fail(op, ERRCODE_TOKEN_REVOKED, "token %s is revoked", m->presented);
+            return commit_op_fail(op, ERRCODE_TOKEN_REVOKED, "token %s is revoked", m->presented);
         rc = store_device_get(st, old.device_id, &cur, &errstr);
         if (rc != 0)
-            return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s",
-                              rc == 1 ? "device missing" : errstr);
+            return commit_op_store_fail(op, rc == 1 ? "device missing" : errstr);
         if (cur.blocked)
-            return mpapi_fail(op, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", cur.id);
+            return commit_op_fail(op, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", cur.id);
         if (store_device_touch(st, cur.id, cur.hardware_id, cur.name, m->mp.id, now, &errstr) == -1)
-            return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+            return commit_op_store_fail(op, errstr);
         /* The new token joins the presented token's family. */
         snprintf(m->tok.family, sizeof(m->tok.family), "%s", old.family);
         if (m->kind == MPAPI_RENEW) {
@@ -265,13 +221,13 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
             rc = store_token_supersede(st, old.jti, now, now - m->env->cfg->clock_skew_ms / 1000,
                                        mpapi_superseded_cb, ctx, &errstr);
             if (rc == -1)
-                return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+                return commit_op_store_fail(op, errstr);
             m->superseded = rc;
         }
         break;
     }
     if (store_token_insert(st, &m->tok, &errstr) == -1)
-        return mpapi_fail(op, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+        return commit_op_store_fail(op, errstr);
     return mpapi_audit(m, ctx, mpapi_kinds[m->kind].action, NULL);
 }
 
@@ -281,8 +237,8 @@ mpapi_apply_refusal(struct commit_op *op, struct commit_ctx *ctx)
 {
     struct mpapi_op *m = (struct mpapi_op *)op;
 
-    return mpapi_fail(op, m->early, "bulk token %s is %s", m->tok.bulk_id,
-                      m->early == ERRCODE_TOKEN_EXPIRED ? "expired" : "not valid yet");
+    return commit_op_fail(op, m->early, "bulk token %s is %s", m->tok.bulk_id,
+                          m->early == ERRCODE_TOKEN_EXPIRED ? "expired" : "not valid yet");
 }
 
 /* Writer thread, after a refusal was rolled back: record it. */
@@ -322,7 +278,7 @@ mpapi_done(struct commit_op *op)
     json_t *doc;
 
     if (m->kind == MPAPI_EXCHANGE && m->env->ratelimit != NULL)
-        ratelimit_exchange_done(m->env->ratelimit, &m->rl, op->code, ratelimit_now_us());
+        ratelimit_exchange_done(m->env->ratelimit, &m->rl, op->code, clock_mono_us());
     if (m->mp.name[0] != '\0') {
         req->actor = log_actor("mp", m->mp.name, req->actor_buf, sizeof(req->actor_buf));
     }
@@ -409,20 +365,6 @@ mpapi_finish(struct mpapi_op *m, enum errcode code)
         mpapi_done(&m->op); /* only when the loop is gone */
 }
 
-static enum errcode mpapi_refuse(struct mpapi_op *m, enum errcode code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum errcode
-mpapi_refuse(struct mpapi_op *m, enum errcode code, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(m->op.detail, sizeof(m->op.detail), fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 /* Worker half of introspection: signature and claims, then the store's word
  * on the token and its device. */
 static enum errcode
@@ -444,7 +386,7 @@ mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_
                                         .iss = cfg->issuer,
                                         .aud = k == JWT_KIND_ACCESS ? cfg->audience : cfg->issuer,
                                         .aud_legacy = k == JWT_KIND_ACCESS ? NULL : cfg->audience,
-                                        .now = sitetokend_now(m->env),
+                                        .now = clock_now(m->env),
                                         .skew = cfg->clock_skew_ms / 1000};
 
         jwt_claims_clear(&c);
@@ -456,7 +398,7 @@ mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_
         rc = store_token_get(ctx->store, c.jti, &t, &errstr);
         if (rc == -1) {
             jwt_claims_clear(&c);
-            return mpapi_refuse(m, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+            return commit_op_store_fail(&m->op, errstr);
         }
         if (rc == 1 || t.revoked_at != 0)
             code = ERRCODE_TOKEN_REVOKED;
@@ -485,18 +427,17 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
     const struct config *cfg = env->cfg;
     const enum mpapi_kind kind = m->kind;
     struct proof_result proof;
-    struct jwt_claims presented, bulk;
+    struct jwt_claims presented;
     struct store_device known;
     const char *errstr = "", *token = NULL;
     char ath[JWK_THUMBPRINT_LEN + 1];
-    int64_t now = sitetokend_now(env), skew = cfg->clock_skew_ms / 1000;
+    int64_t now = clock_now(env), skew = cfg->clock_skew_ms / 1000;
     json_t *claims = NULL;
     enum errcode code;
     int rc;
 
     memset(&proof, 0, sizeof(proof));
     memset(&presented, 0, sizeof(presented));
-    memset(&bulk, 0, sizeof(bulk));
 
     /* A presented client token (renew, access): valid, and its ath. */
     if (kind == MPAPI_RENEW || kind == MPAPI_ACCESS) {
@@ -510,7 +451,7 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         token = body_str(m->body, "token");
         code = jwt_verify(token, strlen(token), keys->jwks, &want, &presented, &errstr);
         if (code != ERRCODE_OK) {
-            code = mpapi_refuse(m, code, "token: %s", errstr);
+            code = commit_op_fail(&m->op, code, "token: %s", errstr);
             goto done;
         }
         proof_ath(token, strlen(token), ath);
@@ -531,7 +472,7 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
 
         code = proof_verify(p, strlen(p), &want, &proof, &errstr);
         if (code != ERRCODE_OK) {
-            code = mpapi_refuse(m, code, "proof: %s", errstr);
+            code = commit_op_fail(&m->op, code, "proof: %s", errstr);
             goto done;
         }
         snprintf(m->proof_jti, sizeof(m->proof_jti), "%s", proof.jti);
@@ -541,8 +482,8 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
     if (token != NULL) {
         if (presented.jkt == NULL || strlen(presented.jkt) != strlen(proof.jkt) ||
             !ids_ct_equal(presented.jkt, proof.jkt, strlen(proof.jkt))) {
-            code = mpapi_refuse(m, ERRCODE_BINDING_MISMATCH, "%s",
-                                "the proof's key is not the key the token is bound to");
+            code = commit_op_fail(&m->op, ERRCODE_BINDING_MISMATCH, "%s",
+                                  "the proof's key is not the key the token is bound to");
             goto done;
         }
         if (kind == MPAPI_RENEW && now - presented.iat < cfg->renew_after_ms / 1000) {
@@ -553,12 +494,14 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
              * decides every other case, this read only orders answers). */
             if (store_token_get(ctx->store, presented.jti, &row, &errstr) == 0 &&
                 row.revoked_at != 0) {
-                code = mpapi_refuse(m, ERRCODE_TOKEN_REVOKED, "token %s is revoked", presented.jti);
+                code = commit_op_fail(&m->op, ERRCODE_TOKEN_REVOKED, "token %s is revoked",
+                                      presented.jti);
                 goto done;
             }
 
             timefmt_rfc3339(presented.iat + cfg->renew_after_ms / 1000, when);
-            code = mpapi_refuse(m, ERRCODE_CONFLICT, "too early to renew: renewable from %s", when);
+            code = commit_op_fail(&m->op, ERRCODE_CONFLICT, "too early to renew: renewable from %s",
+                                  when);
             goto done;
         }
         snprintf(m->presented, sizeof(m->presented), "%s", presented.jti);
@@ -593,7 +536,7 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         code = bulkcache_verify(env->bulkcache, b, keys->jwks, &want, m->tok.bulk_id, m->bulk_hash,
                                 &errstr);
         if (code != ERRCODE_OK) {
-            code = mpapi_refuse(m, code, "bulk_token: %s", errstr);
+            code = commit_op_fail(&m->op, code, "bulk_token: %s", errstr);
             goto done;
         }
         snprintf(m->dev.bulk_id, sizeof(m->dev.bulk_id), "%s", m->tok.bulk_id);
@@ -603,11 +546,11 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
     if (token == NULL) {
         rc = store_device_by_jkt(ctx->store, m->dev.jkt, &known, &errstr);
         if (rc == -1) {
-            code = mpapi_refuse(m, ERRCODE_UNAVAILABLE, "store: %s", errstr);
+            code = commit_op_store_fail(&m->op, errstr);
             goto done;
         }
         if (rc == 0 && known.blocked) {
-            code = mpapi_refuse(m, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", known.id);
+            code = commit_op_fail(&m->op, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", known.id);
             goto done;
         }
         if (rc == 0)
@@ -630,14 +573,13 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
     if ((claims = mpapi_claims(env, m, now)) == NULL ||
         signer_sign(env->signer, kind == MPAPI_ACCESS ? JWT_KIND_ACCESS : JWT_KIND_CLIENT, claims,
                     &m->token, m->tok.kid) != ERRCODE_OK) {
-        code = mpapi_refuse(m, ERRCODE_UNAVAILABLE, "%s", "cannot sign");
+        code = commit_op_fail(&m->op, ERRCODE_UNAVAILABLE, "%s", "cannot sign");
         goto done;
     }
     code = ERRCODE_OK;
 done:
     json_decref(claims);
     jwt_claims_clear(&presented);
-    jwt_claims_clear(&bulk);
     proof_result_clear(&proof);
     return code;
 }
@@ -653,19 +595,19 @@ mpapi_work(struct work *w, struct worker_ctx *ctx)
     code = auth_mp_check(m->authorization[0] ? m->authorization : NULL, m->cert_sha256, ctx->store,
                          &m->mp, &why);
     if (code != ERRCODE_OK) {
-        mpapi_refuse(m, code, "%s", why);
+        commit_op_fail(&m->op, code, "%s", why);
         goto refused;
     }
     /* Budgets are the authenticated MP's, whatever spelling the key came in. */
     if (m->env->ratelimit != NULL &&
         (code = ratelimit_admit(m->env->ratelimit, &m->rl, m->mp.identity,
                                 m->kind == MPAPI_EXCHANGE ? body_str(m->body, "bulk_token") : NULL,
-                                ratelimit_now_us(), &why)) != ERRCODE_OK) {
-        mpapi_refuse(m, code, "%s", why);
+                                clock_mono_us(), &why)) != ERRCODE_OK) {
+        commit_op_fail(&m->op, code, "%s", why);
         goto refused;
     }
     if ((keys = signer_keys_get(m->env->signer)) == NULL) {
-        code = mpapi_refuse(m, ERRCODE_UNAVAILABLE, "%s", "no signing keys");
+        code = commit_op_fail(&m->op, ERRCODE_UNAVAILABLE, "%s", "no signing keys");
         goto refused;
     }
     if (m->kind == MPAPI_INTROSPECT)
@@ -702,39 +644,14 @@ refused:
     mpapi_finish(m, code);
 }
 
-/* Loop half of every MP route: bound and shape-check the body, then hand
- * everything else to a worker. */
+/* Loop half of every MP route: the gate has refused a missing or malformed
+ * credential and checked the body; everything else goes to a worker. */
 static void
 mpapi_handle(struct http_req *req, enum mpapi_kind kind)
 {
-    static const struct {
-        const struct body_field *fields;
-        size_t n;
-    } shapes[] = {
-        [MPAPI_REGISTER] = {mpapi_fields_register, NFIELDS(mpapi_fields_register)},
-        [MPAPI_EXCHANGE] = {mpapi_fields_exchange, NFIELDS(mpapi_fields_exchange)},
-        [MPAPI_RENEW] = {mpapi_fields_token_proof, NFIELDS(mpapi_fields_token_proof)},
-        [MPAPI_ACCESS] = {mpapi_fields_token_proof, NFIELDS(mpapi_fields_token_proof)},
-        [MPAPI_INTROSPECT] = {mpapi_fields_introspect, NFIELDS(mpapi_fields_introspect)},
-    };
-    const char *authz = http_header(req, "Authorization"), *key = NULL, *bad = NULL;
+    const char *authz = http_header(req, "Authorization");
     struct mpapi_op *m;
-    size_t keylen = 0;
-    char why[160];
 
-    /* No credential, or a malformed header: refused here, at no cost to a
-     * worker. A header that parses is checked against the store there. */
-    if (authz == NULL && req->cert_sha256[0] == '\0')
-        bad = "an MP API key is required";
-    else if (authz != NULL && strlen(authz) >= AUTH_KEY_MAX + 16)
-        bad = "the MP API key is not valid";
-    else if (authz != NULL && req->cert_sha256[0] == '\0')
-        auth_bearer_parse(authz, &key, &keylen, &bad); /* sets bad only when malformed */
-    if (bad != NULL) {
-        auth_challenge(req);
-        http_reply_problem(req, ERRCODE_UNAUTHENTICATED, "%s", bad);
-        return;
-    }
     if ((m = calloc(1, sizeof(*m))) == NULL) {
         http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
         return;
@@ -744,15 +661,8 @@ mpapi_handle(struct http_req *req, enum mpapi_kind kind)
     m->kind = kind;
     snprintf(m->authorization, sizeof(m->authorization), "%s", authz != NULL ? authz : "");
     snprintf(m->cert_sha256, sizeof(m->cert_sha256), "%s", req->cert_sha256);
-    if ((m->body = http_body_object(req)) == NULL) {
-        free(m);
-        return;
-    }
-    if (body_check(m->body, shapes[kind].fields, shapes[kind].n, why, sizeof(why)) == -1) {
-        http_reply_problem(req, ERRCODE_INVALID_REQUEST, "%s", why);
-        mpapi_op_free(m);
-        return;
-    }
+    m->body = req->body; /* the op's from now on: it crosses threads */
+    req->body = NULL;
     m->work.run = mpapi_work;
     workers_submit(req->env->workers, &m->work);
 }

@@ -12,6 +12,7 @@
 
 #include "committer.h"
 #include "config.h"
+#include "bulkcache.h"
 #include "http.h"
 #include "metrics.h"
 #include "ops.h"
@@ -175,6 +176,15 @@ ops_metrics(struct http_req *req)
         return;
     }
     metrics_render(req->env->metrics, buf);
+    if (req->env->bulkcache != NULL) {
+        uint64_t hits = 0, misses = 0;
+
+        bulkcache_stats(req->env->bulkcache, &hits, &misses);
+        metrics_render_counter(buf, "sitetoken_bulkcache_hits_total",
+                               "Bulk-token verifications answered from the cache.", hits);
+        metrics_render_counter(buf, "sitetoken_bulkcache_misses_total",
+                               "Bulk-token verifications that checked the signature.", misses);
+    }
     http_reply_buffer(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf);
     evbuffer_free(buf);
 }

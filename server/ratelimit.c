@@ -56,15 +56,6 @@ rl_wait_s(const struct rl_bucket *b, double rate)
     return n < 1 ? 1 : n;
 }
 
-int64_t
-ratelimit_now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int
 rl_table_init(struct rl_table *t, int capacity)
 {

@@ -41,7 +41,5 @@ enum errcode ratelimit_admit(struct ratelimit *rl, struct ratelimit_ticket *t, c
  * one failure from the MP's and the bulk token's budgets. */
 void ratelimit_exchange_done(struct ratelimit *rl, const struct ratelimit_ticket *t,
                              enum errcode code, int64_t now_us);
-/* Monotonic microseconds, the clock the buckets run on. */
-int64_t ratelimit_now_us(void);
 
 #endif

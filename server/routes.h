@@ -1,13 +1,17 @@
 /* The route table: every endpoint of the HTTP API in one place, with its
- * method, path pattern ({} is one captured segment), scope and handler. */
+ * method, path pattern ({} is one captured segment), scope, what it needs
+ * (MP credentials, a body of a given shape) and handler. The request gate
+ * (http.c) enforces the needs before the handler runs, like tmux's
+ * cmd_entry.args: a handler finds req->body parsed and checked. */
 #ifndef SITETOKEN_ROUTES_H
 #define SITETOKEN_ROUTES_H
 
 #include "http.h"
 
+struct body_shape;
+
 enum route_scope {
-    ROUTE_PUBLIC, /* anyone: gateways, monitoring */
-    ROUTE_MP,     /* management points, authenticated */
+    ROUTE_PUBLIC, /* any TCP client: gateways, monitoring, MPs */
     ROUTE_ADMIN,  /* the admin socket only; elsewhere not_found */
 };
 
@@ -19,6 +23,13 @@ struct route {
     enum route_method method;
     const char *pattern;
     enum route_scope scope;
+    /* An MP route: the gate refuses a missing or malformed credential; the
+     * handler's worker authenticates it against the store and admits it by
+     * the MP's budgets. Failed authentications spend the address's budget. */
+    int mp;
+    /* The body the route takes (body.c), parsed once through jsonlim and
+     * checked by body_check into req->body; NULL: the body is not read. */
+    const struct body_shape *body;
     void (*handler)(struct http_req *req);
 };
 

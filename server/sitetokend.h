@@ -23,7 +23,9 @@ struct ops;
 struct sitetokend {
     struct config *cfg;
     struct event_base *base;
-    struct store *store;         /* the main loop's read connection */
+    struct store *store;         /* the loop's own connection, read-write like every one; the
+                                  * loop only reads through it (the feed at start and after
+                                  * a commit, the keys after a change, status) */
     struct committer *committer; /* the writer thread: every write goes there */
     struct signer *signer;
     struct workers *workers; /* CPU work and reads off the event loop */
@@ -36,12 +38,8 @@ struct sitetokend {
     struct ops *ops;             /* the /readyz probe (main loop; ops.c) */
     uint8_t seal_key[32];        /* wiped at exit; only the signer uses it */
     time_t started_at;
-    _Atomic int64_t clock_offset_ms; /* debug clock override (tests), 0 otherwise */
+    _Atomic int64_t clock_offset_ms; /* debug clock override (tests), 0 otherwise: clock.h */
     int shutting_down;
 };
-
-/* Wall clock in milliseconds / seconds, including the debug offset. */
-int64_t sitetokend_now_ms(const struct sitetokend *env);
-int64_t sitetokend_now(const struct sitetokend *env);
 
 #endif

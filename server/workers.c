@@ -122,9 +122,3 @@ workers_stop(struct workers *p)
     pthread_cond_destroy(&p->cv);
     free(p);
 }
-
-int
-workers_count(const struct workers *p)
-{
-    return p->n;
-}

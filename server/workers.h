@@ -1,6 +1,9 @@
 /* The worker pool: threads that do the CPU work of a request (proof and token
- * verification, signing) and its store reads, each on its own read-only
- * connection, so the event loop only does HTTP. Work arrives through one
+ * verification, signing) and its store reads (MP authentication, device
+ * lookups, every admin list and the audit verification), so the event loop
+ * only does HTTP. Each worker has its own connection, opened like every
+ * other (read-write: SQLite has no cheaper read-only WAL reader) and used
+ * only to read; every write goes to the committer. Work arrives through one
  * queue; a worker hands its result back to the loop with event_base_once or
  * passes it on to the committer. */
 #ifndef SITETOKEN_WORKERS_H
@@ -10,7 +13,7 @@ struct store;
 struct workers;
 
 struct worker_ctx {
-    struct store *store; /* this worker's own connection: reads only */
+    struct store *store; /* this worker's own connection; it only reads through it */
     int id;
     struct workers *pool;
 };
@@ -25,6 +28,5 @@ struct workers *workers_start(int n, const char *path, int busy_timeout_ms, cons
 void workers_submit(struct workers *p, struct work *w);
 /* Finishes the queued work, then joins the threads. */
 void workers_stop(struct workers *p);
-int workers_count(const struct workers *p);
 
 #endif

@@ -55,11 +55,28 @@ test_counts_by_route_and_status(void **state)
     metrics_free(m);
 }
 
+static void
+test_counter_of_another_module(void **state)
+{
+    struct evbuffer *buf = evbuffer_new();
+    char text[256];
+    size_t len;
+
+    metrics_render_counter(buf, "sitetoken_bulkcache_hits_total", "Hits.", 42);
+    len = evbuffer_remove(buf, text, sizeof(text) - 1);
+    text[len] = '\0';
+    assert_string_equal(text, "# HELP sitetoken_bulkcache_hits_total Hits.\n"
+                              "# TYPE sitetoken_bulkcache_hits_total counter\n"
+                              "sitetoken_bulkcache_hits_total 42\n");
+    evbuffer_free(buf);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts_by_route_and_status),
+        cmocka_unit_test(test_counter_of_another_module),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

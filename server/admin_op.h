@@ -1,0 +1,130 @@
+/* The one op type of the admin routes (admin_*.c) and the flows they share.
+ * An admin_op is made on the loop from a request, then either read on a
+ * worker (lists, show, audit verify: admin_op_read) or applied by the writer
+ * with its audit record (changes: admin_op_write), and answered on the loop
+ * in admin_op_done. It is owned by exactly one thread at a time: the one
+ * that last received it through a queue (docs/threads.md). */
+#ifndef SITETOKEN_ADMIN_OP_H
+#define SITETOKEN_ADMIN_OP_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "body.h"
+#include "bulk.h"
+#include "committer.h"
+#include "devices.h"
+#include "mps.h"
+#include "signer.h"
+#include "workers.h"
+
+struct http_req;
+struct sitetokend;
+struct admin_op;
+
+#define ADMIN_LIMIT_DEFAULT 100
+#define ADMIN_LIMIT_MAX 1000
+
+/* A keyset page: ?limit= and ?after= copied from the query on the loop;
+ * filled on the worker. Lists ask for one row more than the page so that
+ * `next` is null exactly on the last page. */
+struct admin_page {
+    int limit;
+    char after[72];
+    int has_after;
+    int64_t after_seq;   /* the audit list's cursor: a sequence number */
+    char filter[2][260]; /* a list's own query filters, "" when absent */
+    json_t *items;
+    int n;
+    int64_t now, skew; /* skew: tokens are accepted until exp + skew */
+    char next[72];     /* the cursor of the last item kept */
+    int more;          /* a row past the page exists */
+};
+
+/* What block/unblock needs of a thing that can be blocked (a bulk token, a
+ * device): one table entry each, one flow (admin_block_route). */
+struct admin_blockable {
+    const char *noun;      /* "bulk token": in messages */
+    const char *kind;      /* its revocation entry's kind */
+    const char *action[2]; /* audit action: [0] unblock, [1] block */
+    int (*valid)(const char *id);
+    /* Writer: reads the row into the op; 0 found, 1 none, -1 with *errstr. */
+    int (*load)(struct admin_op *a, struct store *st, int *blocked, const char **errstr);
+    int (*set_blocked)(struct store *st, const char *id, int blocked, const char **errstr);
+    /* Writer: until when the revocation entry is worth keeping. */
+    int64_t (*entry_expires)(struct admin_op *a, struct store *st, int64_t now);
+    /* The row as answered, after the change. */
+    json_t *(*reply)(struct admin_op *a, int blocked, int64_t now);
+};
+
+struct admin_op {
+    struct commit_op op;  /* first: the committer hands this pointer back */
+    struct work work;     /* reads: the worker half */
+    struct http_req *req; /* touched on the loop only; NULL for maintenance */
+    struct sitetokend *env;
+    int status;    /* on success */
+    json_t *reply; /* sent on success; owned */
+    char actor[96];
+    /* the subject: an id from the path, and a change's reason */
+    char id[72];
+    char reason[BODY_REASON_MAX + 1];
+    const char *action; /* a change's audit action, logged after the commit */
+    int feed_changed;   /* a change the revocation feed must learn of */
+    /* reads: runs on a worker with its connection; fills reply or fails */
+    enum errcode (*read)(struct admin_op *a, struct worker_ctx *ctx);
+    /* optional: on the loop after a successful commit or read, before the
+     * reply (may still fail the op) */
+    void (*after)(struct admin_op *a);
+    /* what a feature carries */
+    struct admin_page page;
+    const struct admin_blockable *blockable;
+    int block;
+    union {
+        struct store_bulk bulk;
+        struct store_device dev;
+        struct store_mp mp;
+    } row;
+    enum signer_mode mode;
+    char changed[512];
+};
+
+/* A new op for req; NULL (answered unavailable, req gone) when out of memory. */
+struct admin_op *admin_op_new(struct http_req *req);
+/* A new op for no request (maintenance); NULL when out of memory. */
+struct admin_op *admin_op_new_system(struct sitetokend *env);
+void admin_op_free(struct admin_op *a);
+/* To the writer: apply runs there in the batch; the answer comes from
+ * admin_op_done. */
+void admin_op_write(struct admin_op *a,
+                    enum errcode (*apply)(struct commit_op *, struct commit_ctx *));
+/* To a worker: read runs there; the answer comes back to the loop. */
+void admin_op_read(struct admin_op *a,
+                   enum errcode (*read)(struct admin_op *, struct worker_ctx *));
+/* Loop: answers the op (problem or reply) and frees it. */
+void admin_op_done(struct commit_op *op);
+/* Writer: the audit record of a change, by the op's actor (detail stolen). */
+enum errcode admin_op_audit(struct admin_op *a, struct commit_ctx *ctx, const char *action,
+                            const char *subject, json_t *detail);
+
+/* Paging: reads ?limit and ?after into a->page (0), or answers
+ * invalid_request (-1, req and a gone). */
+int admin_page_init(struct admin_op *a);
+/* Keeps one item (or notes that there are more); nonzero stops the list. */
+int admin_page_add(struct admin_page *p, json_t *item, const char *cursor);
+/* The page as the reply ({items, next}), or the store's failure. */
+enum errcode admin_page_done(struct admin_op *a, int rc, const char *errstr);
+
+/* Block or unblock through the one flow: id from the path, optional
+ * {reason}, then the writer; the feed learns of it after the commit. */
+void admin_block_route(struct http_req *req, const struct admin_blockable *t, int block);
+/* Writer: adds the feed entry of a revocation of a->id; *serial gets its serial. */
+enum errcode admin_revocation_add(struct admin_op *a, struct commit_ctx *ctx, const char *kind,
+                                  int64_t expires_at, int64_t *serial);
+
+/* Times on the wire: RFC 3339, or null for "never" (0). */
+json_t *admin_time(int64_t t);
+/* A string, or null when empty. */
+json_t *admin_opt_str(const char *s);
+
+#endif
