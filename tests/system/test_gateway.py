@@ -245,7 +245,8 @@ def test_authority_stopped_then_back(start_server, tmp_path):
         assert time.monotonic() - t0 >= 2.0
         assert r.json()["code"] == "unavailable" and r.headers["Retry-After"]
         assert requests.get(gw.base + "/readyz", timeout=5).status_code == 503
-        assert "event=stale" in gw.log()
+        # the follower logs it on its next turn (within a second)
+        wait_until(lambda: "event=stale" in gw.log(), 5, "event=stale in the log")
         # back on the same port: recovers by itself
         cfg = (tmp_path / "sitetoken.yaml").read_text().replace("port: 0", "port: " + port)
         (tmp_path / "sitetoken.yaml").write_text(cfg)
