@@ -54,14 +54,17 @@ def dpop(dev, method, url, access, iat=None, jti=None, key=None, jwk=None, typ="
 
 
 class Gateway:
-    def __init__(self, workdir, authority, extra=""):
+    def __init__(self, workdir, authority, extra="", authority_extra="", issuer="urn:sitetoken:PS1"):
+        """issuer pins authority.issuer (None: from discovery alone);
+        authority_extra: more YAML lines under authority:."""
         self.port = free_port()
         self.cfg = Path(workdir) / "gateway.yaml"
         self.cfg.write_text(
-            "authority:\n  url: %s\n  issuer: urn:sitetoken:PS1\n"
+            "authority:\n  url: %s\n%s%s"
             "listen:\n  address: 127.0.0.1\n  port: %d\n"
             "log:\n  level: debug\ndebug:\n  clock_override: true\n%s"
-            % (authority, self.port, extra))
+            % (authority, "  issuer: %s\n" % issuer if issuer else "",
+               "".join("  %s\n" % l for l in authority_extra.splitlines()), self.port, extra))
         self.lines = []
         self.proc = subprocess.Popen([str(GATEWAY), "-c", str(self.cfg)], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
