@@ -146,6 +146,29 @@ def test_revoked_and_blocked_within_one_second(kit):
     assert code(r) == (401, "token_revoked")
 
 
+def test_revoked_parent_token_family_at_nginx(kit):
+    server, mp, gw, ngx, up = kit
+    d, e = enrolled(mp, server), enrolled(mp, server)
+    assert call(ngx.base, d).status_code == 200
+    # the client token the access token was minted from, not the access token
+    server.ctl("token", "revoke", d.jti, check=0)
+    r = wait_until(lambda: (lambda r: r if r.status_code != 200 else None)(call(ngx.base, d)), 2.0,
+                   "family revocation at nginx")
+    assert code(r) == (401, "token_revoked")
+    assert call(ngx.base, e).status_code == 200  # another family is untouched
+
+
+def test_gateway_down_is_503_unavailable_at_nginx(kit):
+    server, mp, gw, ngx, up = kit
+    d = enrolled(mp, server)
+    hits = len(up.hits)
+    gw.stop()
+    for r in [call(ngx.base, d), requests.post(ngx.base + "/enrol/x", timeout=10)]:
+        assert code(r) == (503, "unavailable"), (r.status_code, r.text)
+        assert r.headers["Retry-After"] == "1"
+    assert len(up.hits) == hits
+
+
 def test_forged_kid_flood_bounded_fetches(kit):
     server, mp, gw, ngx, up = kit
     d = enrolled(mp, server)
