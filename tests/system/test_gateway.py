@@ -294,3 +294,34 @@ def test_config_check(tmp_path):
     good = tmp_path / "good.yaml"
     good.write_text("audience: urn:x\ntrusted_proxies: [10.0.0.0/8, '::1']\n")
     assert subprocess.run([str(GATEWAY), "-n", "-c", str(good)]).returncode == 0
+
+
+def test_sitetoken_client_call_through_nginx(kit, tmp_path):
+    """The real client (not PyJWT): exchange, then call through nginx to the
+    upstream with a fresh DPoP proof each time; refused once revoked."""
+    import json
+    import subprocess
+
+    from conftest import SITETOKEN_CLIENT
+
+    server, mp, gw, ngx, up = kit
+    bulk = bulk_new(server)
+    cli = [str(SITETOKEN_CLIENT), "--url", server.base, "--mp-key", mp.api_key]
+    r = subprocess.run(cli + ["exchange", bulk["token"]], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    dev = json.loads(r.stdout)["device_id"]
+    for path in ["/api/one?x=1", "/api/two"]:
+        r = subprocess.run(cli + ["call", "PUT", ngx.base + path], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        status, body = r.stdout.split("\n", 1)
+        assert status == "HTTP 200"
+        got = json.loads(body)
+        assert got["method"] == "PUT" and got["path"] == path
+        assert got["headers"]["x-sitetoken-device-id"] == dev
+    server.ctl("device", "block", dev, check=0)
+    r = wait_until(lambda: (lambda r: r if r.returncode == 1 else None)(subprocess.run(
+        cli + ["call", "GET", ngx.base + "/api/three"], cwd=tmp_path, capture_output=True,
+        text=True, timeout=30)), 3, "refused after the block")
+    assert r.stdout.startswith("HTTP 401") and '"token_revoked"' in r.stdout
