@@ -23,7 +23,7 @@ struct gw_key {
 
 #define OFF(f) offsetof(struct gw_config, f)
 static const struct gw_key gw_keys[] = {
-    {"authority.url", GW_STR, OFF(authority_url), 1, 1024, "http://127.0.0.1:8080",
+    {"authority.url", GW_STR, OFF(authority_url), 1, 900, "http://127.0.0.1:8080",
      "the authority, http:// (loopback) or https://"},
     {"authority.ca_file", GW_STR, OFF(ca_file), 0, 4096, "",
      "trust anchors for https (default: the system's)"},

@@ -55,7 +55,7 @@ struct gw_fetch {
     pthread_t thread;
     _Atomic int stop, want_keys;
     struct gw_xfer x[GW_NJOBS];
-    char base[1024];
+    char base[GW_URI_MAX - 64];     /* authority.url is at most 900 bytes */
     char uri[GW_NJOBS][GW_URI_MAX]; /* [GW_META] from base; the rest discovered */
     int64_t last_stream_byte_ms;
 };
