@@ -279,6 +279,7 @@ struct sitetoken_revocations {
     int64_t skew;
     int64_t full_serial; /* serial of the last full document loaded */
     int64_t jws_iat;     /* iat of the last signed full document loaded */
+    int64_t jws_exp;     /* latest exp of a signed document loaded; 0: none */
 };
 
 static const char sitetoken_rev_kinds[] = {
@@ -410,6 +411,7 @@ sitetoken_rev_apply(struct sitetoken_revocations *r, const struct revdoc *doc, i
         }
         fresh.full_serial = doc->serial;
         fresh.jws_iat = r->jws_iat;
+        fresh.jws_exp = r->jws_exp;
         if (r->serial > fresh.serial)
             fresh.serial = r->serial;
         free(r->slots);
@@ -478,8 +480,12 @@ sitetoken_revocations_load_jws_at(struct sitetoken_revocations *r,
         *errstr = "revocations: the signed document is from the future";
     else if (full && doc.iat < r->jws_iat)
         *errstr = "revocations: older than the document held (iat rolls back)";
-    else if ((rc = sitetoken_rev_apply(r, &doc, full, now, errstr)) == 0 && full)
-        r->jws_iat = doc.iat;
+    else if ((rc = sitetoken_rev_apply(r, &doc, full, now, errstr)) == 0) {
+        if (full)
+            r->jws_iat = doc.iat;
+        if (doc.exp > r->jws_exp)
+            r->jws_exp = doc.exp;
+    }
 done:
     revdoc_clear(&doc);
     return rc;
@@ -490,6 +496,12 @@ sitetoken_revocations_load_jws(struct sitetoken_revocations *r, const struct sit
                                const char *jws, size_t len, int full, const char **errstr)
 {
     return sitetoken_revocations_load_jws_at(r, v, jws, len, full, (int64_t)time(NULL), errstr);
+}
+
+int64_t
+sitetoken_revocations_jws_exp(const struct sitetoken_revocations *r)
+{
+    return r != NULL ? r->jws_exp : 0;
 }
 
 int

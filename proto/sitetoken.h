@@ -194,6 +194,10 @@ SITETOKEN_API int sitetoken_revocations_load_jws(struct sitetoken_revocations *r
                                                  const struct sitetoken_verifier *v,
                                                  const char *jws, size_t len, int full,
                                                  const char **errstr);
+/* The latest exp of a signed document loaded (seconds since the epoch), 0
+ * when none: a gateway fed only signed documents holds confirmed state until
+ * then at most. */
+SITETOKEN_API int64_t sitetoken_revocations_jws_exp(const struct sitetoken_revocations *r);
 /* Adds one entry: the data of a `revocation` event. An entry of a kind this
  * library does not know is ignored (0). 0 or -1. */
 SITETOKEN_API int sitetoken_revocations_add_event(struct sitetoken_revocations *r, const char *data,

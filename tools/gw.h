@@ -13,6 +13,15 @@
 
 struct gw_fetch;
 
+#define GW_BUDGET_SLOTS 4096
+
+/* One source address's enrolment refusals in a one-minute window. */
+struct gw_budget_slot {
+    char addr[64];
+    int64_t window; /* minute number */
+    int64_t refusals;
+};
+
 struct gw {
     struct gw_config cfg;
     /* Guarded by lock: the loop reads (verify, check), the follower writes
@@ -24,8 +33,13 @@ struct gw {
     /* Loop only. */
     struct sitetoken_replay *replay;
     int64_t last_kid_refetch_ms; /* monotonic, -1: never */
+    /* Enrolment refusal budget: a fixed table of windows by address hash
+     * (gw_auth.c); an address that collides takes the slot over. */
+    struct gw_budget_slot budget[GW_BUDGET_SLOTS];
+    int jws_mode; /* authority.feed_format: jws (set once at start) */
     /* Atomics, any thread. */
     _Atomic int64_t confirmed_ms; /* monotonic time of the last confirmation; 0: never */
+    _Atomic int64_t jws_exp;      /* JWS mode: exp of the verified state held (wall, s) */
     _Atomic int keys_loaded, revs_loaded;
     _Atomic int64_t clock_offset; /* debug clock, seconds */
     _Atomic int64_t n_keys_fetches, n_revs_fetches, n_stream_connects, n_events;

@@ -18,7 +18,6 @@
 
 #define GW_TOKEN_MAX 8192
 #define GW_URL_MAX 4096
-#define GW_BUDGET_SLOTS 4096
 
 /* What libsitetoken's results mean for a client. */
 static const struct {
@@ -280,25 +279,19 @@ gw_auth_check(struct gw *g, struct evhttp_request *req, struct gw_answer *out)
                                                 : "the DPoP proof does not fit this request");
 }
 
-/* Per-source-address refusal budget: a fixed table of one-minute windows;
- * an address that collides with another takes its slot (the worst case is a
- * fresh budget, never a refusal of someone innocent beyond their own). */
-struct gw_budget_slot {
-    char addr[64];
-    int64_t window; /* minute number */
-    int64_t refusals;
-};
-static struct gw_budget_slot gw_budget[GW_BUDGET_SLOTS]; /* loop thread only */
-
+/* Per-source-address refusal budget in g->budget: a fixed table of
+ * one-minute windows; an address that collides with another takes its slot
+ * (the worst case is a fresh budget, never a refusal of someone innocent
+ * beyond their own). */
 static struct gw_budget_slot *
-gw_budget_slot(const char *addr, int64_t minute)
+gw_budget_slot(struct gw *g, const char *addr, int64_t minute)
 {
     uint64_t h = 1469598103934665603ULL;
     struct gw_budget_slot *s;
 
     for (const char *p = addr; *p != '\0'; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    s = &gw_budget[h % GW_BUDGET_SLOTS];
+    s = &g->budget[h % GW_BUDGET_SLOTS];
     if (strcmp(s->addr, addr) != 0 || s->window != minute) {
         snprintf(s->addr, sizeof(s->addr), "%s", addr);
         s->window = minute;
@@ -346,7 +339,7 @@ gw_auth_enrol(struct gw *g, struct evhttp_request *req, struct gw_answer *out)
 
     memset(out, 0, sizeof(*out));
     gw_source(g, req, src, sizeof(src));
-    b = gw_budget_slot(src, mono / 60000);
+    b = gw_budget_slot(g, src, mono / 60000);
     if (b->refusals >= g->cfg.enrol_refusals) {
         gw_refuse(out, ERRCODE_RATE_LIMITED, NULL,
                   "too many refused enrolment attempts from this address");

@@ -24,7 +24,7 @@ struct gw_key {
 
 #define OFF(f) offsetof(struct gw_config, f)
 static const struct gw_key gw_keys[] = {
-    {"authority.url", GW_STR, OFF(authority_url), 1, 1024, "http://127.0.0.1:8080",
+    {"authority.url", GW_STR, OFF(authority_url), 1, 900, "http://127.0.0.1:8080",
      "the authority, http:// (loopback) or https://"},
     {"authority.ca_file", GW_STR, OFF(ca_file), 0, 4096, "",
      "trust anchors for https (default: the system's)"},
@@ -34,6 +34,8 @@ static const struct gw_key gw_keys[] = {
      "PEM key of the client certificate"},
     {"authority.issuer", GW_STR, OFF(issuer), 0, 255, "",
      "expected issuer; empty: from GET /.well-known/sitetoken (required if that is absent)"},
+    {"authority.feed_format", GW_STR, OFF(feed_format), 3, 4, "json",
+     "json | jws: jws loads ?format=jws, and only a verified unexpired document confirms"},
     {"authority.connect_timeout", GW_DUR, OFF(connect_timeout), 1, 300, "5s",
      "connect timeout of every fetch"},
     {"authority.request_timeout", GW_DUR, OFF(request_timeout), 1, 600, "10s",
@@ -43,8 +45,6 @@ static const struct gw_key gw_keys[] = {
     {"listen.address", GW_STR, OFF(listen_address), 1, 255, "127.0.0.1",
      "address of the forward-auth listener"},
     {"listen.port", GW_INT, OFF(listen_port), 0, 65535, "9180", "its port (0: any free one)"},
-    {"listen.max_connections", GW_INT, OFF(max_connections), 16, 1000000, "4096",
-     "connections from the proxy at once"},
     {"public_origin", GW_STR, OFF(public_origin), 0, 1024, "",
      "scheme://host[:port] to rebuild htu (wins over X-Forwarded-*)"},
     {"audience", GW_STR, OFF(audience), 1, 255, "urn:sitetoken:gateway",
@@ -255,6 +255,10 @@ gw_check(const struct gw_config *cfg, const char *file, FILE *err)
     if (*cfg->client_cert != '\0' && *cfg->client_key == '\0') {
         fprintf(err, "%s:0: authority.client_key: needed with authority.client_certificate\n",
                 file);
+        bad = 1;
+    }
+    if (strcmp(cfg->feed_format, "json") != 0 && strcmp(cfg->feed_format, "jws") != 0) {
+        fprintf(err, "%s:0: authority.feed_format: must be json or jws\n", file);
         bad = 1;
     }
     if (*cfg->public_origin != '\0' && httpc_url_parse(cfg->public_origin, &u, &why) == -1) {

@@ -16,7 +16,7 @@ struct gw_cidr {
 };
 
 struct gw_config {
-    char *authority_url, *ca_file, *client_cert, *client_key, *issuer;
+    char *authority_url, *ca_file, *client_cert, *client_key, *issuer, *feed_format;
     char *listen_address;
     int64_t listen_port;
     char *public_origin, *audience;
@@ -27,7 +27,6 @@ struct gw_config {
     size_t ntrusted;
     int64_t enrol_refusals; /* per source address per minute */
     int64_t replay_max;
-    int64_t max_connections;
     char *log_level;
     int clock_override;
 };

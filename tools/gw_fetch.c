@@ -1,12 +1,16 @@
 /* The gateway's follower: one thread running a libcurl multi handle that
  * holds up to four transfers to the authority: the metadata
- * (GET /.well-known/sitetoken, once, for the issuer), the JWKS (at start, on
+ * (GET /.well-known/sitetoken, once: the issuer, the audience cross-check
+ * and the URIs of the other three), the JWKS (at start, on
  * its Cache-Control max-age, on every `event: keys`, and when the loop asks
  * after an unknown kid), the full revocation reload (GET
  * /v1/revocations?since=0 with If-None-Match, at start, every
  * max_staleness / 3 and on `event: reset`), and the event stream
  * (GET /v1/events with Last-Event-ID, parsed in the write callback,
- * reconnected after a second when it ends).
+ * reconnected after a second when it ends). With authority.feed_format
+ * jws the reload asks for ?format=jws and only a verified document whose
+ * exp is still ahead confirms (stream events are still applied: they only
+ * ever add revocations).
  *
  * Ownership: this thread owns every curl handle and its buffers. The
  * verifier and the revocation cache in struct gw are shared with the loop
@@ -25,6 +29,7 @@
 
 #define GW_BODY_MAX (64u * 1024 * 1024)
 #define GW_SSE_LINE_MAX (64u * 1024)
+#define GW_URI_MAX 1024
 
 enum gw_job { GW_META, GW_KEYS, GW_REVS, GW_STREAM, GW_NJOBS };
 
@@ -50,7 +55,8 @@ struct gw_fetch {
     pthread_t thread;
     _Atomic int stop, want_keys;
     struct gw_xfer x[GW_NJOBS];
-    char base[1024];
+    char base[GW_URI_MAX - 64];     /* authority.url is at most 900 bytes */
+    char uri[GW_NJOBS][GW_URI_MAX]; /* [GW_META] from base; the rest discovered */
     int64_t last_stream_byte_ms;
 };
 
@@ -195,7 +201,8 @@ gw_stream_cb(char *p, size_t size, size_t n, void *arg)
     size_t len = size * n, start = 0;
 
     f->last_stream_byte_ms = gw_mono_ms();
-    gw_confirm(f->g); /* bytes of a live stream, heartbeats included */
+    if (!f->g->jws_mode)
+        gw_confirm(f->g); /* bytes of a live stream, heartbeats included */
     if (gw_append(x, p, len) == -1)
         return 0;
     for (size_t i = 0; i < x->len; i++)
@@ -225,18 +232,18 @@ gw_stream_progress_cb(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_
 static void
 gw_start(struct gw_fetch *f, enum gw_job job)
 {
-    static const char *const paths[] = {[GW_META] = "/.well-known/sitetoken",
-                                        [GW_KEYS] = "/v1/keys",
-                                        [GW_REVS] = "/v1/revocations?since=0",
-                                        [GW_STREAM] = "/v1/events"};
     struct gw_xfer *x = &f->x[job];
     const struct gw_config *c = &f->g->cfg;
-    char url[1200], hdr[200];
+    char url[GW_URI_MAX + 32], hdr[200];
 
     x->h = curl_easy_init();
     if (x->h == NULL)
         return;
-    snprintf(url, sizeof(url), "%s%s", f->base, paths[job]);
+    if (job == GW_REVS)
+        snprintf(url, sizeof(url), "%s%ssince=0%s", f->uri[job],
+                 strchr(f->uri[job], '?') != NULL ? "&" : "?", f->g->jws_mode ? "&format=jws" : "");
+    else
+        snprintf(url, sizeof(url), "%s", f->uri[job]);
     curl_easy_setopt(x->h, CURLOPT_URL, url);
     curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
@@ -290,7 +297,28 @@ gw_start(struct gw_fetch *f, enum gw_job job)
     x->busy = 1;
 }
 
-/* The metadata: issuer (and audience check). 0 when the verifier exists. */
+/* One discovered URI: http(s), and https when the authority is reached over
+ * https (a metadata document never downgrades the transport). */
+static int
+gw_meta_uri(struct gw_fetch *f, json_t *doc, const char *name, enum gw_job job)
+{
+    const char *u = json_string_value(json_object_get(doc, name));
+    int tls = strncmp(f->base, "https://", 8) == 0;
+
+    if (u == NULL || strlen(u) >= GW_URI_MAX ||
+        !(strncmp(u, "https://", 8) == 0 || (!tls && strncmp(u, "http://", 7) == 0))) {
+        gw_log("error", "event=discovery_failed msg=\"%s missing, too long or not %s\"", name,
+               tls ? "https" : "http(s)");
+        return -1;
+    }
+    snprintf(f->uri[job], GW_URI_MAX, "%s", u);
+    return 0;
+}
+
+/* The metadata: issuer (cross-checked with authority.issuer when set), the
+ * audience (must be ours: otherwise no token could ever verify), the URIs.
+ * There is no fallback without it: every authority serves it. 0 when the
+ * verifier exists. */
 static int
 gw_meta_done(struct gw_fetch *f, long status)
 {
@@ -300,31 +328,37 @@ gw_meta_done(struct gw_fetch *f, long status)
     json_t *doc = NULL;
     int rc = -1;
 
-    if (status == 200 && (doc = json_loadb(x->buf, x->len, 0, NULL)) != NULL) {
-        issuer = json_string_value(json_object_get(doc, "issuer"));
-        aud = json_string_value(json_object_get(doc, "gateway_audience"));
-        if (aud != NULL && strcmp(aud, g->cfg.audience) != 0)
-            gw_log("warn", "event=audience_mismatch configured=%s authority=%s", g->cfg.audience,
-                   aud);
-        if (issuer != NULL && *g->cfg.issuer != '\0' && strcmp(issuer, g->cfg.issuer) != 0) {
-            gw_log("error", "event=issuer_mismatch configured=%s authority=%s", g->cfg.issuer,
-                   issuer);
-            issuer = NULL;
-            goto done;
-        }
-    } else if (status == 404 && *g->cfg.issuer != '\0') {
-        issuer = g->cfg.issuer; /* an authority without metadata: configured */
-    }
-    if (issuer == NULL || strlen(issuer) >= sizeof(g->issuer)) {
-        gw_log("warn", "event=discovery_failed status=%ld", status);
+    if (status != 200 || (doc = json_loadb(x->buf, x->len, 0, NULL)) == NULL ||
+        !json_is_object(doc)) {
+        gw_log("warn", "event=discovery_failed status=%ld msg=\"no metadata document\"", status);
         goto done;
     }
+    issuer = json_string_value(json_object_get(doc, "issuer"));
+    aud = json_string_value(json_object_get(doc, "gateway_audience"));
+    if (aud == NULL || strcmp(aud, g->cfg.audience) != 0) {
+        gw_log("error", "event=audience_mismatch configured=%s authority=%s", g->cfg.audience,
+               aud != NULL ? aud : "(none)");
+        goto done;
+    }
+    if (issuer != NULL && *g->cfg.issuer != '\0' && strcmp(issuer, g->cfg.issuer) != 0) {
+        gw_log("error", "event=issuer_mismatch configured=%s authority=%s", g->cfg.issuer, issuer);
+        goto done;
+    }
+    if (issuer == NULL || *issuer == '\0' || strlen(issuer) >= sizeof(g->issuer)) {
+        gw_log("warn", "event=discovery_failed msg=\"no issuer in the metadata\"");
+        goto done;
+    }
+    if (gw_meta_uri(f, doc, "jwks_uri", GW_KEYS) == -1 ||
+        gw_meta_uri(f, doc, "revocations_uri", GW_REVS) == -1 ||
+        gw_meta_uri(f, doc, "events_uri", GW_STREAM) == -1)
+        goto done;
     pthread_rwlock_wrlock(&g->lock);
     snprintf(g->issuer, sizeof(g->issuer), "%s", issuer);
     g->v = sitetoken_verifier_new(issuer, g->cfg.audience, g->cfg.clock_skew);
     rc = g->v != NULL ? 0 : -1;
     pthread_rwlock_unlock(&g->lock);
-    gw_log("info", "event=discovered issuer=%s", issuer);
+    gw_log("info", "event=discovered issuer=%s jwks_uri=%s revocations_uri=%s events_uri=%s",
+           issuer, f->uri[GW_KEYS], f->uri[GW_REVS], f->uri[GW_STREAM]);
 done:
     json_decref(doc);
     return rc;
@@ -378,7 +412,12 @@ gw_done(struct gw_fetch *f, struct gw_xfer *x, CURLcode res)
     case GW_REVS:
         x->due_ms = now + g->cfg.max_staleness * 1000 / 3;
         if (status == 304) {
-            gw_confirm(g);
+            /* JWS mode: the held document is the authority's current one;
+             * it confirms only while its exp is ahead. */
+            if (!g->jws_mode || gw_now(g) < atomic_load(&g->jws_exp))
+                gw_confirm(g);
+            else
+                x->etag[0] = '\0';
             break;
         }
         if (status != 200) {
@@ -388,7 +427,12 @@ gw_done(struct gw_fetch *f, struct gw_xfer *x, CURLcode res)
             break;
         }
         pthread_rwlock_wrlock(&g->lock);
-        rc = sitetoken_revocations_load_at(g->revs, x->buf, x->len, 1, gw_now(g), &errstr);
+        rc = g->jws_mode
+                 ? sitetoken_revocations_load_jws_at(g->revs, g->v, x->buf, x->len, 1, gw_now(g),
+                                                     &errstr)
+                 : sitetoken_revocations_load_at(g->revs, x->buf, x->len, 1, gw_now(g), &errstr);
+        if (rc == 0)
+            atomic_store(&g->jws_exp, sitetoken_revocations_jws_exp(g->revs));
         pthread_rwlock_unlock(&g->lock);
         if (rc == -1) {
             gw_log("warn", "event=bad_revocations msg=\"%s\"", errstr);
@@ -485,6 +529,7 @@ gw_fetch_start(struct gw *g, const char **errstr)
     n = strlen(f->base);
     while (n > 0 && f->base[n - 1] == '/')
         f->base[--n] = '\0';
+    snprintf(f->uri[GW_META], GW_URI_MAX, "%s/.well-known/sitetoken", f->base);
     if ((f->multi = curl_multi_init()) == NULL) {
         free(f);
         *errstr = "cannot initialise libcurl";

@@ -49,8 +49,10 @@ gw_fresh(struct gw *g)
 {
     int64_t c = atomic_load(&g->confirmed_ms);
 
+    /* JWS mode: the verified document held must not have expired either. */
     return c != 0 && atomic_load(&g->keys_loaded) &&
-           gw_mono_ms() - c <= g->cfg.max_staleness * 1000;
+           gw_mono_ms() - c <= g->cfg.max_staleness * 1000 &&
+           (!g->jws_mode || gw_now(g) < atomic_load(&g->jws_exp));
 }
 
 void
@@ -343,6 +345,7 @@ main(int argc, char **argv)
     evthread_use_pthreads();
     pthread_rwlock_init(&g.lock, NULL);
     g.last_kid_refetch_ms = -1;
+    g.jws_mode = strcmp(g.cfg.feed_format, "jws") == 0;
     if ((g.revs = sitetoken_revocations_new()) == NULL ||
         (g.replay = sitetoken_replay_new((size_t)g.cfg.replay_max)) == NULL) {
         gw_log("error", "event=start_failed msg=\"out of memory\"");

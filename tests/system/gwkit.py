@@ -74,14 +74,17 @@ def dpop(dev, method, url, access, iat=None, jti=None, key=None, jwk=None, typ="
 
 
 class Gateway(Stopped):
-    def __init__(self, workdir, authority, extra=""):
+    def __init__(self, workdir, authority, extra="", authority_extra="", issuer="urn:sitetoken:PS1"):
+        """issuer pins authority.issuer (None: from discovery alone);
+        authority_extra: more YAML lines under authority:."""
         self.port = free_port()
         self.cfg = Path(workdir) / "gateway.yaml"
         self.cfg.write_text(
-            "authority:\n  url: %s\n  issuer: urn:sitetoken:PS1\n"
+            "authority:\n  url: %s\n%s%s"
             "listen:\n  address: 127.0.0.1\n  port: %d\n"
             "log:\n  level: debug\ndebug:\n  clock_override: true\n%s"
-            % (authority, self.port, extra))
+            % (authority, "  issuer: %s\n" % issuer if issuer else "",
+               "".join("  %s\n" % l for l in authority_extra.splitlines()), self.port, extra))
         self.lines = []
         self.proc = subprocess.Popen([str(GATEWAY), "-c", str(self.cfg)], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -224,14 +227,16 @@ class Caddy(Stopped):
         (self.dir / "Caddyfile").write_text(cfg)
         env = {**os.environ, "HOME": str(self.dir), "XDG_DATA_HOME": str(self.dir),
                "XDG_CONFIG_HOME": str(self.dir)}
-        self.proc = subprocess.Popen(["caddy", "run", "--config", str(self.dir / "Caddyfile"),
-                                      "--adapter", "caddyfile"], cwd=self.dir, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.logfile = self.dir / "caddy.log"
+        with open(self.logfile, "wb") as log:
+            self.proc = subprocess.Popen(["caddy", "run", "--config", str(self.dir / "Caddyfile"),
+                                          "--adapter", "caddyfile"], cwd=self.dir, env=env,
+                                         stdout=log, stderr=subprocess.STDOUT)
         self.started_or_stop(lambda: wait_until(self._up, 15, "caddy listening"))
         self.base = "http://127.0.0.1:%d" % self.port
 
     def _up(self):
-        assert self.proc.poll() is None, "caddy exited"
+        assert self.proc.poll() is None, "caddy exited: " + self.logfile.read_text(errors="replace")[-3000:]
         with socket.socket() as s:
             return s.connect_ex(("127.0.0.1", self.port)) == 0
 

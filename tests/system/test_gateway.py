@@ -139,6 +139,29 @@ def test_revoked_and_blocked_within_one_second(kit):
     assert code(r) == (401, "token_revoked")
 
 
+def test_revoked_parent_token_family_at_nginx(kit):
+    server, mp, gw, ngx, up = kit
+    d, e = enrolled(mp, server), enrolled(mp, server)
+    assert call(ngx.base, d).status_code == 200
+    # the client token the access token was minted from, not the access token
+    server.ctl("token", "revoke", d.jti, check=0)
+    r = wait_until(lambda: (lambda r: r if r.status_code != 200 else None)(call(ngx.base, d)), 2.0,
+                   "family revocation at nginx")
+    assert code(r) == (401, "token_revoked")
+    assert call(ngx.base, e).status_code == 200  # another family is untouched
+
+
+def test_gateway_down_is_503_unavailable_at_nginx(kit):
+    server, mp, gw, ngx, up = kit
+    d = enrolled(mp, server)
+    hits = len(up.hits)
+    gw.stop()
+    for r in [call(ngx.base, d), requests.post(ngx.base + "/enrol/x", timeout=10)]:
+        assert code(r) == (503, "unavailable"), (r.status_code, r.text)
+        assert r.headers["Retry-After"] == "1"
+    assert len(up.hits) == hits
+
+
 def test_forged_kid_flood_bounded_fetches(kit):
     server, mp, gw, ngx, up = kit
     d = enrolled(mp, server)
@@ -232,7 +255,8 @@ def test_authority_stopped_then_back(start_server, tmp_path):
         assert time.monotonic() - t0 >= 2.0
         assert r.json()["code"] == "unavailable" and r.headers["Retry-After"]
         assert requests.get(gw.base + "/readyz", timeout=5).status_code == 503
-        assert "event=stale" in gw.log()
+        # the follower logs it on its next turn (within a second)
+        wait_until(lambda: "event=stale" in gw.log(), 5, "event=stale in the log")
         # back on the same port: recovers by itself
         cfg = (tmp_path / "sitetoken.yaml").read_text().replace("port: 0", "port: " + port)
         (tmp_path / "sitetoken.yaml").write_text(cfg)
@@ -255,3 +279,34 @@ def test_config_check(tmp_path):
     good = tmp_path / "good.yaml"
     good.write_text("audience: urn:x\ntrusted_proxies: [10.0.0.0/8, '::1']\n")
     assert subprocess.run([str(GATEWAY), "-n", "-c", str(good)]).returncode == 0
+
+
+def test_sitetoken_client_call_through_nginx(kit, tmp_path):
+    """The real client (not PyJWT): exchange, then call through nginx to the
+    upstream with a fresh DPoP proof each time; refused once revoked."""
+    import json
+    import subprocess
+
+    from conftest import SITETOKEN_CLIENT
+
+    server, mp, gw, ngx, up = kit
+    bulk = bulk_new(server)
+    cli = [str(SITETOKEN_CLIENT), "--url", server.base, "--mp-key", mp.api_key]
+    r = subprocess.run(cli + ["exchange", bulk["token"]], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    dev = json.loads(r.stdout)["device_id"]
+    for path in ["/api/one?x=1", "/api/two"]:
+        r = subprocess.run(cli + ["call", "PUT", ngx.base + path], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        status, body = r.stdout.split("\n", 1)
+        assert status == "HTTP 200"
+        got = json.loads(body)
+        assert got["method"] == "PUT" and got["path"] == path
+        assert got["headers"]["x-sitetoken-device-id"] == dev
+    server.ctl("device", "block", dev, check=0)
+    r = wait_until(lambda: (lambda r: r if r.returncode == 1 else None)(subprocess.run(
+        cli + ["call", "GET", ngx.base + "/api/three"], cwd=tmp_path, capture_output=True,
+        text=True, timeout=30)), 3, "refused after the block")
+    assert r.stdout.startswith("HTTP 401") and '"token_revoked"' in r.stdout

@@ -2,6 +2,9 @@
  * algorithms, every result code, key reloads, and argument checks. */
 #include "testutil.h"
 
+#include <openssl/sha.h>
+
+#include "b64url.h"
 #include "ids.h"
 #include "jwt.h"
 #include "sitetoken.h"
@@ -237,6 +240,132 @@ test_error_names(void **state)
     assert_string_equal(sitetoken_error_name(100), "unavailable");
 }
 
+/* A DPoP proof for method and htu over token, signed with key (whose public
+ * JWK goes in the header), at iat. */
+static char *
+proof(EVP_PKEY *key, const char *method, const char *htu, const char *token, int64_t iat,
+      const char *jti)
+{
+    unsigned char h[32];
+    char ath[64];
+    json_t *hd, *c, *jwk = jwk_public_to_json(key, NULL);
+    char *p;
+
+    SHA256((const unsigned char *)token, strlen(token), h);
+    assert_int_equal(b64url_encode_buf(h, sizeof(h), ath, sizeof(ath)), 0);
+    json_object_del(jwk, "kid");
+    json_object_del(jwk, "use");
+    json_object_del(jwk, "alg");
+    hd = json_pack("{s:s, s:s, s:o}", "typ", "dpop+jwt", "alg", "EdDSA", "jwk", jwk);
+    c = json_pack("{s:s, s:s, s:s, s:I, s:s}", "jti", jti, "htm", method, "htu", htu, "iat",
+                  (json_int_t)iat, "ath", ath);
+    p = jws_sign(key, JWK_ALG_EDDSA, hd, c);
+    assert_non_null(p);
+    json_decref(hd);
+    json_decref(c);
+    return p;
+}
+
+/* sitetoken_verify_dpop end to end: a token verified, then its proof, signed
+ * for real; each check of the proof fails on its own. */
+static void
+test_verify_dpop_end_to_end(void **state)
+{
+    struct sitetoken_verifier *v = verifier();
+    struct sitetoken_replay *r = sitetoken_replay_new(1000);
+    char *tok = mint(JWT_KIND_ACCESS, JWK_ALG_EDDSA, 3600), *other_tok;
+    const char *url = "https://gw.example/api/x?q=1";
+    EVP_PKEY *stranger = jwk_generate(JWK_ALG_EDDSA, &(const char *){NULL});
+    struct sitetoken_claims c;
+    char *p;
+
+    assert_non_null(r);
+    assert_int_equal(sitetoken_verify(v, tok, strlen(tok), SITETOKEN_KIND_ACCESS, NOW, &c),
+                     SITETOKEN_OK);
+#define CHECK(pr, method, u, t, want)                                                              \
+    do {                                                                                           \
+        p = (pr);                                                                                  \
+        assert_int_equal(                                                                          \
+            sitetoken_verify_dpop(v, r, p, strlen(p), method, u, t, strlen(t), &c, NOW), want);    \
+        free(p);                                                                                   \
+    } while (0)
+    /* good, with the htu normalised (case, default port, dot segments) */
+    CHECK(proof(keys[0], "GET", "https://GW.example:443/api/./x", tok, NOW, "j1"), "GET", url, tok,
+          SITETOKEN_OK);
+    /* the same jti again: replayed */
+    CHECK(proof(keys[0], "GET", "https://gw.example/api/x", tok, NOW, "j1"), "GET", url, tok,
+          SITETOKEN_E_PROOF_REPLAYED);
+    CHECK(proof(keys[0], "POST", "https://gw.example/api/x", tok, NOW, "j2"), "GET", url, tok,
+          SITETOKEN_E_PROOF_INVALID);
+    CHECK(proof(keys[0], "GET", "https://gw.example/api/y", tok, NOW, "j3"), "GET", url, tok,
+          SITETOKEN_E_PROOF_INVALID);
+    CHECK(proof(keys[0], "GET", "https://gw.example/api/x", tok, NOW - 600, "j4"), "GET", url, tok,
+          SITETOKEN_E_PROOF_INVALID);
+    CHECK(proof(keys[0], "GET", "https://gw.example/api/x", tok, NOW + 600, "j5"), "GET", url, tok,
+          SITETOKEN_E_PROOF_INVALID);
+    /* ath of another token */
+    other_tok = mint(JWT_KIND_ACCESS, JWK_ALG_EDDSA, 3600);
+    CHECK(proof(keys[0], "GET", "https://gw.example/api/x", other_tok, NOW, "j6"), "GET", url, tok,
+          SITETOKEN_E_PROOF_INVALID);
+    /* signed by a key that is not the token's cnf.jkt */
+    CHECK(proof(stranger, "GET", "https://gw.example/api/x", tok, NOW, "j7"), "GET", url, tok,
+          SITETOKEN_E_BINDING_MISMATCH);
+    /* a URL that cannot be normalised */
+    CHECK(proof(keys[0], "GET", "https://gw.example/api/x", tok, NOW, "j8"), "GET", "not a url",
+          tok, SITETOKEN_E_INVALID_REQUEST);
+    /* none of the refused proofs took a replay slot: j2 is good now */
+    CHECK(proof(keys[0], "GET", "https://gw.example/api/x", tok, NOW, "j2"), "GET", url, tok,
+          SITETOKEN_OK);
+#undef CHECK
+    EVP_PKEY_free(stranger);
+    free(tok);
+    free(other_tok);
+    sitetoken_replay_free(r);
+    sitetoken_verifier_free(v);
+}
+
+/* The bulk pre-screen: a bulk token verifies (and only as a bulk token), a
+ * client or access token does not, an expired one does not, and a blocked
+ * one is found in the feed. */
+static void
+test_bulk_prescreen(void **state)
+{
+    struct sitetoken_verifier *v = verifier();
+    struct sitetoken_revocations *revs = sitetoken_revocations_new();
+    char *bulk = mint(JWT_KIND_BULK, JWK_ALG_ES256, 3600);
+    char *client = mint(JWT_KIND_CLIENT, JWK_ALG_EDDSA, 3600);
+    char *access = mint(JWT_KIND_ACCESS, JWK_ALG_EDDSA, 3600);
+    struct sitetoken_claims c;
+    const char *err = NULL;
+    char doc[512];
+
+    assert_int_equal(sitetoken_verify_bulk(v, bulk, strlen(bulk), NOW, &c), SITETOKEN_OK);
+    assert_int_equal(sitetoken_revocations_check_bulk(revs, &c, NOW), SITETOKEN_OK);
+    assert_int_equal(sitetoken_verify_bulk(v, client, strlen(client), NOW, &c),
+                     SITETOKEN_E_WRONG_TOKEN_TYPE);
+    assert_int_equal(sitetoken_verify_bulk(v, access, strlen(access), NOW, &c),
+                     SITETOKEN_E_WRONG_TOKEN_TYPE);
+    assert_int_equal(sitetoken_verify_bulk(v, bulk, strlen(bulk), NOW + 7200, &c),
+                     SITETOKEN_E_TOKEN_EXPIRED);
+    bulk[strlen(bulk) - 2] ^= 1; /* in the signature */
+    assert_int_not_equal(sitetoken_verify_bulk(v, bulk, strlen(bulk), NOW, &c), SITETOKEN_OK);
+    bulk[strlen(bulk) - 2] ^= 1;
+    assert_int_equal(sitetoken_verify_bulk(v, bulk, strlen(bulk), NOW, &c), SITETOKEN_OK);
+    snprintf(doc, sizeof(doc),
+             "{\"serial\": 5, \"entries\": [{\"serial\": 5, \"kind\": \"bulk\", \"id\": \"%s\", "
+             "\"revoked_at\": \"2023-11-14T22:13:20Z\", \"expires_at\": \"2033-11-14T22:13:20Z\", "
+             "\"reason\": \"blocked\"}]}",
+             c.jti);
+    assert_int_equal(sitetoken_revocations_load_at(revs, doc, strlen(doc), 1, NOW, &err), 0);
+    assert_int_equal(sitetoken_revocations_check_bulk(revs, &c, NOW),
+                     SITETOKEN_E_BULK_TOKEN_BLOCKED);
+    free(bulk);
+    free(client);
+    free(access);
+    sitetoken_revocations_free(revs);
+    sitetoken_verifier_free(v);
+}
+
 int
 main(void)
 {
@@ -247,6 +376,8 @@ main(void)
         cmocka_unit_test(test_failed_load_keeps_keys),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_error_names),
+        cmocka_unit_test(test_verify_dpop_end_to_end),
+        cmocka_unit_test(test_bulk_prescreen),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
