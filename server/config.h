@@ -15,13 +15,6 @@
 #define CONFIG_MAX_ERRORS 100              /* errors kept; later ones are only counted */
 #define CONFIG_DEFAULT_SOURCE "(embedded default)"
 
-enum config_log_level {
-    CONFIG_LOG_ERROR = 0,
-    CONFIG_LOG_WARN,
-    CONFIG_LOG_INFO,
-    CONFIG_LOG_DEBUG,
-};
-
 /* One listener. Strings are owned by the config; tls_* are NULL when absent (then the
  * address is a loopback one: the loader enforces it). port 0 means "pick a free port". */
 struct config_listen {
@@ -43,7 +36,7 @@ struct config {
     int64_t rotation_period_ms, prepublish_ms;
     int64_t client_lifetime_ms, renew_after_ms, access_lifetime_ms;
     int64_t bulk_default_lifetime_ms, bulk_max_lifetime_ms, clock_skew_ms;
-    int log_level; /* enum config_log_level */
+    int log_level; /* enum log_level (log.h) */
     int64_t max_body, max_header_size, max_connections, read_timeout_ms;
     int64_t mp_rate;                     /* requests/s per MP, 0 = unlimited */
     int64_t failed_exchanges_per_minute; /* 0 = unlimited */

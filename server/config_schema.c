@@ -8,6 +8,8 @@
 #include <strings.h>
 
 #include "config_int.h"
+#include "jwk.h"
+#include "log.h"
 
 static const char *const type_names[] = {
     [CT_SECTION] = "map", [CT_STRING] = "string",     [CT_PATH] = "path", [CT_INT] = "int",
@@ -19,8 +21,12 @@ static int check_address(const char *s, const char **why);
 static int check_user(const char *s, const char **why);
 static int check_public_url(const char *s, const char **why);
 
-static const char *const algorithms[] = {"EdDSA", "ES256", "RS256", NULL};
-static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+/* The enums' choices (NULL-terminated) are the vocabularies of the modules whose words they
+ * are: signature algorithms from proto/jwk.h, levels from log.h. The order is the enum's. */
+#define CHOICE(value, name) [value] = name,
+static const char *const algorithms[] = {JWK_ALGS(CHOICE) NULL};
+static const char *const log_levels[] = {LOG_LEVELS(CHOICE) NULL};
+#undef CHOICE
 
 #define CFG(f) .off = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
 #define LST(f)                                                                                     \
@@ -70,7 +76,7 @@ const struct schema_entry config_schema[] = {
      .help = "drop privileges to this user after binding"},
     {.name = "keys", .type = CT_SECTION, .help = "signing keys"},
     {.name = "keys.algorithm", .type = CT_ENUM, CFG(key_algorithm), .choices = algorithms,
-     .as_string = true, .def = 0, .help = "algorithm of new signing keys"},
+     .as_string = true, .def = JWK_ALG_EDDSA, .help = "algorithm of new signing keys"},
     {.name = "keys.rotation_period", DUR(HOUR_MS, 365 * DAY_MS, 30 * DAY_MS, "d"),
      CFG(rotation_period_ms), .help = "a new signing key this often"},
     {.name = "keys.prepublish", DUR(0, 30 * DAY_MS, 24 * HOUR_MS, "h"), CFG(prepublish_ms),
@@ -90,7 +96,7 @@ const struct schema_entry config_schema[] = {
      .help = "tolerated clock difference for proofs and token times"},
     {.name = "log", .type = CT_SECTION, .help = "logging"},
     {.name = "log.level", .type = CT_ENUM, CFG(log_level), .choices = log_levels,
-     .def = CONFIG_LOG_INFO, .help = "least severe level logged"},
+     .def = LOG_LEVEL_INFO, .help = "least severe level logged"},
     {.name = "limits", .type = CT_SECTION, .help = "resource limits"},
     {.name = "limits.max_body", INT(1024, 1024 * 1024, 16384), CFG(max_body),
      .help = "largest request body, bytes"},
@@ -153,7 +159,7 @@ const size_t config_rules_n = sizeof(config_rules) / sizeof(config_rules[0]);
 const char *
 config_log_level_name(int level)
 {
-    return level >= CONFIG_LOG_ERROR && level <= CONFIG_LOG_DEBUG ? log_levels[level] : "info";
+    return level >= 0 && level <= LOG_LEVEL_DEBUG ? log_levels[level] : "info";
 }
 
 /* ---- value checks ---- */

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "log.h"
 
 #define SEC 1000LL
 #define MIN (60 * SEC)
@@ -120,7 +121,7 @@ check_defaults(const struct config *c)
     assert_int_equal(c->bulk_default_lifetime_ms, 4320 * MIN);
     assert_int_equal(c->bulk_max_lifetime_ms, 10080 * MIN);
     assert_int_equal(c->clock_skew_ms, 5 * MIN);
-    assert_int_equal(c->log_level, CONFIG_LOG_INFO);
+    assert_int_equal(c->log_level, LOG_LEVEL_INFO);
     assert_int_equal(c->max_body, 16384);
     assert_int_equal(c->max_header_size, 8192);
     assert_int_equal(c->max_connections, 10000);
@@ -225,7 +226,7 @@ test_full_file(void **state)
     assert_int_equal(c->bulk_default_lifetime_ms, 1440 * MIN);
     assert_int_equal(c->bulk_max_lifetime_ms, 2880 * MIN);
     assert_int_equal(c->clock_skew_ms, 150 * SEC);
-    assert_int_equal(c->log_level, CONFIG_LOG_DEBUG);
+    assert_int_equal(c->log_level, LOG_LEVEL_DEBUG);
     assert_int_equal(c->max_body, 32768);
     assert_int_equal(c->max_header_size, 4096);
     assert_int_equal(c->max_connections, 500);
@@ -249,7 +250,7 @@ test_enums_case_insensitive(void **state)
 
     expect_ok(&cfg, "keys: {algorithm: rs256}\nlog: {level: WARN}\n");
     assert_string_equal(cfg.key_algorithm, "RS256");
-    assert_int_equal(cfg.log_level, CONFIG_LOG_WARN);
+    assert_int_equal(cfg.log_level, LOG_LEVEL_WARN);
     assert_string_equal(config_log_level_name(cfg.log_level), "warn");
     assert_string_equal(config_log_level_name(42), "info");
     config_free(&cfg);
