@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "jwk.h"
 #include "log.h"
 #include "test_config_util.h"
 
@@ -124,6 +125,133 @@ test_enums_case_insensitive(void **state)
     assert_string_equal(config_log_level_name(cfg.log_level), "warn");
     assert_string_equal(config_log_level_name(42), "info");
     config_free(&cfg);
+}
+
+/* The enums' words are the owning modules' own (jwk.h, log.h), not a copy: each algorithm
+ * jwk_alg_name() writes and each level log.c reads loads and reads back the same, and the
+ * schema shows exactly those. */
+static void
+test_enum_words_are_the_owners(void **state)
+{
+    struct config_schema_row row;
+    char yaml[64], range[80] = "";
+    size_t i;
+
+    for (int a = 0; a < JWK_ALG_COUNT; a++) {
+        struct config cfg;
+        snprintf(yaml, sizeof(yaml), "keys: {algorithm: %s}\n", jwk_alg_name((enum jwk_alg)a));
+        expect_ok(&cfg, yaml);
+        assert_string_equal(cfg.key_algorithm, jwk_alg_name((enum jwk_alg)a));
+        config_free(&cfg);
+        snprintf(range + strlen(range), sizeof(range) - strlen(range), "%s%s", a > 0 ? "|" : "",
+                 jwk_alg_name((enum jwk_alg)a));
+    }
+    for (i = 0; config_schema_row(i, &row) == 0 && strcmp(row.name, "keys.algorithm") != 0; i++)
+        ;
+    assert_string_equal(row.range, range);
+    assert_string_equal(row.def, jwk_alg_name(JWK_ALG_EDDSA));
+    /* jwk_alg_from_name's alias is a wire name, not a config word */
+    expect_error_exact("keys: {algorithm: Ed25519}\n",
+                       "t.yaml:1: keys.algorithm: expected one of EdDSA, ES256, RS256, got "
+                       "\"Ed25519\"");
+
+    range[0] = '\0';
+    for (int l = LOG_LEVEL_ERROR; l <= LOG_LEVEL_DEBUG; l++) {
+        struct config cfg;
+        const char *name = config_log_level_name(l);
+        assert_int_equal(log_level_from_name(name), l);
+        snprintf(yaml, sizeof(yaml), "log: {level: %s}\n", name);
+        expect_ok(&cfg, yaml);
+        assert_int_equal(cfg.log_level, l);
+        config_free(&cfg);
+        snprintf(range + strlen(range), sizeof(range) - strlen(range), "%s%s",
+                 l > LOG_LEVEL_ERROR ? "|" : "", name);
+    }
+    for (i = 0; config_schema_row(i, &row) == 0 && strcmp(row.name, "log.level") != 0; i++)
+        ;
+    assert_string_equal(row.range, range);
+    assert_string_equal(row.range, "error|warn|info|debug");
+    assert_string_equal(row.def, "info");
+}
+
+/* What the TLS check of config_check() was asked, and what it answers. */
+static struct {
+    char certificate[64], key[64], client_ca[64];
+    int calls;
+    const char *why; /* NULL: the files are fine */
+} tls_seen;
+
+static int
+fake_tls_check(const char *certificate, const char *key, const char *client_ca, const char **why)
+{
+    tls_seen.calls++;
+    snprintf(tls_seen.certificate, sizeof(tls_seen.certificate), "%s", certificate);
+    snprintf(tls_seen.key, sizeof(tls_seen.key), "%s", key);
+    snprintf(tls_seen.client_ca, sizeof(tls_seen.client_ca), "%s",
+             client_ca != NULL ? client_ca : "(none)");
+    if (tls_seen.why == NULL)
+        return 0;
+    *why = tls_seen.why;
+    return -1;
+}
+
+/* sitetokend -n: config_check() adds what the host must provide (the TLS files through the
+ * callback, the user, the group) to config_load()'s checks, each at its key's line. */
+static void
+test_config_check_host(void **state)
+{
+    static const char yaml[] = "user: no-such-user-zq\n"
+                               "admin_socket_group: no-such-group-zq\n"
+                               "listen:\n"
+                               "  - address: 127.0.0.1\n"
+                               "    port: 0\n"
+                               "  - address: 192.0.2.1\n"
+                               "    port: 8443\n"
+                               "    tls:\n"
+                               "      key: /k.pem\n"
+                               "      certificate: /c.pem\n";
+    char path[] = "/tmp/test_config_XXXXXX", want[3][160];
+    struct config cfg;
+    struct config_errors *errs;
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, yaml, sizeof(yaml) - 1), (ssize_t)(sizeof(yaml) - 1));
+    close(fd);
+
+    /* a plain load does not look at the host */
+    assert_non_null(errs = config_errors_new());
+    assert_int_equal(config_load(&cfg, path, errs), 0);
+    config_free(&cfg);
+
+    memset(&tls_seen, 0, sizeof(tls_seen));
+    tls_seen.why = "fake: cannot parse";
+    assert_int_equal(config_check(&cfg, path, errs, fake_tls_check), -1);
+    assert_null(cfg.site_code);
+    assert_int_equal(tls_seen.calls, 1); /* the loopback listener has no TLS to check */
+    assert_string_equal(tls_seen.certificate, "/c.pem");
+    assert_string_equal(tls_seen.key, "/k.pem");
+    assert_string_equal(tls_seen.client_ca, "(none)");
+    snprintf(want[0], sizeof(want[0]), "%s:1: user: no such user: no-such-user-zq", path);
+    snprintf(want[1], sizeof(want[1]), "%s:2: admin_socket_group: no such group: no-such-group-zq",
+             path);
+    snprintf(want[2], sizeof(want[2]), "%s:10: listen[1].tls.certificate: fake: cannot parse",
+             path);
+    assert_int_equal(config_errors_count(errs), 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(config_errors_get(errs, i), want[i]);
+    config_errors_free(errs);
+
+    /* no callback: the TLS files are not looked at, the user and group still are */
+    assert_non_null(errs = config_errors_new());
+    tls_seen.calls = 0;
+    assert_int_equal(config_check(&cfg, path, errs, NULL), -1);
+    assert_int_equal(tls_seen.calls, 0);
+    assert_int_equal(config_errors_count(errs), 2);
+    assert_string_equal(config_errors_get(errs, 0), want[0]);
+    assert_string_equal(config_errors_get(errs, 1), want[1]);
+    config_errors_free(errs);
+    unlink(path);
 }
 
 /* ---- rules ---- */
@@ -346,6 +474,8 @@ main(void)
         cmocka_unit_test(test_design_default_file),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_enums_case_insensitive),
+        cmocka_unit_test(test_enum_words_are_the_owners),
+        cmocka_unit_test(test_config_check_host),
         cmocka_unit_test(test_loopback_rule),
         cmocka_unit_test(test_tls_needs_certificate_and_key),
         cmocka_unit_test(test_derived_paths),
