@@ -20,11 +20,9 @@
 #define JWK_RSA_E_MAX 4 /* bytes: e < 2^32 */
 #define JWKS_MAX_DEPTH 8
 
-static const char *const jwk_alg_names[JWK_ALG_COUNT] = {
-    [JWK_ALG_EDDSA] = "EdDSA",
-    [JWK_ALG_ES256] = "ES256",
-    [JWK_ALG_RS256] = "RS256",
-};
+#define JWK_ALG_NAME(alg, name) [alg] = name,
+static const char *const jwk_alg_names[JWK_ALG_COUNT] = {JWK_ALGS(JWK_ALG_NAME)};
+#undef JWK_ALG_NAME
 
 /* Members that only a private (or symmetric) JWK carries. */
 static const char *const jwk_private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};

@@ -9,7 +9,17 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-enum jwk_alg { JWK_ALG_EDDSA, JWK_ALG_ES256, JWK_ALG_RS256, JWK_ALG_COUNT };
+/* The signature algorithms with the names we write: the one list of them. It makes the enum,
+ * jwk_alg_name()'s table and the choices of the config's keys.algorithm
+ * (server/config_schema.c). JWK_ALGS(X) expands X(ALG, "name") once per algorithm. */
+#define JWK_ALGS(X)                                                                                \
+    X(JWK_ALG_EDDSA, "EdDSA")                                                                      \
+    X(JWK_ALG_ES256, "ES256")                                                                      \
+    X(JWK_ALG_RS256, "RS256")
+
+#define JWK_ALG_ENUM(alg, name) alg,
+enum jwk_alg { JWK_ALGS(JWK_ALG_ENUM) JWK_ALG_COUNT };
+#undef JWK_ALG_ENUM
 
 #define JWK_KID_MAX 64        /* longest kid accepted anywhere */
 #define JWK_THUMBPRINT_LEN 43 /* base64url SHA-256 */

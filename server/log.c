@@ -15,12 +15,9 @@
 
 static _Atomic int log_threshold = LOG_LEVEL_INFO;
 
-static const char *const log_level_names[] = {
-    [LOG_LEVEL_ERROR] = "error",
-    [LOG_LEVEL_WARN] = "warn",
-    [LOG_LEVEL_INFO] = "info",
-    [LOG_LEVEL_DEBUG] = "debug",
-};
+#define LOG_LEVEL_NAME(level, name) [level] = name,
+static const char *const log_level_names[] = {LOG_LEVELS(LOG_LEVEL_NAME)};
+#undef LOG_LEVEL_NAME
 
 static void
 log_write(const char *buf, size_t len)

@@ -5,7 +5,18 @@
 
 #include <stdarg.h>
 
-enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+/* The levels, most severe first, with their names: the one list of them. It makes the enum,
+ * the names log lines carry, and the choices of the config's log.level (server/config_schema.c).
+ * LOG_LEVELS(X) expands X(LEVEL, "name") once per level, in order. */
+#define LOG_LEVELS(X)                                                                              \
+    X(LOG_LEVEL_ERROR, "error")                                                                    \
+    X(LOG_LEVEL_WARN, "warn")                                                                      \
+    X(LOG_LEVEL_INFO, "info")                                                                      \
+    X(LOG_LEVEL_DEBUG, "debug")
+
+#define LOG_LEVEL_ENUM(level, name) level,
+enum log_level { LOG_LEVELS(LOG_LEVEL_ENUM) };
+#undef LOG_LEVEL_ENUM
 
 /* Sets the threshold and routes libevent's own log through this module. */
 void log_init(enum log_level level);

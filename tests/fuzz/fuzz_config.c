@@ -1,4 +1,4 @@
-/* libFuzzer target for the YAML config loader (server/config.c): arbitrary bytes must load or
+/* libFuzzer target for the YAML config loader (server/config*.c): arbitrary bytes must load or
  * be refused with errors, never crash, leak or trip ASan/UBSan. Also checks that a duration
  * the parser accepts formats back to the same value. */
 #include <stdint.h>
