@@ -11,7 +11,9 @@ helpers, device.MP and direct requests alike), and Server.admin reports the
 admin socket's answers. Failures are collected, not raised, so a thread or a
 polling loop cannot swallow them; conftest fails the test at teardown."""
 
+import atexit
 import json
+import os
 import re
 import threading
 from pathlib import Path
@@ -209,3 +211,16 @@ def install():
 
     adapter.build_response = build_response
     adapter._openapi_hooked = True
+
+
+def _dump_seen():
+    """With SITETOKEN_OPENAPI_SEEN=FILE, the (method, route, status) triples
+    the run checked go to FILE, to see which documented answers no test meets."""
+    out = os.environ.get("SITETOKEN_OPENAPI_SEEN")
+    if out:
+        with open(out, "w") as f:
+            for m, t, s in sorted(seen):
+                f.write("%s %s %d\n" % (m, t, s))
+
+
+atexit.register(_dump_seen)
