@@ -10,6 +10,7 @@
 #include "body.h"
 #include "feed.h"
 #include "mpapi.h"
+#include "openapi.h"
 #include "ops.h"
 #include "publish.h"
 #include "routes.h"
@@ -45,6 +46,11 @@ const struct route routes_table[] = {
      .pattern = "/.well-known/sitetoken",
      .scope = ROUTE_PUBLIC,
      .handler = publish_metadata},
+    {.name = "openapi",
+     .method = ROUTE_GET,
+     .pattern = "/v1/openapi.json",
+     .scope = ROUTE_PUBLIC,
+     .handler = openapi_serve},
     {.name = "registrations",
      .method = ROUTE_POST,
      .pattern = "/v1/registrations",

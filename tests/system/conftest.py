@@ -16,6 +16,11 @@ from pathlib import Path
 import pytest
 import requests
 
+import openapi_check
+
+# Every response from a sitetokend is checked against docs/openapi.yaml.
+openapi_check.install()
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("SITETOKEN_BUILD", ROOT / "build"))
 SITETOKEND = BUILD / "server" / "sitetokend"
@@ -86,6 +91,7 @@ class Server:
                 if left <= 0:
                     raise AssertionError("sitetokend not ready in %ss:\n%s" % (timeout, self.log()))
                 self.cond.wait(min(left, 0.5))
+        openapi_check.register(self.ready, self.proc)
         m = re.search(r"http://([^,\s]+)", self.ready)
         self.base = "http://" + m.group(1) if m else None
         a = re.search(r"admin ([^,\s]+)", self.ready)
@@ -133,6 +139,7 @@ class Server:
         resp = conn.getresponse()
         raw = resp.read()
         conn.close()
+        openapi_check.record(method, path.split("?")[0], resp.status, resp.headers, raw, admin=True)
         return resp.status, (json.loads(raw) if raw else None)
 
     def admin_items(self, path):
@@ -203,6 +210,15 @@ def pytest_configure(config):
         "sqlite_only: the test's point is the SQLite file itself (tamper, crash, sealing, WAL,"
         " locks, symlinks, permissions); a run on another store backend skips it",
     )
+
+
+@pytest.fixture(autouse=True)
+def _openapi_responses():
+    """Fails the test when a response it received does not fit docs/openapi.yaml."""
+    openapi_check.take_failures()
+    yield
+    failures = openapi_check.take_failures()
+    assert not failures, "responses not as docs/openapi.yaml says:\n" + "\n".join(failures[:20])
 
 
 @pytest.fixture(autouse=True)
