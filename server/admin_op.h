@@ -34,7 +34,7 @@ struct admin_page {
     char after[72];
     int has_after;
     int64_t after_seq;   /* the audit list's cursor: a sequence number */
-    char filter[2][260]; /* a list's own query filters, "" when absent */
+    char filter[3][260]; /* a list's own query filters, "" when absent */
     json_t *items;
     int n;
     int64_t now, skew; /* skew: tokens are accepted until exp + skew */
@@ -87,6 +87,9 @@ struct admin_op {
     } row;
     enum signer_mode mode;
     char changed[512];
+    /* the console's reads (admin_stats.c) */
+    int which; /* device search: the field; impact: the kind of id; status: the schema version */
+    int hours; /* overview: the series' length */
 };
 
 /* A new op for req; NULL (answered unavailable, req gone) when out of memory. */
