@@ -194,16 +194,6 @@ static const struct {
 
 #define STATS_NFIELDS (sizeof(stats_search_fields) / sizeof(stats_search_fields[0]))
 
-static json_t *
-stats_device_json(const struct store_device *d)
-{
-    return json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o}", "id", d->id, "name", d->name,
-        "hardware_id", d->hardware_id, "status", d->blocked ? "blocked" : "active", "reg", d->reg,
-        "bulk_id", admin_opt_str(d->bulk_id), "mp_id", admin_opt_str(d->mp_id), "jkt", d->jkt,
-        "created_at", admin_time(d->created_at), "last_seen_at", admin_time(d->last_seen_at));
-}
-
 /* A search on a worker: each id found is fetched on the same connection. */
 struct stats_search {
     struct admin_page *page;
@@ -225,7 +215,7 @@ stats_search_cb(const char *id, void *arg)
             s->errstr = "device vanished during the search";
         return 1;
     }
-    return admin_page_add(s->page, stats_device_json(&d), d.id);
+    return admin_page_add(s->page, admin_device_json(&d), d.id);
 }
 
 static enum errcode
@@ -280,21 +270,7 @@ admin_stats_device_search(struct http_req *req)
 static int
 stats_audit_cb(const struct store_audit *r, void *arg)
 {
-    struct admin_page *p = arg;
-    json_t *detail;
-    char seq[24];
-
-    if (p->n >= p->limit)
-        return admin_page_add(p, NULL, NULL);
-    detail = json_loads(r->detail != NULL ? r->detail : "{}", 0, NULL);
-    snprintf(seq, sizeof(seq), "%lld", (long long)r->seq);
-    return admin_page_add(p,
-                          json_pack("{s:I, s:o, s:s, s:s, s:s, s:o, s:s, s:s}", "seq",
-                                    (json_int_t)r->seq, "time", admin_time(r->time), "actor",
-                                    r->actor, "action", r->action, "subject", r->subject, "detail",
-                                    detail != NULL ? detail : json_object(), "prev_hash",
-                                    r->prev_hash, "hash", r->hash),
-                          seq);
+    return admin_audit_page_add(arg, r);
 }
 
 static enum errcode
