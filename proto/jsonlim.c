@@ -1,8 +1,6 @@
 /* Bounded JSON loading shared by the token, key, proof and revocation
- * parsers: jsonlim_load_object bounds length and depth before jansson
- * allocates anything. HTTP request bodies do not come through here yet:
- * server/http.c's http_body_object parses them with json_loadb and checks
- * their depth after the parse (issue 12 routes them through jsonlim). */
+ * parsers and the request gate's bodies (server/http.c): jsonlim_load_object
+ * bounds length and depth before jansson allocates anything. */
 #include <stdint.h>
 #include <string.h>
 

@@ -9,21 +9,33 @@
 #include "audit.h"
 #include "http.h"
 
-static int
-admin_audit_list_cb(const struct store_audit *r, void *arg)
+json_t *
+admin_audit_json(const struct store_audit *r)
 {
-    struct admin_page *p = arg;
-    json_t *detail = json_loads(r->detail, 0, NULL);
+    const char *text = r->detail != NULL ? r->detail : "{}";
+    json_t *detail = json_loads(text, 0, NULL);
+
+    /* A detail that does not parse (a tampered row) is shown as its text. */
+    return json_pack("{s:I, s:o, s:s, s:s, s:s, s:o, s:s, s:s}", "seq", (json_int_t)r->seq, "time",
+                     admin_time(r->time), "actor", r->actor, "action", r->action, "subject",
+                     r->subject, "detail", detail != NULL ? detail : json_string(text), "prev_hash",
+                     r->prev_hash, "hash", r->hash);
+}
+
+/* One record into a page; its cursor is its sequence number. */
+int
+admin_audit_page_add(struct admin_page *p, const struct store_audit *r)
+{
     char seq[24];
 
     snprintf(seq, sizeof(seq), "%lld", (long long)r->seq);
-    return admin_page_add(p,
-                          json_pack("{s:I, s:o, s:s, s:s, s:s, s:o, s:s, s:s}", "seq",
-                                    (json_int_t)r->seq, "time", admin_time(r->time), "actor",
-                                    r->actor, "action", r->action, "subject", r->subject, "detail",
-                                    detail != NULL ? detail : json_string(r->detail), "prev_hash",
-                                    r->prev_hash, "hash", r->hash),
-                          seq);
+    return admin_page_add(p, p->n < p->limit ? admin_audit_json(r) : NULL, seq);
+}
+
+static int
+admin_audit_list_cb(const struct store_audit *r, void *arg)
+{
+    return admin_audit_page_add(arg, r);
 }
 
 static enum errcode

@@ -32,7 +32,7 @@ admin_token_status(const struct store_token *t, int64_t now, int64_t skew)
     return "active";
 }
 
-static json_t *
+json_t *
 admin_device_json(const struct store_device *d)
 {
     return json_pack(

@@ -22,6 +22,7 @@
 struct http_req;
 struct sitetokend;
 struct admin_op;
+struct store_audit;
 
 #define ADMIN_LIMIT_DEFAULT 100
 #define ADMIN_LIMIT_MAX 1000
@@ -34,7 +35,7 @@ struct admin_page {
     char after[72];
     int has_after;
     int64_t after_seq;   /* the audit list's cursor: a sequence number */
-    char filter[2][260]; /* a list's own query filters, "" when absent */
+    char filter[3][260]; /* a list's own query filters, "" when absent */
     json_t *items;
     int n;
     int64_t now, skew; /* skew: tokens are accepted until exp + skew */
@@ -87,6 +88,9 @@ struct admin_op {
     } row;
     enum signer_mode mode;
     char changed[512];
+    /* the console's reads (admin_stats.c) */
+    int which; /* device search: the field; impact: the kind of id; status: the schema version */
+    int hours; /* overview: the series' length */
 };
 
 /* A new op for req; NULL (answered unavailable, req gone) when out of memory. */
@@ -126,5 +130,11 @@ enum errcode admin_revocation_add(struct admin_op *a, struct commit_ctx *ctx, co
 json_t *admin_time(int64_t t);
 /* A string, or null when empty. */
 json_t *admin_opt_str(const char *s);
+/* A device as every admin answer shows it (admin_devices.c). */
+json_t *admin_device_json(const struct store_device *d);
+/* An audit record as every admin answer shows it, and one into a page with
+ * its sequence number as the cursor (admin_audit.c). */
+json_t *admin_audit_json(const struct store_audit *r);
+int admin_audit_page_add(struct admin_page *p, const struct store_audit *r);
 
 #endif

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "admin_op.h"
 #include "body.h"
 #include "clock.h"
 #include "committer.h"
@@ -17,25 +18,44 @@
 #include "store.h"
 #include "timefmt.h"
 
-void
-admin_status(struct http_req *req)
+/* Worker: the schema version is a store read; the rest is the loop's. */
+static enum errcode
+admin_status_read(struct admin_op *a, struct worker_ctx *ctx)
 {
-    struct sitetokend *env = req->env;
+    a->which = store_schema_version(ctx->store);
+    return ERRCODE_OK;
+}
+
+static void
+admin_status_after(struct admin_op *a)
+{
+    struct sitetokend *env = a->env;
     struct committer_stats cs;
     char started[TIMEFMT_LEN + 1];
 
     committer_get_stats(env->committer, &cs);
     timefmt_rfc3339(env->started_at, started);
-    http_reply_json(
-        req, 200,
-        json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:{s:I, s:I, s:I}}",
-                  "version", SITETOKEN_VERSION, "started_at", started, "uptime_seconds",
-                  (json_int_t)(time(NULL) - env->started_at), "site_code", env->cfg->site_code,
-                  "issuer", env->cfg->issuer, "database", store_path(env->store), "config",
-                  env->cfg->source, "schema_version", store_schema_version(env->store),
-                  "schema_latest", store_schema_latest(), "pid", (json_int_t)getpid(), "commits",
-                  "batches", (json_int_t)cs.batches, "ops", (json_int_t)cs.ops, "max_batch",
-                  (json_int_t)cs.max_batch));
+    a->reply = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:{s:I, s:I, s:I}}",
+                         "version", SITETOKEN_VERSION, "started_at", started, "uptime_seconds",
+                         (json_int_t)(time(NULL) - env->started_at), "site_code",
+                         env->cfg->site_code, "issuer", env->cfg->issuer, "database",
+                         store_path(env->store), "config", env->cfg->source, "schema_version",
+                         a->which, "schema_latest", store_schema_latest(), "pid",
+                         (json_int_t)getpid(), "commits", "batches", (json_int_t)cs.batches, "ops",
+                         (json_int_t)cs.ops, "max_batch", (json_int_t)cs.max_batch);
+    if (a->reply == NULL)
+        commit_op_fail(&a->op, ERRCODE_UNAVAILABLE, "out of memory");
+}
+
+void
+admin_status(struct http_req *req)
+{
+    struct admin_op *a = admin_op_new(req);
+
+    if (a == NULL)
+        return;
+    a->after = admin_status_after;
+    admin_op_read(a, admin_status_read);
 }
 
 void

@@ -37,6 +37,9 @@ struct committer {
     pthread_t checkpointer;
     struct store *ckpt_store; /* checkpointer thread only */
     int has_checkpointer;
+    /* Test hook (committer_set_test_hook); production leaves it NULL. */
+    void (*before_apply)(struct commit_op *op, struct commit_ctx *ctx, void *arg);
+    void *before_apply_arg;
 };
 
 #define COMMITTER_CKPT_INTERVAL_MS 20
@@ -134,6 +137,8 @@ committer_apply_batch(struct committer *c, struct commit_op *batch, size_t n)
     for (struct commit_op *op = batch; op != NULL; op = op->next) {
         op->code = ERRCODE_OK;
         op->detail[0] = '\0';
+        if (c->before_apply != NULL) /* test hook: a change lands just before op */
+            c->before_apply(op, ctx, c->before_apply_arg);
         if (store_savepoint(ctx->store, &errstr) == -1) {
             op->code = commit_op_store_fail(op, errstr);
             continue;
@@ -439,5 +444,19 @@ committer_set_clock_offset(struct committer *c, int64_t offset_ms)
 {
     pthread_mutex_lock(&c->mu);
     c->clock_offset_ms = offset_ms;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Test hook ----------------------------------------------------------------- */
+
+void
+committer_set_test_hook(struct committer *c,
+                        void (*before_apply)(struct commit_op *op, struct commit_ctx *ctx,
+                                             void *arg),
+                        void *arg)
+{
+    pthread_mutex_lock(&c->mu);
+    c->before_apply = before_apply;
+    c->before_apply_arg = arg;
     pthread_mutex_unlock(&c->mu);
 }

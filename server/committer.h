@@ -83,4 +83,13 @@ void committer_set_delay(struct committer *c, int64_t delay_us);
 /* Moves the writer's clock (debug clock override). */
 void committer_set_clock_offset(struct committer *c, int64_t offset_ms);
 
+/* Tests only (production never calls it): before_apply runs on the writer
+ * in the batch's transaction just before each op's savepoint, as if another
+ * op had been applied first: a race made deterministic (test_mpapi_race).
+ * Set it before submitting the ops it concerns. */
+void committer_set_test_hook(struct committer *c,
+                             void (*before_apply)(struct commit_op *op, struct commit_ctx *ctx,
+                                                  void *arg),
+                             void *arg);
+
 #endif

@@ -25,7 +25,7 @@ struct sitetokend {
     struct event_base *base;
     struct store *store;         /* the loop's own connection, read-write like every one; the
                                   * loop only reads through it (the feed at start and after
-                                  * a commit, the keys after a change, status) */
+                                  * a commit, the keys after a change) */
     struct committer *committer; /* the writer thread: every write goes there */
     struct signer *signer;
     struct workers *workers; /* CPU work and reads off the event loop */
