@@ -200,7 +200,7 @@ http_bind_metrics(struct http *h, const char *spec, const char **errstr)
 {
     static char err[300];
     char address[260];
-    const char *colon = strrchr(spec, ':');
+    const char *colon;
     struct config_listen cl = {.address = address};
 
     h->metrics_route = -1;
@@ -209,7 +209,7 @@ http_bind_metrics(struct http *h, const char *spec, const char **errstr)
             h->metrics_route = i;
     if (spec == NULL)
         return 0;
-    if (colon == NULL || h->metrics_route == -1) {
+    if ((colon = strrchr(spec, ':')) == NULL || h->metrics_route == -1) {
         snprintf(err, sizeof(err), "metrics.listen %s: not ADDRESS:PORT", spec);
         *errstr = err;
         return -1;

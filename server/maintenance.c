@@ -81,7 +81,7 @@ maintenance_counts_run(struct work *w, struct worker_ctx *ctx)
         return;
     }
     c.devices = sc.devices;
-    c.tokens_live = sc.tokens_live;
+    c.tokens_live = sc.client_tokens_live;
     c.bulk_active = sc.bulk_live;
     c.mps = sc.mps;
     c.feed_serial = store_revocation_serial(ctx->store);
