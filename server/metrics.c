@@ -51,10 +51,11 @@ static const int64_t metrics_commit_bounds_us[] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000};
 
 /* The cached counts, one atomic each (metrics_set_counts). */
+// clang-format off
 #define METRICS_COUNTS(X)                                                                          \
-    X(devices)                                                                                     \
-    X(tokens_live) X(bulk_active) X(mps) X(feed_serial) X(key_active_since) X(key_next_rotation)   \
-        X(refreshed_at)
+    X(devices) X(tokens_live) X(bulk_active) X(mps) X(feed_serial)                                 \
+    X(key_active_since) X(key_next_rotation) X(refreshed_at)
+// clang-format on
 
 struct metrics {
     const char *const *names;
