@@ -30,6 +30,8 @@ struct committer {
     int stopping;                  /* guarded by mu */
     struct committer_stats stats;  /* guarded by mu */
     int64_t clock_offset_ms;       /* guarded by mu */
+    committer_observe_fn *observe; /* guarded by mu */
+    void *observe_arg;             /* guarded by mu */
     int batch_max;
     int64_t proof_keep_s;  /* persisted proof jtis are kept this long after their iat */
     int proof_load_failed; /* committer_start only */
@@ -123,6 +125,9 @@ committer_apply_batch(struct committer *c, struct commit_op *batch, size_t n)
 {
     struct commit_ctx *ctx = &c->ctx;
     const char *errstr = NULL;
+    int64_t started_us = clock_mono_us();
+    committer_observe_fn *observe;
+    void *observe_arg;
 
     pthread_mutex_lock(&c->mu);
     ctx->now_ms = clock_wall_ms(c->clock_offset_ms);
@@ -180,7 +185,11 @@ out:
     c->stats.ops += n;
     if (n > c->stats.max_batch)
         c->stats.max_batch = n;
+    observe = c->observe;
+    observe_arg = c->observe_arg;
     pthread_mutex_unlock(&c->mu);
+    if (observe != NULL)
+        observe(observe_arg, n, clock_mono_us() - started_us);
     for (struct commit_op *op = batch, *next; op != NULL; op = next) {
         next = op->next;
         op->next = NULL;
@@ -428,6 +437,16 @@ committer_get_stats(struct committer *c, struct committer_stats *out)
 {
     pthread_mutex_lock(&c->mu);
     *out = c->stats;
+    out->queued = c->queued;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void
+committer_set_observer(struct committer *c, committer_observe_fn *fn, void *arg)
+{
+    pthread_mutex_lock(&c->mu);
+    c->observe = fn;
+    c->observe_arg = arg;
     pthread_mutex_unlock(&c->mu);
 }
 

@@ -60,7 +60,12 @@ enum errcode commit_op_audit(struct commit_op *op, struct commit_ctx *ctx, const
 struct committer_stats {
     uint64_t batches, ops, failed_commits;
     uint64_t max_batch;
+    uint64_t queued; /* ops waiting for the writer at this moment */
 };
+
+/* Called on the writer thread after every batch: n ops, us from the start of
+ * its transaction to its commit (or failure). It must not block. */
+typedef void committer_observe_fn(void *arg, size_t n, int64_t us);
 
 /* Opens its own connection to path, loads the persisted proof jtis still
  * inside the replay window into a replay cache (replay_per_mp jtis per MP a
@@ -77,6 +82,8 @@ enum errcode committer_run(struct committer *c, struct commit_op *op);
 /* Applies the remaining queue, then stops the thread and closes its store. */
 void committer_stop(struct committer *c);
 void committer_get_stats(struct committer *c, struct committer_stats *out);
+/* fn(arg, ...) after each batch from now on (/metrics); NULL stops it. */
+void committer_set_observer(struct committer *c, committer_observe_fn *fn, void *arg);
 /* How long the writer waits, after the first op of a batch arrives, for more
  * to join it (store.commit_delay; 0 = commit what is queued at once). */
 void committer_set_delay(struct committer *c, int64_t delay_us);

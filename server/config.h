@@ -54,7 +54,12 @@ struct config {
     int64_t bulk_default_lifetime_ms, bulk_max_lifetime_ms, clock_skew_ms;
 
     /* log */
-    int log_level; /* enum log_level (log.h) */
+    int log_level;  /* enum log_level (log.h) */
+    int log_format; /* enum log_format (log.h) */
+
+    /* metrics */
+    char *metrics_listen;       /* "ADDRESS:PORT" serving /metrics alone; NULL = the public ones */
+    int64_t metrics_refresh_ms; /* the store-read gauges are this old at most */
 
     /* limits */
     int64_t max_body, max_header_size, max_connections, read_timeout_ms;

@@ -20,12 +20,14 @@ static int check_site_code(const char *s, const char **why);
 static int check_address(const char *s, const char **why);
 static int check_user(const char *s, const char **why);
 static int check_public_url(const char *s, const char **why);
+static int check_host_port(const char *s, const char **why);
 
 /* The enums' choices (NULL-terminated) are the vocabularies of the modules whose words they
  * are: signature algorithms from proto/jwk.h, levels from log.h. The order is the enum's. */
 #define CHOICE(value, name) [value] = name,
 static const char *const algorithms[] = {JWK_ALGS(CHOICE) NULL};
 static const char *const log_levels[] = {LOG_LEVELS(CHOICE) NULL};
+static const char *const log_formats[] = {LOG_FORMATS(CHOICE) NULL};
 #undef CHOICE
 
 #define CFG(f) .off = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
@@ -97,6 +99,14 @@ const struct schema_entry config_schema[] = {
     {.name = "log", .type = CT_SECTION, .help = "logging"},
     {.name = "log.level", .type = CT_ENUM, CFG(log_level), .choices = log_levels,
      .def = LOG_LEVEL_INFO, .help = "least severe level logged"},
+    {.name = "log.format", .type = CT_ENUM, CFG(log_format), .choices = log_formats,
+     .def = LOG_FORMAT_LOGFMT, .help = "lines as key=value (logfmt) or one JSON object each (json)"},
+    {.name = "metrics", .type = CT_SECTION, .help = "the /metrics exposition"},
+    {.name = "metrics.listen", STR(3, 260), CFG(metrics_listen), .check = check_host_port,
+     .show = "(the public listeners)",
+     .help = "ADDRESS:PORT of a plain HTTP listener that alone serves /metrics"},
+    {.name = "metrics.refresh", DUR(100, HOUR_MS, 10 * SEC_MS, "s"), CFG(metrics_refresh_ms),
+     .help = "how often the counts read from the store (devices, tokens, keys) are refreshed"},
     {.name = "limits", .type = CT_SECTION, .help = "resource limits"},
     {.name = "limits.max_body", INT(1024, 1024 * 1024, 16384), CFG(max_body),
      .help = "largest request body, bytes"},
@@ -163,6 +173,26 @@ config_log_level_name(int level)
 }
 
 /* ---- value checks ---- */
+
+/* ADDRESS:PORT, [IPv6]:PORT: the metrics listener. */
+static int
+check_host_port(const char *s, const char **why)
+{
+    const char *colon = strrchr(s, ':');
+    char *end;
+    long port;
+
+    *why = "must be ADDRESS:PORT (127.0.0.1:9100, [::1]:9100), port 0 to 65535";
+    if (colon == NULL || colon == s || colon[1] == '\0')
+        return -1;
+    port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 0 || port > 65535)
+        return -1;
+    if (s[0] == '[' ? colon[-1] != ']' || colon - s < 3
+                    : memchr(s, ':', (size_t)(colon - s)) != NULL)
+        return -1;
+    return 0;
+}
 
 /* scheme://host[:port], nothing after: the metadata's URIs are appended to it. */
 static int

@@ -149,8 +149,9 @@ http_reply_problem(struct http_req *req, enum errcode code, const char *fmt, ...
         addrlimit_charge(http_priv(req)->h->addrlimit, ADDRLIMIT_FAILED_AUTH, &http_priv(req)->addr,
                          clock_mono_us());
     if (code != ERRCODE_OK)
-        log_info("event=refused rid=%llx actor=%s route=%s code=%s", (unsigned long long)req->id,
-                 req->actor, routes_names()[req->route], errcode_name(code));
+        log_info("event=refused rid=%llx actor=%s route=%s status=%d code=%s detail=%s",
+                 (unsigned long long)req->id, req->actor, routes_names()[req->route], status,
+                 errcode_name(code), log_detail(detail, (char[600]){0}, 600));
     http_reply_buffer(req, status, "application/problem+json", buf);
     if (buf != NULL)
         evbuffer_free(buf);
@@ -344,6 +345,11 @@ http_dispatch_cb(struct evhttp_request *ev, void *arg)
     }
     /* Over TCP the admin paths do not exist, whatever the method. */
     route = routes_lookup(ok ? method : ROUTE_OTHER, path, req->params, HTTP_MAX_PARAMS, l->admin);
+    /* With metrics.listen, /metrics lives there alone (http_listen.c). */
+    if (route != -1 && !l->admin && h->env->cfg->metrics_listen != NULL &&
+        (route == h->metrics_route ||
+         (route == -2 && strcmp(path, routes_table[h->metrics_route].pattern) == 0)) != l->metrics)
+        route = -1;
     if (route == -1) {
         http_reply_problem(req, ERRCODE_NOT_FOUND, "no such resource");
         return;

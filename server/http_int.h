@@ -15,7 +15,7 @@
 #include "http.h"
 #include "tls.h"
 
-#define HTTP_MAX_LISTENERS 17
+#define HTTP_MAX_LISTENERS 18 /* listen[], metrics.listen, admin */
 /* Nesting of objects and arrays in a body, the top object included. */
 #define HTTP_JSON_DEPTH 17
 /* evhttp itself refuses bodies past this hard cap with its own (HTML) 413;
@@ -36,6 +36,7 @@ struct http_listener {
     struct evhttp_bound_socket *bound;
     struct tls *tls; /* NULL: plain */
     int admin;
+    int metrics; /* metrics.listen: serves /metrics alone (and public ones then do not) */
 };
 
 /* One accepted connection. Made in the bufferevent callback, before evhttp
@@ -60,6 +61,7 @@ struct http {
     struct sitetokend *env;
     struct http_listener listeners[HTTP_MAX_LISTENERS];
     int nlisteners;
+    int metrics_route; /* the route id of /metrics, for metrics.listen */
     char *admin_path;
     int inflight;
     int nconns;   /* TCP connections (admin excluded), streams excluded */

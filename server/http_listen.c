@@ -145,8 +145,10 @@ fail:
     return -1;
 }
 
+/* label prefixes the listener in the ready line ("" or "metrics "). */
 static int
-http_bind_tcp(struct http *h, const struct config_listen *cl, const char **errstr)
+http_bind_tcp(struct http *h, const struct config_listen *cl, const char *label,
+              const char **errstr)
 {
     static char err[512];
     struct http_listener *l = &h->listeners[h->nlisteners];
@@ -185,9 +187,40 @@ http_bind_tcp(struct http *h, const struct config_listen *cl, const char **errst
         }
     }
     if (strchr(host, ':') != NULL)
-        http_describe_add(h, "%s://[%s]:%d", l->tls ? "https" : "http", host, port);
+        http_describe_add(h, "%s%s://[%s]:%d", label, l->tls ? "https" : "http", host, port);
     else
-        http_describe_add(h, "%s://%s:%d", l->tls ? "https" : "http", host, port);
+        http_describe_add(h, "%s%s://%s:%d", label, l->tls ? "https" : "http", host, port);
+    return 0;
+}
+
+/* metrics.listen: a plain HTTP listener that answers /metrics and nothing
+ * else (the gate in http.c then hides /metrics from the public ones). */
+static int
+http_bind_metrics(struct http *h, const char *spec, const char **errstr)
+{
+    static char err[300];
+    char address[260];
+    const char *colon;
+    struct config_listen cl = {.address = address};
+
+    h->metrics_route = -1;
+    for (int i = 0; i < routes_count; i++)
+        if (strcmp(routes_names()[i], "metrics") == 0)
+            h->metrics_route = i;
+    if (spec == NULL)
+        return 0;
+    if ((colon = strrchr(spec, ':')) == NULL || h->metrics_route == -1) {
+        snprintf(err, sizeof(err), "metrics.listen %s: not ADDRESS:PORT", spec);
+        *errstr = err;
+        return -1;
+    }
+    /* The schema checked the shape: [v6]:port or v4/name:port. */
+    snprintf(address, sizeof(address), "%.*s", (int)(colon - spec) - (spec[0] == '[' ? 2 : 0),
+             spec + (spec[0] == '['));
+    cl.port = atoi(colon + 1);
+    if (http_bind_tcp(h, &cl, "metrics ", errstr) == -1)
+        return -1;
+    h->listeners[h->nlisteners - 1].metrics = 1;
     return 0;
 }
 
@@ -219,10 +252,12 @@ http_start(struct sitetokend *env, const char **errstr)
         goto fail;
     }
     env->ratelimit = h->ratelimit;
-    for (size_t i = 0; i < cfg->nlisten && i < HTTP_MAX_LISTENERS - 1; i++) {
-        if (http_bind_tcp(h, &cfg->listen[i], errstr) == -1)
+    for (size_t i = 0; i < cfg->nlisten && i < HTTP_MAX_LISTENERS - 2; i++) {
+        if (http_bind_tcp(h, &cfg->listen[i], "", errstr) == -1)
             goto fail;
     }
+    if (http_bind_metrics(h, cfg->metrics_listen, errstr) == -1)
+        goto fail;
     if (http_bind_admin(h, cfg->admin_socket, errstr) == -1)
         goto fail;
     return h;

@@ -1,6 +1,7 @@
 /* The logging module. Every line is `ts=... level=... <key=value...>`, built in
- * a stack buffer and written to stderr with one write(2). libevent's internal
- * messages come through log_event_cb. */
+ * a stack buffer and written to stderr with one write(2); in json format the
+ * same line is then rewritten as one JSON object with the same keys
+ * (log_json). libevent's internal messages come through log_event_cb. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "log.h"
 
 static _Atomic int log_threshold = LOG_LEVEL_INFO;
+static _Atomic int log_format = LOG_FORMAT_LOGFMT;
 
 #define LOG_LEVEL_NAME(level, name) [level] = name,
 static const char *const log_level_names[] = {LOG_LEVELS(LOG_LEVEL_NAME)};
@@ -32,6 +34,92 @@ log_write(const char *buf, size_t len)
         buf += n;
         len -= (size_t)n;
     }
+}
+
+/* Appends s[0..n) to out as the inside of a JSON string; o is the offset,
+ * returned advanced (never past cap - 1, and never splitting an escape). */
+static size_t
+log_json_str(char *out, size_t o, size_t cap, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && o + 7 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c < ' ' || c == 0x7f) {
+            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    return o;
+}
+
+/* A key=value line (values bare or quoted as log_quote writes them) as one
+ * JSON object with the same keys, every value a string, into out. Text that
+ * is not key=value (it should not happen) becomes a "msg". Returns the
+ * length, without a newline. */
+static size_t
+log_json(const char *line, size_t len, char *out, size_t cap)
+{
+    const char *p = line, *end = line + len;
+    size_t o = 0;
+    int first = 1;
+
+    out[o++] = '{';
+    while (p < end && o + 16 < cap) {
+        const char *k, *eq;
+        char v[1024];
+        size_t vn = 0;
+
+        while (p < end && *p == ' ')
+            p++;
+        if (p >= end)
+            break;
+        k = p;
+        while (p < end && *p != '=' && *p != ' ')
+            p++;
+        eq = p;
+        if (p < end && *p == '=' && eq > k) {
+            p++;
+            if (p < end && *p == '"') {
+                for (p++; p < end && *p != '"' && vn < sizeof(v); p++) {
+                    if (*p == '\\' && p + 1 < end && p[1] == 'x' && p + 3 < end) {
+                        v[vn++] = (char)strtol((char[3]){p[2], p[3], 0}, NULL, 16);
+                        p += 3;
+                    } else if (*p == '\\' && p + 1 < end) {
+                        v[vn++] = *++p;
+                    } else {
+                        v[vn++] = *p;
+                    }
+                }
+                if (p < end)
+                    p++; /* the closing quote */
+            } else {
+                for (; p < end && *p != ' ' && vn < sizeof(v); p++)
+                    v[vn++] = *p;
+            }
+        } else { /* not key=value: the rest of the line is a message */
+            vn = (size_t)(end - k) < sizeof(v) ? (size_t)(end - k) : sizeof(v);
+            memcpy(v, k, vn);
+            k = "msg";
+            eq = k + 3;
+            p = end;
+        }
+        if (!first)
+            out[o++] = ',';
+        first = 0;
+        out[o++] = '"';
+        o = log_json_str(out, o, cap - 8, k, (size_t)(eq - k));
+        out[o++] = '"';
+        out[o++] = ':';
+        out[o++] = '"';
+        o = log_json_str(out, o, cap - 4, v, vn);
+        out[o++] = '"';
+    }
+    out[o++] = '}';
+    return o;
 }
 
 static void log_vline(enum log_level level, const char *fmt, va_list ap)
@@ -60,6 +148,14 @@ log_vline(enum log_level level, const char *fmt, va_list ap)
     len += (size_t)n;
     if (len > sizeof(line) - 2)
         len = sizeof(line) - 2;
+    if (atomic_load(&log_format) == LOG_FORMAT_JSON) {
+        char json[4096];
+        size_t jn = log_json(line, len, json, sizeof(json) - 1);
+
+        json[jn++] = '\n';
+        log_write(json, jn);
+        return;
+    }
     line[len++] = '\n';
     log_write(line, len);
 }
@@ -151,6 +247,50 @@ log_actor(const char *kind, const char *name, char *buf, unsigned long n)
     return buf;
 }
 
+/* A run of this many base64url characters is taken for a secret (an API key,
+ * a JWS segment, a key): ids (UUIDs, 36) are shorter. */
+#define LOG_SECRET_RUN 40
+
+static int
+log_b64url(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+}
+
+const char *
+log_detail(const char *detail, char *buf, unsigned long n)
+{
+    char clean[512];
+    size_t o = 0;
+    const char *p = detail != NULL ? detail : "";
+
+    while (*p != '\0' && o + 12 < sizeof(clean)) {
+        size_t run = 0;
+
+        while (log_b64url((unsigned char)p[run]))
+            run++;
+        /* "eyJ" is base64url of '{"': a JOSE header or a JWK, however short. */
+        if (run >= LOG_SECRET_RUN || (run >= 8 && strncmp(p, "eyJ", 3) == 0)) {
+            memcpy(clean + o, "[redacted]", 10);
+            o += 10;
+            p += run;
+            while (*p == '.' || log_b64url((unsigned char)*p)) /* the rest of a JWS */
+                p++;
+            continue;
+        }
+        if (run == 0)
+            run = 1;
+        if (o + run >= sizeof(clean) - 1)
+            run = sizeof(clean) - 1 - o;
+        memcpy(clean + o, p, run);
+        o += run;
+        p += run;
+    }
+    clean[o] = '\0';
+    return log_quote(clean, buf, n) == buf ? buf : (snprintf(buf, n, "%s", clean), buf);
+}
+
 static void
 log_event_cb(int severity, const char *msg)
 {
@@ -174,6 +314,12 @@ log_init(enum log_level level)
 {
     log_set_level(level);
     event_set_log_callback(log_event_cb);
+}
+
+void
+log_set_format(enum log_format format)
+{
+    atomic_store(&log_format, (int)format);
 }
 
 void

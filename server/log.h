@@ -18,8 +18,20 @@
 enum log_level { LOG_LEVELS(LOG_LEVEL_ENUM) };
 #undef LOG_LEVEL_ENUM
 
+/* The line formats, the choices of the config's log.format: key=value (logfmt), or one JSON
+ * object a line with the same keys, every value a string (json). */
+#define LOG_FORMATS(X)                                                                             \
+    X(LOG_FORMAT_LOGFMT, "logfmt")                                                                 \
+    X(LOG_FORMAT_JSON, "json")
+
+#define LOG_FORMAT_ENUM(format, name) format,
+enum log_format { LOG_FORMATS(LOG_FORMAT_ENUM) };
+#undef LOG_FORMAT_ENUM
+
 /* Sets the threshold and routes libevent's own log through this module. */
 void log_init(enum log_level level);
+/* Every line after this call is written in format. */
+void log_set_format(enum log_format format);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* "error", "warn", "info", "debug" -> level; -1 when unknown. */
@@ -32,7 +44,8 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Logs at error level and exits 1. Only for start-up, never for network input. */
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-/* A line for people and scripts, written verbatim ("ready: listening on ..."). */
+/* A line for people and scripts, written verbatim in either format ("ready: listening on
+ * ..."): the one line a log in json format has that is not a JSON object. */
 void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Quotes a value for a key=value line into buf when it holds spaces, quotes or
@@ -42,5 +55,10 @@ const char *log_quote(const char *v, char *buf, unsigned long n);
  * name holds spaces, quotes, '=' or control characters (an MP's name is an
  * admin's free text), into buf; returns buf. */
 const char *log_actor(const char *kind, const char *name, char *buf, unsigned long n);
+/* A problem's detail as a log value: quoted as log_quote does, at most n - 1 bytes, with
+ * anything shaped like a JOSE object or a long secret (a run of 40 or more base64url
+ * characters) replaced by "[redacted]", so an echo of a client's input never puts a token,
+ * proof or key into the log. Returns buf. */
+const char *log_detail(const char *detail, char *buf, unsigned long n);
 
 #endif

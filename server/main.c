@@ -517,6 +517,7 @@ main(int argc, char **argv)
     }
 
     log_init((enum log_level)cfg.log_level);
+    log_set_format((enum log_format)cfg.log_format);
     main_raise_nofile(&cfg);
     env->cfg = &cfg;
     env->started_at = time(NULL);

@@ -1,11 +1,21 @@
 /* Maintenance (see maintenance.h): a timer on the loop submits one admin op
  * to the writer, whose apply runs the key lifecycle (admin_keys.c) and then
  * drops revocation entries past their use (the feed already hides them;
- * serials never go back). */
+ * serials never go back). A second timer has a worker read the counts
+ * /metrics shows (metrics.refresh), so the loop never reads the store for
+ * them. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
+
+#include "clock.h"
+#include "committer.h"
+#include "config.h"
+#include "keys.h"
+#include "metrics.h"
+#include "stats.h"
+#include "workers.h"
 
 #include "admin.h"
 #include "admin_op.h"
@@ -19,7 +29,92 @@
 struct maintenance {
     struct sitetokend *env;
     struct event *timer;
+    struct event *counts_timer;
 };
+
+/* One refresh of the cached counts, on a worker; frees itself. env and its
+ * metrics outlive the workers (main.c stops them first). */
+struct maintenance_counts {
+    struct work w; /* first: the pool hands this pointer back */
+    struct sitetokend *env;
+};
+
+/* The signing key's times from the key table: when the active key started
+ * signing, and when the next one takes over (the "next" key's activation, or
+ * the active one's plus the rotation period when none is published yet). */
+static void
+maintenance_key_times(struct store *st, int64_t rotation_period_s, struct metrics_counts *c)
+{
+    struct store_key *keys = NULL;
+    const char *errstr = NULL;
+    size_t n = 0;
+    int64_t next = 0;
+
+    if (store_keys_list(st, &keys, &n, &errstr) == -1)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(keys[i].status, "active") == 0)
+            c->key_active_since = keys[i].activates_at;
+        else if (strcmp(keys[i].status, "next") == 0)
+            next = keys[i].activates_at;
+    }
+    c->key_next_rotation = next != 0                 ? next
+                           : c->key_active_since > 0 ? c->key_active_since + rotation_period_s
+                                                     : 0;
+    store_keys_free(keys, n);
+}
+
+static void
+maintenance_counts_run(struct work *w, struct worker_ctx *ctx)
+{
+    struct maintenance_counts *mc = (struct maintenance_counts *)w;
+    struct sitetokend *env = mc->env;
+    struct store_stats_counts sc;
+    struct metrics_counts c = {0};
+    const char *errstr = NULL;
+    int64_t now = clock_now(env);
+
+    if (store_stats_counts(ctx->store, now, &sc, &errstr) == -1) {
+        log_warn("event=metrics_refresh error=%s", log_quote(errstr, (char[300]){0}, 300));
+        metrics_counts_abandon(env->metrics);
+        free(mc);
+        return;
+    }
+    c.devices = sc.devices;
+    c.tokens_live = sc.client_tokens_live;
+    c.bulk_active = sc.bulk_live;
+    c.mps = sc.mps;
+    c.feed_serial = store_revocation_serial(ctx->store);
+    maintenance_key_times(ctx->store, env->cfg->rotation_period_ms / 1000, &c);
+    c.refreshed_at = now;
+    metrics_set_counts(env->metrics, &c);
+    free(mc);
+}
+
+/* Loop: one refresh at a time; a slow one makes the next tick skip. */
+static void
+maintenance_counts_refresh(struct sitetokend *env)
+{
+    struct maintenance_counts *mc;
+
+    if (env->workers == NULL || !metrics_counts_claim(env->metrics))
+        return;
+    if ((mc = calloc(1, sizeof(*mc))) == NULL) {
+        metrics_counts_abandon(env->metrics);
+        return;
+    }
+    mc->w.run = maintenance_counts_run;
+    mc->env = env;
+    workers_submit(env->workers, &mc->w);
+}
+
+static void
+maintenance_counts_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct maintenance *m = arg;
+
+    maintenance_counts_refresh(m->env);
+}
 
 static enum errcode
 maintenance_apply(struct commit_op *op, struct commit_ctx *ctx)
@@ -86,15 +181,23 @@ maintenance_start(struct sitetokend *env)
 {
     struct maintenance *m = calloc(1, sizeof(*m));
     struct timeval every = {.tv_sec = MAINTENANCE_INTERVAL_SECONDS};
+    int64_t refresh_ms = env->cfg->metrics_refresh_ms > 0 ? env->cfg->metrics_refresh_ms : 10000;
+    struct timeval counts_every = {.tv_sec = refresh_ms / 1000,
+                                   .tv_usec = (refresh_ms % 1000) * 1000};
 
     if (m == NULL)
         return NULL;
     m->env = env;
     if ((m->timer = event_new(env->base, -1, EV_PERSIST, maintenance_timer_cb, m)) == NULL ||
-        event_add(m->timer, &every) == -1) {
+        event_add(m->timer, &every) == -1 ||
+        (m->counts_timer = event_new(env->base, -1, EV_PERSIST, maintenance_counts_cb, m)) ==
+            NULL ||
+        event_add(m->counts_timer, &counts_every) == -1) {
         maintenance_free(m);
         return NULL;
     }
+    committer_set_observer(env->committer, metrics_commit, env->metrics);
+    maintenance_counts_refresh(env); /* the gauges hold values from the first scrape on */
     return m;
 }
 
@@ -105,5 +208,7 @@ maintenance_free(struct maintenance *m)
         return;
     if (m->timer != NULL)
         event_free(m->timer);
+    if (m->counts_timer != NULL)
+        event_free(m->counts_timer);
     free(m);
 }

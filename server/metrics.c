@@ -1,5 +1,8 @@
 /* Request counters by (route, status) kept in a fixed array of atomics, and a
- * latency histogram per route, rendered as Prometheus text on /metrics. */
+ * latency histogram per route; the gauges operators graph (the counts a
+ * worker reads from the store, the signing key's times, the writer's queue)
+ * and the writer's batch size and commit latency histograms; all rendered as
+ * Prometheus text on /metrics. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,28 @@ struct metrics_minute {
     _Atomic uint64_t refusals;
 };
 
+/* A histogram whose bucket bounds are a static table; values are integers
+ * (microseconds or ops), rendered divided by scale. */
+#define METRICS_HIST_MAX 16
+struct metrics_hist {
+    const int64_t *bounds;
+    size_t nbounds; /* < METRICS_HIST_MAX */
+    double scale;
+    _Atomic uint64_t bucket[METRICS_HIST_MAX + 1];
+    _Atomic uint64_t sum;
+};
+
+static const int64_t metrics_batch_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+static const int64_t metrics_commit_bounds_us[] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000};
+
+/* The cached counts, one atomic each (metrics_set_counts). */
+// clang-format off
+#define METRICS_COUNTS(X)                                                                          \
+    X(devices) X(tokens_live) X(bulk_active) X(mps) X(feed_serial)                                 \
+    X(key_active_since) X(key_next_rotation) X(refreshed_at)
+// clang-format on
+
 struct metrics {
     const char *const *names;
     int nroutes;
@@ -39,6 +64,11 @@ struct metrics {
     struct metrics_route *routes;
     unsigned char *refusal_route; /* 1 for the MP API's token routes */
     struct metrics_minute minutes[METRICS_MINUTES];
+    struct metrics_hist batch, commit;
+#define METRICS_COUNT_FIELD(f) _Atomic int64_t f;
+    METRICS_COUNTS(METRICS_COUNT_FIELD)
+#undef METRICS_COUNT_FIELD
+    _Atomic int counts_busy;
 };
 
 /* The routes whose 4xx/5xx answers are refusals of a device. */
@@ -55,6 +85,12 @@ metrics_new(const char *const *route_names, int nroutes, time_t started_at)
     m->names = route_names;
     m->nroutes = nroutes;
     m->started_at = started_at;
+    m->batch.bounds = metrics_batch_bounds;
+    m->batch.nbounds = sizeof(metrics_batch_bounds) / sizeof(metrics_batch_bounds[0]);
+    m->batch.scale = 1;
+    m->commit.bounds = metrics_commit_bounds_us;
+    m->commit.nbounds = sizeof(metrics_commit_bounds_us) / sizeof(metrics_commit_bounds_us[0]);
+    m->commit.scale = 1e6;
     if ((m->routes = calloc((size_t)nroutes, sizeof(*m->routes))) == NULL ||
         (m->refusal_route = calloc((size_t)nroutes, 1)) == NULL) {
         free(m->routes);
@@ -185,4 +221,125 @@ metrics_render_counter(struct evbuffer *out, const char *name, const char *help,
 {
     evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
                         (unsigned long long)value);
+}
+
+static void
+metrics_hist_add(struct metrics_hist *h, int64_t v)
+{
+    size_t b = 0;
+
+    if (v < 0)
+        v = 0;
+    while (b < h->nbounds && v > h->bounds[b])
+        b++;
+    atomic_fetch_add_explicit(&h->bucket[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum, (uint64_t)v, memory_order_relaxed);
+}
+
+static void
+metrics_hist_render(struct evbuffer *out, const struct metrics_hist *h, const char *name,
+                    const char *help)
+{
+    uint64_t cum = 0;
+
+    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    for (size_t b = 0; b < h->nbounds; b++) {
+        cum += atomic_load_explicit(&h->bucket[b], memory_order_relaxed);
+        evbuffer_add_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name,
+                            (double)h->bounds[b] / h->scale, (unsigned long long)cum);
+    }
+    cum += atomic_load_explicit(&h->bucket[h->nbounds], memory_order_relaxed);
+    evbuffer_add_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+                        (unsigned long long)cum, name, (double)atomic_load(&h->sum) / h->scale,
+                        name, (unsigned long long)cum);
+}
+
+void
+metrics_commit(void *arg, size_t n, int64_t us)
+{
+    struct metrics *m = arg;
+
+    metrics_hist_add(&m->batch, (int64_t)n);
+    metrics_hist_add(&m->commit, us);
+}
+
+int
+metrics_counts_claim(struct metrics *m)
+{
+    return atomic_exchange(&m->counts_busy, 1) == 0;
+}
+
+void
+metrics_counts_abandon(struct metrics *m)
+{
+    atomic_store(&m->counts_busy, 0);
+}
+
+void
+metrics_set_counts(struct metrics *m, const struct metrics_counts *c)
+{
+#define METRICS_COUNT_STORE(f) atomic_store(&m->f, c->f);
+    METRICS_COUNTS(METRICS_COUNT_STORE)
+#undef METRICS_COUNT_STORE
+    atomic_store(&m->counts_busy, 0);
+}
+
+/* The gauges, one row each: name, help, and where the value comes from. */
+enum metrics_src { SRC_COUNT, SRC_SINCE, SRC_UNTIL, SRC_LIVE };
+struct metrics_gauge {
+    const char *name, *help;
+    enum metrics_src src;
+    size_t off; /* SRC_COUNT, SRC_SINCE, SRC_UNTIL: in struct metrics; SRC_LIVE: in metrics_live */
+};
+#define GAUGE_COUNT(f) .src = SRC_COUNT, .off = offsetof(struct metrics, f)
+#define GAUGE_LIVE(f) .src = SRC_LIVE, .off = offsetof(struct metrics_live, f)
+
+static const struct metrics_gauge metrics_gauges[] = {
+    {"sitetoken_devices", "Registered devices, blocked ones included (cached).",
+     GAUGE_COUNT(devices)},
+    {"sitetoken_client_tokens_live", "Unrevoked client tokens not yet expired (cached).",
+     GAUGE_COUNT(tokens_live)},
+    {"sitetoken_bulk_tokens_active", "Bulk tokens neither blocked nor expired (cached).",
+     GAUGE_COUNT(bulk_active)},
+    {"sitetoken_mps", "Registered management points (cached).", GAUGE_COUNT(mps)},
+    {"sitetoken_feed_serial", "Serial of the newest revocation feed entry (cached).",
+     GAUGE_COUNT(feed_serial)},
+    {"sitetoken_signing_key_age_seconds", "Time since the active signing key started signing.",
+     .src = SRC_SINCE, .off = offsetof(struct metrics, key_active_since)},
+    {"sitetoken_signing_key_next_rotation_seconds",
+     "Time until the next signing key takes over (negative: overdue).", .src = SRC_UNTIL,
+     .off = offsetof(struct metrics, key_next_rotation)},
+    {"sitetoken_counts_refreshed_timestamp_seconds",
+     "When the cached gauges were last read from the store.", GAUGE_COUNT(refreshed_at)},
+    {"sitetoken_stream_subscribers", "Open event streams (GET /v1/events).",
+     GAUGE_LIVE(subscribers)},
+    {"sitetoken_writer_queue_depth", "Writes waiting for the writer thread.",
+     GAUGE_LIVE(queue_depth)},
+};
+
+void
+metrics_render_state(struct metrics *m, const struct metrics_live *live, struct evbuffer *out)
+{
+    for (size_t i = 0; i < sizeof(metrics_gauges) / sizeof(metrics_gauges[0]); i++) {
+        const struct metrics_gauge *g = &metrics_gauges[i];
+        int64_t v;
+
+        if (g->src == SRC_LIVE) {
+            v = *(const int64_t *)(const void *)((const char *)live + g->off);
+        } else {
+            v = atomic_load((_Atomic int64_t *)(void *)((char *)m + g->off));
+            if (g->src != SRC_COUNT && v == 0)
+                continue; /* no active key (yet): no value rather than a wrong one */
+            if (g->src == SRC_SINCE)
+                v = live->now - v;
+            else if (g->src == SRC_UNTIL)
+                v = v - live->now;
+        }
+        evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", g->name, g->help,
+                            g->name, g->name, (long long)v);
+    }
+    metrics_hist_render(out, &m->batch, "sitetoken_writer_batch_size",
+                        "Writes committed together in one transaction.");
+    metrics_hist_render(out, &m->commit, "sitetoken_writer_commit_duration_seconds",
+                        "Time from a batch's transaction start to its durable commit.");
 }

@@ -2,7 +2,8 @@
  * durable write and has room for more (and, once keys exist, that a signing
  * key is active), probing through the writer thread, never on the loop, at
  * one probe at a time however often it is asked; /metrics renders the
- * process statistics. */
+ * process statistics, the gauges (the store's counts as a worker last read
+ * them, maintenance.c) and the writer's histograms, with no store read. */
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -10,7 +11,9 @@
 
 #include <event2/buffer.h>
 
+#include "clock.h"
 #include "committer.h"
+#include "feed.h"
 #include "config.h"
 #include "bulkcache.h"
 #include "http.h"
@@ -176,6 +179,15 @@ ops_metrics(struct http_req *req)
         return;
     }
     metrics_render(req->env->metrics, buf);
+    {
+        struct committer_stats cs;
+        struct metrics_live live = {.now = clock_now(req->env)};
+
+        committer_get_stats(req->env->committer, &cs);
+        live.queue_depth = (int64_t)cs.queued;
+        live.subscribers = req->env->feed != NULL ? feed_subscribers(req->env->feed) : 0;
+        metrics_render_state(req->env->metrics, &live, buf);
+    }
     if (req->env->bulkcache != NULL) {
         uint64_t hits = 0, misses = 0;
 

@@ -71,7 +71,11 @@ store_stats_counts(struct store *st, int64_t now, struct store_stats_counts *out
         stats_count(st,
                     "SELECT count(*) FROM tokens WHERE kid IN (SELECT kid FROM keys)"
                     " AND expires_at > ?2",
-                    NULL, now, &out->tokens_live, errstr) == -1)
+                    NULL, now, &out->tokens_live, errstr) == -1 ||
+        stats_count(st,
+                    "SELECT count(*) FROM tokens WHERE kind = 'client' AND expires_at > ?2"
+                    " AND revoked_at IS NULL",
+                    NULL, now, &out->client_tokens_live, errstr) == -1)
         return -1;
     return 0;
 }

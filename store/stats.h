@@ -14,7 +14,8 @@ struct store_stats_counts {
     int64_t devices, devices_blocked;
     int64_t bulk_tokens, bulk_live; /* live: not blocked, not expired */
     int64_t mps;
-    int64_t tokens_live; /* unrevoked client tokens with expires_at > now */
+    int64_t tokens_live;        /* client and access tokens with expires_at > now, revoked too */
+    int64_t client_tokens_live; /* unrevoked client tokens with expires_at > now */
 };
 
 /* 0 or -1. */
