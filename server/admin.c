@@ -307,7 +307,9 @@ admin_mp_list_cb(const struct store_mp *mp, void *arg)
 
     timefmt_rfc3339(mp->created_at, created);
     json_array_append_new(
-        arg, json_pack("{s:s, s:s, s:s}", "id", mp->id, "name", mp->name, "created_at", created));
+        arg,
+        json_pack("{s:s, s:s, s:s, s:o}", "id", mp->id, "name", mp->name, "created_at", created,
+                  "cert_sha256", mp->cert_sha256[0] ? json_string(mp->cert_sha256) : json_null()));
     return 0;
 }
 

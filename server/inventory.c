@@ -104,7 +104,7 @@ inv_token_status(const struct store_token *t, int64_t now, int64_t skew)
     return "active";
 }
 
-static json_t *
+json_t *
 inv_bulk_json(const struct store_bulk *b, int64_t now)
 {
     return json_pack("{s:s, s:o, s:o, s:o, s:s, s:I, s:o, s:o, s:s, s:s}", "id", b->id,
@@ -115,7 +115,7 @@ inv_bulk_json(const struct store_bulk *b, int64_t now)
                      inv_time(b->last_used_at), "note", b->note, "created_by", b->created_by);
 }
 
-static json_t *
+json_t *
 inv_device_json(const struct store_device *d)
 {
     return json_pack(
@@ -126,7 +126,7 @@ inv_device_json(const struct store_device *d)
 }
 
 /* An access token has no gen: the key is absent, as in the token. */
-static json_t *
+json_t *
 inv_token_json(const struct store_token *t, int64_t now, int64_t skew)
 {
     json_t *o = json_pack(

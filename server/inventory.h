@@ -6,7 +6,19 @@
 #ifndef SITETOKEN_INVENTORY_H
 #define SITETOKEN_INVENTORY_H
 
+#include <stdint.h>
+
+#include <jansson.h>
+
 struct http_req;
+struct store_bulk;
+struct store_device;
+struct store_token;
+
+/* The list items as the admin routes show them (also for admin_maint.c). */
+json_t *inv_bulk_json(const struct store_bulk *b, int64_t now);
+json_t *inv_device_json(const struct store_device *d);
+json_t *inv_token_json(const struct store_token *t, int64_t now, int64_t skew);
 
 void inventory_bulk_list(struct http_req *req);
 void inventory_bulk_block(struct http_req *req);

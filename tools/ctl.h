@@ -118,6 +118,8 @@ int ctl_bulk_list(struct ctl *ctl, const struct ctl_args *a);
 int ctl_bulk_show(struct ctl *ctl, const struct ctl_args *a);
 int ctl_bulk_block(struct ctl *ctl, const struct ctl_args *a);
 int ctl_bulk_unblock(struct ctl *ctl, const struct ctl_args *a);
+int ctl_bulk_prune(struct ctl *ctl, const struct ctl_args *a);
+int ctl_device_purge(struct ctl *ctl, const struct ctl_args *a);
 int ctl_device_list(struct ctl *ctl, const struct ctl_args *a);
 int ctl_device_show(struct ctl *ctl, const struct ctl_args *a);
 int ctl_device_block(struct ctl *ctl, const struct ctl_args *a);

@@ -107,10 +107,35 @@ ctl_show_mp_list(const json_t *doc)
     ctl_print_table(json_object_get(doc, "items"), cols, 5);
 }
 
+/* The list, each MP with its last use and devices (GET /v1/admin/mps/{id}). */
 int
 ctl_mp_list(struct ctl *ctl, const struct ctl_args *a)
 {
-    return ctl_do(ctl, a, "GET", "/v1/admin/mps", NULL, ctl_show_mp_list);
+    json_t *doc = NULL, *row, *one;
+    char path[256];
+    size_t i;
+    int rc;
+
+    if ((rc = ctl_call(ctl, "GET", "/v1/admin/mps", NULL, &doc)) != 0)
+        return rc;
+    json_array_foreach(json_object_get(doc, "items"), i, row)
+    {
+        const char *id = json_string_value(json_object_get(row, "id"));
+
+        if (ctl->quiet || id == NULL)
+            break;
+        ctl_path_id(path, sizeof(path), "/v1/admin/mps", id, NULL);
+        if ((rc = ctl_call(ctl, "GET", path, NULL, &one)) != 0) {
+            json_decref(doc);
+            return rc;
+        }
+        json_object_update_missing(row, one);
+        json_object_set(row, "last_used_at", json_object_get(one, "last_used_at"));
+        json_decref(one);
+    }
+    ctl_output(ctl, a, doc, ctl_show_mp_list);
+    json_decref(doc);
+    return 0;
 }
 
 /* An MP's id from NAME|ID: an id as it is, a name looked up in the list. */

@@ -267,3 +267,49 @@ ctl_token_revoke(struct ctl *ctl, const struct ctl_args *a)
 {
     return ctl_change(ctl, a, "/v1/admin/tokens", "revoke");
 }
+
+/* Purge and prune ---------------------------------------------------------- */
+
+static void
+ctl_show_purged(const json_t *doc)
+{
+    const json_t *ids = json_object_get(doc, "ids"), *id;
+    int dry = json_is_true(json_object_get(doc, "dry_run"));
+    long long tomb = (long long)json_integer_value(json_object_get(doc, "tombstones"));
+    size_t i;
+
+    printf("%s %lld", dry ? "would remove" : "removed",
+           (long long)json_integer_value(json_object_get(doc, "count")));
+    if (tomb > 0)
+        printf(" (%lld blocked, leaving tombstones)", tomb);
+    printf("%s\n", dry ? " (dry run: nothing changed)" : "");
+    json_array_foreach(ids, i, id) printf("  %s\n", json_string_value(id));
+    if (json_is_true(json_object_get(doc, "more")))
+        printf("(more match: run it again)\n");
+}
+
+static int
+ctl_purge(struct ctl *ctl, const struct ctl_args *a, const char *path)
+{
+    json_t *body;
+
+    if (!ctl_has(a, "older-than"))
+        return ctl_usage_error(a->cmd, "%s needs --older-than DURATION", a->cmd->name);
+    body = json_pack("{s:I, s:b}", "older_than_seconds", (json_int_t)ctl_num(a, "older-than", 0),
+                     "dry_run", ctl_has(a, "dry-run"));
+    if (ctl_has(a, "limit"))
+        json_object_set_new(body, "limit", json_integer(ctl_num(a, "limit", 0)));
+    return ctl_do(ctl, a, "POST", path, body, ctl_show_purged);
+}
+
+int
+ctl_device_purge(struct ctl *ctl, const struct ctl_args *a)
+{
+    return ctl_purge(ctl, a, "/v1/admin/devices/purge");
+}
+
+int
+ctl_bulk_prune(struct ctl *ctl, const struct ctl_args *a)
+{
+    return ctl_purge(ctl, a, "/v1/admin/bulk-tokens/prune");
+}

@@ -107,6 +107,21 @@ static const struct ctl_opt opts_key_rotate[] = {
      .type = CTL_OPT_FLAG,
      .help = "activate the new key at once (no prepublication)"},
     {0}};
+static const struct ctl_opt opts_purge[] = {
+    {.name = "older-than",
+     .arg = "DURATION",
+     .type = CTL_OPT_DURATION,
+     .min = 0,
+     .max = 100LL * 366 * 86400,
+     .help = "required: untouched for at least this long (90d)"},
+    {.name = "dry-run", .type = CTL_OPT_FLAG, .help = "say what would go, change nothing"},
+    {.name = "limit",
+     .arg = "N",
+     .type = CTL_OPT_INT,
+     .min = 1,
+     .max = 10000,
+     .help = "at most N in one run (default 1000; run again while it says more)"},
+    {0}};
 static const struct ctl_opt opts_audit[] = {
     CTL_OPTS_PAGE("SEQ"),
     {.name = "tail",
@@ -224,6 +239,12 @@ static const struct ctl_command ctl_commands[] = {
      .opts = opts_none,
      .quiet = "id",
      .run = ctl_bulk_unblock},
+    {.name = "bulk prune",
+     .summary = "remove bulk tokens expired for --older-than whose devices' tokens have all "
+                "expired (audited)",
+     .opts = opts_purge,
+     .quiet = "ids",
+     .run = ctl_bulk_prune},
     {.name = "device list",
      .summary = "devices",
      .opts = opts_device_list,
@@ -253,6 +274,12 @@ static const struct ctl_command ctl_commands[] = {
      .opts = opts_none,
      .quiet = "id",
      .run = ctl_device_unblock},
+    {.name = "device purge",
+     .summary = "remove devices unseen for --older-than whose tokens have all expired; a "
+                "blocked one leaves a tombstone (audited)",
+     .opts = opts_purge,
+     .quiet = "ids",
+     .run = ctl_device_purge},
     {.name = "token list",
      .summary = "issued tokens, newest first",
      .opts = opts_token_list,

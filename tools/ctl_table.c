@@ -85,6 +85,8 @@ ctl_output(struct ctl *ctl, const struct ctl_args *a, const json_t *doc,
             return; /* nothing a script needs: the exit status says it all */
         if (json_is_array(items) && json_object_get(doc, quiet) == NULL) {
             json_array_foreach(items, i, row) ctl_print_quiet(json_object_get(row, quiet));
+        } else if (json_is_array(json_object_get(doc, quiet))) {
+            json_array_foreach(json_object_get(doc, quiet), i, row) ctl_print_quiet(row);
         } else {
             ctl_print_quiet(json_object_get(doc, quiet));
         }
