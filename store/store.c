@@ -182,15 +182,17 @@ static const struct store_migration {
         .name = "purge tombstones",
         /* store/purge.c: a purged blocked device leaves its key thumbprint
          * (and hardware id, for the record) so that it still cannot register
-         * again; devices by last contact, for `device purge`. */
-        .sql = "CREATE TABLE device_tombstones ("
+         * again; devices by last contact, for `device purge`. IF NOT
+         * EXISTS: a test that rewinds the schema re-applies this. */
+        .sql = "CREATE TABLE IF NOT EXISTS device_tombstones ("
                "  jkt TEXT PRIMARY KEY,"
                "  hardware_id TEXT NOT NULL,"
                "  device_id TEXT NOT NULL,"
                "  purged_at INTEGER NOT NULL"
                ") STRICT;"
-               "CREATE INDEX device_tombstones_hardware_id ON device_tombstones(hardware_id);"
-               "CREATE INDEX devices_last_seen ON devices(last_seen_at);",
+               "CREATE INDEX IF NOT EXISTS device_tombstones_hardware_id"
+               " ON device_tombstones(hardware_id);"
+               "CREATE INDEX IF NOT EXISTS devices_last_seen ON devices(last_seen_at);",
     },
 };
 

@@ -251,7 +251,8 @@ ctl_audit(struct ctl *ctl, const struct ctl_args *a)
         return ctl_list(ctl, a, "/v1/admin/audit", "", ctl_show_audit);
     if (ctl_audit_when(a, "since", f.since) != 0 || ctl_audit_when(a, "until", f.until) != 0)
         return CTL_EXIT_USAGE;
-    want = ctl_num(a, "tail", ctl_has(a, "follow") && !filtered ? AUDIT_FOLLOW_TAIL : AUDIT_MAX);
+    /* like tail -f: the last few, then what comes */
+    want = ctl_num(a, "tail", ctl_has(a, "follow") ? AUDIT_FOLLOW_TAIL : AUDIT_MAX);
     if ((rc = ctl_audit_collect(ctl, &f, want, &doc)) != 0)
         return rc;
     if (ctl_has(a, "follow")) {

@@ -394,6 +394,9 @@ ctl_has(const struct ctl_args *a, const char *name)
     return ctl_val(a, name) != NULL;
 }
 
+static int ctl_is_group(const char *word);
+static void ctl_help_group(FILE *out, const char *group);
+
 /* Usage and help -------------------------------------------------------------- */
 
 void
@@ -466,6 +469,10 @@ ctl_help_command(FILE *out, const struct ctl_command *cmd)
         fprintf(out, "\nwith -q it prints only the %s%s.\n", cmd->quiet,
                 strchr(cmd->name, ' ') != NULL && strstr(cmd->name, "list") ? " of each" : "");
     fprintf(out, "global options: -s SOCKET, --timeout SECONDS, --json, -q\n");
+    if (strchr(cmd->name, ' ') == NULL && ctl_is_group(cmd->name)) {
+        fprintf(out, "\n");
+        ctl_help_group(out, cmd->name);
+    }
 }
 
 /* The commands of a group ("bulk"): what `sitetokenctl bulk` alone says. */
@@ -586,6 +593,7 @@ ctl_resolve(char **words, int n, const struct ctl_command **cmd, int *used)
         return 0;
     if (ctl_is_group(words[0])) {
         if (n < 2 || words[1][0] == '-') {
+            fprintf(stderr, "usage: sitetokenctl %s COMMAND ...\n", words[0]);
             ctl_help_group(stderr, words[0]);
             return CTL_EXIT_USAGE;
         }
@@ -598,7 +606,8 @@ ctl_resolve(char **words, int n, const struct ctl_command **cmd, int *used)
     hint = ctl_suggest(NULL, words[0], buf, sizeof(buf));
     fprintf(stderr, "sitetokenctl: unknown command %s%s%s%s\n", words[0],
             hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "");
-    fprintf(stderr, "(sitetokenctl help lists the commands)\n");
+    fprintf(stderr, "usage: sitetokenctl [-s SOCKET] [--json | -q] COMMAND ...\n"
+                    "(sitetokenctl help lists the commands)\n");
     return CTL_EXIT_USAGE;
 }
 
