@@ -766,12 +766,13 @@ ctl_man_command(FILE *out, const struct ctl_command *cmd)
     for (int i = 0; cmd->opts[i].name != NULL; i++) {
         const struct ctl_opt *o = &cmd->opts[i];
 
-        fputs(" Op Fl \\-", out);
+        fputs(" Oo Fl \\-", out);
         ctl_man_text(out, o->name);
         if (o->type == CTL_OPT_ENUM)
             fprintf(out, " Ar %s", o->choices); /* '|' inside Ar is text */
         else if (o->arg != NULL)
             fprintf(out, " Ar %s", o->arg);
+        fputs(" Oc", out);
     }
     fputs("\n", out);
     ctl_man_text(out, cmd->summary);
