@@ -7,6 +7,7 @@ rotate saying why, status with counts; bash completion from the table."""
 
 import calendar
 import json
+import os
 import re
 import select
 import shutil
@@ -387,6 +388,11 @@ def test_man_page_lists_every_command_and_lints_clean(tmp_path):
         r = subprocess.run(["mandoc", "-T", "lint", "-W", "warning", str(tmp_path / "sitetokenctl.8")],
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
+        r = subprocess.run(["mandoc", "-T", "ascii", str(tmp_path / "sitetokenctl.8")],
+                           capture_output=True, text=True, env={**os.environ, "MANWIDTH": "200"})
+        text = re.sub(r".\x08", "", r.stdout)
+        # options side by side, not nested in one another
+        assert "bulk new [--lifetime DURATION] [--max-uses N] [--note TEXT]" in text, text
 
 
 def complete(line):
