@@ -34,6 +34,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "mpapi.h"
+#include "purge.h"
 #include "proof.h"
 #include "proofs.h"
 #include "ratelimit.h"
@@ -186,6 +187,10 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
                                       "the device registered concurrently; retry");
             rc = store_device_touch(st, cur.id, m->dev.hardware_id, m->dev.name, m->mp.id, now,
                                     &errstr);
+        } else if ((rc = store_purge_tombstone(st, m->dev.jkt, &errstr)) != 1) {
+            /* a purged blocked device's key (store/purge.c) stays refused */
+            return mpapi_fail(op, rc == -1 ? ERRCODE_UNAVAILABLE : ERRCODE_DEVICE_BLOCKED, "%s",
+                              rc == -1 ? errstr : "this key belongs to a purged blocked device");
         } else {
             m->dev.created_at = m->dev.last_seen_at = now;
             rc = store_device_insert(st, &m->dev, &errstr);
