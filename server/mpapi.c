@@ -34,9 +34,9 @@
 #include "jwt.h"
 #include "log.h"
 #include "mpapi.h"
-#include "purge.h"
 #include "proof.h"
 #include "proofs.h"
+#include "purge.h"
 #include "ratelimit.h"
 #include "replay.h"
 #include "revocations.h"
@@ -189,8 +189,9 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
                                     &errstr);
         } else if ((rc = store_purge_tombstone(st, m->dev.jkt, &errstr)) != 1) {
             /* a purged blocked device's key (store/purge.c) stays refused */
-            return mpapi_fail(op, rc == -1 ? ERRCODE_UNAVAILABLE : ERRCODE_DEVICE_BLOCKED, "%s",
-                              rc == -1 ? errstr : "this key belongs to a purged blocked device");
+            return rc == -1 ? commit_op_store_fail(op, errstr)
+                            : commit_op_fail(op, ERRCODE_DEVICE_BLOCKED, "%s",
+                                             "this key belongs to a purged blocked device");
         } else {
             m->dev.created_at = m->dev.last_seen_at = now;
             rc = store_device_insert(st, &m->dev, &errstr);

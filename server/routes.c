@@ -6,7 +6,6 @@
 #include <event2/http.h>
 
 #include "admin.h"
-#include "admin_maint.h"
 #include "admin_stats.h"
 #include "body.h"
 #include "feed.h"
@@ -225,37 +224,39 @@ const struct route routes_table[] = {
      .method = ROUTE_GET,
      .pattern = "/v1/admin/summary",
      .scope = ROUTE_ADMIN,
-     .handler = admin_maint_summary},
+     .handler = admin_summary},
     {.name = "admin_token",
      .method = ROUTE_GET,
      .pattern = "/v1/admin/tokens/{}",
      .scope = ROUTE_ADMIN,
-     .handler = admin_maint_token_show},
+     .handler = admin_token_show},
     {.name = "admin_bulk",
      .method = ROUTE_GET,
      .pattern = "/v1/admin/bulk-tokens/{}",
      .scope = ROUTE_ADMIN,
-     .handler = admin_maint_bulk_show},
+     .handler = admin_bulk_show},
     {.name = "admin_mp",
      .method = ROUTE_GET,
      .pattern = "/v1/admin/mps/{}",
      .scope = ROUTE_ADMIN,
-     .handler = admin_maint_mp_show},
+     .handler = admin_mp_show},
     {.name = "admin_mp_rotate_key",
      .method = ROUTE_POST,
      .pattern = "/v1/admin/mps/{}/rotate-key",
      .scope = ROUTE_ADMIN,
-     .handler = admin_maint_mp_rotate_key},
+     .handler = admin_mp_rotate_key},
     {.name = "admin_device_purge",
      .method = ROUTE_POST,
      .pattern = "/v1/admin/devices/purge",
      .scope = ROUTE_ADMIN,
-     .handler = admin_maint_device_purge},
+     .body = &body_purge,
+     .handler = admin_device_purge},
     {.name = "admin_bulk_prune",
      .method = ROUTE_POST,
      .pattern = "/v1/admin/bulk-tokens/prune",
      .scope = ROUTE_ADMIN,
-     .handler = admin_maint_bulk_prune},
+     .body = &body_purge,
+     .handler = admin_bulk_prune},
 };
 
 const int routes_count = (int)(sizeof(routes_table) / sizeof(routes_table[0]));

@@ -127,7 +127,7 @@ test_bulk_prune_and_devices(void **state)
     add_bulk(st, d, NOW - 10 * DAY, 1); /* blocked and expired, device tokens expired: pruned */
     add_device(st, 1, NOW - DAY, 0, c, NOW + 30 * DAY);
     add_device(st, 2, NOW - DAY, 0, d, NOW - 5 * DAY);
-    assert_int_equal(store_maint_bulk_devices(st, c, 10, count_cb, &n, &err), 0);
+    assert_int_equal(store_device_list_bulk(st, c, 10, count_cb, &n, &err), 0);
     assert_int_equal(n, 1);
     assert_int_equal(store_purge_bulk(st, NOW, NOW, SKEW, 1000, 0, NULL, NULL, &r, &err), 0);
     assert_int_equal(r.count, 2);
