@@ -206,6 +206,20 @@ def test_mp_rotate_key_old_key_refused(server, mp):
     assert r.returncode == 1 and r.stderr.startswith("not_found")
 
 
+def test_removed_mp_has_no_show_and_no_new_key(server):
+    """The writer checks the MP is live in the same transaction as the new key."""
+    add = server.ctl("mp", "add", "mp-gone", json_out=True, check=0).doc
+    st, doc = server.admin("GET", "/v1/admin/mps/%s" % add["id"])
+    assert st == 200 and doc["devices"] == 0 and doc["last_used_at"] is None
+    assert server.admin("DELETE", "/v1/admin/mps/%s" % add["id"])[0] == 200
+    for method, path in (("GET", "/v1/admin/mps/%s"), ("POST", "/v1/admin/mps/%s/rotate-key")):
+        st, doc = server.admin(method, path % add["id"], {} if method == "POST" else None)
+        assert st == 404 and doc["code"] == "not_found", (method, doc)
+    st, doc = server.admin("POST", "/v1/admin/mps/not-an-id/rotate-key", {})
+    assert st == 404 and doc["code"] == "not_found"
+    assert server.ctl("audit", "--action", "mp.rotate_key", json_out=True, check=0).doc["items"] == []
+
+
 def test_mp_list_fingerprint_and_last_use_and_remove_by_name(server, mp):
     doc = server.ctl("mp", "list", json_out=True, check=0).doc
     [row] = doc["items"]
@@ -344,8 +358,10 @@ def test_bulk_prune_keeps_what_could_still_verify(server, mp):
     assert rec["detail"]["ids"] == [short["id"]]
     r = server.admin("POST", "/v1/admin/bulk-tokens/prune", {"older_than_seconds": -1})
     assert r[0] == 400 and r[1]["code"] == "invalid_request"
-    r = server.admin("POST", "/v1/admin/devices/purge", {})
-    assert r[0] == 400 and r[1]["code"] == "invalid_request"
+    for body in ({}, {"older_than_seconds": 0, "limit": 0}, {"older_than_seconds": 0, "limit": 10001},
+                 {"older_than_seconds": 0, "dry_run": "yes"}, {"older_than_seconds": 0, "x": 1}):
+        r = server.admin("POST", "/v1/admin/devices/purge", body)
+        assert r[0] == 400 and r[1]["code"] == "invalid_request", (body, r)
 
 
 # --- keys and status -----------------------------------------------------------------
