@@ -183,16 +183,9 @@ admin_bulk_show_read(struct admin_op *a, struct worker_ctx *ctx)
 void
 admin_bulk_show(struct http_req *req)
 {
-    struct admin_op *a;
+    struct admin_op *a = admin_op_for_path(req, ids_is_uuid, "bulk token");
 
-    if (!ids_is_uuid(req->params[0])) {
-        http_reply_problem(req, ERRCODE_NOT_FOUND, "no such bulk token");
-        return;
-    }
-    if ((a = admin_op_new(req)) == NULL)
-        return;
-    snprintf(a->id, sizeof(a->id), "%.36s", req->params[0]);
-    if (admin_page_start(a, ADMIN_BULK_DEVICES) == 0)
+    if (a != NULL && admin_page_start(a, ADMIN_BULK_DEVICES) == 0)
         admin_op_read(a, admin_bulk_show_read);
 }
 

@@ -181,16 +181,9 @@ admin_device_show_read(struct admin_op *a, struct worker_ctx *ctx)
 void
 admin_device_show(struct http_req *req)
 {
-    struct admin_op *a;
+    struct admin_op *a = admin_op_for_path(req, ids_is_device_id, "device");
 
-    if (!ids_is_device_id(req->params[0])) {
-        http_reply_problem(req, ERRCODE_NOT_FOUND, "no such device");
-        return;
-    }
-    if ((a = admin_op_new(req)) == NULL)
-        return;
-    snprintf(a->id, sizeof(a->id), "%.64s", req->params[0]);
-    if (admin_page_start(a, ADMIN_SHOW_TOKENS) == 0)
+    if (a != NULL && admin_page_start(a, ADMIN_SHOW_TOKENS) == 0)
         admin_op_read(a, admin_device_show_read);
 }
 
@@ -213,15 +206,10 @@ admin_token_show_read(struct admin_op *a, struct worker_ctx *ctx)
 void
 admin_token_show(struct http_req *req)
 {
-    struct admin_op *a;
+    struct admin_op *a = admin_op_for_path(req, admin_valid_jti, "token");
 
-    if (!admin_valid_jti(req->params[0])) {
-        http_reply_problem(req, ERRCODE_NOT_FOUND, "no such token");
+    if (a == NULL)
         return;
-    }
-    if ((a = admin_op_new(req)) == NULL)
-        return;
-    snprintf(a->id, sizeof(a->id), "%.64s", req->params[0]);
     a->page.now = clock_now(req->env);
     a->page.skew = req->env->cfg->clock_skew_ms / 1000;
     admin_op_read(a, admin_token_show_read);
@@ -370,15 +358,10 @@ void
 admin_token_revoke(struct http_req *req)
 {
     const char *reason = body_str(req->body, "reason");
-    struct admin_op *a;
+    struct admin_op *a = admin_op_for_path(req, admin_valid_jti, "token");
 
-    if (!admin_valid_jti(req->params[0])) {
-        http_reply_problem(req, ERRCODE_NOT_FOUND, "no such token");
+    if (a == NULL)
         return;
-    }
-    if ((a = admin_op_new(req)) == NULL)
-        return;
-    snprintf(a->id, sizeof(a->id), "%.64s", req->params[0]);
     if (reason != NULL)
         snprintf(a->reason, sizeof(a->reason), "%s", reason);
     a->action = "token.revoke";

@@ -122,26 +122,10 @@ admin_mp_show_read(struct admin_op *a, struct worker_ctx *ctx)
     return ERRCODE_OK;
 }
 
-/* The id from the path into a new op; NULL when answered (not_found or
- * out of memory). */
-static struct admin_op *
-admin_mp_op(struct http_req *req)
-{
-    struct admin_op *a;
-
-    if (!ids_is_uuid4(req->params[0])) {
-        http_reply_problem(req, ERRCODE_NOT_FOUND, "no such MP");
-        return NULL;
-    }
-    if ((a = admin_op_new(req)) != NULL)
-        snprintf(a->id, sizeof(a->id), "%.36s", req->params[0]);
-    return a;
-}
-
 void
 admin_mp_show(struct http_req *req)
 {
-    struct admin_op *a = admin_mp_op(req);
+    struct admin_op *a = admin_op_for_path(req, ids_is_uuid4, "MP");
 
     if (a != NULL)
         admin_op_read(a, admin_mp_show_read);
@@ -172,7 +156,7 @@ admin_mp_rotate_key_apply(struct commit_op *op, struct commit_ctx *ctx)
 void
 admin_mp_rotate_key(struct http_req *req)
 {
-    struct admin_op *a = admin_mp_op(req);
+    struct admin_op *a = admin_op_for_path(req, ids_is_uuid4, "MP");
     char key[64];
 
     if (a == NULL)
@@ -200,7 +184,7 @@ admin_mp_remove_apply(struct commit_op *op, struct commit_ctx *ctx)
 void
 admin_mp_remove(struct http_req *req)
 {
-    struct admin_op *a = admin_mp_op(req);
+    struct admin_op *a = admin_op_for_path(req, ids_is_uuid4, "MP");
 
     if (a == NULL)
         return;

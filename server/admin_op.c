@@ -48,6 +48,20 @@ admin_op_new(struct http_req *req)
     return a;
 }
 
+struct admin_op *
+admin_op_for_path(struct http_req *req, int (*valid)(const char *id), const char *noun)
+{
+    struct admin_op *a;
+
+    if (!valid(req->params[0])) {
+        http_reply_problem(req, ERRCODE_NOT_FOUND, "no such %s", noun);
+        return NULL;
+    }
+    if ((a = admin_op_new(req)) != NULL)
+        snprintf(a->id, sizeof(a->id), "%.64s", req->params[0]);
+    return a;
+}
+
 void
 admin_op_free(struct admin_op *a)
 {
@@ -259,13 +273,8 @@ admin_block_route(struct http_req *req, const struct admin_blockable *t, int blo
     struct admin_op *a;
     const char *reason = body_str(req->body, "reason");
 
-    if (!t->valid(req->params[0])) {
-        http_reply_problem(req, ERRCODE_NOT_FOUND, "no such %s", t->noun);
+    if ((a = admin_op_for_path(req, t->valid, t->noun)) == NULL)
         return;
-    }
-    if ((a = admin_op_new(req)) == NULL)
-        return;
-    snprintf(a->id, sizeof(a->id), "%.64s", req->params[0]); /* valid() bounds it */
     if (block && reason != NULL)
         snprintf(a->reason, sizeof(a->reason), "%s", reason);
     a->blockable = t;

@@ -111,6 +111,11 @@ struct admin_op {
 struct admin_op *admin_op_new(struct http_req *req);
 /* A new op for no request (maintenance); NULL when out of memory. */
 struct admin_op *admin_op_new_system(struct sitetokend *env);
+/* A new op for the thing req's path names: params[0] checked by valid
+ * (which bounds it to 64 bytes) and copied into a->id; not_found ("no such
+ * <noun>") when it is not one. NULL when answered. */
+struct admin_op *admin_op_for_path(struct http_req *req, int (*valid)(const char *id),
+                                   const char *noun);
 void admin_op_free(struct admin_op *a);
 /* To the writer: apply runs there in the batch; the answer comes from
  * admin_op_done. */
