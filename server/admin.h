@@ -12,11 +12,14 @@ struct admin_op;
 
 /* admin_status.c: the server itself */
 void admin_status(struct http_req *req);
+void admin_summary(struct http_req *req);
 void admin_debug_clock(struct http_req *req);
 
 /* admin_bulk.c: bulk tokens */
 void admin_bulk_create(struct http_req *req);
 void admin_bulk_list(struct http_req *req);
+void admin_bulk_show(struct http_req *req);
+void admin_bulk_prune(struct http_req *req);
 void admin_bulk_block(struct http_req *req);
 void admin_bulk_unblock(struct http_req *req);
 
@@ -25,12 +28,16 @@ void admin_device_list(struct http_req *req);
 void admin_device_show(struct http_req *req);
 void admin_device_block(struct http_req *req);
 void admin_device_unblock(struct http_req *req);
+void admin_device_purge(struct http_req *req);
 void admin_token_list(struct http_req *req);
+void admin_token_show(struct http_req *req);
 void admin_token_revoke(struct http_req *req);
 
 /* admin_mps.c: management points */
 void admin_mp_add(struct http_req *req);
 void admin_mp_list(struct http_req *req);
+void admin_mp_show(struct http_req *req);
+void admin_mp_rotate_key(struct http_req *req);
 void admin_mp_remove(struct http_req *req);
 
 /* admin_keys.c: signing keys */

@@ -1,6 +1,7 @@
 /* Admin routes over bulk tokens: create (signed here, recorded by the
- * writer), list (on a worker), block and unblock (the shared flow of
- * admin_op.c, with a revocation feed entry for a block). */
+ * writer), list and show with the devices it enrolled (on a worker), block
+ * and unblock (the shared flow of admin_op.c, with a revocation feed entry
+ * for a block), and prune of long expired ones (the shared purge flow). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "http.h"
 #include "ids.h"
 #include "jwt.h"
+#include "purge.h"
 #include "sitetokend.h"
 #include "timefmt.h"
 
@@ -30,7 +32,7 @@ admin_bulk_status(const struct store_bulk *b, int64_t now)
     return "active";
 }
 
-static json_t *
+json_t *
 admin_bulk_json(const struct store_bulk *b, int64_t now)
 {
     return json_pack("{s:s, s:o, s:o, s:o, s:s, s:I, s:o, s:o, s:s, s:s}", "id", b->id,
@@ -146,6 +148,47 @@ admin_bulk_list(struct http_req *req)
         admin_op_read(a, admin_bulk_list_read);
 }
 
+/* Show: the bulk token and the first devices it enrolled ---------------------- */
+
+#define ADMIN_BULK_DEVICES 100
+
+static int
+admin_bulk_device_cb(const struct store_device *d, void *arg)
+{
+    return admin_page_add(arg, admin_device_json(d), d->id);
+}
+
+static enum errcode
+admin_bulk_show_read(struct admin_op *a, struct worker_ctx *ctx)
+{
+    struct admin_page *p = &a->page;
+    struct store_bulk *b = &a->row.bulk;
+    const char *errstr = NULL;
+    int rc;
+
+    if ((rc = store_bulk_get(ctx->store, a->id, b, &errstr)) == 1)
+        return commit_op_fail(&a->op, ERRCODE_NOT_FOUND, "no bulk token %s", a->id);
+    if (rc == -1 || store_device_list_bulk(ctx->store, b->id, p->limit + 1, admin_bulk_device_cb, p,
+                                           &errstr) == -1)
+        return commit_op_store_fail(&a->op, errstr);
+    if ((a->reply = admin_bulk_json(b, p->now)) == NULL)
+        return commit_op_fail(&a->op, ERRCODE_UNAVAILABLE, "out of memory");
+    /* no cursor to page on from here: "more" tells that the list is cut */
+    json_object_set_new(a->reply, "devices", p->items);
+    json_object_set_new(a->reply, "devices_next", p->more ? json_string("more") : json_null());
+    p->items = NULL;
+    return ERRCODE_OK;
+}
+
+void
+admin_bulk_show(struct http_req *req)
+{
+    struct admin_op *a = admin_op_for_path(req, ids_is_uuid, "bulk token");
+
+    if (a != NULL && admin_page_start(a, ADMIN_BULK_DEVICES) == 0)
+        admin_op_read(a, admin_bulk_show_read);
+}
+
 /* Block and unblock ---------------------------------------------------------- */
 
 static int
@@ -191,4 +234,18 @@ void
 admin_bulk_unblock(struct http_req *req)
 {
     admin_block_route(req, &admin_bulk_blockable, 0);
+}
+
+/* Prune ------------------------------------------------------------------------ */
+
+static const struct admin_purgeable admin_bulk_purgeable = {
+    .action = "bulk.prune",
+    .subject = "bulk-tokens",
+    .purge = store_purge_bulk,
+};
+
+void
+admin_bulk_prune(struct http_req *req)
+{
+    admin_purge_route(req, &admin_bulk_purgeable);
 }

@@ -1,7 +1,8 @@
-/* Admin routes over devices and their tokens: list and show (on a worker),
- * block and unblock (the shared flow of admin_op.c), and the revocation of
- * a token, which takes its whole family, each member with its own feed
- * entry, in one savepoint. */
+/* Admin routes over devices and their tokens: lists and shows (on a
+ * worker), block and unblock (the shared flow of admin_op.c), the purge of
+ * devices long gone (the shared purge flow), and the revocation of a token,
+ * which takes its whole family, each member with its own feed entry, in one
+ * savepoint. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "config.h"
 #include "http.h"
 #include "ids.h"
+#include "purge.h"
 #include "revocations.h"
 #include "sitetokend.h"
 
@@ -32,6 +34,22 @@ admin_token_status(const struct store_token *t, int64_t now, int64_t skew)
     return "active";
 }
 
+/* A jti as this server writes them, or an older form: 1 to 64 base64url
+ * characters (bounds a->id). */
+static int
+admin_valid_jti(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
 json_t *
 admin_device_json(const struct store_device *d)
 {
@@ -43,7 +61,7 @@ admin_device_json(const struct store_device *d)
 }
 
 /* An access token has no gen: the key is absent, as in the token. */
-static json_t *
+json_t *
 admin_token_json(const struct store_token *t, int64_t now, int64_t skew)
 {
     json_t *o = json_pack(
@@ -163,24 +181,38 @@ admin_device_show_read(struct admin_op *a, struct worker_ctx *ctx)
 void
 admin_device_show(struct http_req *req)
 {
-    struct admin_op *a;
+    struct admin_op *a = admin_op_for_path(req, ids_is_device_id, "device");
 
-    if (!ids_is_device_id(req->params[0])) {
-        http_reply_problem(req, ERRCODE_NOT_FOUND, "no such device");
+    if (a != NULL && admin_page_start(a, ADMIN_SHOW_TOKENS) == 0)
+        admin_op_read(a, admin_device_show_read);
+}
+
+static enum errcode
+admin_token_show_read(struct admin_op *a, struct worker_ctx *ctx)
+{
+    struct store_token t;
+    const char *errstr = NULL;
+    int rc;
+
+    if ((rc = store_token_get(ctx->store, a->id, &t, &errstr)) == 1)
+        return commit_op_fail(&a->op, ERRCODE_NOT_FOUND, "no token %s", a->id);
+    if (rc == -1)
+        return commit_op_store_fail(&a->op, errstr);
+    if ((a->reply = admin_token_json(&t, a->page.now, a->page.skew)) == NULL)
+        return commit_op_fail(&a->op, ERRCODE_UNAVAILABLE, "out of memory");
+    return ERRCODE_OK;
+}
+
+void
+admin_token_show(struct http_req *req)
+{
+    struct admin_op *a = admin_op_for_path(req, admin_valid_jti, "token");
+
+    if (a == NULL)
         return;
-    }
-    if ((a = admin_op_new(req)) == NULL)
-        return;
-    snprintf(a->id, sizeof(a->id), "%.64s", req->params[0]);
-    if ((a->page.items = json_array()) == NULL) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "store: no memory");
-        admin_op_free(a);
-        return;
-    }
-    a->page.limit = ADMIN_SHOW_TOKENS;
     a->page.now = clock_now(req->env);
     a->page.skew = req->env->cfg->clock_skew_ms / 1000;
-    admin_op_read(a, admin_device_show_read);
+    admin_op_read(a, admin_token_show_read);
 }
 
 /* Block and unblock ------------------------------------------------------------ */
@@ -231,6 +263,20 @@ void
 admin_device_unblock(struct http_req *req)
 {
     admin_block_route(req, &admin_device_blockable, 0);
+}
+
+/* Purge: devices not seen for a while whose tokens have all expired ---------- */
+
+static const struct admin_purgeable admin_device_purgeable = {
+    .action = "device.purge",
+    .subject = "devices",
+    .purge = store_purge_devices,
+};
+
+void
+admin_device_purge(struct http_req *req)
+{
+    admin_purge_route(req, &admin_device_purgeable);
 }
 
 /* Token revocation ----------------------------------------------------------- */
@@ -308,33 +354,14 @@ admin_token_revoke_apply(struct commit_op *op, struct commit_ctx *ctx)
                                     "members", members));
 }
 
-static int
-admin_valid_jti(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 64)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-              (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
-            return 0;
-    return 1;
-}
-
 void
 admin_token_revoke(struct http_req *req)
 {
     const char *reason = body_str(req->body, "reason");
-    struct admin_op *a;
+    struct admin_op *a = admin_op_for_path(req, admin_valid_jti, "token");
 
-    if (!admin_valid_jti(req->params[0])) {
-        http_reply_problem(req, ERRCODE_NOT_FOUND, "no such token");
+    if (a == NULL)
         return;
-    }
-    if ((a = admin_op_new(req)) == NULL)
-        return;
-    snprintf(a->id, sizeof(a->id), "%.64s", req->params[0]);
     if (reason != NULL)
         snprintf(a->reason, sizeof(a->reason), "%s", reason);
     a->action = "token.revoke";

@@ -1,6 +1,6 @@
 /* Admin routes over management points: add (a new API key, shown once;
- * optionally a client certificate's fingerprint), list (on a worker) and
- * remove. */
+ * optionally a client certificate's fingerprint), list and show (on a
+ * worker), a new API key for an MP (rotate-key) and remove. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +13,8 @@
 #include "clock.h"
 #include "http.h"
 #include "ids.h"
-#include "timefmt.h"
+#include "maint.h"
+#include "stats.h"
 #include "tls.h"
 
 static enum errcode
@@ -62,14 +63,18 @@ admin_mp_add(struct http_req *req)
     admin_op_write(a, admin_mp_add_apply);
 }
 
+/* An MP as lists and shows answer it: never its key. */
+static json_t *
+admin_mp_json(const struct store_mp *mp)
+{
+    return json_pack("{s:s, s:s, s:o, s:o}", "id", mp->id, "name", mp->name, "created_at",
+                     admin_time(mp->created_at), "cert_sha256", admin_opt_str(mp->cert_sha256));
+}
+
 static int
 admin_mp_list_cb(const struct store_mp *mp, void *arg)
 {
-    char created[TIMEFMT_LEN + 1];
-
-    timefmt_rfc3339(mp->created_at, created);
-    json_array_append_new(
-        arg, json_pack("{s:s, s:s, s:s}", "id", mp->id, "name", mp->name, "created_at", created));
+    json_array_append_new(arg, admin_mp_json(mp));
     return 0;
 }
 
@@ -91,14 +96,75 @@ admin_mp_list(struct http_req *req)
 {
     struct admin_op *a = admin_op_new(req);
 
+    if (a != NULL && admin_page_start(a, 0) == 0) /* no limit: every MP */
+        admin_op_read(a, admin_mp_list_read);
+}
+
+/* Show: the list item, its last use and the devices that last came through it. */
+static enum errcode
+admin_mp_show_read(struct admin_op *a, struct worker_ctx *ctx)
+{
+    struct store_mp *mp = &a->row.mp;
+    const char *errstr = NULL;
+    int64_t last = 0, devices = 0;
+    int rc;
+
+    if ((rc = store_mp_get(ctx->store, a->id, mp, &errstr)) == 1 ||
+        (rc == 0 && mp->removed_at != 0))
+        return commit_op_fail(&a->op, ERRCODE_NOT_FOUND, "no MP %s", a->id);
+    if (rc == -1 || store_maint_mp_last_use(ctx->store, mp->id, &last, &errstr) == -1 ||
+        store_impact_mp(ctx->store, mp->id, &devices, &errstr) == -1)
+        return commit_op_store_fail(&a->op, errstr);
+    if ((a->reply = admin_mp_json(mp)) == NULL)
+        return commit_op_fail(&a->op, ERRCODE_UNAVAILABLE, "out of memory");
+    json_object_set_new(a->reply, "last_used_at", admin_time(last));
+    json_object_set_new(a->reply, "devices", json_integer(devices));
+    return ERRCODE_OK;
+}
+
+void
+admin_mp_show(struct http_req *req)
+{
+    struct admin_op *a = admin_op_for_path(req, ids_is_uuid4, "MP");
+
+    if (a != NULL)
+        admin_op_read(a, admin_mp_show_read);
+}
+
+/* Writer: the new key hash (row.mp.key_hash) of a live MP; the reply (made
+ * on the loop, with the key) gets the MP's name. */
+static enum errcode
+admin_mp_rotate_key_apply(struct commit_op *op, struct commit_ctx *ctx)
+{
+    struct admin_op *a = (struct admin_op *)op;
+    struct store_mp cur;
+    const char *errstr = NULL;
+    int rc = store_mp_get(ctx->store, a->id, &cur, &errstr);
+
+    if (rc == 0 && cur.removed_at == 0)
+        rc = store_maint_mp_set_key(ctx->store, a->id, a->row.mp.key_hash, &errstr);
+    else if (rc == 0)
+        rc = 1; /* removed */
+    if (rc == 1)
+        return commit_op_fail(op, ERRCODE_NOT_FOUND, "no MP %s", a->id);
+    if (rc == -1)
+        return commit_op_store_fail(op, errstr);
+    json_object_set_new(a->reply, "name", json_string(cur.name));
+    return admin_op_audit(a, ctx, "mp.rotate_key", a->id, NULL);
+}
+
+void
+admin_mp_rotate_key(struct http_req *req)
+{
+    struct admin_op *a = admin_op_for_path(req, ids_is_uuid4, "MP");
+    char key[64];
+
     if (a == NULL)
         return;
-    if ((a->page.items = json_array()) == NULL) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
-        admin_op_free(a);
-        return;
-    }
-    admin_op_read(a, admin_mp_list_read);
+    auth_new_key(key, a->row.mp.key_hash); /* only the hash: the key is in the reply */
+    a->reply = json_pack("{s:s, s:s}", "id", a->id, "api_key", key);
+    OPENSSL_cleanse(key, sizeof(key));
+    admin_op_write(a, admin_mp_rotate_key_apply);
 }
 
 static enum errcode
@@ -118,15 +184,10 @@ admin_mp_remove_apply(struct commit_op *op, struct commit_ctx *ctx)
 void
 admin_mp_remove(struct http_req *req)
 {
-    struct admin_op *a;
+    struct admin_op *a = admin_op_for_path(req, ids_is_uuid4, "MP");
 
-    if (!ids_is_uuid4(req->params[0])) {
-        http_reply_problem(req, ERRCODE_NOT_FOUND, "no such MP");
+    if (a == NULL)
         return;
-    }
-    if ((a = admin_op_new(req)) == NULL)
-        return;
-    snprintf(a->id, sizeof(a->id), "%.36s", req->params[0]);
     a->reply = json_pack("{s:s, s:b}", "id", a->id, "removed", 1);
     admin_op_write(a, admin_mp_remove_apply);
 }

@@ -1,6 +1,6 @@
 /* The admin op and the flows every admin feature shares (see admin_op.h):
  * to a worker and back for reads, to the writer and back for changes, keyset
- * paging, and block/unblock as one table-driven flow. */
+ * paging, and block/unblock and purge as table-driven flows. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -45,6 +45,20 @@ admin_op_new(struct http_req *req)
     }
     a->req = req;
     snprintf(a->actor, sizeof(a->actor), "%s", req->actor);
+    return a;
+}
+
+struct admin_op *
+admin_op_for_path(struct http_req *req, int (*valid)(const char *id), const char *noun)
+{
+    struct admin_op *a;
+
+    if (!valid(req->params[0])) {
+        http_reply_problem(req, ERRCODE_NOT_FOUND, "no such %s", noun);
+        return NULL;
+    }
+    if ((a = admin_op_new(req)) != NULL)
+        snprintf(a->id, sizeof(a->id), "%.64s", req->params[0]);
     return a;
 }
 
@@ -152,16 +166,26 @@ admin_page_init(struct admin_op *a)
         snprintf(p->after, sizeof(p->after), "%s", after);
         p->has_after = 1;
     }
-    if ((p->items = json_array()) == NULL) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
-        goto fail;
-    }
-    p->now = clock_now(a->env);
-    p->skew = a->env->cfg->clock_skew_ms / 1000;
-    return 0;
+    return admin_page_start(a, p->limit);
 fail:
     admin_op_free(a);
     return -1;
+}
+
+int
+admin_page_start(struct admin_op *a, int limit)
+{
+    struct admin_page *p = &a->page;
+
+    if ((p->items = json_array()) == NULL) {
+        http_reply_problem(a->req, ERRCODE_UNAVAILABLE, "out of memory");
+        admin_op_free(a);
+        return -1;
+    }
+    p->limit = limit;
+    p->now = clock_now(a->env);
+    p->skew = a->env->cfg->clock_skew_ms / 1000;
+    return 0;
 }
 
 int
@@ -249,13 +273,8 @@ admin_block_route(struct http_req *req, const struct admin_blockable *t, int blo
     struct admin_op *a;
     const char *reason = body_str(req->body, "reason");
 
-    if (!t->valid(req->params[0])) {
-        http_reply_problem(req, ERRCODE_NOT_FOUND, "no such %s", t->noun);
+    if ((a = admin_op_for_path(req, t->valid, t->noun)) == NULL)
         return;
-    }
-    if ((a = admin_op_new(req)) == NULL)
-        return;
-    snprintf(a->id, sizeof(a->id), "%.64s", req->params[0]); /* valid() bounds it */
     if (block && reason != NULL)
         snprintf(a->reason, sizeof(a->reason), "%s", reason);
     a->blockable = t;
@@ -263,6 +282,79 @@ admin_block_route(struct http_req *req, const struct admin_blockable *t, int blo
     a->action = t->action[block];
     a->feed_changed = 1;
     admin_op_write(a, admin_block_apply);
+}
+
+/* Purge and prune ------------------------------------------------------------ */
+
+static void
+admin_purge_id_cb(const char *id, void *arg)
+{
+    json_array_append_new(arg, json_string(id));
+}
+
+/* The purge at now on st (a worker's for a dry run, the writer's else): the
+ * reply, and the audit record of what was removed. */
+static enum errcode
+admin_purge_run(struct admin_op *a, struct store *st, struct commit_ctx *ctx, int64_t now)
+{
+    const struct admin_purgeable *t = a->purgeable;
+    int64_t skew = a->env->cfg->clock_skew_ms / 1000;
+    struct store_purge r;
+    const char *errstr = NULL;
+    json_t *ids = json_array();
+
+    json_decref(a->reply); /* apply runs again when its batch is retried */
+    a->reply = NULL;
+    if (ids == NULL)
+        return commit_op_fail(&a->op, ERRCODE_UNAVAILABLE, "out of memory");
+    if (t->purge(st, now - a->purge.older_than, now, skew, a->purge.limit, a->purge.dry_run,
+                 admin_purge_id_cb, ids, &r, &errstr) == -1) {
+        json_decref(ids);
+        return commit_op_store_fail(&a->op, errstr);
+    }
+    a->reply = json_pack("{s:b, s:I, s:I, s:b, s:O}", "dry_run", a->purge.dry_run, "count",
+                         (json_int_t)r.count, "tombstones", (json_int_t)r.tombstones, "more",
+                         r.more, "ids", ids);
+    if (ctx == NULL || r.count == 0) {
+        json_decref(ids); /* nothing changed: nothing to audit */
+        return a->reply != NULL ? ERRCODE_OK
+                                : commit_op_fail(&a->op, ERRCODE_UNAVAILABLE, "out of memory");
+    }
+    return admin_op_audit(a, ctx, t->action, t->subject,
+                          json_pack("{s:I, s:I, s:I, s:o}", "older_than_seconds",
+                                    (json_int_t)a->purge.older_than, "count", (json_int_t)r.count,
+                                    "tombstones", (json_int_t)r.tombstones, "ids", ids));
+}
+
+static enum errcode
+admin_purge_read(struct admin_op *a, struct worker_ctx *ctx)
+{
+    return admin_purge_run(a, ctx->store, NULL, a->page.now);
+}
+
+static enum errcode
+admin_purge_apply(struct commit_op *op, struct commit_ctx *ctx)
+{
+    return admin_purge_run((struct admin_op *)op, ctx->store, ctx, ctx->now_ms / 1000);
+}
+
+void
+admin_purge_route(struct http_req *req, const struct admin_purgeable *t)
+{
+    struct admin_op *a;
+
+    if ((a = admin_op_new(req)) == NULL)
+        return;
+    a->purgeable = t;
+    /* body_purge bounds them */
+    a->purge.older_than = body_int(req->body, "older_than_seconds", 0);
+    a->purge.dry_run = json_is_true(json_object_get(req->body, "dry_run"));
+    a->purge.limit = (int)body_int(req->body, "limit", ADMIN_PURGE_LIMIT_DEFAULT);
+    a->page.now = clock_now(req->env); /* a dry run's time */
+    if (a->purge.dry_run)
+        admin_op_read(a, admin_purge_read);
+    else
+        admin_op_write(a, admin_purge_apply);
 }
 
 /* Wire helpers --------------------------------------------------------------- */

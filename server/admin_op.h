@@ -16,6 +16,7 @@
 #include "committer.h"
 #include "devices.h"
 #include "mps.h"
+#include "purge.h"
 #include "signer.h"
 #include "workers.h"
 
@@ -26,6 +27,7 @@ struct store_audit;
 
 #define ADMIN_LIMIT_DEFAULT 100
 #define ADMIN_LIMIT_MAX 1000
+#define ADMIN_PURGE_LIMIT_DEFAULT 1000 /* entries one purge call removes */
 
 /* A keyset page: ?limit= and ?after= copied from the query on the loop;
  * filled on the worker. Lists ask for one row more than the page so that
@@ -59,6 +61,17 @@ struct admin_blockable {
     json_t *(*reply)(struct admin_op *a, int blocked, int64_t now);
 };
 
+/* What a purge needs of a kind of entry (devices, bulk tokens): one table
+ * entry each, one flow (admin_purge_route). */
+struct admin_purgeable {
+    const char *action;  /* audit action: "device.purge" */
+    const char *subject; /* audit subject: "devices" */
+    /* store/purge.h: entries older than before, at most limit */
+    int (*purge)(struct store *st, int64_t before, int64_t now, int64_t skew, int limit,
+                 int dry_run, void (*ids)(const char *id, void *arg), void *arg,
+                 struct store_purge *out, const char **errstr);
+};
+
 struct admin_op {
     struct commit_op op;  /* first: the committer hands this pointer back */
     struct work work;     /* reads: the worker half */
@@ -81,6 +94,11 @@ struct admin_op {
     struct admin_page page;
     const struct admin_blockable *blockable;
     int block;
+    const struct admin_purgeable *purgeable;
+    struct {
+        int64_t older_than; /* seconds */
+        int limit, dry_run;
+    } purge;
     union {
         struct store_bulk bulk;
         struct store_device dev;
@@ -97,6 +115,11 @@ struct admin_op {
 struct admin_op *admin_op_new(struct http_req *req);
 /* A new op for no request (maintenance); NULL when out of memory. */
 struct admin_op *admin_op_new_system(struct sitetokend *env);
+/* A new op for the thing req's path names: params[0] checked by valid
+ * (which bounds it to 64 bytes) and copied into a->id; not_found ("no such
+ * <noun>") when it is not one. NULL when answered. */
+struct admin_op *admin_op_for_path(struct http_req *req, int (*valid)(const char *id),
+                                   const char *noun);
 void admin_op_free(struct admin_op *a);
 /* To the writer: apply runs there in the batch; the answer comes from
  * admin_op_done. */
@@ -114,6 +137,9 @@ enum errcode admin_op_audit(struct admin_op *a, struct commit_ctx *ctx, const ch
 /* Paging: reads ?limit and ?after into a->page (0), or answers
  * invalid_request (-1, req and a gone). */
 int admin_page_init(struct admin_op *a);
+/* A page of limit items from the start, at the loop's now: for a show's
+ * list and the purge's now. 0, or -1 (answered unavailable, a gone). */
+int admin_page_start(struct admin_op *a, int limit);
 /* Keeps one item (or notes that there are more); nonzero stops the list. */
 int admin_page_add(struct admin_page *p, json_t *item, const char *cursor);
 /* The page as the reply ({items, next}), or the store's failure. */
@@ -122,9 +148,20 @@ enum errcode admin_page_done(struct admin_op *a, int rc, const char *errstr);
 /* Block or unblock through the one flow: id from the path, optional
  * {reason}, then the writer; the feed learns of it after the commit. */
 void admin_block_route(struct http_req *req, const struct admin_blockable *t, int block);
+/* Purge or prune through the one flow: {older_than_seconds, dry_run,
+ * limit} from the body; a dry run reads on a worker, a purge goes to the
+ * writer with its audit record (none when nothing was removed). */
+void admin_purge_route(struct http_req *req, const struct admin_purgeable *t);
 /* Writer: adds the feed entry of a revocation of a->id; *serial gets its serial. */
 enum errcode admin_revocation_add(struct admin_op *a, struct commit_ctx *ctx, const char *kind,
                                   int64_t expires_at, int64_t *serial);
+
+/* The items of the lists, shared by the shows: a bulk token at now
+ * (admin_bulk.c), a device, a token at now with tokens accepted until exp +
+ * skew (admin_devices.c). NULL when out of memory. */
+json_t *admin_bulk_json(const struct store_bulk *b, int64_t now);
+json_t *admin_device_json(const struct store_device *d);
+json_t *admin_token_json(const struct store_token *t, int64_t now, int64_t skew);
 
 /* Times on the wire: RFC 3339, or null for "never" (0). */
 json_t *admin_time(int64_t t);

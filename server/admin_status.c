@@ -1,7 +1,10 @@
 /* Admin routes about the server itself: its status (version, uptime, store,
- * group-commit counters) and the debug clock (tests only: moves every clock
- * the server reads, then runs maintenance at the new time). */
+ * group-commit counters), the summary sitetokenctl's `status` adds (counts
+ * and keys read on a worker, listeners added on the loop) and the debug
+ * clock (tests only: moves every clock the server reads, then runs
+ * maintenance at the new time). */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,9 +15,11 @@
 #include "committer.h"
 #include "config.h"
 #include "http.h"
+#include "keys.h"
 #include "log.h"
 #include "maintenance.h"
 #include "sitetokend.h"
+#include "stats.h"
 #include "store.h"
 #include "timefmt.h"
 
@@ -56,6 +61,72 @@ admin_status(struct http_req *req)
         return;
     a->after = admin_status_after;
     admin_op_read(a, admin_status_read);
+}
+
+/* The next rotation: a waiting next key activates at its time; else the
+ * active key is due rotation_period after it activated (signer.c). */
+static json_t *
+admin_summary_keys(const struct store_key *keys, size_t nkeys, int64_t period)
+{
+    const char *active_kid = NULL;
+    int64_t next_at = 0, active_at = 0;
+
+    for (size_t i = 0; i < nkeys; i++) {
+        if (strcmp(keys[i].status, "active") == 0 && keys[i].activates_at >= active_at) {
+            active_kid = keys[i].kid;
+            active_at = keys[i].activates_at;
+        } else if (strcmp(keys[i].status, "next") == 0) {
+            next_at = keys[i].activates_at;
+        }
+    }
+    if (next_at == 0 && active_kid != NULL)
+        next_at = active_at + period;
+    return json_pack("{s:o, s:o}", "active_kid", admin_opt_str(active_kid), "next_rotation_at",
+                     admin_time(next_at));
+}
+
+static enum errcode
+admin_summary_read(struct admin_op *a, struct worker_ctx *ctx)
+{
+    struct store_stats_counts c;
+    struct store_key *keys = NULL;
+    size_t nkeys = 0;
+    const char *errstr = NULL;
+
+    if (store_stats_counts(ctx->store, a->page.now, &c, &errstr) == -1 ||
+        store_keys_list(ctx->store, &keys, &nkeys, &errstr) == -1)
+        return commit_op_store_fail(&a->op, errstr);
+    a->reply = admin_summary_keys(keys, nkeys, a->env->cfg->rotation_period_ms / 1000);
+    store_keys_free(keys, nkeys);
+    if (a->reply == NULL ||
+        json_object_update_new(
+            a->reply,
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "devices", (json_int_t)c.devices,
+                      "devices_blocked", (json_int_t)c.devices_blocked, "tokens_live",
+                      (json_int_t)c.tokens_live, "bulk_tokens", (json_int_t)c.bulk_tokens,
+                      "bulk_active", (json_int_t)c.bulk_live, "mps", (json_int_t)c.mps)) == -1)
+        return commit_op_fail(&a->op, ERRCODE_UNAVAILABLE, "out of memory");
+    return ERRCODE_OK;
+}
+
+/* Loop: what only the loop knows. */
+static void
+admin_summary_after(struct admin_op *a)
+{
+    json_object_set_new(a->reply, "listeners", json_string(http_describe(a->env->http)));
+    json_object_set_new(a->reply, "admin_socket", json_string(a->env->cfg->admin_socket));
+}
+
+void
+admin_summary(struct http_req *req)
+{
+    struct admin_op *a = admin_op_new(req);
+
+    if (a == NULL)
+        return;
+    a->page.now = clock_now(req->env);
+    a->after = admin_summary_after;
+    admin_op_read(a, admin_summary_read);
 }
 
 void

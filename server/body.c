@@ -50,6 +50,16 @@ static const struct body_field body_fields_debug_clock[] = {
      .min = -3153600000LL,
      .imax = 3153600000LL},
 };
+/* device purge and bulk prune */
+static const struct body_field body_fields_purge[] = {
+    {.name = "older_than_seconds",
+     .type = BODY_INT,
+     .required = 1,
+     .min = 0,
+     .imax = 100LL * 366 * 86400},
+    {.name = "dry_run", .type = BODY_BOOL},
+    {.name = "limit", .type = BODY_INT, .min = 1, .imax = BODY_PURGE_LIMIT_MAX},
+};
 static const struct body_field body_fields_reason[] = {
     {.name = "reason", .type = BODY_TEXT, .max = BODY_REASON_MAX},
 };
@@ -65,6 +75,7 @@ const struct body_shape body_keys_rotate = BODY_SHAPE(body_fields_keys_rotate, 1
 const struct body_shape body_debug_clock = BODY_SHAPE(body_fields_debug_clock, 0);
 const struct body_shape body_block = BODY_SHAPE(body_fields_reason, 1);
 const struct body_shape body_revoke = BODY_SHAPE(body_fields_reason, 1);
+const struct body_shape body_purge = BODY_SHAPE(body_fields_purge, 0);
 /* unblock takes no fields: an empty body or {} */
 const struct body_shape body_unblock = {.fields = NULL, .n = 0, .optional = 1};
 

@@ -36,13 +36,14 @@ struct body_shape {
 /* The body of every route that takes one, by route. */
 extern const struct body_shape body_register, body_exchange, body_renew, body_access,
     body_introspect, body_bulk_create, body_mp_add, body_keys_rotate, body_debug_clock, body_block,
-    body_unblock, body_revoke;
+    body_unblock, body_revoke, body_purge;
 
 /* Longest accepted lengths, for handlers that copy fields into fixed rows. */
 #define BODY_TOKEN_MAX 8192
 #define BODY_TEXT_MAX 256
 #define BODY_REASON_MAX 128
 #define BODY_PEM_MAX 16384
+#define BODY_PURGE_LIMIT_MAX 10000
 /* lifetime_minutes is bounded here by the largest any config allows; the
  * handler holds it to limits.bulk_max_lifetime. */
 #define BODY_LIFETIME_MINUTES_MAX 1000000000LL

@@ -36,6 +36,7 @@
 #include "mpapi.h"
 #include "proof.h"
 #include "proofs.h"
+#include "purge.h"
 #include "ratelimit.h"
 #include "replay.h"
 #include "revocations.h"
@@ -186,6 +187,11 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
                                       "the device registered concurrently; retry");
             rc = store_device_touch(st, cur.id, m->dev.hardware_id, m->dev.name, m->mp.id, now,
                                     &errstr);
+        } else if ((rc = store_purge_tombstone(st, m->dev.jkt, &errstr)) != 1) {
+            /* a purged blocked device's key (store/purge.c) stays refused */
+            return rc == -1 ? commit_op_store_fail(op, errstr)
+                            : commit_op_fail(op, ERRCODE_DEVICE_BLOCKED, "%s",
+                                             "this key belongs to a purged blocked device");
         } else {
             m->dev.created_at = m->dev.last_seen_at = now;
             rc = store_device_insert(st, &m->dev, &errstr);

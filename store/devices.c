@@ -222,6 +222,30 @@ store_device_list(struct store *st, const char *status, const char *name_prefix,
 }
 
 int
+store_device_list_bulk(struct store *st, const char *bulk_id, int limit,
+                       int (*cb)(const struct store_device *d, void *arg), void *arg,
+                       const char **errstr)
+{
+    struct store_device d;
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_DEVICE_LIST_BULK,
+                           "SELECT " DEVICE_COLS " FROM devices WHERE bulk_id = ?1"
+                           " ORDER BY created_at, id LIMIT ?2",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, bulk_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 2, limit > 0 ? limit : -1);
+    while ((rc = store_row_next(st, stmt, device_from_row, &d, "devices of a bulk token",
+                                errstr)) == 1 &&
+           cb(&d, arg) == 0)
+        ;
+    store_stmt_done(stmt);
+    return rc == -1 ? -1 : 0;
+}
+
+int
 store_token_insert(struct store *st, const struct store_token *t, const char **errstr)
 {
     sqlite3_stmt *stmt;

@@ -69,6 +69,11 @@ int store_device_list(struct store *st, const char *status, const char *name_pre
                       const char *after, int limit,
                       int (*cb)(const struct store_device *d, void *arg), void *arg,
                       const char **errstr);
+/* The devices enrolled with bulk_id, oldest first, at most limit
+ * (devices_bulk index); cb returns nonzero to stop. 0 or -1. */
+int store_device_list_bulk(struct store *st, const char *bulk_id, int limit,
+                           int (*cb)(const struct store_device *d, void *arg), void *arg,
+                           const char **errstr);
 
 /* A duplicate jti or an unknown device_id is an error (-1). bulk_id, mp_id,
  * prev_jti, revoke_reason "" and revoked_at 0 are stored as NULL. */

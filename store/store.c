@@ -177,6 +177,23 @@ static const struct store_migration {
             "CREATE INDEX IF NOT EXISTS audit_action_seq ON audit(action, seq);"
             "CREATE INDEX IF NOT EXISTS audit_subject_seq ON audit(subject, seq);",
     },
+    {
+        .version = 7,
+        .name = "purge tombstones",
+        /* store/purge.c: a purged blocked device leaves its key thumbprint
+         * (and hardware id, for the record) so that it still cannot register
+         * again; devices by last contact, for `device purge`. IF NOT
+         * EXISTS: a test that rewinds the schema re-applies this. */
+        .sql = "CREATE TABLE IF NOT EXISTS device_tombstones ("
+               "  jkt TEXT PRIMARY KEY,"
+               "  hardware_id TEXT NOT NULL,"
+               "  device_id TEXT NOT NULL,"
+               "  purged_at INTEGER NOT NULL"
+               ") STRICT;"
+               "CREATE INDEX IF NOT EXISTS device_tombstones_hardware_id"
+               " ON device_tombstones(hardware_id);"
+               "CREATE INDEX IF NOT EXISTS devices_last_seen ON devices(last_seen_at);",
+    },
 };
 
 #define STORE_NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

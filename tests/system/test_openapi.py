@@ -286,7 +286,11 @@ def test_every_operation_answers_as_documented(server, mp):
     st, m = server.admin("POST", "/v1/admin/mps", {"name": "mp-oa"})
     assert st == 201
     calls = [
-        ("GET", "/v1/admin/status"), ("GET", "/v1/admin/bulk-tokens"),
+        ("GET", "/v1/admin/status"), ("GET", "/v1/admin/summary"),
+        ("GET", "/v1/admin/bulk-tokens"), ("GET", "/v1/admin/bulk-tokens/%s" % bulk["id"]),
+        ("POST", "/v1/admin/bulk-tokens/prune", {"older_than_seconds": 0, "dry_run": True}),
+        ("POST", "/v1/admin/devices/purge", {"older_than_seconds": 0, "dry_run": True}),
+        ("GET", "/v1/admin/tokens/%s" % jti),
         ("POST", "/v1/admin/bulk-tokens/%s/block" % bulk["id"]),
         ("POST", "/v1/admin/bulk-tokens/%s/unblock" % bulk["id"]),
         ("GET", "/v1/admin/devices"), ("GET", "/v1/admin/devices/%s" % dev),
@@ -295,14 +299,15 @@ def test_every_operation_answers_as_documented(server, mp):
         ("GET", "/v1/admin/tokens?device_id=%s" % dev),
         ("POST", "/v1/admin/tokens/%s/revoke" % jti),
         ("GET", "/v1/admin/keys"), ("POST", "/v1/admin/keys/rotate"),
-        ("GET", "/v1/admin/mps"), ("DELETE", "/v1/admin/mps/%s" % m["id"]),
+        ("GET", "/v1/admin/mps"), ("GET", "/v1/admin/mps/%s" % m["id"]),
+        ("POST", "/v1/admin/mps/%s/rotate-key" % m["id"]), ("DELETE", "/v1/admin/mps/%s" % m["id"]),
         ("GET", "/v1/admin/audit"), ("GET", "/v1/admin/audit/verify"),
         ("GET", "/v1/admin/audit/recent?action=device."), ("GET", "/v1/admin/overview?hours=2"),
         ("GET", "/v1/admin/search/devices?by=name&q=laptop"),
         ("GET", "/v1/admin/impact?bulk_id=%s" % bulk["id"]),
     ]
-    for method, path in calls:
-        st, doc = server.admin(method, path, {} if method == "POST" else None)
+    for method, path, *body in calls:
+        st, doc = server.admin(method, path, body[0] if body else {} if method == "POST" else None)
         assert 200 <= st < 300, (method, path, st, doc)
     with openapi_check._lock:
         ok = {(m, t) for m, t, s in openapi_check.seen if 200 <= s < 300}
