@@ -54,5 +54,9 @@ int64_t gw_now(const struct gw *g);
 int gw_fresh(struct gw *g);
 
 void gw_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Tells systemd (Type=notify) a state ("READY=1", "STOPPING=1"; NULL:
+ * RELOADING=1 with MONOTONIC_USEC); a failure is logged, never fatal. Any
+ * thread. */
+void gw_notify(const char *state);
 
 #endif

@@ -26,6 +26,7 @@
 #include "gw.h"
 #include "gw_auth.h"
 #include "gw_fetch.h"
+#include "notify.h"
 
 static int gw_log_level = 2; /* set once at start: 0 error .. 3 debug */
 
@@ -72,6 +73,17 @@ gw_log(const char *level, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+void
+gw_notify(const char *state)
+{
+    const char *errstr = NULL;
+    int rc = state != NULL ? notify_send(state, &errstr) : notify_reloading(&errstr);
+
+    if (rc == -1)
+        gw_log("warn", "event=notify state=%s error=\"%s\"", state != NULL ? state : "RELOADING=1",
+               errstr);
 }
 
 /* Counters by answer code, for /metrics; loop only. */
@@ -281,7 +293,19 @@ gw_request_cb(struct evhttp_request *req, void *arg)
 static void
 gw_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
+    gw_notify("STOPPING=1");
     event_base_loopexit(arg, NULL);
+}
+
+/* SIGHUP: refetch the keys and reload the revocations in full now; the
+ * follower says READY=1 again once both fetches are over. The config file is
+ * read only at start. */
+static void
+gw_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+    gw_log("info", "event=reload msg=\"refetching keys and revocations\"");
+    gw_notify(NULL);
+    gw_fetch_reload(arg);
 }
 
 static void
@@ -299,7 +323,7 @@ main(int argc, char **argv)
     static struct gw g; /* the process-wide context */
     struct gw_loop loop = {.g = &g};
     struct evhttp_bound_socket *bound;
-    struct event *sigs[2] = {NULL, NULL};
+    struct event *sigs[3] = {NULL, NULL, NULL};
     struct evhttp *http = NULL;
     const char *file = NULL, *errstr = NULL;
     char addr[128];
@@ -384,8 +408,9 @@ main(int argc, char **argv)
     }
     sigs[0] = evsignal_new(loop.base, SIGTERM, gw_signal_cb, loop.base);
     sigs[1] = evsignal_new(loop.base, SIGINT, gw_signal_cb, loop.base);
-    event_add(sigs[0], NULL);
-    event_add(sigs[1], NULL);
+    sigs[2] = evsignal_new(loop.base, SIGHUP, gw_hup_cb, &g);
+    for (int i = 0; i < 3; i++)
+        event_add(sigs[i], NULL);
     snprintf(addr, sizeof(addr), "%s:%u", g.cfg.listen_address, (unsigned)port);
     fprintf(stderr, "ready: listening on http://%s\n", addr);
     event_base_dispatch(loop.base);
@@ -393,7 +418,7 @@ main(int argc, char **argv)
     rc = 0;
 done:
     gw_fetch_stop(&g);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         if (sigs[i] != NULL)
             event_free(sigs[i]);
     if (http != NULL)
