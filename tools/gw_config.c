@@ -45,6 +45,8 @@ static const struct gw_key gw_keys[] = {
     {"listen.address", GW_STR, OFF(listen_address), 1, 255, "127.0.0.1",
      "address of the forward-auth listener"},
     {"listen.port", GW_INT, OFF(listen_port), 0, 65535, "9180", "its port (0: any free one)"},
+    {"listen.threads", GW_INT, OFF(listen_threads), 0, 64, "0",
+     "event loops answering /auth, sharing the port (SO_REUSEPORT); 0: one per CPU"},
     {"public_origin", GW_STR, OFF(public_origin), 0, 1024, "",
      "scheme://host[:port] to rebuild htu (wins over X-Forwarded-*)"},
     {"audience", GW_STR, OFF(audience), 1, 255, "urn:sitetoken:gateway",

@@ -19,6 +19,7 @@ struct gw_config {
     char *authority_url, *ca_file, *client_cert, *client_key, *issuer, *feed_format;
     char *listen_address;
     int64_t listen_port;
+    int64_t listen_threads; /* loops; 0: one per CPU */
     char *public_origin, *audience;
     int64_t clock_skew, max_staleness, kid_cooldown; /* seconds */
     int64_t connect_timeout, request_timeout;        /* seconds */
