@@ -23,6 +23,7 @@
 
 #include "b64url.h"
 #include "bench_gateway.h"
+#include "bench_gwfloor.h"
 #include "bench_work.h"
 #include "ids.h"
 #include "jws.h"
@@ -356,174 +357,40 @@ gwb_proofs_make(const struct bench_gw_opts *o, const struct gwb_dev *devs, size_
     return started == threads && rc == 0 ? 0 : -1;
 }
 
-/* --- the floor ------------------------------------------------------------ */
-
-enum gwb_floor_mode { GWB_FLOOR_RAW, GWB_FLOOR_FULL, GWB_FLOOR_TOKEN, GWB_FLOOR_PROOF };
-
-/* A thread of the floor: one device's access token and one of its proofs,
- * parsed once (raw: the two signature checks alone) and a verifier of its
- * own (full: what the gateway asks of libsitetoken per request, without the
- * replay cache: the same proof is checked again and again). */
-struct gwb_floor_thread {
-    pthread_t tid;
-    enum gwb_floor_mode mode;
-    double seconds, rate;
-    struct jws token, proof;
-    EVP_PKEY *server_pub, *device_pub; /* borrowed: the JWKS's, owned by keys */
-    struct jwks *keys;                 /* owned */
-    struct sitetoken_verifier *v;      /* owned */
-    const struct gwb_dev *dev;
-    char *proof_text; /* owned */
-    size_t proof_len;
-    const char *issuer;
-    long long clock_offset;
-    int failed;
-};
-
-static int
-gwb_floor_once(struct gwb_floor_thread *t)
-{
-    struct sitetoken_claims c;
-    int64_t now;
-
-    switch (t->mode) {
-    case GWB_FLOOR_RAW:
-        return jws_verify(&t->token, t->server_pub) == ERRCODE_OK &&
-                       jws_verify(&t->proof, t->device_pub) == ERRCODE_OK
-                   ? 0
-                   : -1;
-    case GWB_FLOOR_TOKEN:
-        return jws_verify(&t->token, t->server_pub) == ERRCODE_OK ? 0 : -1;
-    case GWB_FLOOR_PROOF:
-        return jws_verify(&t->proof, t->device_pub) == ERRCODE_OK ? 0 : -1;
-    case GWB_FLOOR_FULL:
-        now = (int64_t)time(NULL) + t->clock_offset;
-        if (sitetoken_verify(t->v, t->dev->access, strlen(t->dev->access), SITETOKEN_KIND_ACCESS,
-                             now, &c) != SITETOKEN_OK)
-            return -1;
-        return sitetoken_verify_dpop(t->v, NULL, t->proof_text, t->proof_len, "GET", GWB_HTU,
-                                     t->dev->access, strlen(t->dev->access), &c,
-                                     now) == SITETOKEN_OK
-                   ? 0
-                   : -1;
-    }
-    return -1;
-}
-
-static void *
-gwb_floor_main(void *arg)
-{
-    struct gwb_floor_thread *t = arg;
-    double start = gwb_now_s(), now = start;
-    unsigned long n = 0;
-
-    t->rate = 0;
-    while (now - start < t->seconds) {
-        for (int i = 0; i < 16; i++, n++)
-            if (gwb_floor_once(t) == -1) {
-                t->failed = 1;
-                return NULL;
-            }
-        now = gwb_now_s();
-    }
-    t->rate = (double)n / (now - start);
-    return NULL;
-}
-
-static double
-gwb_floor_phase(struct gwb_floor_thread *t, int threads, enum gwb_floor_mode mode, double seconds)
-{
-    double sum = 0;
-    int started;
-
-    for (int i = 0; i < threads; i++) {
-        t[i].mode = mode;
-        t[i].seconds = seconds;
-        t[i].failed = 0;
-    }
-    for (started = 1; started < threads; started++)
-        if (pthread_create(&t[started].tid, NULL, gwb_floor_main, &t[started]) != 0)
-            break;
-    gwb_floor_main(&t[0]);
-    for (int i = 1; i < started; i++)
-        pthread_join(t[i].tid, NULL);
-    for (int i = 0; i < started; i++) {
-        if (t[i].failed)
-            return -1;
-        sum += t[i].rate;
-    }
-    return sum;
-}
-
-static int
-gwb_floor_setup(const struct bench_gw_opts *o, struct gwb_floor_thread *t, const struct gwb_dev *g)
-{
-    const char *errstr = NULL;
-    EVP_PKEY *dev_pub;
-    json_t *jwk;
-
-    t->dev = g;
-    t->issuer = o->issuer;
-    t->clock_offset = o->clock_offset;
-    if ((t->proof_text = gwb_proof(g, o->alg, o->clock_offset, &t->proof_len)) == NULL ||
-        jws_parse(g->access, strlen(g->access), &t->token, &errstr) != ERRCODE_OK ||
-        jws_parse(t->proof_text, t->proof_len, &t->proof, &errstr) != ERRCODE_OK ||
-        (t->keys = jwks_parse(o->jwks_doc, o->jwks_len, &errstr)) == NULL || t->token.kid == NULL ||
-        (t->server_pub = jwks_find(t->keys, t->token.kid, NULL)) == NULL)
-        return -1;
-    /* The device key as a verifier has it: from its public JWK. */
-    jwk = json_object_get(t->proof.header, "jwk");
-    if ((dev_pub = jwk_public_from_json(jwk, &errstr)) == NULL)
-        return -1;
-    t->device_pub = dev_pub;
-    if ((t->v = sitetoken_verifier_new(o->issuer, "urn:sitetoken:gateway", 60)) == NULL ||
-        sitetoken_verifier_load_jwks(t->v, o->jwks_doc, o->jwks_len, &errstr) == -1)
-        return -1;
-    return 0;
-}
+/* --- the floor (bench_gwfloor.c) ------------------------------------------ */
 
 static int
 gwb_floor(const struct bench_gw_opts *o, const struct gwb_dev *devs, size_t ndev,
           struct bench_floor *fl, const char **errstr)
 {
-    int threads = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN), rc = -1;
-    struct gwb_floor_thread *t;
+    struct bench_gwfloor_opts fo = {.issuer = o->issuer,
+                                    .jwks_doc = o->jwks_doc,
+                                    .jwks_len = o->jwks_len,
+                                    .htu = GWB_HTU,
+                                    .clock_offset = o->clock_offset,
+                                    .threads = o->threads,
+                                    .seconds = o->floor_seconds};
+    size_t n = ndev < 64 ? ndev : 64;
+    struct bench_gwfloor_sample *sm = calloc(n, sizeof(*sm));
+    int rc = -1;
 
-    if (threads < 1)
-        threads = 1;
-    if (threads > 64)
-        threads = 64;
-    if ((t = calloc((size_t)threads, sizeof(*t))) == NULL) {
+    if (sm == NULL) {
         *errstr = "out of memory";
         return -1;
     }
-    memset(fl, 0, sizeof(*fl));
-    fl->threads = threads;
-    fl->seconds = o->floor_seconds;
-    for (int i = 0; i < threads; i++)
-        if (gwb_floor_setup(o, &t[i], &devs[(size_t)i % ndev]) == -1) {
-            *errstr = "floor setup: cannot parse a sample token, proof or key set";
+    for (size_t i = 0; i < n; i++) {
+        sm[i].access = devs[i].access;
+        if ((sm[i].proof = gwb_proof(&devs[i], o->alg, o->clock_offset, &sm[i].proof_len)) ==
+            NULL) {
+            *errstr = "signing a proof failed";
             goto done;
         }
-    if ((fl->rate = gwb_floor_phase(t, threads, GWB_FLOOR_RAW, o->floor_seconds)) < 0 ||
-        (fl->full_rate = gwb_floor_phase(t, threads, GWB_FLOOR_FULL, o->floor_seconds)) < 0 ||
-        (fl->sign_rate = gwb_floor_phase(t, threads, GWB_FLOOR_TOKEN, o->floor_seconds / 4)) < 0 ||
-        (fl->verify_rate = gwb_floor_phase(t, threads, GWB_FLOOR_PROOF, o->floor_seconds / 4)) <
-            0) {
-        *errstr = "a floor verification failed (is the sample token for this gateway?)";
-        goto done;
     }
-    rc = 0;
+    rc = bench_gwfloor_run(&fo, sm, n, fl, errstr);
 done:
-    for (int i = 0; i < threads; i++) {
-        jws_clear(&t[i].token);
-        jws_clear(&t[i].proof);
-        EVP_PKEY_free(t[i].device_pub);
-        jwks_free(t[i].keys);
-        sitetoken_verifier_free(t[i].v);
-        free(t[i].proof_text);
-    }
-    free(t);
+    for (size_t i = 0; i < n; i++)
+        free(sm[i].proof);
+    free(sm);
     return rc;
 }
 
@@ -830,7 +697,7 @@ bench_gateway_run(const struct bench_gw_opts *o, struct bench_gw_result *out, co
         goto done;
     n = o->requests;
     if (n == 0)
-        n = (size_t)(out->fl.rate * 1.2 * (o->duration + o->warmup)) + (size_t)o->connections * 4;
+        n = (size_t)(out->fl.rate * 2 * (o->duration + o->warmup)) + (size_t)o->connections * 4;
     if (n > GWB_MAX_REQUESTS)
         n = GWB_MAX_REQUESTS;
     if (!o->quiet)
