@@ -416,6 +416,7 @@ struct gwb_run {
     size_t nitems, next;
     int alive, stopping;
     uint64_t inflight, t_measure, t_last;
+    double cpu0, gcpu0; /* the bench's and the gateway's CPU seconds when measuring began */
 };
 
 static void gwb_conn_next(struct gwb_conn *c);
@@ -582,11 +583,13 @@ gwb_measure_cb(evutil_socket_t fd, short what, void *arg)
     struct gwb_run *run = arg;
 
     run->t_measure = gwb_now_ns();
+    run->cpu0 = gwb_cpu_self();
+    run->gcpu0 = gwb_cpu_of(run->o->gw_pid);
 }
 
 static int
 gwb_load(const struct bench_gw_opts *o, const struct gwb_target *gt, const struct gwb_item *items,
-         size_t n, struct bench_load_result *r, const char **errstr)
+         size_t n, struct bench_load_result *r, double *cpu, double *gcpu, const char **errstr)
 {
     struct gwb_run run = {.o = o, .gt = gt, .r = r, .items = items, .nitems = n};
     struct timeval tv_to = {.tv_sec = (time_t)o->timeout,
@@ -632,7 +635,7 @@ gwb_load(const struct bench_gw_opts *o, const struct gwb_target *gt, const struc
                                   (suseconds_t)((o->warmup - (double)(time_t)o->warmup) * 1e6)};
         evtimer_add(run.measure_ev, &tv);
     } else {
-        run.t_measure = gwb_now_ns();
+        gwb_measure_cb(-1, 0, &run);
     }
     if (o->duration > 0) {
         double d = o->duration + o->warmup;
@@ -645,6 +648,8 @@ gwb_load(const struct bench_gw_opts *o, const struct gwb_target *gt, const struc
         if (run.conns[i].bev != NULL)
             gwb_conn_next(&run.conns[i]);
     event_base_dispatch(run.base);
+    *cpu = run.t_measure != 0 ? gwb_cpu_self() - run.cpu0 : 0;
+    *gcpu = run.t_measure != 0 && run.gcpu0 >= 0 ? gwb_cpu_of(o->gw_pid) - run.gcpu0 : -1;
     r->elapsed = run.t_last > run.t_measure && run.t_measure != 0
                      ? (double)(run.t_last - run.t_measure) / 1e9
                      : 0;
@@ -680,7 +685,7 @@ bench_gateway_run(const struct bench_gw_opts *o, struct bench_gw_result *out, co
     struct gwb_dev *g = NULL;
     struct gwb_item *items = NULL;
     struct gwb_target gt;
-    double t0 = gwb_now_s(), cpu0, gcpu0;
+    double t0 = gwb_now_s();
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
@@ -714,12 +719,8 @@ bench_gateway_run(const struct bench_gw_opts *o, struct bench_gw_result *out, co
     out->setup_s = gwb_now_s() - t0;
     if (!o->quiet)
         fprintf(stderr, "setup: %.1f s; running\n", out->setup_s);
-    cpu0 = gwb_cpu_self();
-    gcpu0 = gwb_cpu_of(o->gw_pid);
-    if (gwb_load(o, &gt, items, n, &out->res, errstr) == -1)
+    if (gwb_load(o, &gt, items, n, &out->res, &out->client_cpu_s, &out->gw_cpu_s, errstr) == -1)
         goto done;
-    out->client_cpu_s = gwb_cpu_self() - cpu0;
-    out->gw_cpu_s = gcpu0 >= 0 ? gwb_cpu_of(o->gw_pid) - gcpu0 : -1;
     rc = 0;
 done:
     for (size_t i = 0; items != NULL && i < n; i++)

@@ -33,8 +33,9 @@ struct bench_gw_result {
     struct bench_load_result res;
     struct bench_floor fl; /* rate: raw verifies; full_rate: through libsitetoken */
     size_t premade;
-    double setup_s, client_cpu_s; /* the bench's own CPU during the measured run */
-    double gw_cpu_s;              /* the gateway's; < 0 when unknown */
+    double setup_s;
+    double client_cpu_s; /* the bench's own CPU seconds while measuring (after the warm-up) */
+    double gw_cpu_s;     /* the gateway's; < 0 when unknown */
 };
 
 /* Setup (devices, exchanges, access tokens through the authority), the

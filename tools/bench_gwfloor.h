@@ -2,7 +2,9 @@
  * access-token signature verify plus one DPoP-proof signature verify (rate),
  * and the same request through libsitetoken (full_rate: parsing, the key from
  * the proof's jwk, thumbprint, claims; no replay cache), each verify alone
- * (sign_rate holds the token verify, verify_rate the proof verify). */
+ * (sign_rate holds the token verify, verify_rate the proof verify). Each
+ * rate is the sum over the threads of operations per CPU-second of the
+ * thread: CPU time, not wall time, so contention does not lower it. */
 #ifndef SITETOKEN_BENCH_GWFLOOR_H
 #define SITETOKEN_BENCH_GWFLOOR_H
 

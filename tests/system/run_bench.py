@@ -210,13 +210,21 @@ def main():
     if "gateway" in results:
         g = results["gateway"]
         cpus = g["cpus"] or 1
-        print("gateway floor (%d threads): %.0f checks/s (token verify %.0f/s, proof verify "
-              "%.0f/s; through libsitetoken %.0f/s); cpu share of %d CPUs: gateway %.0f%%, "
-              "bench %.0f%%"
+        dur = g["duration_s"] or 1
+        gw_cpu = g["server_cpu_s"] or 0
+        # The floor is per CPU-second (bench_gwfloor.c); the gateway's own
+        # checks per CPU-second it used say how close it comes per CPU.
+        per_cpu = g["ok"] / gw_cpu if gw_cpu else 0
+        floor_per_cpu = g["floor_rate"] / g["floor"]["threads"]
+        print("gateway floor (%d threads, per CPU-second): %.0f checks/s (token verify %.0f/s, "
+              "proof verify %.0f/s; through libsitetoken %.0f/s)"
               % (g["floor"]["threads"], g["floor_rate"], g["floor"]["sign_rate"],
-                 g["floor"]["verify_rate"], g["floor"]["full_rate"], cpus,
-                 100 * (g["server_cpu_s"] or 0) / g["duration_s"] / cpus if g["duration_s"] else 0,
-                 100 * g["client_cpu_s"] / g["duration_s"] / cpus if g["duration_s"] else 0))
+                 g["floor"]["verify_rate"], g["floor"]["full_rate"]))
+        print("gateway: ratio %.3f; CPU share of %d CPUs: gateway %.0f%%, bench %.0f%%; "
+              "checks per gateway CPU-second %.0f = %.3f of the floor's per CPU"
+              % (g["ratio"] or 0, cpus, 100 * gw_cpu / dur / cpus,
+                 100 * g["client_cpu_s"] / dur / cpus, per_cpu,
+                 per_cpu / floor_per_cpu if floor_per_cpu else 0))
     if a.out:
         a.out.write_text(json.dumps(results, indent=2) + "\n")
     return 0
