@@ -353,6 +353,29 @@ gw_config_trusted(const struct gw_config *cfg, const char *addr)
 }
 
 void
+gw_config_man(FILE *out)
+{
+    static const char *const types[] = {"string", "integer", "duration", "bool", "list"};
+
+    fprintf(out, ".Bl -tag -width Ds\n");
+    for (size_t i = 0; i < GW_NKEYS; i++) {
+        const struct gw_key *k = &gw_keys[i];
+
+        if (*k->def != '\0')
+            fprintf(out, ".It Cm %s Ar %s Pq Ql %s\n", k->name, types[k->type], k->def);
+        else
+            fprintf(out, ".It Cm %s Ar %s Pq empty\n", k->name, types[k->type]);
+        /* help lines never start with '.' or '\'' (mdoc requests) */
+        fprintf(out, "%s.\n", k->help);
+        if (k->type == GW_INT)
+            fprintf(out, "From %lld to %lld.\n", (long long)k->min, (long long)k->max);
+        else if (k->type == GW_DUR)
+            fprintf(out, "From %lld to %lld seconds.\n", (long long)k->min, (long long)k->max);
+    }
+    fprintf(out, ".El\n");
+}
+
+void
 gw_config_describe(FILE *out)
 {
     for (size_t i = 0; i < GW_NKEYS; i++)

@@ -40,5 +40,8 @@ void gw_config_free(struct gw_config *cfg);
 int gw_config_trusted(const struct gw_config *cfg, const char *addr);
 /* Print the schema (name, type, default, help), for --help-config. */
 void gw_config_describe(FILE *out);
+/* The same schema as an mdoc tag list (the CONFIGURATION section of
+ * sitetoken-gateway(8), written by gw_man.c). */
+void gw_config_man(FILE *out);
 
 #endif

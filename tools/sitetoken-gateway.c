@@ -29,6 +29,7 @@
 #include "gw.h"
 #include "gw_auth.h"
 #include "gw_fetch.h"
+#include "gw_man.h"
 #include "notify.h"
 
 static int gw_log_level = 2; /* set once at start: 0 error .. 3 debug */
@@ -380,9 +381,9 @@ gw_listen_addr(const struct gw_config *c, struct sockaddr_storage *ss, socklen_t
 }
 
 static void
-gw_usage(void)
+gw_usage(FILE *out)
 {
-    fprintf(stderr, "usage: sitetoken-gateway [-n] [-c FILE] | --help-config\n");
+    fprintf(out, "usage: sitetoken-gateway [-n] [-c FILE] | --help-config | --man | --version\n");
 }
 
 int
@@ -390,6 +391,8 @@ main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"help-config", no_argument, NULL, 'H'},
                                              {"version", no_argument, NULL, 'V'},
+                                             {"man", no_argument, NULL, 'M'},
+                                             {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     static struct gw g; /* the process-wide context */
     static struct gw_loop loops[GW_LOOPS_MAX];
@@ -402,7 +405,7 @@ main(int argc, char **argv)
     int ch, check_only = 0, rc = 1, nloops;
     ev_uint16_t port = 0;
 
-    while ((ch = getopt_long(argc, argv, "c:n", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:nh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             file = optarg;
@@ -413,16 +416,22 @@ main(int argc, char **argv)
         case 'H':
             gw_config_describe(stdout);
             return 0;
+        case 'M':
+            gw_man_write(stdout);
+            return 0;
+        case 'h':
+            gw_usage(stdout);
+            return 0;
         case 'V':
             printf("sitetoken-gateway %s\n", SITETOKEN_VERSION);
             return 0;
         default:
-            gw_usage();
+            gw_usage(stderr);
             return 2;
         }
     }
     if (optind != argc) {
-        gw_usage();
+        gw_usage(stderr);
         return 2;
     }
     if (gw_config_load(&g.cfg, file, stderr) == -1) {

@@ -339,3 +339,30 @@ def test_replay_refused_across_loops(server, mp, tmp_path):
         assert got.count("proof_replayed") == 31, got
         assert gw.metric('sitetoken_gateway_answers_total{code="ok"}') == 1
         assert gw.metric('sitetoken_gateway_answers_total{code="proof_replayed"}') == 31
+
+
+def test_config_reference_matches_the_table():
+    """sitetoken-gateway(8) is written from the config table at build time;
+    dist/gateway.yaml (the packaged conffile) names every key of the table
+    (set or commented out) and passes -n."""
+    import re
+    import subprocess
+
+    from gwkit import GATEWAY, ROOT
+
+    table = subprocess.run([str(GATEWAY), "--help-config"], capture_output=True, text=True,
+                           check=True).stdout
+    keys = [line.split()[0] for line in table.splitlines() if line.strip()]
+    assert "listen.threads" in keys
+    page = (GATEWAY.parents[1] / "man" / "sitetoken-gateway.8").read_text()
+    man = subprocess.run([str(GATEWAY), "--man"], capture_output=True, text=True,
+                         check=True).stdout
+    assert page == man  # the built page is the generator's current output
+    conf = (ROOT / "dist" / "gateway.yaml").read_text()
+    for k in keys:
+        assert ".It Cm %s " % k in page, k
+        leaf = k.split(".")[-1]
+        assert re.search(r"^\s*#?\s*%s:" % re.escape(leaf), conf, re.M), k
+    r = subprocess.run([str(GATEWAY), "-n", "-c", str(ROOT / "dist" / "gateway.yaml")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
