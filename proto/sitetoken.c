@@ -1,5 +1,6 @@
 /* libsitetoken: the token verifier a gateway embeds, a thin shell over jwk and
  * jwt that keeps OpenSSL and jansson out of its public header. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,22 +205,50 @@ sitetoken_verify_bulk(struct sitetoken_verifier *v, const char *token, size_t le
     return rc;
 }
 
+/* The replay cache, shared by every thread that checks proofs: the mutex
+ * is held only for the lookup-and-insert (a hash and a probe), never for a
+ * signature check, so many threads verify at once and one replayed proof
+ * still meets exactly one winner. */
+struct sitetoken_replay {
+    pthread_mutex_t mu;
+    struct dpop_replay *set; /* owned */
+};
+
 struct sitetoken_replay *
 sitetoken_replay_new(size_t max_entries)
 {
-    return (struct sitetoken_replay *)dpop_replay_new(max_entries);
+    struct sitetoken_replay *r = calloc(1, sizeof(*r));
+
+    if (r == NULL || (r->set = dpop_replay_new(max_entries)) == NULL) {
+        free(r);
+        return NULL;
+    }
+    pthread_mutex_init(&r->mu, NULL);
+    return r;
 }
 
 void
 sitetoken_replay_free(struct sitetoken_replay *r)
 {
-    dpop_replay_free((struct dpop_replay *)r);
+    if (r == NULL)
+        return;
+    dpop_replay_free(r->set);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
 }
 
 size_t
 sitetoken_replay_count(const struct sitetoken_replay *r, int64_t now)
 {
-    return dpop_replay_count((const struct dpop_replay *)r, now);
+    struct sitetoken_replay *w = (struct sitetoken_replay *)r; /* the lock is not the data */
+    size_t n;
+
+    if (r == NULL)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    n = dpop_replay_count(r->set, now);
+    pthread_mutex_unlock(&w->mu);
+    return n;
 }
 
 int
@@ -256,9 +285,11 @@ sitetoken_verify_dpop(const struct sitetoken_verifier *v, struct sitetoken_repla
     };
     if ((rc = dpop_verify(proof, proof_len, &expect, &res, &errstr)) != ERRCODE_OK)
         return sitetoken_from_errcode(rc);
-    if (replay != NULL)
-        rc = dpop_replay_check((struct dpop_replay *)replay, token_claims->jkt, res.jti,
-                               res.iat + v->skew + 1, now);
+    if (replay != NULL) {
+        pthread_mutex_lock(&replay->mu);
+        rc = dpop_replay_check(replay->set, token_claims->jkt, res.jti, res.iat + v->skew + 1, now);
+        pthread_mutex_unlock(&replay->mu);
+    }
     return sitetoken_from_errcode(rc);
 }
 

@@ -24,7 +24,8 @@
  * sitetoken_verifier_load_jwks must not run concurrently with anything else
  * on the same verifier (a reader-writer lock around it does). The same holds
  * for the revocation cache (checks read; loads and adds write). A replay
- * cache is written by every sitetoken_verify_dpop: one thread at a time.
+ * cache is locked inside (only for its lookup, not the signature check):
+ * any number of threads may share one in sitetoken_verify_dpop.
  * sitetoken_error_name is safe anywhere. pkg-config: sitetoken. */
 #ifndef SITETOKEN_SITETOKEN_H
 #define SITETOKEN_SITETOKEN_H
@@ -111,8 +112,8 @@ SITETOKEN_API int sitetoken_verify_bulk(struct sitetoken_verifier *v, const char
  * it is full of live entries, new proofs are refused with
  * SITETOKEN_E_RATE_LIMITED (an entry is never forgotten early, so a replay
  * can never slip through). Replay detection is per cache: per process for a
- * gateway. A cache is not locked: use it from one thread at a time (or under
- * the caller's lock). */
+ * gateway. A cache is thread-safe: share one among every thread of a
+ * process (a replay then meets one winner whichever thread it reaches). */
 struct sitetoken_replay;
 
 /* NULL on max_entries 0 or above 2^26, or out of memory. Memory: about 48

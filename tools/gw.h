@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "errcode.h"
 #include "gw_config.h"
 #include "sitetoken.h"
 
@@ -30,13 +31,16 @@ struct gw {
     struct sitetoken_verifier *v;
     struct sitetoken_revocations *revs;
     char issuer[256];
-    /* Loop only. */
+    /* Every loop thread: the replay cache locks itself (libsitetoken). */
     struct sitetoken_replay *replay;
-    int64_t last_kid_refetch_ms; /* monotonic, -1: never */
+    _Atomic int64_t last_kid_refetch_ms; /* monotonic, -1: never */
     /* Enrolment refusal budget: a fixed table of windows by address hash
-     * (gw_auth.c); an address that collides takes the slot over. */
+     * (gw_auth.c); an address that collides takes the slot over. Under
+     * budget_mu, held only to read or bump one slot. */
+    pthread_mutex_t budget_mu;
     struct gw_budget_slot budget[GW_BUDGET_SLOTS];
-    int jws_mode; /* authority.feed_format: jws (set once at start) */
+    _Atomic int64_t answers[ERRCODE_COUNT]; /* /auth answers by code, for /metrics */
+    int jws_mode;                           /* authority.feed_format: jws (set once at start) */
     /* Atomics, any thread. */
     _Atomic int64_t confirmed_ms; /* monotonic time of the last confirmation; 0: never */
     _Atomic int64_t jws_exp;      /* JWS mode: exp of the verified state held (wall, s) */
@@ -54,5 +58,9 @@ int64_t gw_now(const struct gw *g);
 int gw_fresh(struct gw *g);
 
 void gw_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Tells systemd (Type=notify) a state ("READY=1", "STOPPING=1"; NULL:
+ * RELOADING=1 with MONOTONIC_USEC); a failure is logged, never fatal. Any
+ * thread. */
+void gw_notify(const char *state);
 
 #endif

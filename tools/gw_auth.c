@@ -2,7 +2,9 @@
  * proxy's headers (DESIGN.md, "The gateway kit"), then checks freshness,
  * the access token, the revocation cache and the DPoP proof, in that order;
  * /auth/enrol pre-screens a bulk token under a per-source-address refusal
- * budget. Loop thread only; the shared verifier and cache under gw->lock. */
+ * budget. On every loop thread at once: the shared verifier and revocation
+ * cache under gw->lock (read), the replay cache locks itself, the budget is
+ * under gw->budget_mu. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,12 +191,13 @@ gw_fill_ids(struct gw_answer *out, const struct sitetoken_claims *c)
 static void
 gw_unknown_kid(struct gw *g)
 {
-    int64_t now = gw_mono_ms();
+    int64_t now = gw_mono_ms(), last = atomic_load(&g->last_kid_refetch_ms);
 
-    if (g->last_kid_refetch_ms >= 0 && now - g->last_kid_refetch_ms < g->cfg.kid_cooldown * 1000)
+    /* One loop wins the compare-and-swap: one refetch per cooldown in all. */
+    if (last >= 0 && now - last < g->cfg.kid_cooldown * 1000)
         return;
-    g->last_kid_refetch_ms = now;
-    gw_fetch_want_keys(g);
+    if (atomic_compare_exchange_strong(&g->last_kid_refetch_ms, &last, now))
+        gw_fetch_want_keys(g);
 }
 
 static int
@@ -330,17 +333,18 @@ gw_source(struct gw *g, struct evhttp_request *req, char *out, size_t outsz)
 void
 gw_auth_enrol(struct gw *g, struct evhttp_request *req, struct gw_answer *out)
 {
-    struct gw_budget_slot *b;
     struct sitetoken_claims c;
     const char *tok;
     char src[64];
-    int other = 0, many = 0, st;
+    int other = 0, many = 0, st, spent;
     int64_t now = gw_now(g), mono = gw_mono_ms();
 
     memset(out, 0, sizeof(*out));
     gw_source(g, req, src, sizeof(src));
-    b = gw_budget_slot(g, src, mono / 60000);
-    if (b->refusals >= g->cfg.enrol_refusals) {
+    pthread_mutex_lock(&g->budget_mu);
+    spent = gw_budget_slot(g, src, mono / 60000)->refusals >= g->cfg.enrol_refusals;
+    pthread_mutex_unlock(&g->budget_mu);
+    if (spent) {
         gw_refuse(out, ERRCODE_RATE_LIMITED, NULL,
                   "too many refused enrolment attempts from this address");
         out->retry_after = (int)(60 - (mono / 1000) % 60);
@@ -369,6 +373,9 @@ gw_auth_enrol(struct gw *g, struct evhttp_request *req, struct gw_answer *out)
             snprintf(out->site, sizeof(out->site), "%s", c.site);
         }
     }
-    if (out->code != ERRCODE_OK)
-        b->refusals++;
+    if (out->code != ERRCODE_OK) {
+        pthread_mutex_lock(&g->budget_mu);
+        gw_budget_slot(g, src, mono / 60000)->refusals++;
+        pthread_mutex_unlock(&g->budget_mu);
+    }
 }

@@ -45,6 +45,8 @@ static const struct gw_key gw_keys[] = {
     {"listen.address", GW_STR, OFF(listen_address), 1, 255, "127.0.0.1",
      "address of the forward-auth listener"},
     {"listen.port", GW_INT, OFF(listen_port), 0, 65535, "9180", "its port (0: any free one)"},
+    {"listen.threads", GW_INT, OFF(listen_threads), 0, 64, "0",
+     "event loops answering /auth, sharing the port (SO_REUSEPORT); 0: one per CPU"},
     {"public_origin", GW_STR, OFF(public_origin), 0, 1024, "",
      "scheme://host[:port] to rebuild htu (wins over X-Forwarded-*)"},
     {"audience", GW_STR, OFF(audience), 1, 255, "urn:sitetoken:gateway",
@@ -59,7 +61,7 @@ static const struct gw_key gw_keys[] = {
      "proxies whose X-Forwarded-For last hop names the source address"},
     {"enrol.refusals_per_minute", GW_INT, OFF(enrol_refusals), 1, 1000000, "30",
      "enrolment refusals per source address per minute before 429"},
-    {"replay.max_entries", GW_INT, OFF(replay_max), 1000, 1 << 26, "200000",
+    {"replay.max_entries", GW_INT, OFF(replay_max), 1000, 1 << 26, "1000000",
      "DPoP proof jtis held at once; when full, new proofs get 429"},
     {"log.level", GW_STR, OFF(log_level), 1, 8, "info", "error | warn | info | debug"},
     {"debug.clock_override", GW_BOOL, OFF(clock_override), 0, 1, "false",
@@ -348,6 +350,29 @@ gw_config_trusted(const struct gw_config *cfg, const char *addr)
             return 1;
     }
     return 0;
+}
+
+void
+gw_config_man(FILE *out)
+{
+    static const char *const types[] = {"string", "integer", "duration", "bool", "list"};
+
+    fprintf(out, ".Bl -tag -width Ds\n");
+    for (size_t i = 0; i < GW_NKEYS; i++) {
+        const struct gw_key *k = &gw_keys[i];
+
+        if (*k->def != '\0')
+            fprintf(out, ".It Cm %s Ar %s Pq Ql %s\n", k->name, types[k->type], k->def);
+        else
+            fprintf(out, ".It Cm %s Ar %s Pq empty\n", k->name, types[k->type]);
+        /* help lines never start with '.' or '\'' (mdoc requests) */
+        fprintf(out, "%s.\n", k->help);
+        if (k->type == GW_INT)
+            fprintf(out, "From %lld to %lld.\n", (long long)k->min, (long long)k->max);
+        else if (k->type == GW_DUR)
+            fprintf(out, "From %lld to %lld seconds.\n", (long long)k->min, (long long)k->max);
+    }
+    fprintf(out, ".El\n");
 }
 
 void

@@ -19,6 +19,7 @@ struct gw_config {
     char *authority_url, *ca_file, *client_cert, *client_key, *issuer, *feed_format;
     char *listen_address;
     int64_t listen_port;
+    int64_t listen_threads; /* loops; 0: one per CPU */
     char *public_origin, *audience;
     int64_t clock_skew, max_staleness, kid_cooldown; /* seconds */
     int64_t connect_timeout, request_timeout;        /* seconds */
@@ -39,5 +40,8 @@ void gw_config_free(struct gw_config *cfg);
 int gw_config_trusted(const struct gw_config *cfg, const char *addr);
 /* Print the schema (name, type, default, help), for --help-config. */
 void gw_config_describe(FILE *out);
+/* The same schema as an mdoc tag list (the CONFIGURATION section of
+ * sitetoken-gateway(8), written by gw_man.c). */
+void gw_config_man(FILE *out);
 
 #endif

@@ -16,7 +16,13 @@
  * verifier and the revocation cache in struct gw are shared with the loop
  * under gw->lock (the loop takes it to read, this thread to load: loads are
  * the only writers). Confirmation time, flags and counters are atomics. The
- * loop wakes this thread with curl_multi_wakeup (gw_fetch_want_keys). */
+ * loop wakes this thread with curl_multi_wakeup (gw_fetch_want_keys,
+ * gw_fetch_reload).
+ *
+ * systemd (Type=notify): this thread sends READY=1 the first time the
+ * gateway is fresh (keys loaded and revocations confirmed: the listener is
+ * bound before the thread starts, so it serves then), and again when the
+ * fetches a reload asked for are over. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +59,10 @@ struct gw_fetch {
     struct gw *g;
     CURLM *multi;
     pthread_t thread;
-    _Atomic int stop, want_keys;
+    _Atomic int stop, want_keys, want_reload;
+    int ready_sent;               /* READY=1 sent once fresh */
+    int reloading;                /* RELOADING=1 sent; READY=1 owed when both below are 0 */
+    int reload_keys, reload_revs; /* fetches of the reload still to finish */
     struct gw_xfer x[GW_NJOBS];
     char base[GW_URI_MAX - 64];     /* authority.url is at most 900 bytes */
     char uri[GW_NJOBS][GW_URI_MAX]; /* [GW_META] from base; the rest discovered */
@@ -381,6 +390,10 @@ gw_done(struct gw_fetch *f, struct gw_xfer *x, CURLcode res)
     curl_slist_free_all(x->hdrs);
     x->hdrs = NULL;
     x->busy = 0;
+    if (job == GW_KEYS)
+        f->reload_keys = 0;
+    if (job == GW_REVS)
+        f->reload_revs = 0;
     if (res != CURLE_OK && job != GW_STREAM) {
         gw_log("warn", "event=fetch_failed what=%s msg=\"%s\"", gw_job_names[job],
                curl_easy_strerror(res));
@@ -470,6 +483,14 @@ gw_fetch_main(void *arg)
 
         if (atomic_exchange(&f->want_keys, 0))
             f->x[GW_KEYS].due_ms = 0;
+        if (atomic_exchange(&f->want_reload, 0)) {
+            /* Fetches that cannot run yet (no metadata, no keys) are part of
+             * the start-up, whose READY=1 answers the reload as well. */
+            f->reloading = 1;
+            f->reload_keys = g->v != NULL;
+            f->reload_revs = g->v != NULL && atomic_load(&g->keys_loaded);
+            f->x[GW_KEYS].due_ms = f->x[GW_REVS].due_ms = 0;
+        }
         for (int j = 0; j < GW_NJOBS; j++) {
             struct gw_xfer *x = &f->x[j];
             int can =
@@ -492,6 +513,16 @@ gw_fetch_main(void *arg)
                 curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
                 gw_done(f, x, msg->data.result);
             }
+        if (!f->ready_sent && gw_fresh(g)) {
+            f->ready_sent = 1;
+            f->reloading = 0;
+            gw_log("info", "event=ready msg=\"keys loaded, revocations confirmed\"");
+            gw_notify("READY=1");
+        } else if (f->ready_sent && f->reloading && !f->reload_keys && !f->reload_revs) {
+            f->reloading = 0;
+            gw_log("info", "event=reloaded fresh=%d", gw_fresh(g));
+            gw_notify("READY=1");
+        }
         if (!gw_fresh(g) && atomic_load(&g->revs_loaded) && !atomic_exchange(&g->stale_logged, 1))
             gw_log("warn", "event=stale msg=\"revocations unconfirmed for max_staleness: "
                            "answering 503 unavailable\"");
@@ -552,6 +583,15 @@ gw_fetch_want_keys(struct gw *g)
     if (g->fetch == NULL)
         return;
     atomic_store(&g->fetch->want_keys, 1);
+    curl_multi_wakeup(g->fetch->multi);
+}
+
+void
+gw_fetch_reload(struct gw *g)
+{
+    if (g->fetch == NULL)
+        return;
+    atomic_store(&g->fetch->want_reload, 1);
     curl_multi_wakeup(g->fetch->multi);
 }
 

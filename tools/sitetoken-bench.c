@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "bench_floor.h"
+#include "bench_gateway.h"
 #include "bench_load.h"
 #include "bench_report.h"
 #include "bench_work.h"
@@ -33,7 +34,8 @@ enum bench_scenario {
     SCEN_INTROSPECT,
     SCEN_KEYS,
     SCEN_REVOCATIONS,
-    SCEN_MIXED
+    SCEN_MIXED,
+    SCEN_GATEWAY /* bench_gateway.c: through sitetoken-gateway */
 };
 
 static const struct {
@@ -47,11 +49,12 @@ static const struct {
     [SCEN_KEYS] = {"keys", BENCH_KEYS},
     [SCEN_REVOCATIONS] = {"revocations", BENCH_REVOCATIONS},
     [SCEN_MIXED] = {"mixed", BENCH_KIND_COUNT},
+    [SCEN_GATEWAY] = {"gateway", BENCH_KIND_COUNT},
 };
 
 struct bench {
     /* options */
-    const char *url, *mp_key, *bulk_token, *issuer, *admin_socket;
+    const char *url, *mp_key, *bulk_token, *issuer, *admin_socket, *gateway_url;
     enum bench_scenario scenario;
     enum jwk_alg alg;
     int connections, json, floor, threads;
@@ -59,7 +62,7 @@ struct bench {
     uint64_t requests;
     size_t devices;
     long long clock_offset, renew_shift;
-    long server_pid;
+    long server_pid, gateway_pid;
     /* derived */
     char host[256], host_header[300], base_url[320];
     int port;
@@ -88,7 +91,10 @@ usage(FILE *out)
         "  --url URL            sitetokend (default http://127.0.0.1:8080)\n"
         "  --mp-key KEY         MP API key (default $SITETOKEN_MP_KEY; made with\n"
         "                       --admin-socket when absent)\n"
-        "  --scenario S         exchange, renew, access, introspect, keys, revocations, mixed\n"
+        "  --scenario S         exchange, renew, access, introspect, keys, revocations, mixed,\n"
+        "                       gateway (forward-auth checks through --gateway-url)\n"
+        "  --gateway-url URL    gateway: the sitetoken-gateway to drive (http://HOST:PORT)\n"
+        "  --gateway-pid PID    gateway: also report its CPU seconds during the run\n"
         "  --connections N      keep-alive connections, one request in flight each (16)\n"
         "  --duration SEC       measured seconds (10 unless --requests is given)\n"
         "  --requests N         requests to send in all (warm-up included)\n"
@@ -513,6 +519,53 @@ fail:
     return rc;
 }
 
+/* The gateway scenario (bench_gateway.c): its floor is always measured. */
+static int
+bench_gateway(struct bench *b)
+{
+    struct bench_gw_opts o = {.authority = &b->target,
+                              .issuer = b->issuer,
+                              .alg = b->alg,
+                              .gw_url = b->gateway_url,
+                              .gw_pid = b->gateway_pid,
+                              .connections = b->connections,
+                              .threads = b->threads,
+                              .duration = b->duration,
+                              .warmup = b->warmup,
+                              .timeout = b->timeout,
+                              .floor_seconds = b->floor_seconds,
+                              .devices = b->devices,
+                              .requests = b->requests,
+                              .clock_offset = b->clock_offset,
+                              .quiet = b->json};
+    struct bench_gw_result *r = calloc(1, sizeof(*r));
+    const char *errstr = NULL;
+    int rc = -1;
+
+    if (r == NULL || bench_prepare(b, 1) == -1)
+        goto done;
+    o.mp_key = b->mp_key;
+    o.bulk_token = b->bulk_token;
+    o.jwks_doc = b->expect.jwks_doc;
+    o.jwks_len = b->expect.jwks_len;
+    if (bench_gateway_run(&o, r, &errstr) == -1) {
+        fprintf(stderr, "sitetoken-bench: gateway: %s\n", errstr);
+        goto done;
+    }
+    b->res = r->res;
+    b->fl = r->fl;
+    b->floor_done = 1;
+    b->premade = r->premade;
+    b->setup_s = r->setup_s;
+    b->client_cpu_s = r->client_cpu_s;
+    b->server_cpu_s = r->gw_cpu_s;
+    b->ran = 1;
+    rc = 0;
+done:
+    free(r);
+    return rc;
+}
+
 /* What the report shows, from b. */
 static void
 bench_summarize(const struct bench *b, struct bench_summary *s)
@@ -555,6 +608,8 @@ main(int argc, char **argv)
         {"timeout", required_argument, NULL, 't'},
         {"threads", required_argument, NULL, 'T'},
         {"server-pid", required_argument, NULL, 'P'},
+        {"gateway-url", required_argument, NULL, 'g'},
+        {"gateway-pid", required_argument, NULL, 'G'},
         {"floor", no_argument, NULL, 'f'},
         {"floor-seconds", required_argument, NULL, 'F'},
         {"json", no_argument, NULL, 'j'},
@@ -589,7 +644,7 @@ main(int argc, char **argv)
             b->mp_key = optarg;
             break;
         case 's':
-            for (i = SCEN_EXCHANGE; i <= SCEN_MIXED; i++)
+            for (i = SCEN_EXCHANGE; i <= SCEN_GATEWAY; i++)
                 if (strcmp(optarg, bench_scenarios[i].name) == 0)
                     b->scenario = (enum bench_scenario)i;
             if (b->scenario == SCEN_NONE)
@@ -658,6 +713,12 @@ main(int argc, char **argv)
         case 'P':
             b->server_pid = strtol(optarg, &end, 10);
             break;
+        case 'g':
+            b->gateway_url = optarg;
+            break;
+        case 'G':
+            b->gateway_pid = strtol(optarg, &end, 10);
+            break;
         case 'f':
             b->floor = 1;
             break;
@@ -702,7 +763,7 @@ main(int argc, char **argv)
     b->load.timeout = b->timeout;
     json_object_seed(0);
     /* The floor first, on a quiet machine (the server idles). */
-    if (b->floor) {
+    if (b->floor && b->scenario != SCEN_GATEWAY) {
         if (bench_floor_run(b->alg, b->threads, b->floor_seconds, b->issuer, &b->fl, &errstr) ==
             -1) {
             fprintf(stderr, "sitetoken-bench: floor: %s\n", errstr);
@@ -710,7 +771,14 @@ main(int argc, char **argv)
         }
         b->floor_done = 1;
     }
-    if (b->scenario != SCEN_NONE && bench_scenario(b) == -1)
+    if (b->scenario == SCEN_GATEWAY && (b->gateway_url == NULL || b->rate > 0)) {
+        fprintf(stderr, "sitetoken-bench: --scenario gateway needs --gateway-url (closed loop "
+                        "only)\n");
+        goto done;
+    }
+    if (b->scenario == SCEN_GATEWAY ? bench_gateway(b) == -1
+        : b->scenario != SCEN_NONE  ? bench_scenario(b) == -1
+                                    : 0)
         goto done;
     bench_summarize(b, &summary);
     if (b->json)

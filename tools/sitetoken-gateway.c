@@ -20,12 +20,17 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <event2/thread.h>
+#include <netdb.h>
+#include <unistd.h>
 #include <jansson.h>
 
 #include "gw.h"
 #include "gw_auth.h"
 #include "gw_fetch.h"
+#include "gw_man.h"
+#include "notify.h"
 
 static int gw_log_level = 2; /* set once at start: 0 error .. 3 debug */
 
@@ -67,18 +72,39 @@ gw_log(const char *level, const char *fmt, ...)
             l = i;
     if (l > gw_log_level)
         return;
+    flockfile(stderr); /* one whole line, whichever thread logs */
     fprintf(stderr, "level=%s ", level);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
 }
 
-/* Counters by answer code, for /metrics; loop only. */
+void
+gw_notify(const char *state)
+{
+    const char *errstr = NULL;
+    int rc = state != NULL ? notify_send(state, &errstr) : notify_reloading(&errstr);
+
+    if (rc == -1)
+        gw_log("warn", "event=notify state=%s error=\"%s\"", state != NULL ? state : "RELOADING=1",
+               errstr);
+}
+
+/* One event loop answering the proxy (listen.threads of them): its own
+ * base, evhttp and listening socket on the shared port (SO_REUSEPORT: the
+ * kernel spreads connections across the loops). Loop 0 runs on the main
+ * thread and also handles the signals. Everything a loop touches in struct
+ * gw is shared as gw.h says. */
+#define GW_LOOPS_MAX 64
+
 struct gw_loop {
     struct gw *g;
     struct event_base *base;
-    int64_t answers[ERRCODE_COUNT];
+    struct evhttp *http;
+    pthread_t tid;
+    int started;
 };
 
 static void
@@ -107,7 +133,7 @@ gw_answer_send(struct gw_loop *l, struct evhttp_request *req, const struct gw_an
     json_t *doc;
     char buf[256];
 
-    l->answers[a->code]++;
+    atomic_fetch_add_explicit(&l->g->answers[a->code], 1, memory_order_relaxed);
     evhttp_add_header(h, "X-Sitetoken-Code", a->code == ERRCODE_OK ? "ok" : errcode_name(a->code));
     evhttp_add_header(h, "X-Sitetoken-Device-Id", a->device_id);
     evhttp_add_header(h, "X-Sitetoken-Token-Id", a->token_id);
@@ -175,10 +201,10 @@ gw_metrics(struct gw_loop *l, struct evhttp_request *req)
 
     evbuffer_add_printf(b, "# TYPE sitetoken_gateway_answers_total counter\n");
     for (int i = 0; i < ERRCODE_COUNT; i++)
-        if (l->answers[i] > 0 || i == ERRCODE_OK)
+        if (atomic_load(&g->answers[i]) > 0 || i == ERRCODE_OK)
             evbuffer_add_printf(b, "sitetoken_gateway_answers_total{code=\"%s\"} %lld\n",
                                 i == ERRCODE_OK ? "ok" : errcode_name((enum errcode)i),
-                                (long long)l->answers[i]);
+                                (long long)atomic_load(&g->answers[i]));
     evbuffer_add_printf(
         b,
         "# TYPE sitetoken_gateway_fetches_total counter\n"
@@ -281,13 +307,83 @@ gw_request_cb(struct evhttp_request *req, void *arg)
 static void
 gw_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
+    gw_notify("STOPPING=1");
     event_base_loopexit(arg, NULL);
 }
 
+/* SIGHUP: refetch the keys and reload the revocations in full now; the
+ * follower says READY=1 again once both fetches are over. The config file is
+ * read only at start. */
 static void
-gw_usage(void)
+gw_hup_cb(evutil_socket_t sig, short what, void *arg)
 {
-    fprintf(stderr, "usage: sitetoken-gateway [-n] [-c FILE] | --help-config\n");
+    gw_log("info", "event=reload msg=\"refetching keys and revocations\"");
+    gw_notify(NULL);
+    gw_fetch_reload(arg);
+}
+
+/* Loop l's evhttp on a new socket bound to addr (SO_REUSEPORT). 0/-1. */
+static int
+gw_loop_open(struct gw_loop *l, const struct sockaddr *addr, socklen_t addrlen,
+             struct evhttp_bound_socket **bound)
+{
+    struct evconnlistener *lis;
+
+    if ((l->base = event_base_new()) == NULL || (l->http = evhttp_new(l->base)) == NULL)
+        return -1;
+    evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    evhttp_set_max_headers_size(l->http, 32768);
+    evhttp_set_max_body_size(l->http, 16384);
+    evhttp_set_timeout(l->http, 30);
+    evhttp_set_gencb(l->http, gw_request_cb, l);
+    lis = evconnlistener_new_bind(l->base, NULL, NULL,
+                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+                                      LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT,
+                                  128, addr, (int)addrlen);
+    if (lis == NULL)
+        return -1;
+    if ((*bound = evhttp_bind_listener(l->http, lis)) == NULL) {
+        evconnlistener_free(lis);
+        return -1;
+    }
+    return 0;
+}
+
+static void *
+gw_loop_main(void *arg)
+{
+    struct gw_loop *l = arg;
+
+    event_base_dispatch(l->base);
+    return NULL;
+}
+
+/* listen.address:port as a socket address (the first getaddrinfo answer). */
+static int
+gw_listen_addr(const struct gw_config *c, struct sockaddr_storage *ss, socklen_t *len)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res = NULL;
+    char port[16];
+
+    snprintf(port, sizeof(port), "%lld", (long long)c->listen_port);
+    if (getaddrinfo(c->listen_address, port, &hints, &res) != 0 || res == NULL ||
+        res->ai_addrlen > sizeof(*ss)) {
+        if (res != NULL)
+            freeaddrinfo(res);
+        return -1;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static void
+gw_usage(FILE *out)
+{
+    fprintf(out, "usage: sitetoken-gateway [-n] [-c FILE] | --help-config | --man | --version\n");
 }
 
 int
@@ -295,18 +391,21 @@ main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"help-config", no_argument, NULL, 'H'},
                                              {"version", no_argument, NULL, 'V'},
+                                             {"man", no_argument, NULL, 'M'},
+                                             {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     static struct gw g; /* the process-wide context */
-    struct gw_loop loop = {.g = &g};
+    static struct gw_loop loops[GW_LOOPS_MAX];
     struct evhttp_bound_socket *bound;
-    struct event *sigs[2] = {NULL, NULL};
-    struct evhttp *http = NULL;
+    struct event *sigs[3] = {NULL, NULL, NULL};
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
     const char *file = NULL, *errstr = NULL;
     char addr[128];
-    int ch, check_only = 0, rc = 1;
+    int ch, check_only = 0, rc = 1, nloops;
     ev_uint16_t port = 0;
 
-    while ((ch = getopt_long(argc, argv, "c:n", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:nh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             file = optarg;
@@ -317,16 +416,22 @@ main(int argc, char **argv)
         case 'H':
             gw_config_describe(stdout);
             return 0;
+        case 'M':
+            gw_man_write(stdout);
+            return 0;
+        case 'h':
+            gw_usage(stdout);
+            return 0;
         case 'V':
             printf("sitetoken-gateway %s\n", SITETOKEN_VERSION);
             return 0;
         default:
-            gw_usage();
+            gw_usage(stderr);
             return 2;
         }
     }
     if (optind != argc) {
-        gw_usage();
+        gw_usage(stderr);
         return 2;
     }
     if (gw_config_load(&g.cfg, file, stderr) == -1) {
@@ -344,7 +449,14 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     evthread_use_pthreads();
     pthread_rwlock_init(&g.lock, NULL);
+    pthread_mutex_init(&g.budget_mu, NULL);
     g.last_kid_refetch_ms = -1;
+    nloops =
+        g.cfg.listen_threads > 0 ? (int)g.cfg.listen_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (nloops < 1)
+        nloops = 1;
+    if (nloops > GW_LOOPS_MAX)
+        nloops = GW_LOOPS_MAX;
     g.jws_mode = strcmp(g.cfg.feed_format, "jws") == 0;
     if ((g.revs = sitetoken_revocations_new()) == NULL ||
         (g.replay = sitetoken_replay_new((size_t)g.cfg.replay_max)) == NULL) {
@@ -354,56 +466,69 @@ main(int argc, char **argv)
     sitetoken_revocations_set_skew(g.revs, g.cfg.clock_skew);
     if (g.cfg.clock_override)
         gw_log("warn", "event=debug_clock_enabled msg=\"POST /debug/clock is open: tests only\"");
-    if ((loop.base = event_base_new()) == NULL || (http = evhttp_new(loop.base)) == NULL)
-        goto done;
-    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-                                         EVHTTP_REQ_PATCH);
-    evhttp_set_max_headers_size(http, 32768);
-    evhttp_set_max_body_size(http, 16384);
-    evhttp_set_timeout(http, 30);
-    evhttp_set_gencb(http, gw_request_cb, &loop);
-    if ((bound = evhttp_bind_socket_with_handle(http, g.cfg.listen_address,
-                                                (ev_uint16_t)g.cfg.listen_port)) == NULL) {
-        gw_log("error", "event=start_failed msg=\"cannot listen on %s:%lld\"", g.cfg.listen_address,
-               (long long)g.cfg.listen_port);
-        goto done;
-    }
-    {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        evutil_socket_t fd = evhttp_bound_socket_get_fd(bound);
-
-        if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+    /* Loop 0 binds first (listen.port 0 picks the port); the others bind
+     * the port it got. */
+    for (int i = 0; i < nloops; i++) {
+        loops[i].g = &g;
+        if ((i == 0 && gw_listen_addr(&g.cfg, &ss, &sl) == -1) ||
+            gw_loop_open(&loops[i], (struct sockaddr *)&ss, sl, &bound) == -1) {
+            gw_log("error", "event=start_failed msg=\"cannot listen on %s:%lld\"",
+                   g.cfg.listen_address, (long long)g.cfg.listen_port);
+            goto done;
+        }
+        if (i == 0) {
+            sl = sizeof(ss);
+            if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&ss, &sl) == -1)
+                goto done;
             port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+        }
     }
     if (gw_fetch_start(&g, &errstr) == -1) {
         gw_log("error", "event=start_failed msg=\"%s\"", errstr);
         goto done;
     }
-    sigs[0] = evsignal_new(loop.base, SIGTERM, gw_signal_cb, loop.base);
-    sigs[1] = evsignal_new(loop.base, SIGINT, gw_signal_cb, loop.base);
-    event_add(sigs[0], NULL);
-    event_add(sigs[1], NULL);
+    sigs[0] = evsignal_new(loops[0].base, SIGTERM, gw_signal_cb, loops[0].base);
+    sigs[1] = evsignal_new(loops[0].base, SIGINT, gw_signal_cb, loops[0].base);
+    sigs[2] = evsignal_new(loops[0].base, SIGHUP, gw_hup_cb, &g);
+    for (int i = 0; i < 3; i++)
+        event_add(sigs[i], NULL);
     snprintf(addr, sizeof(addr), "%s:%u", g.cfg.listen_address, (unsigned)port);
+    for (int i = 1; i < nloops; i++) {
+        if (pthread_create(&loops[i].tid, NULL, gw_loop_main, &loops[i]) != 0) {
+            gw_log("error", "event=start_failed msg=\"cannot start loop thread %d\"", i);
+            goto done;
+        }
+        loops[i].started = 1;
+    }
+    gw_log("info", "event=listening loops=%d", nloops);
     fprintf(stderr, "ready: listening on http://%s\n", addr);
-    event_base_dispatch(loop.base);
+    event_base_dispatch(loops[0].base);
     gw_log("info", "event=stopping");
     rc = 0;
 done:
+    /* The other loops stop after their requests in hand (loopexit is
+     * thread-safe under evthread_use_pthreads). */
+    for (int i = 1; i < nloops; i++)
+        if (loops[i].started) {
+            event_base_loopexit(loops[i].base, NULL);
+            pthread_join(loops[i].tid, NULL);
+        }
     gw_fetch_stop(&g);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         if (sigs[i] != NULL)
             event_free(sigs[i]);
-    if (http != NULL)
-        evhttp_free(http);
-    if (loop.base != NULL)
-        event_base_free(loop.base);
+    for (int i = 0; i < GW_LOOPS_MAX; i++) {
+        if (loops[i].http != NULL)
+            evhttp_free(loops[i].http);
+        if (loops[i].base != NULL)
+            event_base_free(loops[i].base);
+    }
     sitetoken_verifier_free(g.v);
     sitetoken_revocations_free(g.revs);
     sitetoken_replay_free(g.replay);
     pthread_rwlock_destroy(&g.lock);
+    pthread_mutex_destroy(&g.budget_mu);
     gw_config_free(&g.cfg);
     return rc;
 }

@@ -17,6 +17,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +70,70 @@ def start_server(build, workdir, alg, timeout=30):
     return proc, url, str(Path(workdir) / admin)
 
 
+GATEWAY_CONFIG = """authority:
+  url: {url}
+listen:
+  address: 127.0.0.1
+  port: 0
+log:
+  level: warn
+replay:
+  max_entries: 1000000  # every proof of a run is held for clock_skew
+"""
+
+
+def start_gateway(build, workdir, url, timeout=30):
+    """sitetoken-gateway in front of the authority at url, once /readyz says
+    it is fresh. Returns (proc, its base URL)."""
+    cfg = Path(workdir) / "gateway.yaml"
+    cfg.write_text(GATEWAY_CONFIG.format(url=url))
+    proc = subprocess.Popen([str(build / "tools" / "sitetoken-gateway"), "-c", str(cfg)],
+                            cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    ready = {}
+    cond = threading.Condition()
+
+    def reader():
+        for line in proc.stderr:
+            m = re.match(r"^ready: listening on (http://\S+)", line)
+            if m:
+                with cond:
+                    ready["url"] = m.group(1)
+                    cond.notify_all()
+            elif "level=error" in line:
+                sys.stderr.write("sitetoken-gateway: " + line)
+        with cond:
+            cond.notify_all()
+
+    threading.Thread(target=reader, daemon=True).start()
+    with cond:
+        cond.wait_for(lambda: "url" in ready or proc.poll() is not None, timeout=timeout)
+    if "url" not in ready:
+        proc.kill()
+        raise SystemExit("sitetoken-gateway did not start")
+    deadline = time.monotonic() + timeout
+    while True:  # listening is not fresh: wait for the keys and the feed
+        try:
+            with urllib.request.urlopen(ready["url"] + "/readyz", timeout=5) as r:
+                if r.status == 200:
+                    break
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise SystemExit("sitetoken-gateway did not become fresh")
+        time.sleep(0.05)
+    return proc, ready["url"]
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def bench(build, *args):
     cmd = [str(build / "tools" / "sitetoken-bench"), "--json", *args]
     print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
@@ -85,7 +151,9 @@ def main():
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--alg", default="EdDSA", choices=["EdDSA", "ES256", "RS256"])
     ap.add_argument("--out", type=Path, help="write every JSON document here")
+    ap.add_argument("--only", help="comma-separated scenarios to run (default: all)")
     a = ap.parse_args()
+    only = set(a.only.split(",")) if a.only else None
 
     results = {}
     with tempfile.TemporaryDirectory(prefix="sitetoken-bench-") as workdir:
@@ -97,21 +165,31 @@ def main():
             floor = results["floor"]["floor_rate"]
             for scen in ("exchange", "renew", "access", "introspect", "keys", "revocations",
                          "mixed"):
+                if only is not None and scen not in only:
+                    continue
                 results[scen] = bench(a.build, *common, "--scenario", scen, "--connections",
                                       str(a.connections), "--duration", str(a.duration),
                                       "--warmup", "1")
             # p99 at half the maximum exchange rate, open loop.
-            half = max(1.0, results["exchange"]["ok_rate"] / 2)
-            results["exchange_half_rate"] = bench(
-                a.build, *common, "--scenario", "exchange", "--connections",
-                str(a.connections), "--duration", str(a.duration), "--warmup", "1",
-                "--rate", "%.0f" % half)
+            if "exchange" in results:
+                half = max(1.0, results["exchange"]["ok_rate"] / 2)
+                results["exchange_half_rate"] = bench(
+                    a.build, *common, "--scenario", "exchange", "--connections",
+                    str(a.connections), "--duration", str(a.duration), "--warmup", "1",
+                    "--rate", "%.0f" % half)
+            # Forward-auth checks through a real gateway, against its own floor
+            # (one token verify + one proof verify) measured in the same run.
+            if only is None or "gateway" in only:
+                gw, gw_url = start_gateway(a.build, workdir, url)
+                try:
+                    results["gateway"] = bench(
+                        a.build, *common[:-2], "--scenario", "gateway", "--gateway-url", gw_url,
+                        "--gateway-pid", str(gw.pid), "--connections", str(a.connections),
+                        "--duration", str(a.duration), "--warmup", "1")
+                finally:
+                    stop(gw)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
 
     print("\nfloor (%s, %d threads): %.0f exchanges/s (through proto parsing %.0f/s)"
           % (a.alg, results["floor"]["floor"]["threads"], floor,
@@ -122,12 +200,31 @@ def main():
     for name, d in results.items():
         if name == "floor":
             continue
-        ratio = d["ok_rate"] / floor if floor else 0
+        # The gateway's ratio is to its own floor (token + proof verify).
+        ratio = d["ratio"] if name == "gateway" else d["ok_rate"] / floor if floor else 0
         print("%-20s %10.1f %7.3f %8.3f %8.3f %8.3f %9s %9.2f  %s"
               % (name, d["ok_rate"], ratio, d["latency_ms"]["p50"], d["latency_ms"]["p99"],
                  d["latency_ms"]["p999"], "%.2f" % d["server_cpu_s"]
                  if d["server_cpu_s"] is not None else "-", d["client_cpu_s"],
                  json.dumps(d["errors"]) if d["errors"] else "-"))
+    if "gateway" in results:
+        g = results["gateway"]
+        cpus = g["cpus"] or 1
+        dur = g["duration_s"] or 1
+        gw_cpu = g["server_cpu_s"] or 0
+        # The floor is per CPU-second (bench_gwfloor.c); the gateway's own
+        # checks per CPU-second it used say how close it comes per CPU.
+        per_cpu = g["ok"] / gw_cpu if gw_cpu else 0
+        floor_per_cpu = g["floor_rate"] / g["floor"]["threads"]
+        print("gateway floor (%d threads, per CPU-second): %.0f checks/s (token verify %.0f/s, "
+              "proof verify %.0f/s; through libsitetoken %.0f/s)"
+              % (g["floor"]["threads"], g["floor_rate"], g["floor"]["sign_rate"],
+                 g["floor"]["verify_rate"], g["floor"]["full_rate"]))
+        print("gateway: ratio %.3f; CPU share of %d CPUs: gateway %.0f%%, bench %.0f%%; "
+              "checks per gateway CPU-second %.0f = %.3f of the floor's per CPU"
+              % (g["ratio"] or 0, cpus, 100 * gw_cpu / dur / cpus,
+                 100 * g["client_cpu_s"] / dur / cpus, per_cpu,
+                 per_cpu / floor_per_cpu if floor_per_cpu else 0))
     if a.out:
         a.out.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -62,3 +62,52 @@ def test_keys_and_floor(start_server):
     assert doc["requests"] == 500 and doc["ok"] == 500 and doc["errors"] == {}
     assert doc["floor_rate"] > 0 and doc["floor"]["full_rate"] > 0
     assert doc["ratio"] is not None and doc["ratio"] > 0
+
+
+def test_gateway_scenario_runs(server, mp, tmp_path):
+    """The gateway scenario drives a real sitetoken-gateway: every check is a
+    fresh proof answered ok, the replay cache really holds them (a second
+    use of the same proofs would fail), and the floor it reports in the same
+    run is sane. No speed is asserted."""
+    from gwkit import Gateway
+
+    bulk = bulk_new(server)
+    with Gateway(tmp_path, server.base) as gw:
+        gw.wait_ready()
+        doc = run_bench(server, "--mp-key", mp.api_key, "--bulk-token", bulk["token"],
+                        "--scenario", "gateway", "--gateway-url", gw.base, "--gateway-pid",
+                        str(gw.proc.pid), "--requests", "300", "--connections", "4",
+                        "--devices", "8", "--floor-seconds", "0.2", timeout=120)
+        assert doc["scenario"] == "gateway"
+        assert doc["requests"] == 300 and doc["ok"] == 300, doc
+        assert doc["errors"] == {} and doc["errors_total"] == 0
+        assert doc["premade"] == 300 and not doc["ran_out"]
+        lat = doc["latency_ms"]
+        assert 0 < lat["p50"] <= lat["p99"] <= lat["max"]
+        fl = doc["floor"]
+        # token verify + proof verify together cannot beat either alone
+        assert 0 < fl["rate"] <= 1.2 * min(fl["sign_rate"], fl["verify_rate"])
+        assert fl["full_rate"] > 0 and doc["ratio"] is not None and doc["ratio"] > 0
+        assert doc["client_cpu_s"] >= 0 and doc["server_cpu_s"] is not None
+        # each proof was good once: the gateway counted 300 ok answers
+        assert gw.metric('sitetoken_gateway_answers_total{code="ok"}') == 300
+
+
+def test_gateway_scenario_counts_refusals_by_code(server, mp, tmp_path):
+    """A gateway whose clock is an hour ahead refuses every proof (iat outside
+    the skew; the 8-hour access tokens still verify): the bench counts each
+    refusal under its X-Sitetoken-Code."""
+    import requests
+    from gwkit import Gateway
+
+    bulk = bulk_new(server)
+    with Gateway(tmp_path, server.base) as gw:
+        gw.wait_ready()
+        r = requests.post(gw.base + "/debug/clock", json={"offset_seconds": 3600}, timeout=5)
+        assert r.status_code == 200, r.text
+        doc = run_bench(server, "--mp-key", mp.api_key, "--bulk-token", bulk["token"],
+                        "--scenario", "gateway", "--gateway-url", gw.base, "--requests", "50",
+                        "--connections", "2", "--devices", "2", "--floor-seconds", "0.1",
+                        timeout=120)
+        assert doc["requests"] == 50 and doc["ok"] == 0
+        assert doc["errors_total"] == 50 and set(doc["errors"]) <= {"proof_invalid"}, doc

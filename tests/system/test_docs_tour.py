@@ -1,12 +1,12 @@
-"""The README's source tour names every C file of the four layers, and walks
-them in layer order (proto, store, server, tools), so it cannot rot: a new
+"""The README's source tour names every C file of the five folders, and walks
+them in layer order (proto, store, common, server, tools), so it cannot rot: a new
 file without its line in the tour fails here."""
 
 import re
 
 from conftest import ROOT
 
-LAYERS = ["proto", "store", "server", "tools"]
+LAYERS = ["proto", "store", "common", "server", "tools"]
 
 
 def tour():

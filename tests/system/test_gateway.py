@@ -310,3 +310,59 @@ def test_sitetoken_client_call_through_nginx(kit, tmp_path):
         cli + ["call", "GET", ngx.base + "/api/three"], cwd=tmp_path, capture_output=True,
         text=True, timeout=30)), 3, "refused after the block")
     assert r.stdout.startswith("HTTP 401") and '"token_revoked"' in r.stdout
+
+
+def test_replay_refused_across_loops(server, mp, tmp_path):
+    """listen.threads loops share one port and one replay cache: the same
+    proof sent at once on many connections (spread over the loops by the
+    kernel) is accepted exactly once, and every loop answers /metrics with
+    the counts of all."""
+    import concurrent.futures
+
+    with Gateway(tmp_path, server.base, "listen:\n  threads: 4\n") as gw:
+        gw.wait_ready()
+        assert "event=listening loops=4" in gw.log()
+        d = enrolled(mp, server)
+        url = gw.base + "/auth"
+        proof = dpop(d, "GET", url, d.access)
+        headers = {"Authorization": "DPoP " + d.access, "DPoP": proof,
+                   "X-Forwarded-Method": "GET", "X-Forwarded-Uri": "/auth"}
+
+        def once(_):
+            with requests.Session() as s:  # a connection of its own
+                r = s.get(url, headers=headers, timeout=10)
+                return r.headers.get("X-Sitetoken-Code")
+
+        with concurrent.futures.ThreadPoolExecutor(16) as ex:
+            got = list(ex.map(once, range(32)))
+        assert got.count("ok") == 1, got
+        assert got.count("proof_replayed") == 31, got
+        assert gw.metric('sitetoken_gateway_answers_total{code="ok"}') == 1
+        assert gw.metric('sitetoken_gateway_answers_total{code="proof_replayed"}') == 31
+
+
+def test_config_reference_matches_the_table():
+    """sitetoken-gateway(8) is written from the config table at build time;
+    dist/gateway.yaml (the packaged conffile) names every key of the table
+    (set or commented out) and passes -n."""
+    import re
+    import subprocess
+
+    from gwkit import GATEWAY, ROOT
+
+    table = subprocess.run([str(GATEWAY), "--help-config"], capture_output=True, text=True,
+                           check=True).stdout
+    keys = [line.split()[0] for line in table.splitlines() if line.strip()]
+    assert "listen.threads" in keys
+    page = (GATEWAY.parents[1] / "man" / "sitetoken-gateway.8").read_text()
+    man = subprocess.run([str(GATEWAY), "--man"], capture_output=True, text=True,
+                         check=True).stdout
+    assert page == man  # the built page is the generator's current output
+    conf = (ROOT / "dist" / "gateway.yaml").read_text()
+    for k in keys:
+        assert ".It Cm %s " % k in page, k
+        leaf = k.split(".")[-1]
+        assert re.search(r"^\s*#?\s*%s:" % re.escape(leaf), conf, re.M), k
+    r = subprocess.run([str(GATEWAY), "-n", "-c", str(ROOT / "dist" / "gateway.yaml")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

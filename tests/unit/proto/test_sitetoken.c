@@ -2,6 +2,8 @@
  * algorithms, every result code, key reloads, and argument checks. */
 #include "testutil.h"
 
+#include <pthread.h>
+
 #include <openssl/sha.h>
 
 #include "b64url.h"
@@ -324,6 +326,74 @@ test_verify_dpop_end_to_end(void **state)
     sitetoken_verifier_free(v);
 }
 
+/* One replay cache shared by many threads (as the gateway's loops share
+ * it): every thread checks the same proofs, and each proof is accepted by
+ * exactly one of them. */
+#define SHARED_THREADS 4
+#define SHARED_PROOFS 100
+
+struct shared_run {
+    pthread_t tid;
+    struct sitetoken_verifier *v;
+    struct sitetoken_replay *r;
+    const char *tok;
+    struct sitetoken_claims c;
+    char **proofs;
+    int ok, replayed;
+};
+
+static void *
+shared_main(void *arg)
+{
+    struct shared_run *s = arg;
+
+    for (int i = 0; i < SHARED_PROOFS; i++) {
+        int rc = sitetoken_verify_dpop(s->v, s->r, s->proofs[i], strlen(s->proofs[i]), "GET",
+                                       "https://gw.example/x", s->tok, strlen(s->tok), &s->c, NOW);
+
+        s->ok += rc == SITETOKEN_OK;
+        s->replayed += rc == SITETOKEN_E_PROOF_REPLAYED;
+    }
+    return NULL;
+}
+
+static void
+test_replay_shared_by_threads(void **state)
+{
+    struct sitetoken_verifier *v = verifier();
+    struct sitetoken_replay *r = sitetoken_replay_new(1000);
+    char *tok = mint(JWT_KIND_ACCESS, JWK_ALG_EDDSA, 3600), *proofs[SHARED_PROOFS], jti[16];
+    struct shared_run runs[SHARED_THREADS];
+    int ok = 0, replayed = 0;
+
+    assert_non_null(r);
+    for (int i = 0; i < SHARED_PROOFS; i++) {
+        snprintf(jti, sizeof(jti), "s%d", i);
+        proofs[i] = proof(keys[0], "GET", "https://gw.example/x", tok, NOW, jti);
+    }
+    for (int t = 0; t < SHARED_THREADS; t++) {
+        runs[t] = (struct shared_run){.v = v, .r = r, .tok = tok, .proofs = proofs};
+        assert_int_equal(
+            sitetoken_verify(v, tok, strlen(tok), SITETOKEN_KIND_ACCESS, NOW, &runs[t].c),
+            SITETOKEN_OK);
+    }
+    for (int t = 0; t < SHARED_THREADS; t++)
+        assert_int_equal(pthread_create(&runs[t].tid, NULL, shared_main, &runs[t]), 0);
+    for (int t = 0; t < SHARED_THREADS; t++) {
+        pthread_join(runs[t].tid, NULL);
+        ok += runs[t].ok;
+        replayed += runs[t].replayed;
+    }
+    assert_int_equal(ok, SHARED_PROOFS);
+    assert_int_equal(replayed, (SHARED_THREADS - 1) * SHARED_PROOFS);
+    assert_int_equal(sitetoken_replay_count(r, NOW), SHARED_PROOFS);
+    for (int i = 0; i < SHARED_PROOFS; i++)
+        free(proofs[i]);
+    free(tok);
+    sitetoken_replay_free(r);
+    sitetoken_verifier_free(v);
+}
+
 /* The bulk pre-screen: a bulk token verifies (and only as a bulk token), a
  * client or access token does not, an expired one does not, and a blocked
  * one is found in the feed. */
@@ -377,6 +447,7 @@ main(void)
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_error_names),
         cmocka_unit_test(test_verify_dpop_end_to_end),
+        cmocka_unit_test(test_replay_shared_by_threads),
         cmocka_unit_test(test_bulk_prescreen),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
