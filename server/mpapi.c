@@ -316,8 +316,8 @@ mpapi_done(struct commit_op *op)
              (unsigned long long)req->id, req->actor, m->tok.kind, m->tok.jti, m->tok.device_id,
              m->tok.kid, m->superseded);
     http_reply_json(req, mpapi_kinds[m->kind].status, doc);
-    if (m->superseded > 0) /* committed: gateways learn of it now */
-        feed_changed(m->env->feed);
+    if (m->superseded > 0) /* committed: gateways learn of it now (additions only) */
+        feed_added(m->env->feed);
     mpapi_op_free(m);
 }
 
