@@ -107,8 +107,9 @@ store_stats_issued(struct store *st, int64_t from, int64_t to,
 }
 
 /* ?1 prefix, ?2 upper bound, ?3 cursor field value, ?4 cursor id, ?5 limit.
- * Keyset order (field, id): devices_name_id and devices_hardware_id
- * (migration 6) hold exactly that order; the id search uses the key. */
+ * Keyset order (field, id): the name and hardware-id searches scan the
+ * table and sort the matches (LIMIT keeps the sort top-N; migration 8
+ * dropped their random-key indexes, issue 14); the id search uses the key. */
 static const char *const search_sql[][2] = {
     [STORE_SEARCH_NAME] = {"SELECT id FROM devices WHERE name >= ?1 AND name < ?2"
                            " ORDER BY name, id LIMIT ?5",

@@ -88,12 +88,16 @@ test_migrations_recorded_once(void **state)
     assert_non_null(st);
     store_close(st);
     assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), max(version) FROM schema_migrations",
+    /* once each (versions may skip a number another branch holds) */
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*), count(DISTINCT version), max(version)"
+                                        " FROM schema_migrations",
                                         -1, &stmt, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(stmt, 0), store_schema_latest());
-    assert_int_equal(sqlite3_column_int(stmt, 1), store_schema_latest());
+    assert_true(sqlite3_column_int(stmt, 0) >= 6);
+    assert_int_equal(sqlite3_column_int(stmt, 0), sqlite3_column_int(stmt, 1));
+    assert_int_equal(sqlite3_column_int(stmt, 2), store_schema_latest());
     sqlite3_finalize(stmt);
     sqlite3_close(db);
 }
