@@ -52,7 +52,6 @@ def test_database_is_wal_with_migrations(server, tmp_path):
     versions = [v for (v,) in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
     # each once, in order, from 1 (a branch may hold a number: 8 can land before 7)
     assert versions and versions[0] == 1 and versions == sorted(set(versions))
-    assert versions[-1] == db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
     db.close()
 
 
