@@ -659,6 +659,13 @@ feed_changed(struct feed *f)
         feed_update(f, 1);
 }
 
+void
+feed_added(struct feed *f)
+{
+    if (f != NULL)
+        feed_update(f, 0);
+}
+
 /* Announces the key set when its ETag differs from the last announced. */
 static void
 feed_keys_check(struct feed *f)

@@ -23,6 +23,11 @@ void feed_free(struct feed *f);
  * (or, when there are none, the whole list again), send them to the
  * subscribers, and `event: reset` when entries went away. */
 void feed_changed(struct feed *f);
+/* A commit only added revocation entries (a renewal's superseded tokens):
+ * read the new ones, never the whole list. Several ops of one batch each
+ * call it; the first reads the batch's entries, the others find none and
+ * cost one indexed seek (feed_changed would reload the list for each). */
+void feed_added(struct feed *f);
 /* The published keys changed: a keys event to every subscriber. */
 void feed_keys_changed(struct feed *f);
 /* Ends every stream (shutdown: streams would otherwise never finish). */

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "clock.h"
@@ -94,6 +95,8 @@ struct mpapi_op {
     uint8_t bulk_hash[32];
     char presented[65]; /* renew/access: jti of the client token presented */
     char *token;        /* the signed token; freed in mpapi_done */
+    char *reply_text;   /* the 2xx answer (JSON), made on the worker so the loop only
+                         * sends bytes (issue 14); holds the token: cleansed on free */
     int superseded;     /* renew: members of the earlier branch revoked */
     enum errcode early; /* a refusal decided on the worker, audited by the writer */
 };
@@ -268,6 +271,10 @@ mpapi_op_free(struct mpapi_op *m)
 {
     if (m->token != NULL)
         OPENSSL_clear_free(m->token, strlen(m->token));
+    if (m->reply_text != NULL) {
+        OPENSSL_cleanse(m->reply_text, strlen(m->reply_text));
+        free(m->reply_text);
+    }
     OPENSSL_cleanse(m->authorization, sizeof(m->authorization));
     json_decref(m->body);
     json_decref(m->reply);
@@ -280,8 +287,7 @@ mpapi_done(struct commit_op *op)
 {
     struct mpapi_op *m = (struct mpapi_op *)op;
     struct http_req *req = m->req;
-    char exp[TIMEFMT_LEN + 1];
-    json_t *doc;
+    struct evbuffer *buf;
 
     if (m->kind == MPAPI_EXCHANGE && m->env->ratelimit != NULL)
         ratelimit_exchange_done(m->env->ratelimit, &m->rl, op->code, clock_mono_us());
@@ -307,6 +313,35 @@ mpapi_done(struct commit_op *op)
         mpapi_op_free(m);
         return;
     }
+    log_info("event=issue rid=%llx actor=%s kind=%s jti=%s device=%s kid=%s superseded=%d",
+             (unsigned long long)req->id, req->actor, m->tok.kind, m->tok.jti, m->tok.device_id,
+             m->tok.kid, m->superseded);
+    if ((buf = evbuffer_new()) == NULL || m->reply_text == NULL ||
+        evbuffer_add(buf, m->reply_text, strlen(m->reply_text)) == -1) {
+        if (buf != NULL)
+            evbuffer_free(buf);
+        http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
+        mpapi_op_free(m);
+        return;
+    }
+    http_add_header(req, "Cache-Control", "no-store");
+    http_reply_buffer(req, mpapi_kinds[m->kind].status, "application/json", buf);
+    evbuffer_free(buf);
+    if (m->superseded > 0) /* committed: gateways learn of it now (additions only) */
+        feed_added(m->env->feed);
+    mpapi_op_free(m);
+}
+
+/* Worker thread: the answer of an issuance (every field is fixed once the
+ * token is signed; the writer only adds the family), as JSON text with a
+ * newline; NULL when out of memory. Cleanse before free: it holds the token. */
+static char *
+mpapi_reply_text(const struct mpapi_op *m)
+{
+    char exp[TIMEFMT_LEN + 1], *text, *out = NULL;
+    json_t *doc;
+    size_t len;
+
     timefmt_rfc3339(m->tok.expires_at, exp);
     if (m->kind == MPAPI_ACCESS) {
         doc = json_pack("{s:s, s:s, s:s, s:s}", "access_token", m->token, "token_id", m->tok.jti,
@@ -315,16 +350,21 @@ mpapi_done(struct commit_op *op)
         doc =
             json_pack("{s:s, s:s, s:s, s:s, s:I}", "device_id", m->tok.device_id, "token", m->token,
                       "token_id", m->tok.jti, "expires_at", exp, "gen", (json_int_t)m->tok.gen);
-        if (m->kind == MPAPI_EXCHANGE)
+        if (doc != NULL && m->kind == MPAPI_EXCHANGE)
             json_object_set_new(doc, "bulk_token_id", json_string(m->tok.bulk_id));
     }
-    log_info("event=issue rid=%llx actor=%s kind=%s jti=%s device=%s kid=%s superseded=%d",
-             (unsigned long long)req->id, req->actor, m->tok.kind, m->tok.jti, m->tok.device_id,
-             m->tok.kid, m->superseded);
-    http_reply_json(req, mpapi_kinds[m->kind].status, doc);
-    if (m->superseded > 0) /* committed: gateways learn of it now */
-        feed_changed(m->env->feed);
-    mpapi_op_free(m);
+    text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (text == NULL)
+        return NULL;
+    len = strlen(text);
+    if ((out = malloc(len + 2)) != NULL) {
+        memcpy(out, text, len);
+        memcpy(out + len, "\n", 2);
+    }
+    OPENSSL_cleanse(text, len);
+    free(text);
+    return out;
 }
 
 /* The claims of a new client or access token. Only an access token names
@@ -580,6 +620,10 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         signer_sign(env->signer, kind == MPAPI_ACCESS ? JWT_KIND_ACCESS : JWT_KIND_CLIENT, claims,
                     &m->token, m->tok.kid) != ERRCODE_OK) {
         code = commit_op_fail(&m->op, ERRCODE_UNAVAILABLE, "%s", "cannot sign");
+        goto done;
+    }
+    if ((m->reply_text = mpapi_reply_text(m)) == NULL) {
+        code = commit_op_fail(&m->op, ERRCODE_UNAVAILABLE, "%s", "out of memory");
         goto done;
     }
     code = ERRCODE_OK;

@@ -111,8 +111,10 @@ store_stats_issued(struct store *st, int64_t from, int64_t to,
 }
 
 /* ?1 prefix, ?2 upper bound, ?3 cursor field value, ?4 cursor id, ?5 limit.
- * Keyset order (field, id): devices_name_id and devices_hardware_id
- * (migration 6) hold exactly that order; the id search uses the key. */
+ * Keyset order (field, id), each through its index (devices_name_id,
+ * devices_hardware_id, the id key). Issue 14 measured dropping the two
+ * search indexes (a writer saving, docs/performance.md); they stay, because
+ * an operator's search at 1M devices must not depend on a warm cache. */
 static const char *const search_sql[][2] = {
     [STORE_SEARCH_NAME] = {"SELECT id FROM devices WHERE name >= ?1 AND name < ?2"
                            " ORDER BY name, id LIMIT ?5",

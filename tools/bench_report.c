@@ -21,6 +21,31 @@ bench_ok_rate(const struct bench_summary *s)
     return s->res->elapsed > 0 ? (double)s->res->ok / s->res->elapsed : 0;
 }
 
+/* "server_threads": CPU µs per request sent (warm-up included, as the
+ * snapshots are) by thread role, and the kernel's share of each. */
+static void
+bench_report_threads(json_t *doc, const struct bench_summary *s)
+{
+    json_t *t;
+    double n = (double)s->res->issued;
+
+    if (s->threads0 == NULL || s->threads1 == NULL || !s->threads0->valid || !s->threads1->valid ||
+        n <= 0)
+        return;
+    if ((t = json_object()) == NULL)
+        return;
+    for (int r = 0; r < BENCH_CPU_ROLES; r++) {
+        double cpu = s->threads1->s[r] - s->threads0->s[r];
+        double sys = s->threads1->sys[r] - s->threads0->sys[r];
+
+        json_object_set_new(t, bench_cpu_role_name((enum bench_cpu_role)r),
+                            json_pack("{s:f, s:f}", "us", round(cpu / n * 1e7) / 10, "sys_share",
+                                      cpu > 0 ? round(sys / cpu * 100) / 100 : 0.0));
+    }
+    json_object_set_new(t, "client_us", json_real(round(s->client_cpu_s / n * 1e7) / 10));
+    json_object_set_new(doc, "server_threads", t);
+}
+
 void
 bench_report_json(const struct bench_summary *s)
 {
@@ -73,6 +98,7 @@ bench_report_json(const struct bench_summary *s)
         json_object_set_new(doc, "server_cpu_s",
                             s->server_cpu_s >= 0 ? json_real(round(s->server_cpu_s * 100) / 100)
                                                  : json_null());
+        bench_report_threads(doc, s);
     }
     json_decref(errs);
     if (s->fl != NULL) {

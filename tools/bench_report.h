@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bench_cpu.h"
 #include "bench_floor.h"
 #include "bench_load.h"
 
@@ -19,8 +20,9 @@ struct bench_summary {
     size_t premade;    /* requests with unique proofs made ahead */
     int ran_out;       /* the pre-made requests ran out before the duration */
     double setup_s, client_cpu_s;
-    double server_cpu_s;          /* < 0 when unknown */
-    const struct bench_floor *fl; /* NULL when not measured */
+    double server_cpu_s;                         /* < 0 when unknown */
+    const struct bench_cpu *threads0, *threads1; /* sitetokend by thread role, before/after */
+    const struct bench_floor *fl;                /* NULL when not measured */
 };
 
 void bench_report_json(const struct bench_summary *s);

@@ -141,10 +141,13 @@ bench_device_make(const struct bench_params *p, struct bench_device *d, const ch
         return -1;
     }
     free(text);
+    /* From the random part of a jti (its first 8 characters are the time):
+     * real names and hardware ids arrive in no order, and so must these,
+     * or the name and hardware-id indexes grow at their right edge only. */
     ids_jti(rnd);
-    snprintf(d->hardware_id, sizeof(d->hardware_id), "hw-%.16s", rnd);
+    snprintf(d->hardware_id, sizeof(d->hardware_id), "hw-%.14s", rnd + 8);
     ids_jti(rnd);
-    snprintf(d->name, sizeof(d->name), "bench-%.10s", rnd);
+    snprintf(d->name, sizeof(d->name), "bench-%.10s", rnd + 8);
     return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "bench_cpu.h"
 #include "bench_floor.h"
 #include "bench_gateway.h"
 #include "bench_load.h"
@@ -78,6 +79,7 @@ struct bench {
     int floor_done;
     struct bench_load_result res;
     double setup_s, client_cpu_s, server_cpu_s;
+    struct bench_cpu threads0, threads1; /* sitetokend by thread role, around the run */
     size_t premade;
     int ran;
 };
@@ -498,10 +500,12 @@ bench_scenario(struct bench *b)
     b->expect.seen = b->expect.verified = 0; /* count the measured run only */
     cpu0 = bench_cpu_self();
     scpu0 = bench_cpu_of(b->server_pid);
+    bench_cpu_snapshot(b->server_pid, &b->threads0);
     if (bench_load_run(&b->load, &b->res, &errstr) == -1)
         goto fail;
     b->client_cpu_s = bench_cpu_self() - cpu0;
     b->server_cpu_s = scpu0 >= 0 ? bench_cpu_of(b->server_pid) - scpu0 : -1;
+    bench_cpu_snapshot(b->server_pid, &b->threads1);
     b->ran = 1;
     if (kind == BENCH_RENEW && b->renew_shift != 0)
         bench_set_clock(b, b->clock_offset);
@@ -582,6 +586,8 @@ bench_summarize(const struct bench *b, struct bench_summary *s)
         .setup_s = b->setup_s,
         .client_cpu_s = b->client_cpu_s,
         .server_cpu_s = b->server_cpu_s,
+        .threads0 = &b->threads0,
+        .threads1 = &b->threads1,
         .fl = b->floor_done ? &b->fl : NULL,
     };
 }

@@ -111,3 +111,44 @@ def test_gateway_scenario_counts_refusals_by_code(server, mp, tmp_path):
                         timeout=120)
         assert doc["requests"] == 50 and doc["ok"] == 0
         assert doc["errors_total"] == 50 and set(doc["errors"]) <= {"proof_invalid"}, doc
+
+
+def feed_token_entries(server):
+    r = server.get("/v1/revocations")
+    assert r.status_code == 200, r.text
+    return [e for e in r.json()["entries"] if e["kind"] == "token"]
+
+
+def test_concurrent_superseding_renewals_all_reach_the_feed(start_server):
+    # Issue 14: a renewal that supersedes an earlier successor adds a feed
+    # entry; the done() of each op in a batch reads only what is new
+    # (feed_added), and the first of a batch reads every entry the batch
+    # committed. 8 connections renewing the same 10 roots again and again
+    # put several superseding renewals in each batch: none may be lost.
+    server = start_server(basic_config("tokens:\n  renew_after: 0s\n"
+                                       "limits:\n  failed_exchanges_per_minute: 0\n"))
+    key = server.ctl("mp", "add", "mp-bench", json_out=True, check=0).doc["api_key"]
+    doc = run_bench(server, "--mp-key", key, "--admin-socket", str(server.admin_socket),
+                    "--scenario", "renew", "--devices", "10", "--requests", "300",
+                    "--connections", "8")
+    assert doc["ok"] == 300 and doc["errors"] == {}
+    entries = feed_token_entries(server)
+    # every renewal of a root after its first supersedes the one before it
+    assert len(entries) == 300 - 10, len(entries)
+    assert {e["reason"] for e in entries} == {"superseded"}
+    assert len({e["id"] for e in entries}) == len(entries)
+    # the serials the feed serves are the ones committed, in order, no gaps
+    serials = [e["serial"] for e in entries]
+    assert serials == sorted(serials)
+
+
+def test_per_thread_cpu_reported(server, mp):
+    bulk = bulk_new(server)
+    doc = run_bench(server, "--mp-key", mp.api_key, "--bulk-token", bulk["token"],
+                    "--scenario", "exchange", "--requests", "100", "--connections", "2",
+                    "--server-pid", str(server.proc.pid))
+    t = doc["server_threads"]
+    assert set(t) == {"loop", "workers", "writer", "other", "client_us"}
+    for role in ("loop", "workers", "writer", "other"):
+        assert t[role]["us"] >= 0 and 0 <= t[role]["sys_share"] <= 1
+    assert t["workers"]["us"] > 0  # the workers verified and signed 100 proofs

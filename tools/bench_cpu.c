@@ -1,0 +1,86 @@
+/* Per-thread CPU of sitetokend by thread role, from /proc (bench_cpu.h): the
+ * benchmark's "where the time goes" table comes from two snapshots. */
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_cpu.h"
+
+static const struct {
+    const char *prefix; /* thread name (comm) prefix */
+    enum bench_cpu_role role;
+} bench_cpu_roles[] = {
+    {"st-worker", BENCH_CPU_WORKERS},
+    {"st-writer", BENCH_CPU_WRITER},
+    {"st-", BENCH_CPU_OTHER},
+};
+
+static const char *bench_cpu_names[BENCH_CPU_ROLES] = {
+    [BENCH_CPU_LOOP] = "loop",
+    [BENCH_CPU_WORKERS] = "workers",
+    [BENCH_CPU_WRITER] = "writer",
+    [BENCH_CPU_OTHER] = "other",
+};
+
+const char *
+bench_cpu_role_name(enum bench_cpu_role r)
+{
+    return r < BENCH_CPU_ROLES ? bench_cpu_names[r] : "?";
+}
+
+static enum bench_cpu_role
+bench_cpu_role_of(long pid, long tid, const char *comm)
+{
+    if (tid == pid)
+        return BENCH_CPU_LOOP;
+    for (size_t i = 0; i < sizeof(bench_cpu_roles) / sizeof(bench_cpu_roles[0]); i++)
+        if (strncmp(comm, bench_cpu_roles[i].prefix, strlen(bench_cpu_roles[i].prefix)) == 0)
+            return bench_cpu_roles[i].role;
+    return BENCH_CPU_OTHER;
+}
+
+void
+bench_cpu_snapshot(long pid, struct bench_cpu *c)
+{
+    char path[96], buf[1024], *open, *close;
+    double tck = (double)sysconf(_SC_CLK_TCK);
+    unsigned long long ut, st;
+    struct dirent *de;
+    DIR *dir;
+    FILE *f;
+    size_t n;
+
+    memset(c, 0, sizeof(*c));
+    if (pid <= 0)
+        return;
+    snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+    if ((dir = opendir(path)) == NULL)
+        return;
+    while ((de = readdir(dir)) != NULL) {
+        long tid;
+        enum bench_cpu_role role;
+
+        if (sscanf(de->d_name, "%ld", &tid) != 1)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%ld/task/%ld/stat", pid, tid);
+        if ((f = fopen(path, "r")) == NULL)
+            continue;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        /* "tid (comm) state ... 14 utime 15 stime" */
+        if ((open = strchr(buf, '(')) == NULL || (close = strrchr(buf, ')')) == NULL ||
+            close < open)
+            continue;
+        *close = '\0';
+        if (sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) !=
+            2)
+            continue;
+        role = bench_cpu_role_of(pid, tid, open + 1);
+        c->s[role] += (double)(ut + st) / tck;
+        c->sys[role] += (double)st / tck;
+    }
+    closedir(dir);
+    c->valid = 1;
+}

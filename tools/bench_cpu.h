@@ -1,0 +1,29 @@
+/* Per-thread CPU of another process, from /proc/PID/task/TID/stat, summed by
+ * thread role (sitetokend names its threads: st-worker-N, st-writer,
+ * st-checkpoint; the event loop is the main thread). The benchmark takes one
+ * snapshot before a run and one after and reports the difference per request. */
+#ifndef SITETOKEN_BENCH_CPU_H
+#define SITETOKEN_BENCH_CPU_H
+
+enum bench_cpu_role {
+    BENCH_CPU_LOOP,    /* the main thread: event loop */
+    BENCH_CPU_WORKERS, /* st-worker-* */
+    BENCH_CPU_WRITER,  /* st-writer */
+    BENCH_CPU_OTHER,   /* st-checkpoint and anything else */
+    BENCH_CPU_ROLES
+};
+
+struct bench_cpu {
+    int valid;
+    double s[BENCH_CPU_ROLES];   /* user + system seconds by role */
+    double sys[BENCH_CPU_ROLES]; /* system seconds by role */
+};
+
+/* The role's name in reports ("loop", "workers", "writer", "other"). */
+const char *bench_cpu_role_name(enum bench_cpu_role r);
+
+/* Fills c from pid's threads; c->valid is 0 when pid <= 0 or /proc is not
+ * readable. Threads that exited between snapshots are not counted. */
+void bench_cpu_snapshot(long pid, struct bench_cpu *c);
+
+#endif
