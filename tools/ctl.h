@@ -68,6 +68,28 @@ struct ctl_command {
     int (*run)(struct ctl *ctl, const struct ctl_args *a);
 };
 
+/* The command table (ctl_main.c). */
+extern const struct ctl_command ctl_commands[];
+extern const size_t ctl_ncommands;
+
+/* ctl_args.c: the command line against the table. */
+void ctl_usage(FILE *out);
+void ctl_help_command(FILE *out, const struct ctl_command *cmd);
+void ctl_help_group(FILE *out, const char *group);
+/* A command group's first word ("bulk", "device"), and the command the
+ * first words name (NULL when none; *used words). */
+int ctl_is_group(const char *word);
+const struct ctl_command *ctl_find(char **words, int n, int *used);
+/* The command named by the first one or two words (*used of them): 0, or
+ * the usage exit code with the message (and a suggestion) on stderr. */
+int ctl_resolve(char **words, int n, const struct ctl_command **cmd, int *used);
+/* The command's options and positional argument: 0, or the usage exit code. */
+int ctl_parse_args(const struct ctl_command *cmd, int argc, char **argv, struct ctl_args *a);
+
+/* ctl_man.c: sitetokenctl(8) and the list bash completion reads. */
+void ctl_man(FILE *out);
+void ctl_commands_list(FILE *out);
+
 /* Option values by name (the name must be in the command's table). */
 const char *ctl_val(const struct ctl_args *a, const char *name);
 long long ctl_num(const struct ctl_args *a, const char *name, long long def);
