@@ -306,13 +306,14 @@ committer_start(const char *path, int busy_timeout_ms, int batch_max, int64_t re
         *errstr = "cannot start the writer thread";
         goto fail;
     }
-    /* Best effort: without its own connection the writer checkpoints itself. */
-    if (strcmp(path, ":memory:") != 0 &&
+    /* Only a store with a WAL has a checkpointer. Best effort: without its
+     * own connection the writer checkpoints itself. */
+    if (store_has_checkpoint(c->ctx.store) &&
         (c->ckpt_store = store_open(path, busy_timeout_ms, errstr)) != NULL &&
         store_set_autocheckpoint(c->ctx.store, 0) == 0 &&
         pthread_create(&c->checkpointer, NULL, committer_checkpoint_main, c) == 0)
         c->has_checkpointer = 1;
-    else
+    else if (store_has_checkpoint(c->ctx.store))
         store_set_autocheckpoint(c->ctx.store, 1000);
     return c;
 fail:

@@ -319,5 +319,5 @@ main(void)
         FX_TEST(test_list_pagination), FX_TEST(test_list_reentry_refused), FX_TEST(test_savepoints),
         FX_TEST(test_error_classes),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN(tests);
 }

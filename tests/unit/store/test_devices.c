@@ -565,5 +565,5 @@ main(void)
         FX_TEST(test_token_list),           FX_TEST(test_token_supersede),
         FX_TEST(test_token_revoke_family),  FX_TEST(test_family_migration),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN(tests);
 }

@@ -194,7 +194,7 @@ test_restore_never_reuses(void **state)
 {
     struct fx *fx = *state;
     const char *err = NULL;
-    char backup[160], cmd[1024];
+    char backup[512], cmd[2048];
     int64_t before = 0, lost = 0, after = 0, past = 1700000000;
 
     assert_int_equal(store_revocation_add(fx->st, "token", "a", past, past + 9, "", &before, &err),
@@ -234,5 +234,5 @@ main(void)
         cmocka_unit_test_prestate_setup_teardown(test_restore_never_reuses, fx_setup, fx_teardown,
                                                  (void *)"file"),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN(tests);
 }
