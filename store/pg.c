@@ -32,7 +32,7 @@ struct pg_conn {
 struct pg_stmt {
     struct store_stmt base; /* first */
     char *sql;              /* with $n placeholders */
-    int persistent, is_rollback;
+    int persistent, is_rollback, is_commit;
     unsigned gen; /* the session it was prepared in (0: not yet) */
     char name[24];
     int nparams;
@@ -394,6 +394,7 @@ pg_prepare(struct store *st, const char *sql, int persistent)
     ps->base.st = st;
     ps->persistent = persistent;
     ps->is_rollback = strcmp(sql, "ROLLBACK") == 0;
+    ps->is_commit = strcmp(sql, "COMMIT") == 0;
     snprintf(ps->name, sizeof(ps->name), "st%u", ++c->next_name);
     return &ps->base;
 }
@@ -561,6 +562,13 @@ pg_execute(struct pg_stmt *ps)
     status = PQresultStatus(res);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
         pg_result_ok(c, res);
+        PQclear(res);
+        return -1;
+    }
+    if (ps->is_commit && strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+        /* COMMIT of a transaction a failed statement had aborted: nothing
+         * was committed, and that is an error, never a success. */
+        pg_fail(c, NULL, STORE_ERR_INTERNAL, "commit: the transaction had failed: rolled back");
         PQclear(res);
         return -1;
     }

@@ -132,15 +132,26 @@ store_run(struct store *st, enum store_stmt_id id, const char *sql, const char *
     return rc;
 }
 
+/* A nested BEGIN and a COMMIT outside a transaction are errors on every
+ * backend (PostgreSQL only warns): a commit that did not commit must never
+ * read as a success. */
 int
 store_tx_begin(struct store *st, const char **errstr)
 {
+    if (st->conn != NULL && st->drv->in_tx(st)) {
+        *errstr = store_errf(st, STORE_ERR_INTERNAL, "begin: a transaction is already open");
+        return -1;
+    }
     return store_run(st, STMT_TX_BEGIN, st->drv->begin_sql, "begin", errstr);
 }
 
 int
 store_tx_commit(struct store *st, const char **errstr)
 {
+    if (!st->drv->in_tx(st)) {
+        *errstr = store_errf(st, STORE_ERR_INTERNAL, "commit: no transaction is open");
+        return -1;
+    }
     return store_run(st, STMT_TX_COMMIT, "COMMIT", "commit", errstr);
 }
 

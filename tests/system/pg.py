@@ -166,3 +166,21 @@ def rewrite_args(args, cwd):
         sep = "" if text.endswith("\n") or not text else "\n"
         path.write_text(text + sep + "database: \"%s\"\n" % CLUSTER.uri(db))
     return args
+
+
+if __name__ == "__main__":
+    # pg.py -- CMD...: runs CMD with a PostgreSQL of its own for the store's
+    # unit tests (SITETOKEN_TEST_PG_URI names its admin database), then stops it.
+    import sys
+
+    argv = sys.argv[1:]
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    if not argv:
+        sys.exit("usage: pg.py -- CMD [ARG...]")
+    cluster = Cluster()
+    try:
+        rc = subprocess.call(argv, env={**os.environ, "SITETOKEN_TEST_PG_URI": cluster.uri("postgres")})
+    finally:
+        cluster.stop()
+    sys.exit(rc)

@@ -151,7 +151,7 @@ fx_int(struct store *st, const char *sql)
 }
 
 /* The same text for each backend, where SQLite's and PostgreSQL's differ. */
-#define FX_SQL(fx, sqlite, pg) ((fx)->pg ? (pg) : (sqlite))
+#define FX_SQL(fx, sqlite_sql, pg_sql) ((fx)->pg ? (pg_sql) : (sqlite_sql))
 
 #define FX_TEST(f)                                                                                 \
     cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, (void *)"file"),            \
