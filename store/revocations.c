@@ -3,6 +3,8 @@
  * database restored from a backup (whose previous serial is older) hands out
  * serials above every one given out before the restore. The previous serial
  * is kept when the entries carrying it have been pruned (rev_add_sql). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -32,6 +34,78 @@ static const char *const rev_serial_sql[STORE_BACKENDS] = {
     [STORE_BACKEND_SQLITE] = "SELECT seq FROM sqlite_sequence WHERE name = 'revocations'",
     [STORE_BACKEND_PG] = "SELECT last FROM revocation_serial",
 };
+
+/* The journal (revocations.h) ----------------------------------------------- */
+
+static void
+journal_add(struct store *st, int removed, const struct store_revocation *r)
+{
+    struct store_rev_changes *j = st->journal;
+
+    if (j == NULL && (j = st->journal = calloc(1, sizeof(*j))) == NULL) {
+        st->journal_lost = 1;
+        return;
+    }
+    if (j->n == j->cap) {
+        size_t cap = j->cap == 0 ? 16 : j->cap * 2;
+        struct store_rev_change *v = realloc(j->v, cap * sizeof(*v));
+
+        if (v == NULL) {
+            st->journal_lost = 1;
+            return;
+        }
+        j->v = v;
+        j->cap = cap;
+    }
+    j->v[j->n].removed = removed;
+    j->v[j->n].r = *r;
+    j->n++;
+}
+
+void
+store_journal(struct store *st, int on)
+{
+    st->journal_on = on != 0;
+}
+
+void
+store_journal_mark(struct store *st)
+{
+    st->journal_mark = st->journal != NULL ? st->journal->n : 0;
+}
+
+void
+store_journal_undo(struct store *st, int to_mark)
+{
+    if (st->journal != NULL)
+        st->journal->n = to_mark && st->journal_mark < st->journal->n ? st->journal_mark : 0;
+    if (!to_mark)
+        st->journal_lost = 0;
+    st->journal_mark = 0;
+}
+
+struct store_rev_changes *
+store_journal_take(struct store *st, int *lost)
+{
+    struct store_rev_changes *j = st->journal;
+
+    *lost = st->journal_lost;
+    st->journal_lost = 0;
+    st->journal_mark = 0;
+    if (j == NULL || j->n == 0)
+        return NULL;
+    st->journal = NULL;
+    return j;
+}
+
+void
+store_rev_changes_free(struct store_rev_changes *c)
+{
+    if (c == NULL)
+        return;
+    free(c->v);
+    free(c);
+}
 
 static int
 revocation_serial_from_row(struct store_stmt *stmt, void *row)
@@ -79,6 +153,18 @@ store_revocation_add(struct store *st, const char *kind, const char *id, int64_t
     }
     if (rc == 0 && serial != NULL)
         *serial = got;
+    if (rc == 0 && st->journal_on) {
+        struct store_revocation e;
+
+        memset(&e, 0, sizeof(e));
+        e.serial = got;
+        snprintf(e.kind, sizeof(e.kind), "%s", kind);
+        snprintf(e.id, sizeof(e.id), "%s", id);
+        snprintf(e.reason, sizeof(e.reason), "%s", reason != NULL ? reason : "");
+        e.revoked_at = revoked_at;
+        e.expires_at = expires_at;
+        journal_add(st, 0, &e);
+    }
     return rc;
 }
 
@@ -155,13 +241,22 @@ int
 store_revocation_remove(struct store *st, const char *kind, const char *id, const char **errstr)
 {
     struct store_stmt *stmt;
+    int n;
 
     if ((stmt = store_stmt(st, STMT_REV_REMOVE, "DELETE FROM revocations WHERE kind = ? AND id = ?",
                            errstr)) == NULL)
         return -1;
     store_bind_text(stmt, 1, kind);
     store_bind_text(stmt, 2, id);
-    return store_changes(st, stmt, "remove revocation", errstr);
+    if ((n = store_changes(st, stmt, "remove revocation", errstr)) > 0 && st->journal_on) {
+        struct store_revocation e;
+
+        memset(&e, 0, sizeof(e));
+        snprintf(e.kind, sizeof(e.kind), "%s", kind);
+        snprintf(e.id, sizeof(e.id), "%s", id);
+        journal_add(st, 1, &e);
+    }
+    return n;
 }
 
 int

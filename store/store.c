@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "revocations.h"
 #include "store_int.h"
 
 static const char *const store_error_names[] = {
@@ -142,6 +143,7 @@ store_tx_begin(struct store *st, const char **errstr)
         *errstr = store_errf(st, STORE_ERR_INTERNAL, "begin: a transaction is already open");
         return -1;
     }
+    store_journal_undo(st, 0); /* what an earlier, failed transaction left */
     return store_run(st, STMT_TX_BEGIN, st->drv->begin_sql, "begin", errstr);
 }
 
@@ -163,6 +165,7 @@ store_tx_rollback(struct store *st)
     /* Nothing to report: the database may already have rolled back (SQLite
      * after an I/O error or SQLITE_FULL, a lost connection), and then there
      * is nothing left to undo. */
+    store_journal_undo(st, 0);
     if (st->drv->in_tx(st))
         (void)store_run(st, STMT_TX_ROLLBACK, "ROLLBACK", "rollback", &errstr);
 }
@@ -170,6 +173,7 @@ store_tx_rollback(struct store *st)
 int
 store_savepoint(struct store *st, const char **errstr)
 {
+    store_journal_mark(st);
     return store_run(st, STMT_SAVEPOINT, "SAVEPOINT op", "savepoint", errstr);
 }
 
@@ -184,6 +188,7 @@ store_savepoint_rollback(struct store *st)
 {
     const char *errstr;
 
+    store_journal_undo(st, 1);
     /* ROLLBACK TO keeps the savepoint open; RELEASE then drops it, leaving
      * the enclosing transaction as it was before store_savepoint (on
      * PostgreSQL also out of the aborted state a failed statement left). */
@@ -325,6 +330,7 @@ store_close(struct store *st)
         return;
     for (size_t i = 0; i < STMT_COUNT; i++)
         store_finalize(st->stmts[i]);
+    store_rev_changes_free(st->journal);
     st->drv->close(st);
     free(st->path);
     free(st);

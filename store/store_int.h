@@ -181,7 +181,16 @@ struct store {
     enum store_error error; /* class of the last failure: store_err, store_errf */
     /* Prepared lazily by store_stmt, finalized by store_close. */
     struct store_stmt *stmts[STMT_COUNT];
+    /* The revocation journal (revocations.h): on, what it holds, where the
+     * open savepoint began in it, and whether an entry could not be kept. */
+    int journal_on, journal_lost;
+    size_t journal_mark;
+    struct store_rev_changes *journal;
 };
+
+/* Journal bookkeeping for the transaction primitives (revocations.c). */
+void store_journal_mark(struct store *st);
+void store_journal_undo(struct store *st, int to_mark);
 
 /* The driver a target names: a postgresql:// or postgres:// URI, else a
  * SQLite file (":memory:" allowed). */
