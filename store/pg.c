@@ -24,6 +24,7 @@ struct pg_conn {
     unsigned gen;       /* bumps at every (re)connection: prepared statements are per session */
     unsigned next_name; /* names of prepared statements */
     int tx_broken;      /* the connection was lost inside a transaction */
+    int in_tx;          /* a transaction was open after the last statement */
     int64_t changes;
     enum store_error err_class;
     char errmsg[256];
@@ -240,8 +241,9 @@ pg_ensure(struct pg_conn *c)
     if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK)
         return 0;
     if (c->pg != NULL) {
-        if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        if (c->in_tx)
             c->tx_broken = 1;
+        c->in_tx = 0;
         PQfinish(c->pg);
         c->pg = NULL;
     }
@@ -290,11 +292,17 @@ pg_result_ok(struct pg_conn *c, PGresult *res)
 {
     ExecStatusType s = PQresultStatus(res);
 
-    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+        c->in_tx = PQtransactionStatus(c->pg) != PQTRANS_IDLE;
         return 0;
+    }
     pg_fail(c, res, STORE_ERR_NONE, NULL);
-    if (c->pg != NULL && PQstatus(c->pg) != CONNECTION_OK)
-        c->tx_broken = 1; /* whatever was open is gone */
+    if (c->pg != NULL && PQstatus(c->pg) != CONNECTION_OK) {
+        c->tx_broken = c->in_tx; /* the transaction that was open is gone */
+        c->in_tx = 0;
+    } else {
+        c->in_tx = PQtransactionStatus(c->pg) != PQTRANS_IDLE;
+    }
     return -1;
 }
 
@@ -560,8 +568,7 @@ pg_execute(struct pg_stmt *ps)
     else
         res = PQexecParams(c->pg, ps->sql, ps->nparams, NULL, ps->vals, ps->lens, ps->fmts, 0);
     status = PQresultStatus(res);
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        pg_result_ok(c, res);
+    if (pg_result_ok(c, res) == -1) {
         PQclear(res);
         return -1;
     }

@@ -21,6 +21,7 @@ PG_BIN = Path(os.environ.get("SITETOKEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PSQL = shutil.which("psql") or str(PG_BIN / "psql")
 ENABLED = os.environ.get("SITETOKEN_TEST_DB", "sqlite") == "postgresql"
 START_TIMEOUT = 60.0
+PASSWORD_ROLE = "st_pw"
 
 
 def _free_port():
@@ -53,6 +54,14 @@ class Cluster:
                          capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError("initdb failed: " + r.stdout + r.stderr)
+        # Loopback is trusted, except the role PASSWORD_ROLE: its password is
+        # checked (scram), for the tests of database_password_file.
+        hba = self.data / "pg_hba.conf"
+        hba.write_text("local all all trust\n"
+                       "host all %s 127.0.0.1/32 scram-sha-256\n"
+                       "host all all 127.0.0.1/32 trust\n"
+                       "host all all ::1/128 trust\n" % PASSWORD_ROLE)
+        shutil.chown(hba, "postgres", "postgres")
         opts = ("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=400"
                 " -c shared_buffers=32MB" % (self.port, self.sock))
         r = _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
@@ -89,6 +98,14 @@ class Cluster:
                            capture_output=True, text=True, timeout=60)
         if check and r.returncode != 0:
             raise RuntimeError("psql %s: %s" % (sql, r.stderr))
+        return r.stdout
+
+    def dump(self, db):
+        """The whole database as pg_dump writes it (data and schema)."""
+        r = subprocess.run([str(PG_BIN / "pg_dump"), "-h", str(self.sock), "-p", str(self.port),
+                            "-U", "postgres", db], capture_output=True, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError("pg_dump: %s" % r.stderr.decode(errors="replace"))
         return r.stdout
 
     def create_db(self):

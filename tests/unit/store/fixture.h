@@ -45,7 +45,7 @@ fx_pg_admin(const char *admin, const char *sql)
         return -1;
     }
     res = PQexec(pg, sql);
-    ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
     if (!ok)
         print_error("%s: %s", sql, PQresultErrorMessage(res));
     PQclear(res);
