@@ -48,6 +48,7 @@ class Cluster:
         self.port = _free_port()
         self.log = self.dir / "postgres.log"
         self.seq = 0
+        self.copies = 0
         self.dbs = {}
         r = _as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
                          "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync",
@@ -181,8 +182,24 @@ def rewrite_args(args, cwd):
             state = Path(cwd) / state
         db = CLUSTER.db_for(str(state.resolve()))
         sep = "" if text.endswith("\n") or not text else "\n"
-        path.write_text(text + sep + "database: \"%s\"\n" % CLUSTER.uri(db))
+        text += sep + "database: \"%s\"\n" % CLUSTER.uri(db)
+        if not _is_scratch(path):
+            # a file of the tree (docs/examples): never edited, a copy is run
+            CLUSTER.copies += 1
+            path = CLUSTER.dir / ("config-%d-%s" % (CLUSTER.copies, path.name))
+            args[i + 1] = str(path)
+        path.write_text(text)
     return args
+
+
+def _is_scratch(path):
+    """Whether path lies in a temporary directory (a test's own file)."""
+    tmp = Path(tempfile.gettempdir()).resolve()
+    try:
+        Path(path).resolve().relative_to(tmp)
+        return True
+    except ValueError:
+        return False
 
 
 if __name__ == "__main__":
