@@ -33,9 +33,9 @@ admin_status(struct http_req *req)
                   (json_int_t)(time(NULL) - env->started_at), "site_code", env->cfg->site_code,
                   "issuer", env->cfg->issuer, "database", store_path(env->store), "config",
                   env->cfg->source, "schema_version", store_schema_version(env->store),
-                  "schema_latest", store_schema_latest(), "pid", (json_int_t)getpid(), "commits",
-                  "batches", (json_int_t)cs.batches, "ops", (json_int_t)cs.ops, "max_batch",
-                  (json_int_t)cs.max_batch));
+                  "schema_latest", store_schema_latest_of(env->store), "pid", (json_int_t)getpid(),
+                  "commits", "batches", (json_int_t)cs.batches, "ops", (json_int_t)cs.ops,
+                  "max_batch", (json_int_t)cs.max_batch));
 }
 
 void
