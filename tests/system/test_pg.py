@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import conftest
 import pg
 from conftest import basic_config, bulk_new, run_sitetokend, write_config
 from device import MP, Device
@@ -156,3 +157,37 @@ def test_lost_connections_come_back(server):
         assert server.ctl("device", "list", json_out=True, check=0).doc["items"]
     assert server.proc.poll() is None
     assert_clean_exit(server)
+
+
+def test_readyz_reports_unwritable_store(start_server):
+    """Another session holds a lock the probe's write needs: /readyz answers
+    503 `unavailable` within the busy timeout (lock_timeout), then 200 again."""
+    import subprocess
+
+    server = start_server(basic_config("store:\n  busy_timeout: 1s\n"))
+    db = db_name(server)
+    holder = subprocess.Popen(
+        [pg.PSQL, "-X", "-q", "-h", str(pg.CLUSTER.sock), "-p", str(pg.CLUSTER.port),
+         "-U", "postgres", "-d", db], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, text=True)
+    try:
+        holder.stdin.write("BEGIN; LOCK TABLE meta IN ACCESS EXCLUSIVE MODE;\n")
+        holder.stdin.flush()
+        deadline = time.monotonic() + 20
+        while not pg.CLUSTER.psql(db, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON"
+                                      " c.oid = l.relation WHERE c.relname = 'meta' AND"
+                                      " l.mode = 'AccessExclusiveLock' AND l.granted").strip() == "1":
+            assert time.monotonic() < deadline, "the lock was never taken"
+            time.sleep(0.05)  # polling pg_locks, bounded by the deadline
+        t0 = time.monotonic()
+        r = server.get("/readyz", timeout=30)
+        assert r.status_code == 503, r.text
+        assert r.json()["code"] == "unavailable"
+        assert "Retry-After" in r.headers
+        if not conftest.SANITIZED:
+            assert time.monotonic() - t0 < 10
+    finally:
+        holder.stdin.write("ROLLBACK;\n")
+        holder.stdin.close()
+        holder.wait(timeout=20)
+    assert server.get("/readyz").status_code == 200
