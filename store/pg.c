@@ -158,9 +158,10 @@ pg_read_password(char *buf, size_t n, char *err, size_t errn)
 }
 
 /* Refuses a URI that carries a password: it would sit in the config text
- * and in every log line that names the database. */
+ * and in every log line that names the database. Copies the URI's own
+ * `options` (if any) into opts, so that ours are added to them. */
 static int
-pg_check_uri(const char *target, char *err, size_t n)
+pg_check_uri(const char *target, char *opts_out, size_t optn, char *err, size_t n)
 {
     PQconninfoOption *opts;
     char *why = NULL;
@@ -171,13 +172,20 @@ pg_check_uri(const char *target, char *err, size_t n)
         PQfreemem(why);
         return -1;
     }
-    for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+    opts_out[0] = '\0';
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        if (strcmp(o->keyword, "options") == 0 && o->val != NULL &&
+            snprintf(opts_out, optn, "%s ", o->val) >= (int)optn) {
+            snprintf(err, n, "database URI: options too long");
+            rc = -1;
+        }
         if (strcmp(o->keyword, "password") == 0 && o->val != NULL && o->val[0] != '\0') {
             snprintf(err, n,
                      "database URI carries a password: refused (put it in PGPASSFILE or the file"
                      " named by database_password_file)");
             rc = -1;
         }
+    }
     PQconninfoFree(opts);
     return rc;
 }
@@ -186,18 +194,18 @@ pg_check_uri(const char *target, char *err, size_t n)
 static PGconn *
 pg_connect(const char *target, int busy_timeout_ms, char *err, size_t n)
 {
-    char password[1024], options[128];
+    char password[1024], options[1024], uri_opts[768];
     const char *keys[8], *vals[8];
     int k = 0;
     PGconn *pg;
     PGresult *res;
 
-    if (pg_check_uri(target, err, n) == -1 ||
+    if (pg_check_uri(target, uri_opts, sizeof(uri_opts), err, n) == -1 ||
         pg_read_password(password, sizeof(password), err, n) == -1)
         return NULL;
     /* Durability is the session's: synchronous_commit=on whatever the
      * server's default; the busy timeout bounds every lock wait. */
-    snprintf(options, sizeof(options), "-c synchronous_commit=on -c lock_timeout=%d",
+    snprintf(options, sizeof(options), "%s-c synchronous_commit=on -c lock_timeout=%d", uri_opts,
              busy_timeout_ms);
     keys[k] = "dbname", vals[k++] = target;
     keys[k] = "fallback_application_name", vals[k++] = "sitetokend";

@@ -61,6 +61,20 @@ test_session(void **state)
     assert_string_equal(buf, "sitetokend");
     str_of(fx->st, "SHOW lock_timeout", buf, sizeof(buf));
     assert_string_equal(buf, "1s");
+    /* the URI's own options are kept, ours added */
+    {
+        char uri[512];
+        struct store *o;
+
+        snprintf(uri, sizeof(uri), "%s%soptions=-c%%20statement_timeout%%3D12345", fx->path,
+                 strchr(fx->path, '?') != NULL ? "&" : "?");
+        assert_non_null(o = store_open(uri, 1000, &err));
+        str_of(o, "SHOW statement_timeout", buf, sizeof(buf));
+        assert_string_equal(buf, "12345ms");
+        str_of(o, "SHOW synchronous_commit", buf, sizeof(buf));
+        assert_string_equal(buf, "on");
+        store_close(o);
+    }
     assert_string_equal(store_backend(fx->st), "postgresql");
     assert_false(store_has_checkpoint(fx->st));
     assert_false(store_is_local_file(fx->path));
