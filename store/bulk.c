@@ -172,28 +172,27 @@ store_bulk_list(struct store *st, const char *after, int limit,
 {
     struct store_stmt *stmt;
     struct store_bulk b;
-    char c_id[sizeof(b.id)];
-    int64_t c_time;
+    int64_t c_time, c_rowid;
     int rc;
 
     if (after != NULL && *after != '\0') {
-        /* The cursor is an id; the keyset is its (created_at, id). */
+        /* The cursor is an id; the keyset is its (created_at, rowid). */
         rc = store_cursor(st, STMT_BULK_CURSOR,
-                          "SELECT created_at, id FROM bulk_tokens WHERE id = ?1", after, &c_time,
-                          c_id, sizeof(c_id), "list bulk tokens", errstr);
+                          "SELECT created_at, rowid FROM bulk_tokens WHERE id = ?1", after, &c_time,
+                          &c_rowid, "list bulk tokens", errstr);
         if (rc != 0)
             return rc == 1 ? 0 : -1; /* an unknown cursor: nothing after it */
         if ((stmt = store_stmt(st, STMT_BULK_LIST_AFTER,
                                "SELECT " BULK_COLS " FROM bulk_tokens"
-                               " WHERE (created_at, id) < (?1, ?2)"
-                               " ORDER BY created_at DESC, id DESC LIMIT ?3",
+                               " WHERE (created_at, rowid) < (?1, ?2)"
+                               " ORDER BY created_at DESC, rowid DESC LIMIT ?3",
                                errstr)) == NULL)
             return -1;
         store_bind_int64(stmt, 1, c_time);
-        store_bind_text(stmt, 2, c_id);
+        store_bind_int64(stmt, 2, c_rowid);
     } else if ((stmt = store_stmt(st, STMT_BULK_LIST_FIRST,
                                   "SELECT " BULK_COLS " FROM bulk_tokens"
-                                  " ORDER BY created_at DESC, id DESC LIMIT ?3",
+                                  " ORDER BY created_at DESC, rowid DESC LIMIT ?3",
                                   errstr)) == NULL) {
         return -1;
     }

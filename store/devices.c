@@ -400,26 +400,27 @@ store_token_list(struct store *st, const char *device_id, const char *after, int
 {
     static const char *const sql[4] = {
         TOKEN_SELECT " FROM tokens"
-                     " ORDER BY issued_at DESC, jti DESC LIMIT ?4",
-        TOKEN_SELECT " FROM tokens WHERE (issued_at, jti) < (?2, ?3)"
-                     " ORDER BY issued_at DESC, jti DESC LIMIT ?4",
+                     " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
+        TOKEN_SELECT " FROM tokens WHERE (issued_at, rowid) < (?2, ?3)"
+                     " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
         TOKEN_SELECT " FROM tokens WHERE device_id = ?1"
-                     " ORDER BY issued_at DESC, jti DESC LIMIT ?4",
-        TOKEN_SELECT " FROM tokens WHERE device_id = ?1 AND (issued_at, jti) < (?2, ?3)"
-                     " ORDER BY issued_at DESC, jti DESC LIMIT ?4",
+                     " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
+        TOKEN_SELECT " FROM tokens WHERE device_id = ?1 AND (issued_at, rowid) < (?2, ?3)"
+                     " ORDER BY issued_at DESC, rowid DESC LIMIT ?4",
     };
     static const enum store_stmt_id ids[4] = {STMT_TOKEN_LIST_ALL_FIRST, STMT_TOKEN_LIST_ALL_AFTER,
                                               STMT_TOKEN_LIST_DEV_FIRST, STMT_TOKEN_LIST_DEV_AFTER};
     struct store_token t;
     struct store_stmt *stmt;
-    char c_jti[sizeof(t.jti)] = "";
-    int64_t c_time = 0;
+    int64_t c_time = 0, c_rowid = 0;
     int variant = 0, rc;
 
     if (after != NULL && *after != '\0') {
-        /* The cursor is a jti; the keyset is its (issued_at, jti). */
-        rc = store_cursor(st, STMT_TOKEN_CURSOR, "SELECT issued_at, jti FROM tokens WHERE jti = ?1",
-                          after, &c_time, c_jti, sizeof(c_jti), "list tokens", errstr);
+        /* The cursor is a jti; the keyset is its (issued_at, rowid): rowid
+         * is the insertion order, SQLite's own or PostgreSQL's column. */
+        rc = store_cursor(st, STMT_TOKEN_CURSOR,
+                          "SELECT issued_at, rowid FROM tokens WHERE jti = ?1", after, &c_time,
+                          &c_rowid, "list tokens", errstr);
         if (rc != 0)
             return rc == 1 ? 0 : -1; /* an unknown cursor: nothing after it */
         variant = 1;
@@ -432,7 +433,7 @@ store_token_list(struct store *st, const char *device_id, const char *after, int
         store_bind_text(stmt, 1, device_id);
     if (variant & 1) {
         store_bind_int64(stmt, 2, c_time);
-        store_bind_text(stmt, 3, c_jti);
+        store_bind_int64(stmt, 3, c_rowid);
     }
     store_bind_limit(stmt, 4, limit);
     while ((rc = store_row_next(st, stmt, token_from_row, &t, "list tokens", errstr)) == 1 &&

@@ -56,7 +56,7 @@ store_keys_list(struct store *st, struct store_key **keys, size_t *n, const char
     *keys = NULL;
     *n = 0;
     if ((stmt = store_stmt(st, STMT_KEYS_LIST,
-                           "SELECT " KEY_COLS " FROM keys ORDER BY created_at, kid", errstr)) ==
+                           "SELECT " KEY_COLS " FROM keys ORDER BY created_at, rowid", errstr)) ==
         NULL)
         return -1;
     while ((rc = store_step(stmt)) == STORE_ROW) {

@@ -189,9 +189,7 @@ store_changed_one(struct store *st, struct store_stmt *stmt, const char *what, c
 }
 
 struct store_keyset {
-    int64_t time;
-    char *id;
-    size_t n;
+    int64_t time, rowid;
 };
 
 static int
@@ -200,14 +198,15 @@ store_keyset_from_row(struct store_stmt *stmt, void *row)
     struct store_keyset *k = row;
 
     k->time = store_col_int64(stmt, 0);
-    return store_col_text(stmt, 1, k->id, k->n);
+    k->rowid = store_col_int64(stmt, 1);
+    return 0;
 }
 
 int
 store_cursor(struct store *st, enum store_stmt_id id, const char *sql, const char *key,
-             int64_t *time, char *idbuf, size_t n, const char *what, const char **errstr)
+             int64_t *time, int64_t *rowid, const char *what, const char **errstr)
 {
-    struct store_keyset k = {0, idbuf, n};
+    struct store_keyset k = {0, 0};
     struct store_stmt *stmt;
     int rc;
 
@@ -216,5 +215,6 @@ store_cursor(struct store *st, enum store_stmt_id id, const char *sql, const cha
     store_bind_text(stmt, 1, key);
     rc = store_row_one(st, stmt, store_keyset_from_row, &k, what, "unknown cursor", errstr);
     *time = k.time;
+    *rowid = k.rowid;
     return rc;
 }

@@ -30,8 +30,8 @@ static const struct store_migration sqlite_migrations[] = {
     {
         .version = 2,
         .name = "tokens",
-        /* Bulk tokens and tokens are ordered newest first by (time, id):
-         * the time indexes below seek the time, the id breaks its ties. */
+        /* Bulk tokens and tokens are ordered newest first by (time, rowid):
+         * the time indexes below carry the rowid, so the lists seek. */
         .sql = "CREATE TABLE keys ("
                "  kid TEXT PRIMARY KEY,"
                "  alg TEXT NOT NULL CHECK (alg IN ('EdDSA','ES256','RS256')),"

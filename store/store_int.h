@@ -321,11 +321,14 @@ int store_changes(struct store *st, struct store_stmt *stmt, const char *what, c
  * such row (*errstr = none), -1 error. */
 int store_changed_one(struct store *st, struct store_stmt *stmt, const char *what, const char *none,
                       const char **errstr);
-/* The keyset of a paginated list: the (time, id) of the row that the cached
- * statement id (sql: SELECT time, id ... WHERE id = ?1) finds for key, id
- * copied into idbuf of n bytes. 0 found, 1 unknown key, -1 error. */
+/* The keyset of a paginated list: the (time, rowid) of the row that the
+ * cached statement id (sql: SELECT time, rowid ... WHERE id = ?1) finds for
+ * key, the cursor callers hold being the domain id. rowid is the insertion
+ * order: SQLite's implicit one, an identity column of that name on
+ * PostgreSQL (pg_schema.c), so the SQL is the same text on both. 0 found,
+ * 1 unknown key, -1 error. */
 int store_cursor(struct store *st, enum store_stmt_id id, const char *sql, const char *key,
-                 int64_t *time, char *idbuf, size_t n, const char *what, const char **errstr);
+                 int64_t *time, int64_t *rowid, const char *what, const char **errstr);
 
 /* Binds s as text, or NULL when s is NULL or "" (nullable columns). */
 int store_bind_opt_text(struct store_stmt *stmt, int i, const char *s);
