@@ -121,10 +121,10 @@ admin_op_done(struct commit_op *op)
         http_reply_json(a->req, a->status, a->reply);
         a->reply = NULL;
     }
-    if (op->code == ERRCODE_OK && a->feed_changed) {
+    /* The feed already has the change: the writer handed it over before
+     * the op came back (committer_set_revocation_hook). */
+    if (op->code == ERRCODE_OK && a->feed_changed)
         log_info("event=admin action=%s id=%s actor=%s", a->action, a->id, a->actor);
-        feed_changed(a->env->feed); /* committed: gateways learn of it now */
-    }
     admin_op_free(a);
 }
 

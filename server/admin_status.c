@@ -45,7 +45,7 @@ admin_status_after(struct admin_op *a)
                          (json_int_t)(time(NULL) - env->started_at), "site_code",
                          env->cfg->site_code, "issuer", env->cfg->issuer, "database",
                          store_path(env->store), "config", env->cfg->source, "schema_version",
-                         a->which, "schema_latest", store_schema_latest(), "pid",
+                         a->which, "schema_latest", store_schema_latest_of(env->store), "pid",
                          (json_int_t)getpid(), "commits", "batches", (json_int_t)cs.batches, "ops",
                          (json_int_t)cs.ops, "max_batch", (json_int_t)cs.max_batch);
     if (a->reply == NULL)

@@ -17,6 +17,7 @@
 #include "committer.h"
 #include "proofs.h"
 #include "replay.h"
+#include "revocations.h"
 #include "store.h"
 
 struct committer {
@@ -42,6 +43,10 @@ struct committer {
     /* Test hook (committer_set_test_hook); production leaves it NULL. */
     void (*before_apply)(struct commit_op *op, struct commit_ctx *ctx, void *arg);
     void *before_apply_arg;
+    /* the revocation hook, guarded by hook_mu (held while it runs) */
+    pthread_mutex_t hook_mu;
+    void (*rev_hook)(struct store_rev_changes *changes, int lost, void *arg);
+    void *rev_hook_arg;
 };
 
 #define COMMITTER_CKPT_INTERVAL_MS 20
@@ -178,6 +183,19 @@ committer_apply_batch(struct committer *c, struct commit_op *batch, size_t n)
         pthread_mutex_lock(&c->mu);
         c->stats.failed_commits++;
         pthread_mutex_unlock(&c->mu);
+    } else {
+        /* The feed learns what this commit revoked from the writer, before
+         * the ops are handed back: nothing reads it back on the loop. */
+        int lost = 0;
+        struct store_rev_changes *changes = store_journal_take(ctx->store, &lost);
+
+        pthread_mutex_lock(&c->hook_mu);
+        if ((changes != NULL || lost) && c->rev_hook != NULL) {
+            c->rev_hook(changes, lost, c->rev_hook_arg);
+            changes = NULL;
+        }
+        pthread_mutex_unlock(&c->hook_mu);
+        store_rev_changes_free(changes);
     }
 out:
     pthread_mutex_lock(&c->mu);
@@ -297,10 +315,12 @@ committer_start(const char *path, int busy_timeout_ms, int batch_max, int64_t re
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     pthread_cond_init(&c->ckpt_cv, NULL);
+    pthread_mutex_init(&c->hook_mu, NULL);
     c->batch_max = batch_max > 0 ? batch_max : 1;
     c->clock_offset_ms = clock_offset_ms;
     if ((c->ctx.store = store_open(path, busy_timeout_ms, errstr)) == NULL)
         goto fail;
+    store_journal(c->ctx.store, 1); /* for the revocation hook */
     if ((c->ctx.replay = replay_new((size_t)replay_per_mp, replay_window_ms)) == NULL) {
         *errstr = "out of memory (replay cache)";
         goto fail;
@@ -320,13 +340,14 @@ committer_start(const char *path, int busy_timeout_ms, int batch_max, int64_t re
         *errstr = "cannot start the writer thread";
         goto fail;
     }
-    /* Best effort: without its own connection the writer checkpoints itself. */
-    if (strcmp(path, ":memory:") != 0 &&
+    /* Only a store with a WAL has a checkpointer. Best effort: without its
+     * own connection the writer checkpoints itself. */
+    if (store_has_checkpoint(c->ctx.store) &&
         (c->ckpt_store = store_open(path, busy_timeout_ms, errstr)) != NULL &&
         store_set_autocheckpoint(c->ctx.store, 0) == 0 &&
         pthread_create(&c->checkpointer, NULL, committer_checkpoint_main, c) == 0)
         c->has_checkpointer = 1;
-    else
+    else if (store_has_checkpoint(c->ctx.store))
         store_set_autocheckpoint(c->ctx.store, 1000);
     return c;
 fail:
@@ -334,6 +355,17 @@ fail:
     replay_free(c->ctx.replay);
     free(c);
     return NULL;
+}
+
+void
+committer_set_revocation_hook(struct committer *c,
+                              void (*hook)(struct store_rev_changes *changes, int lost, void *arg),
+                              void *arg)
+{
+    pthread_mutex_lock(&c->hook_mu);
+    c->rev_hook = hook;
+    c->rev_hook_arg = arg;
+    pthread_mutex_unlock(&c->hook_mu);
 }
 
 void
@@ -427,6 +459,7 @@ committer_stop(struct committer *c)
     store_close(c->ctx.store);
     replay_free(c->ctx.replay);
     pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->hook_mu);
     pthread_cond_destroy(&c->cv);
     pthread_cond_destroy(&c->ckpt_cv);
     free(c);

@@ -76,6 +76,19 @@ struct committer *committer_start(const char *path, int busy_timeout_ms, int bat
                                   int64_t replay_per_mp, int64_t replay_window_ms,
                                   int64_t clock_offset_ms, const char **errstr);
 void committer_submit(struct committer *c, struct commit_op *op);
+/* Called on the writer thread after every commit that added or removed
+ * revocation entries, with what that commit made durable (changes, owned by
+ * the hook from then on: store_rev_changes_free; NULL with lost = 1 when the
+ * journal ran out of memory and the receiver must read the store), before
+ * any op of the batch is handed back: a hook that posts to the loop with
+ * event_base_once (no delay: the active queue is FIFO) is run there before
+ * the ops' done(). hook NULL: none. Any thread; after it returns, the old
+ * hook is never called again. */
+struct store_rev_changes;
+void committer_set_revocation_hook(struct committer *c,
+                                   void (*hook)(struct store_rev_changes *changes, int lost,
+                                                void *arg),
+                                   void *arg);
 /* Runs op synchronously on the caller's thread through the writer (waits for
  * its batch); for start-up and tools, never from an event loop. */
 enum errcode committer_run(struct committer *c, struct commit_op *op);

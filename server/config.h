@@ -42,8 +42,9 @@ struct config {
 
     /* top-level keys: files, the admin socket, privileges */
     char *state_dir, *database, *seal_key_file, *admin_socket;
-    char *admin_socket_group; /* the admin socket's group (mode 0660); NULL = mode 0600 */
-    char *user;               /* drop privileges to this user after binding; NULL = don't */
+    char *database_password_file; /* NULL: PGPASSFILE (PostgreSQL only) */
+    char *admin_socket_group;     /* the admin socket's group (mode 0660); NULL = mode 0600 */
+    char *user;                   /* drop privileges to this user after binding; NULL = don't */
 
     /* keys */
     char *key_algorithm; /* a name from JWK_ALGS (proto/jwk.h) */

@@ -2,9 +2,10 @@
  *
  * Design: the loop keeps every unexpired entry in memory, in serial order
  * (f->v), each with its JSON text, loaded once at start and kept in step
- * with commits by feed_changed, which reads only the entries newer than
- * `published` (an indexed range as small as what the commit wrote; WAL
- * readers never wait for the writer). A request never reads the store:
+ * with commits by the writer's hand-over (feed_revocation_hook: the entries
+ * and removals a commit made durable, posted to the loop ahead of the ops
+ * of that batch), with a poll on a worker as the heartbeat's backstop.
+ * Neither a request nor a commit reads the store on the loop:
  *
  * - JSON, any since: the entries after `since` are a suffix of the list, so
  *   the answer is a small header, then a slice of one shared text blob
@@ -23,7 +24,7 @@
  *   gets 503 unavailable with Retry-After, so slow readers pin at most the
  *   bound plus one answer (and each blob once in memory).
  *
- * The subscribers are stream.c's. feed_changed sends each new entry,
+ * The subscribers are stream.c's. feed_merge sends each new entry,
  * formatted once, to every subscriber that has not had it (one that resumed
  * with Last-Event-ID may have it from its replay, which is also served from
  * memory). A Last-Event-ID beyond every serial issued, or a
@@ -43,6 +44,7 @@
 
 #include "b64url.h"
 #include "clock.h"
+#include "committer.h"
 #include "etag.h"
 #include "config.h"
 #include "feed.h"
@@ -55,6 +57,7 @@
 #include "store.h"
 #include "stream.h"
 #include "timefmt.h"
+#include "workers.h"
 
 #define FEED_HEARTBEAT_SECONDS 15
 #define FEED_MAX_SUBSCRIBERS 20000
@@ -113,6 +116,7 @@ struct feed {
     struct feed_jws jws[FEED_JWS_SLOTS];
     uint64_t jws_clock;
     char keys_etag[48]; /* last key set announced */
+    int polling;        /* a feed_poll is on a worker */
 };
 
 /* Blobs -------------------------------------------------------------------- */
@@ -606,64 +610,205 @@ feed_reset_text(struct feed *f, char *buf, size_t n, size_t *len)
         (size_t)snprintf(buf, n, "event: reset\ndata: {\"serial\":%" PRId64 "}\n\n", f->published);
 }
 
-/* Appends what was committed after `published` and sends it. reload: the
- * commit may have removed entries, so read the whole list when nothing was
- * added, and tell the subscribers to reload when entries went away. */
-static void
-feed_update(struct feed *f, int reload)
+/* Drops every entry of kind/id (an unblock); how many went. */
+static size_t
+feed_list_remove(struct feed *f, const char *kind, const char *id)
 {
-    const char *errstr = NULL;
-    size_t before = f->n, held = f->n;
-    int64_t serial, old_published = f->published;
+    size_t w = 0, gone;
+
+    for (size_t i = 0; i < f->n; i++) {
+        const char *k = json_string_value(json_object_get(f->v[i].j, "kind"));
+        const char *e = json_string_value(json_object_get(f->v[i].j, "id"));
+
+        if (k != NULL && e != NULL && strcmp(k, kind) == 0 && strcmp(e, id) == 0)
+            json_decref(f->v[i].j);
+        else
+            f->v[w++] = f->v[i];
+    }
+    gone = f->n - w;
+    if (gone > 0) {
+        f->n = w;
+        feed_valid_until(f);
+        f->gen++;
+    }
+    return gone;
+}
+
+/* Merges committed changes, in commit order, and sends what is new: entries
+ * appended (those held already skipped, and those expired), the entries of
+ * an unblock dropped with `event: reset` to the subscribers (no event says
+ * "no longer revoked"). serial: the highest the store had issued when the
+ * changes were read (a poll), or 0. */
+static void
+feed_merge(struct feed *f, const struct store_rev_changes *c, int64_t serial)
+{
+    int64_t old_published = f->published, now = clock_now(f->env), top = serial;
+    size_t removed = 0;
     char reset[96];
     size_t rlen;
 
-    serial = store_revocation_serial(f->env->store);
-    f->oom = 0;
-    if (store_revocation_list(f->env->store, f->published, clock_now(f->env), 0, feed_load_cb, f,
-                              &errstr) == -1 ||
-        f->oom) {
-        /* published stays below what is missing: the next update retries */
-        if (f->oom)
-            errstr = "out of memory";
-        log_warn("event=feed error=%s", log_quote(errstr, (char[256]){0}, 256));
-        return;
-    }
-    if (reload && f->n == before) {
-        feed_list_expire(f, clock_now(f->env));
-        held = f->n;
-        if (feed_list_load(f, &errstr) == -1) {
-            log_warn("event=feed error=%s", log_quote(errstr, (char[256]){0}, 256));
-            return;
+    feed_list_expire(f, now);
+    for (size_t i = 0; c != NULL && i < c->n; i++) {
+        const struct store_rev_change *ch = &c->v[i];
+
+        if (ch->removed) {
+            removed += feed_list_remove(f, ch->r.kind, ch->r.id);
+            continue;
         }
-        if (f->n < held) { /* a removal: no event says so */
-            feed_reset_text(f, reset, sizeof(reset), &rlen);
-            stream_broadcast(f->stream, reset, rlen);
+        if (ch->r.serial <= f->published || ch->r.expires_at <= now) {
+            if (ch->r.serial > top)
+                top = ch->r.serial;
+            continue;
         }
+        if (feed_list_add(f, &ch->r) == -1) {
+            /* published stays below what is missing: the next poll retries */
+            log_warn("event=feed error=\"out of memory\"");
+            top = f->n > 0 ? f->v[f->n - 1].serial : f->published;
+            break;
+        }
+        if (ch->r.serial > top)
+            top = ch->r.serial;
     }
-    /* Entries already expired when written were never worth sending. */
-    if (serial > f->published)
-        f->published = serial;
-    if (f->n > 0 && f->v[f->n - 1].serial > f->published)
-        f->published = f->v[f->n - 1].serial;
+    if (top > f->published)
+        f->published = top;
     if (f->published != old_published)
         f->gen++; /* the documents' serial moved */
-    /* (subscribers skip what they have: a reload may hold a few new ones) */
+    /* (subscribers skip what they have) */
     feed_push(f, feed_list_find(f, old_published), NULL);
+    if (removed > 0) {
+        feed_reset_text(f, reset, sizeof(reset), &rlen);
+        stream_broadcast(f->stream, reset, rlen);
+    }
 }
 
-void
-feed_changed(struct feed *f)
+/* A commit's changes on their way from the writer to the loop. */
+struct feed_handover {
+    struct feed *f;
+    struct store_rev_changes *changes;
+    int lost;
+};
+
+static void feed_poll(struct feed *f);
+
+static void
+feed_handover_cb(evutil_socket_t fd, short what, void *arg)
 {
-    if (f != NULL)
-        feed_update(f, 1);
+    struct feed_handover *h = arg;
+
+    (void)fd;
+    (void)what;
+    feed_merge(h->f, h->changes, 0);
+    if (h->lost)
+        feed_poll(h->f); /* the journal lost some: read them on a worker */
+    store_rev_changes_free(h->changes);
+    free(h);
 }
 
-void
-feed_added(struct feed *f)
+/* Writer thread (committer_set_revocation_hook): posts the changes to the
+ * loop ahead of the ops of the same batch, so that the feed holds an entry
+ * before the reply of the request that made it leaves. */
+static void
+feed_revocation_hook(struct store_rev_changes *changes, int lost, void *arg)
 {
-    if (f != NULL)
-        feed_update(f, 0);
+    static const struct timeval now = {0, 0};
+    struct feed *f = arg;
+    struct feed_handover *h = calloc(1, sizeof(*h));
+
+    if (h == NULL) {
+        store_rev_changes_free(changes);
+        return; /* the heartbeat's poll finds them */
+    }
+    h->f = f;
+    h->changes = changes;
+    h->lost = lost;
+    if (event_base_once(f->env->base, -1, EV_TIMEOUT, feed_handover_cb, h, &now) == -1) {
+        store_rev_changes_free(changes);
+        free(h);
+    }
+}
+
+/* The poll: a backstop for changes no hand-over brought (the journal out of
+ * memory; on a shared database, another node's), read on a worker's
+ * connection, merged on the loop. One at a time. */
+struct feed_pollwork {
+    struct work work; /* first */
+    struct feed *f;
+    int64_t since, now, serial;
+    struct store_rev_changes changes;
+    int failed;
+    char err[192];
+};
+
+static int
+feed_poll_cb(const struct store_revocation *r, void *arg)
+{
+    struct store_rev_changes *c = arg;
+
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        struct store_rev_change *v = realloc(c->v, cap * sizeof(*v));
+
+        if (v == NULL)
+            return 1;
+        c->v = v;
+        c->cap = cap;
+    }
+    c->v[c->n].removed = 0;
+    c->v[c->n++].r = *r;
+    return 0;
+}
+
+static void
+feed_poll_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct feed_pollwork *p = arg;
+    struct feed *f = p->f;
+
+    (void)fd;
+    (void)what;
+    f->polling = 0;
+    if (p->failed)
+        log_warn("event=feed error=%s", log_quote(p->err, (char[256]){0}, 256));
+    else
+        feed_merge(f, &p->changes, p->serial);
+    free(p->changes.v);
+    free(p);
+}
+
+/* Worker thread: the serial first, then the entries: whatever commits in
+ * between is in the list too (serials only grow), never missing from it. */
+static void
+feed_poll_run(struct work *w, struct worker_ctx *ctx)
+{
+    static const struct timeval now = {0, 0};
+    struct feed_pollwork *p = (struct feed_pollwork *)w;
+    const char *errstr = NULL;
+
+    p->serial = store_revocation_serial(ctx->store);
+    if (store_revocation_list(ctx->store, p->since, p->now, 0, feed_poll_cb, &p->changes,
+                              &errstr) == -1) {
+        p->failed = 1;
+        snprintf(p->err, sizeof(p->err), "%s", errstr != NULL ? errstr : "store error");
+    }
+    if (event_base_once(p->f->env->base, -1, EV_TIMEOUT, feed_poll_done_cb, p, &now) == -1) {
+        free(p->changes.v); /* the loop is gone */
+        free(p);
+    }
+}
+
+static void
+feed_poll(struct feed *f)
+{
+    struct feed_pollwork *p;
+
+    if (f->polling || f->env->workers == NULL || (p = calloc(1, sizeof(*p))) == NULL)
+        return;
+    p->work.run = feed_poll_run;
+    p->f = f;
+    p->since = f->published;
+    p->now = clock_now(f->env);
+    f->polling = 1;
+    workers_submit(f->env->workers, &p->work);
 }
 
 /* Announces the key set when its ETag differs from the last announced. */
@@ -713,9 +858,9 @@ feed_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
     struct feed *f = arg;
     static const char beat[] = ": heartbeat\n\n";
 
-    /* A backstop: a commit whose done() did not call feed_changed (and a
-     * key that changed on the lifecycle timer) would otherwise wait. */
-    feed_update(f, 0);
+    /* A backstop: changes no hand-over brought (and a key that changed on
+     * the lifecycle timer) would otherwise wait. */
+    feed_poll(f);
     feed_keys_check(f);
     stream_broadcast(f->stream, beat, sizeof(beat) - 1);
 }
@@ -805,21 +950,28 @@ feed_new(struct sitetokend *env)
         feed_free(f);
         return NULL;
     }
+    /* The hand-over first, then the load: a commit in between is in both
+     * (merged once: serials only grow). The load is the one read on the
+     * loop's thread, before it serves anything. */
+    committer_set_revocation_hook(env->committer, feed_revocation_hook, f);
     if (feed_list_load(f, &errstr) == -1) {
         log_warn("event=feed error=%s", log_quote(errstr, (char[256]){0}, 256));
-        feed_free(f);
-        return NULL;
+        goto fail;
     }
     if ((k = signer_keys_get(env->signer)) != NULL) {
         snprintf(f->keys_etag, sizeof(f->keys_etag), "%s", k->etag);
         signer_keys_put(k);
     }
     if ((f->heartbeat = event_new(env->base, -1, EV_PERSIST, feed_heartbeat_cb, f)) == NULL ||
-        event_add(f->heartbeat, &tv) == -1) {
-        feed_free(f);
-        return NULL;
-    }
+        event_add(f->heartbeat, &tv) == -1)
+        goto fail;
     return f;
+fail:
+    /* At shutdown the committer goes first (and calls no hook any more);
+     * here it lives on. */
+    committer_set_revocation_hook(env->committer, NULL, NULL);
+    feed_free(f);
+    return NULL;
 }
 
 void

@@ -1,9 +1,11 @@
 /* What gateways follow to refuse revoked tokens: the revocation feed
  * (GET /v1/revocations, JSON or a signed JWS) and the event stream
  * (GET /v1/events, Server-Sent Events). Everything here runs on the main
- * loop; the store is the one source of truth, mirrored in memory and read
- * on env->store only after a commit that may have changed it, never to
- * answer a request. */
+ * loop; the store is the one source of truth, mirrored in memory. The loop
+ * reads it once, at start (feed_new); after that the writer hands each
+ * commit's entries over (committer_set_revocation_hook) and a worker polls
+ * as a backstop: no store read on the loop (on PostgreSQL each would be a
+ * network round trip). */
 #ifndef SITETOKEN_FEED_H
 #define SITETOKEN_FEED_H
 
@@ -13,21 +15,13 @@ struct feed;
 struct http_req;
 struct sitetokend;
 
-/* Needs env->base and env->store; starts the heartbeat timer. NULL when out
- * of memory. */
+/* Needs env->base, env->store, env->committer (whose revocation hook it
+ * takes) and env->workers; starts the heartbeat timer. NULL when out of
+ * memory. */
 struct feed *feed_new(struct sitetokend *env);
 /* Ends the streams still open, stops the timer, frees. */
 void feed_free(struct feed *f);
 
-/* A commit may have added or removed revocation entries: read the new ones
- * (or, when there are none, the whole list again), send them to the
- * subscribers, and `event: reset` when entries went away. */
-void feed_changed(struct feed *f);
-/* A commit only added revocation entries (a renewal's superseded tokens):
- * read the new ones, never the whole list. Several ops of one batch each
- * call it; the first reads the batch's entries, the others find none and
- * cost one indexed seek (feed_changed would reload the list for each). */
-void feed_added(struct feed *f);
 /* The published keys changed: a keys event to every subscriber. */
 void feed_keys_changed(struct feed *f);
 /* Ends every stream (shutdown: streams would otherwise never finish). */

@@ -103,6 +103,7 @@ struct main_state {
     char path[MAIN_SF_COUNT][4200];
     int fd[MAIN_SF_COUNT]; /* kept open for the process's life: closing a descriptor of a
                               file drops SQLite's POSIX locks on it */
+    int nsf; /* state files of the database: MAIN_SF_COUNT for a SQLite file, else 0 */
     int lock_fd, lock_created;
     int admin_bound;
     struct passwd pw; /* cfg->user resolved before anything is created */
@@ -118,6 +119,9 @@ main_state_init(struct main_state *ms, const struct config *cfg)
     static const char *const suffix[MAIN_SF_COUNT] = {"", "-wal", "-shm", "-journal"};
 
     memset(ms, 0, sizeof(*ms));
+    /* A database server (PostgreSQL) has no files here, no lock: several
+     * nodes sharing it is the point. */
+    ms->nsf = store_is_local_file(cfg->database) ? MAIN_SF_COUNT : 0;
     for (int i = 0; i < MAIN_SF_COUNT; i++) {
         snprintf(ms->path[i], sizeof(ms->path[i]), "%s%s", cfg->database, suffix[i]);
         ms->fd[i] = -1;
@@ -136,10 +140,11 @@ main_refuse_symlinks(const struct main_state *ms, const struct config *cfg, cons
     size_t n = 0;
     struct stat sb;
 
-    for (int i = 0; i < MAIN_SF_COUNT; i++)
+    for (int i = 0; i < ms->nsf; i++)
         paths[n++] = ms->path[i];
     snprintf(lock, sizeof(lock), "%s.lock", cfg->database);
-    paths[n++] = lock;
+    if (ms->nsf > 0)
+        paths[n++] = lock;
     paths[n++] = cfg->seal_key_file;
     paths[n++] = cfg->admin_socket;
     for (size_t i = 0; i < n; i++) {
@@ -293,7 +298,7 @@ main_drop_privileges(struct main_state *ms, const struct config *cfg, const char
     if (main_chown_nofollow(cfg->state_dir, 1, pw->pw_uid, pw->pw_gid, NULL, err, sizeof(err)) ==
         -1)
         goto fail;
-    for (int i = 0; i < MAIN_SF_COUNT; i++) {
+    for (int i = 0; i < ms->nsf; i++) {
         errno = 0;
         if (ms->fd[i] == -1 && main_chown_nofollow(ms->path[i], 0, pw->pw_uid, pw->pw_gid,
                                                    &ms->fd[i], err, sizeof(err)) == -1)
@@ -553,7 +558,8 @@ main(int argc, char **argv)
         log_error("event=start error=%s", log_quote(errstr, (char[700]){0}, 700));
         goto done;
     }
-    if (store_lock(cfg.database, &ms.lock_fd, &ms.lock_created, &errstr) == -1 ||
+    store_set_password_file(cfg.database_password_file); /* before the first connection */
+    if ((ms.nsf > 0 && store_lock(cfg.database, &ms.lock_fd, &ms.lock_created, &errstr) == -1) ||
         main_check_seal_key(&cfg, &errstr) == -1 ||
         seal_key_load(cfg.seal_key_file, env->seal_key, &created, &errstr) == -1) {
         log_error("event=start error=%s", log_quote(errstr, (char[1000]){0}, 1000));

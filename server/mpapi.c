@@ -327,8 +327,6 @@ mpapi_done(struct commit_op *op)
     http_add_header(req, "Cache-Control", "no-store");
     http_reply_buffer(req, mpapi_kinds[m->kind].status, "application/json", buf);
     evbuffer_free(buf);
-    if (m->superseded > 0) /* committed: gateways learn of it now (additions only) */
-        feed_added(m->env->feed);
     mpapi_op_free(m);
 }
 

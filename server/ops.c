@@ -85,7 +85,9 @@ ops_probe_apply(struct commit_op *op, struct commit_ctx *ctx)
         snprintf(op->detail, sizeof(op->detail), "store is not writable: %s", errstr);
         return ERRCODE_UNAVAILABLE;
     }
-    free_bytes = ops_db_free_bytes(o->env->cfg->database);
+    /* A file database's disk is ours to watch; a server's is its own. */
+    free_bytes =
+        store_is_local_file(o->env->cfg->database) ? ops_db_free_bytes(o->env->cfg->database) : -1;
     if (free_bytes != -1 && free_bytes < OPS_MIN_FREE_BYTES) {
         snprintf(op->detail, sizeof(op->detail), "store: disk full (%lld bytes free)", free_bytes);
         return ERRCODE_UNAVAILABLE;

@@ -83,7 +83,7 @@ store_audit_append(struct store *st, int64_t time, const char *actor, const char
                    const char *subject, const char *detail_json, const char **errstr)
 {
     struct store_audit *a = NULL; /* for the buffer sizes */
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     char prev[65], hash[65];
     char *detail = NULL;
     int64_t seq = 1;
@@ -110,15 +110,15 @@ store_audit_append(struct store *st, int64_t time, const char *actor, const char
         NULL)
         goto fail;
     snprintf(prev, sizeof(prev), "%s", AUDIT_GENESIS);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        seq = sqlite3_column_int64(stmt, 0) + 1;
+    rc = store_step(stmt);
+    if (rc == STORE_ROW) {
+        seq = store_col_int64(stmt, 0) + 1;
         if (store_col_text(stmt, 1, prev, sizeof(prev)) == -1 || strlen(prev) != 64) {
             *errstr = store_errf(st, STORE_ERR_CORRUPT, "audit: unreadable last record");
             store_stmt_done(stmt);
             goto fail;
         }
-    } else if (rc != SQLITE_DONE) {
+    } else if (rc != STORE_DONE) {
         *errstr = store_err(st, "audit");
         store_stmt_done(stmt);
         goto fail;
@@ -135,14 +135,14 @@ store_audit_append(struct store *st, int64_t time, const char *actor, const char
                            "INSERT INTO audit(" AUDIT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            errstr)) == NULL)
         goto fail;
-    sqlite3_bind_int64(stmt, 1, seq);
-    sqlite3_bind_int64(stmt, 2, time);
-    sqlite3_bind_text(stmt, 3, actor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 5, subject, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 6, detail, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 7, prev, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 8, hash, -1, SQLITE_STATIC);
+    store_bind_int64(stmt, 1, seq);
+    store_bind_int64(stmt, 2, time);
+    store_bind_text(stmt, 3, actor);
+    store_bind_text(stmt, 4, action);
+    store_bind_text(stmt, 5, subject);
+    store_bind_text(stmt, 6, detail);
+    store_bind_text(stmt, 7, prev);
+    store_bind_text(stmt, 8, hash);
     rc = store_step_done(st, stmt, "append audit record", errstr);
     store_stmt_done(stmt);
     free(detail);
@@ -154,20 +154,20 @@ fail:
 
 /* Reads the current row into *a; a->detail is borrowed from the statement. */
 static int
-audit_from_row(sqlite3_stmt *stmt, void *row)
+audit_from_row(struct store_stmt *stmt, void *row)
 {
     struct store_audit *a = row;
 
     memset(a, 0, sizeof(*a));
-    a->seq = sqlite3_column_int64(stmt, 0);
-    a->time = sqlite3_column_int64(stmt, 1);
+    a->seq = store_col_int64(stmt, 0);
+    a->time = store_col_int64(stmt, 1);
     if (store_col_text(stmt, 2, a->actor, sizeof(a->actor)) == -1 ||
         store_col_text(stmt, 3, a->action, sizeof(a->action)) == -1 ||
         store_col_text(stmt, 4, a->subject, sizeof(a->subject)) == -1 ||
         store_col_text(stmt, 6, a->prev_hash, sizeof(a->prev_hash)) == -1 ||
         store_col_text(stmt, 7, a->hash, sizeof(a->hash)) == -1)
         return -1;
-    a->detail = (char *)sqlite3_column_text(stmt, 5);
+    a->detail = (char *)store_col_str(stmt, 5);
     if (a->detail == NULL)
         a->detail = (char *)"";
     return 0;
@@ -177,7 +177,7 @@ int
 store_audit_list(struct store *st, int64_t after, int limit,
                  int (*cb)(const struct store_audit *a, void *arg), void *arg, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     struct store_audit a;
     int rc;
 
@@ -185,8 +185,8 @@ store_audit_list(struct store *st, int64_t after, int limit,
                            "SELECT " AUDIT_COLS " FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_int64(stmt, 1, after);
-    sqlite3_bind_int(stmt, 2, limit > 0 ? limit : -1);
+    store_bind_int64(stmt, 1, after);
+    store_bind_limit(stmt, 2, limit);
     while ((rc = store_row_next(st, stmt, audit_from_row, &a, "list audit", errstr)) == 1 &&
            cb(&a, arg) == 0)
         ;
@@ -198,7 +198,7 @@ int
 store_audit_verify(struct store *st, int *ok, int64_t *first_bad, int64_t *records, char head[65],
                    const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     struct store_audit a;
     char expect_prev[65], hash[65];
     int64_t expect_seq = 1;
@@ -212,7 +212,7 @@ store_audit_verify(struct store *st, int *ok, int64_t *first_bad, int64_t *recor
     if ((stmt = store_stmt(st, STMT_AUDIT_ALL, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq",
                            errstr)) == NULL)
         return -1;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((rc = store_step(stmt)) == STORE_ROW) {
         int good;
 
         (*records)++;
@@ -237,7 +237,7 @@ store_audit_verify(struct store *st, int *ok, int64_t *first_bad, int64_t *recor
         snprintf(expect_prev, sizeof(expect_prev), "%s", a.hash);
         expect_seq++;
     }
-    if (rc != SQLITE_DONE) {
+    if (rc != STORE_DONE) {
         *errstr = store_err(st, "verify audit");
         store_stmt_done(stmt);
         return -1;

@@ -12,31 +12,31 @@
     " last_used_at, note, created_by"
 
 static int
-bulk_from_row(sqlite3_stmt *stmt, void *row)
+bulk_from_row(struct store_stmt *stmt, void *row)
 {
     struct store_bulk *b = row;
 
     memset(b, 0, sizeof(*b));
     if (store_col_text(stmt, 0, b->id, sizeof(b->id)) == -1 ||
-        sqlite3_column_bytes(stmt, 1) != (int)sizeof(b->token_hash) ||
+        store_col_bytes(stmt, 1) != (int)sizeof(b->token_hash) ||
         store_col_text(stmt, 9, b->note, sizeof(b->note)) == -1 ||
         store_col_text(stmt, 10, b->created_by, sizeof(b->created_by)) == -1)
         return -1;
-    memcpy(b->token_hash, sqlite3_column_blob(stmt, 1), sizeof(b->token_hash));
-    b->created_at = sqlite3_column_int64(stmt, 2);
-    b->not_before = sqlite3_column_int64(stmt, 3);
-    b->expires_at = sqlite3_column_int64(stmt, 4);
-    b->max_uses = sqlite3_column_int64(stmt, 5);
-    b->uses = sqlite3_column_int64(stmt, 6);
-    b->blocked = sqlite3_column_int(stmt, 7) != 0;
-    b->last_used_at = sqlite3_column_int64(stmt, 8);
+    memcpy(b->token_hash, store_col_blob(stmt, 1), sizeof(b->token_hash));
+    b->created_at = store_col_int64(stmt, 2);
+    b->not_before = store_col_int64(stmt, 3);
+    b->expires_at = store_col_int64(stmt, 4);
+    b->max_uses = store_col_int64(stmt, 5);
+    b->uses = store_col_int64(stmt, 6);
+    b->blocked = store_col_int64(stmt, 7) != 0;
+    b->last_used_at = store_col_int64(stmt, 8);
     return 0;
 }
 
 int
 store_bulk_insert(struct store *st, const struct store_bulk *b, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     if (store_check_len(st, "bulk token id", b->id, sizeof(b->id) - 1, errstr) == -1 ||
@@ -53,17 +53,17 @@ store_bulk_insert(struct store *st, const struct store_bulk *b, const char **err
                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, b->id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 2, b->token_hash, sizeof(b->token_hash), SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, b->created_at);
-    sqlite3_bind_int64(stmt, 4, b->not_before);
-    sqlite3_bind_int64(stmt, 5, b->expires_at);
+    store_bind_text(stmt, 1, b->id);
+    store_bind_blob(stmt, 2, b->token_hash, sizeof(b->token_hash));
+    store_bind_int64(stmt, 3, b->created_at);
+    store_bind_int64(stmt, 4, b->not_before);
+    store_bind_int64(stmt, 5, b->expires_at);
     store_bind_opt_int64(stmt, 6, b->max_uses);
-    sqlite3_bind_int64(stmt, 7, b->uses);
-    sqlite3_bind_int(stmt, 8, b->blocked != 0);
+    store_bind_int64(stmt, 7, b->uses);
+    store_bind_int64(stmt, 8, b->blocked != 0);
     store_bind_opt_int64(stmt, 9, b->last_used_at);
-    sqlite3_bind_text(stmt, 10, b->note, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 11, b->created_by, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 10, b->note);
+    store_bind_text(stmt, 11, b->created_by);
     rc = store_step_done(st, stmt, "insert bulk token", errstr);
     store_stmt_done(stmt);
     return rc;
@@ -72,12 +72,12 @@ store_bulk_insert(struct store *st, const struct store_bulk *b, const char **err
 int
 store_bulk_get(struct store *st, const char *id, struct store_bulk *out, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     if ((stmt = store_stmt(st, STMT_BULK_GET, "SELECT " BULK_COLS " FROM bulk_tokens WHERE id = ?",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, id);
     return store_row_one(st, stmt, bulk_from_row, out, "get bulk token", "no such bulk token",
                          errstr);
 }
@@ -90,18 +90,18 @@ struct bulk_facts {
 };
 
 static int
-bulk_facts_from_row(sqlite3_stmt *stmt, void *row)
+bulk_facts_from_row(struct store_stmt *stmt, void *row)
 {
     struct bulk_facts *f = row;
 
-    if (sqlite3_column_bytes(stmt, 0) != (int)sizeof(f->hash))
+    if (store_col_bytes(stmt, 0) != (int)sizeof(f->hash))
         return -1;
-    memcpy(f->hash, sqlite3_column_blob(stmt, 0), sizeof(f->hash));
-    f->blocked = sqlite3_column_int(stmt, 1) != 0;
-    f->not_before = sqlite3_column_int64(stmt, 2);
-    f->expires_at = sqlite3_column_int64(stmt, 3);
-    f->max_uses = sqlite3_column_int64(stmt, 4);
-    f->uses = sqlite3_column_int64(stmt, 5);
+    memcpy(f->hash, store_col_blob(stmt, 0), sizeof(f->hash));
+    f->blocked = store_col_int64(stmt, 1) != 0;
+    f->not_before = store_col_int64(stmt, 2);
+    f->expires_at = store_col_int64(stmt, 3);
+    f->max_uses = store_col_int64(stmt, 4);
+    f->uses = store_col_int64(stmt, 5);
     return 0;
 }
 
@@ -109,7 +109,7 @@ enum store_bulk_use
 store_bulk_use(struct store *st, const char *id, const uint8_t hash[32], int64_t now,
                const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     struct bulk_facts f;
     int n;
 
@@ -118,7 +118,7 @@ store_bulk_use(struct store *st, const char *id, const uint8_t hash[32], int64_t
                            " FROM bulk_tokens WHERE id = ?",
                            errstr)) == NULL)
         return STORE_BULK_ERROR;
-    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, id);
     switch (store_row_one(st, stmt, bulk_facts_from_row, &f, "bulk token", NULL, errstr)) {
     case 0:
         break;
@@ -146,8 +146,8 @@ store_bulk_use(struct store *st, const char *id, const uint8_t hash[32], int64_t
                            " AND (max_uses IS NULL OR uses < max_uses)",
                            errstr)) == NULL)
         return STORE_BULK_ERROR;
-    sqlite3_bind_int64(stmt, 1, now);
-    sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+    store_bind_int64(stmt, 1, now);
+    store_bind_text(stmt, 2, id);
     if ((n = store_changes(st, stmt, "use bulk token", errstr)) == -1)
         return STORE_BULK_ERROR;
     return n == 1 ? STORE_BULK_USED : STORE_BULK_EXHAUSTED;
@@ -156,13 +156,13 @@ store_bulk_use(struct store *st, const char *id, const uint8_t hash[32], int64_t
 int
 store_bulk_set_blocked(struct store *st, const char *id, int blocked, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     if ((stmt = store_stmt(st, STMT_BULK_SET_BLOCKED,
                            "UPDATE bulk_tokens SET blocked = ? WHERE id = ?", errstr)) == NULL)
         return -1;
-    sqlite3_bind_int(stmt, 1, blocked != 0);
-    sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+    store_bind_int64(stmt, 1, blocked != 0);
+    store_bind_text(stmt, 2, id);
     return store_changed_one(st, stmt, "block bulk token", "no such bulk token", errstr);
 }
 
@@ -170,7 +170,7 @@ int
 store_bulk_list(struct store *st, const char *after, int limit,
                 int (*cb)(const struct store_bulk *b, void *arg), void *arg, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     struct store_bulk b;
     int64_t c_time, c_rowid;
     int rc;
@@ -188,15 +188,15 @@ store_bulk_list(struct store *st, const char *after, int limit,
                                " ORDER BY created_at DESC, rowid DESC LIMIT ?3",
                                errstr)) == NULL)
             return -1;
-        sqlite3_bind_int64(stmt, 1, c_time);
-        sqlite3_bind_int64(stmt, 2, c_rowid);
+        store_bind_int64(stmt, 1, c_time);
+        store_bind_int64(stmt, 2, c_rowid);
     } else if ((stmt = store_stmt(st, STMT_BULK_LIST_FIRST,
                                   "SELECT " BULK_COLS " FROM bulk_tokens"
                                   " ORDER BY created_at DESC, rowid DESC LIMIT ?3",
                                   errstr)) == NULL) {
         return -1;
     }
-    sqlite3_bind_int(stmt, 3, limit > 0 ? limit : -1);
+    store_bind_limit(stmt, 3, limit);
     while ((rc = store_row_next(st, stmt, bulk_from_row, &b, "list bulk tokens", errstr)) == 1 &&
            cb(&b, arg) == 0)
         ;

@@ -16,7 +16,7 @@
     "SELECT " TOKEN_COLS ", (SELECT blocked FROM devices d WHERE d.id = tokens.device_id)"
 
 static int
-device_from_row(sqlite3_stmt *stmt, void *row)
+device_from_row(struct store_stmt *stmt, void *row)
 {
     struct store_device *d = row;
 
@@ -29,14 +29,14 @@ device_from_row(sqlite3_stmt *stmt, void *row)
         store_col_text(stmt, 5, d->bulk_id, sizeof(d->bulk_id)) == -1 ||
         store_col_text(stmt, 6, d->mp_id, sizeof(d->mp_id)) == -1)
         return -1;
-    d->created_at = sqlite3_column_int64(stmt, 7);
-    d->last_seen_at = sqlite3_column_int64(stmt, 8);
-    d->blocked = sqlite3_column_int(stmt, 9) != 0;
+    d->created_at = store_col_int64(stmt, 7);
+    d->last_seen_at = store_col_int64(stmt, 8);
+    d->blocked = store_col_int64(stmt, 9) != 0;
     return 0;
 }
 
 static int
-token_from_row(sqlite3_stmt *stmt, void *row)
+token_from_row(struct store_stmt *stmt, void *row)
 {
     struct store_token *t = row;
 
@@ -53,11 +53,11 @@ token_from_row(sqlite3_stmt *stmt, void *row)
         return -1;
     if (t->family[0] == '\0') /* a row written before families: its own */
         memcpy(t->family, t->jti, sizeof(t->family));
-    t->device_blocked = sqlite3_column_int(stmt, 13) != 0;
-    t->issued_at = sqlite3_column_int64(stmt, 4);
-    t->expires_at = sqlite3_column_int64(stmt, 5);
-    t->gen = sqlite3_column_int64(stmt, 6);
-    t->revoked_at = sqlite3_column_int64(stmt, 10);
+    t->device_blocked = store_col_int64(stmt, 13) != 0;
+    t->issued_at = store_col_int64(stmt, 4);
+    t->expires_at = store_col_int64(stmt, 5);
+    t->gen = store_col_int64(stmt, 6);
+    t->revoked_at = store_col_int64(stmt, 10);
     return 0;
 }
 
@@ -65,31 +65,31 @@ int
 store_device_by_jkt(struct store *st, const char *jkt, struct store_device *out,
                     const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     if ((stmt = store_stmt(st, STMT_DEVICE_BY_JKT,
                            "SELECT " DEVICE_COLS " FROM devices WHERE jkt = ?", errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, jkt, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, jkt);
     return store_row_one(st, stmt, device_from_row, out, "devices", "no such device", errstr);
 }
 
 int
 store_device_get(struct store *st, const char *id, struct store_device *out, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     if ((stmt = store_stmt(st, STMT_DEVICE_GET, "SELECT " DEVICE_COLS " FROM devices WHERE id = ?",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, id);
     return store_row_one(st, stmt, device_from_row, out, "devices", "no such device", errstr);
 }
 
 int
 store_device_insert(struct store *st, const struct store_device *d, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     if (store_check_len(st, "device id", d->id, sizeof(d->id) - 1, errstr) == -1 ||
@@ -106,16 +106,16 @@ store_device_insert(struct store *st, const struct store_device *d, const char *
                            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, d->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, d->jkt, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, d->hardware_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, d->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 5, d->reg, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, d->id);
+    store_bind_text(stmt, 2, d->jkt);
+    store_bind_text(stmt, 3, d->hardware_id);
+    store_bind_text(stmt, 4, d->name);
+    store_bind_text(stmt, 5, d->reg);
     store_bind_opt_text(stmt, 6, d->bulk_id);
     store_bind_opt_text(stmt, 7, d->mp_id);
-    sqlite3_bind_int64(stmt, 8, d->created_at);
-    sqlite3_bind_int64(stmt, 9, d->last_seen_at);
-    sqlite3_bind_int(stmt, 10, d->blocked != 0);
+    store_bind_int64(stmt, 8, d->created_at);
+    store_bind_int64(stmt, 9, d->last_seen_at);
+    store_bind_int64(stmt, 10, d->blocked != 0);
     rc = store_step_done(st, stmt, "insert device", errstr);
     store_stmt_done(stmt);
     return rc;
@@ -126,7 +126,7 @@ store_device_touch(struct store *st, const char *id, const char *hardware_id, co
                    const char *mp_id, int64_t now, const char **errstr)
 {
     struct store_device *d = NULL; /* for the buffer sizes */
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     if (store_check_len(st, "hardware_id", hardware_id, sizeof(d->hardware_id) - 1, errstr) == -1 ||
         store_check_len(st, "device name", name, sizeof(d->name) - 1, errstr) == -1 ||
@@ -138,31 +138,31 @@ store_device_touch(struct store *st, const char *id, const char *hardware_id, co
                            " mp_id = coalesce(?3, mp_id), last_seen_at = ?4 WHERE id = ?5",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, hardware_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, hardware_id);
+    store_bind_text(stmt, 2, name);
     store_bind_opt_text(stmt, 3, mp_id);
-    sqlite3_bind_int64(stmt, 4, now);
-    sqlite3_bind_text(stmt, 5, id, -1, SQLITE_STATIC);
+    store_bind_int64(stmt, 4, now);
+    store_bind_text(stmt, 5, id);
     return store_changed_one(st, stmt, "update device", "no such device", errstr);
 }
 
 int
 store_device_set_blocked(struct store *st, const char *id, int blocked, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     if ((stmt = store_stmt(st, STMT_DEVICE_SET_BLOCKED,
                            "UPDATE devices SET blocked = ? WHERE id = ?", errstr)) == NULL)
         return -1;
-    sqlite3_bind_int(stmt, 1, blocked != 0);
-    sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+    store_bind_int64(stmt, 1, blocked != 0);
+    store_bind_text(stmt, 2, id);
     return store_changed_one(st, stmt, "block device", "no such device", errstr);
 }
 
 /* One statement per filter combination, so each can use its own index: the
  * blocked filter the small partial index devices_blocked, the name prefix
- * devices_name (a byte range [prefix, prefix || 0xff), 0xff never occurring
- * in UTF-8). Parameters: ?1 cursor id, ?2 and ?3 the name range, ?4 limit. */
+ * devices_name (a byte range [prefix, store_prefix_upper)). Parameters: ?1 cursor id, ?2 and ?3 the
+ * name range, ?4 limit. */
 #define DEVICE_LIST(status, prefix)                                                                \
     "SELECT " DEVICE_COLS " FROM devices WHERE id > ?1" status prefix " ORDER BY id LIMIT ?4"
 #define DEVICE_PREFIX " AND name >= ?2 AND name < ?3"
@@ -181,8 +181,8 @@ store_device_list(struct store *st, const char *status, const char *name_prefix,
                   const char **errstr)
 {
     struct store_device d;
-    char upper[sizeof(d.name) + 1];
-    sqlite3_stmt *stmt;
+    char upper[sizeof(d.name) + 8];
+    struct store_stmt *stmt;
     int variant, rc;
     size_t plen;
 
@@ -201,19 +201,18 @@ store_device_list(struct store *st, const char *status, const char *name_prefix,
     if (plen > 0) {
         if (plen > sizeof(d.name) - 1)
             return 0; /* no stored name is that long */
-        memcpy(upper, name_prefix, plen);
-        upper[plen] = (char)0xff;
+        store_prefix_upper(st, name_prefix, plen, upper, sizeof(upper));
         variant += 3;
     }
     if ((stmt = store_stmt(st, STMT_DEVICE_LIST + variant, device_list_sql[variant], errstr)) ==
         NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, after != NULL ? after : "", -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, after != NULL ? after : "");
     if (plen > 0) {
-        sqlite3_bind_text(stmt, 2, name_prefix, (int)plen, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, upper, (int)plen + 1, SQLITE_STATIC);
+        store_bind_text(stmt, 2, name_prefix);
+        store_bind_text(stmt, 3, upper);
     }
-    sqlite3_bind_int(stmt, 4, limit > 0 ? limit : -1);
+    store_bind_limit(stmt, 4, limit);
     while ((rc = store_row_next(st, stmt, device_from_row, &d, "list devices", errstr)) == 1 &&
            cb(&d, arg) == 0)
         ;
@@ -227,7 +226,7 @@ store_device_list_bulk(struct store *st, const char *bulk_id, int limit,
                        const char **errstr)
 {
     struct store_device d;
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     if ((stmt = store_stmt(st, STMT_DEVICE_LIST_BULK,
@@ -235,8 +234,8 @@ store_device_list_bulk(struct store *st, const char *bulk_id, int limit,
                            " ORDER BY created_at, id LIMIT ?2",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, bulk_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(stmt, 2, limit > 0 ? limit : -1);
+    store_bind_text(stmt, 1, bulk_id);
+    store_bind_limit(stmt, 2, limit);
     while ((rc = store_row_next(st, stmt, device_from_row, &d, "devices of a bulk token",
                                 errstr)) == 1 &&
            cb(&d, arg) == 0)
@@ -248,7 +247,7 @@ store_device_list_bulk(struct store *st, const char *bulk_id, int limit,
 int
 store_token_insert(struct store *st, const struct store_token *t, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     if (store_check_len(st, "jti", t->jti, sizeof(t->jti) - 1, errstr) == -1 ||
@@ -267,19 +266,19 @@ store_token_insert(struct store *st, const struct store_token *t, const char **e
                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, t->jti, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, t->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, t->device_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, t->kid, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 5, t->issued_at);
-    sqlite3_bind_int64(stmt, 6, t->expires_at);
-    sqlite3_bind_int64(stmt, 7, t->gen);
+    store_bind_text(stmt, 1, t->jti);
+    store_bind_text(stmt, 2, t->kind);
+    store_bind_text(stmt, 3, t->device_id);
+    store_bind_text(stmt, 4, t->kid);
+    store_bind_int64(stmt, 5, t->issued_at);
+    store_bind_int64(stmt, 6, t->expires_at);
+    store_bind_int64(stmt, 7, t->gen);
     store_bind_opt_text(stmt, 8, t->bulk_id);
     store_bind_opt_text(stmt, 9, t->mp_id);
     store_bind_opt_text(stmt, 10, t->prev_jti);
     store_bind_opt_int64(stmt, 11, t->revoked_at);
     store_bind_opt_text(stmt, 12, t->revoke_reason);
-    sqlite3_bind_text(stmt, 13, t->family[0] != '\0' ? t->family : t->jti, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 13, t->family[0] != '\0' ? t->family : t->jti);
     rc = store_step_done(st, stmt, "insert token", errstr);
     store_stmt_done(stmt);
     return rc;
@@ -288,12 +287,12 @@ store_token_insert(struct store *st, const struct store_token *t, const char **e
 int
 store_token_get(struct store *st, const char *jti, struct store_token *out, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     if ((stmt = store_stmt(st, STMT_TOKEN_GET, TOKEN_SELECT " FROM tokens WHERE jti = ?",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, jti, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, jti);
     return store_row_one(st, stmt, token_from_row, out, "get token", "no such token", errstr);
 }
 
@@ -302,7 +301,7 @@ store_token_revoke(struct store *st, const char *jti, int64_t now, const char *r
                    const char **errstr)
 {
     struct store_token *t = NULL; /* for the buffer size */
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     if (store_check_len(st, "revocation reason", reason, sizeof(t->revoke_reason) - 1, errstr) ==
@@ -312,16 +311,16 @@ store_token_revoke(struct store *st, const char *jti, int64_t now, const char *r
                            " WHERE jti = ? AND revoked_at IS NULL",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_int64(stmt, 1, now);
-    sqlite3_bind_text(stmt, 2, reason != NULL ? reason : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, jti, -1, SQLITE_STATIC);
+    store_bind_int64(stmt, 1, now);
+    store_bind_text(stmt, 2, reason != NULL ? reason : "");
+    store_bind_text(stmt, 3, jti);
     if ((rc = store_changes(st, stmt, "revoke token", errstr)) != 0)
         return rc == 1 ? 0 : -1;
     /* Nothing changed: tell "no such token" from "already revoked". */
     if ((stmt = store_stmt(st, STMT_TOKEN_EXISTS, "SELECT 1 FROM tokens WHERE jti = ?", errstr)) ==
         NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, jti, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, jti);
     rc = store_row_one(st, stmt, store_no_columns, NULL, "revoke token", "no such token", errstr);
     if (rc == 0) {
         *errstr = "token already revoked";
@@ -335,17 +334,17 @@ store_token_revoke(struct store *st, const char *jti, int64_t now, const char *r
  * while they are read. Returns how many rows, or -1 (also when cb stops it:
  * the caller, which knows why, rolls back). */
 static int
-token_revoked_from_row(sqlite3_stmt *stmt, void *row)
+token_revoked_from_row(struct store_stmt *stmt, void *row)
 {
     struct store_token_revoked *r = row;
 
-    r->jti = (const char *)sqlite3_column_text(stmt, 0);
-    r->expires_at = sqlite3_column_int64(stmt, 1);
+    r->jti = store_col_str(stmt, 0);
+    r->expires_at = store_col_int64(stmt, 1);
     return r->jti != NULL ? 0 : -1;
 }
 
 static int
-token_revoked_rows(struct store *st, sqlite3_stmt *stmt, const char *what,
+token_revoked_rows(struct store *st, struct store_stmt *stmt, const char *what,
                    int (*cb)(const struct store_token_revoked *r, void *arg), void *arg,
                    const char **errstr)
 {
@@ -369,7 +368,7 @@ store_token_supersede(struct store *st, const char *jti, int64_t now, int64_t li
                       int (*cb)(const struct store_token_revoked *r, void *arg), void *arg,
                       const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     /* The branch: live client successors of jti, then whatever names a
      * member as its prev_jti (renewals and access tokens), down through
@@ -389,9 +388,9 @@ store_token_supersede(struct store *st, const char *jti, int64_t now, int64_t li
              " RETURNING jti, expires_at",
              errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, jti, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, now);
-    sqlite3_bind_int64(stmt, 3, live_after);
+    store_bind_text(stmt, 1, jti);
+    store_bind_int64(stmt, 2, now);
+    store_bind_int64(stmt, 3, live_after);
     return token_revoked_rows(st, stmt, "supersede tokens", cb, arg, errstr);
 }
 
@@ -402,7 +401,7 @@ store_token_revoke_family(struct store *st, const char *family, int64_t now, int
                           const char **errstr)
 {
     struct store_token *t = NULL; /* for the buffer size */
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     if (store_check_len(st, "revocation reason", reason, sizeof(t->revoke_reason) - 1, errstr) ==
             -1 ||
@@ -412,10 +411,10 @@ store_token_revoke_family(struct store *st, const char *family, int64_t now, int
                            " RETURNING jti, expires_at",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, family, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, now);
-    sqlite3_bind_text(stmt, 3, reason != NULL ? reason : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 4, live_after);
+    store_bind_text(stmt, 1, family);
+    store_bind_int64(stmt, 2, now);
+    store_bind_text(stmt, 3, reason != NULL ? reason : "");
+    store_bind_int64(stmt, 4, live_after);
     return token_revoked_rows(st, stmt, "revoke family", cb, arg, errstr);
 }
 
@@ -436,12 +435,13 @@ store_token_list(struct store *st, const char *device_id, const char *after, int
     static const enum store_stmt_id ids[4] = {STMT_TOKEN_LIST_ALL_FIRST, STMT_TOKEN_LIST_ALL_AFTER,
                                               STMT_TOKEN_LIST_DEV_FIRST, STMT_TOKEN_LIST_DEV_AFTER};
     struct store_token t;
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int64_t c_time = 0, c_rowid = 0;
     int variant = 0, rc;
 
     if (after != NULL && *after != '\0') {
-        /* The cursor is a jti; the keyset is its (issued_at, rowid). */
+        /* The cursor is a jti; the keyset is its (issued_at, rowid): rowid
+         * is the insertion order, SQLite's own or PostgreSQL's column. */
         rc = store_cursor(st, STMT_TOKEN_CURSOR,
                           "SELECT issued_at, rowid FROM tokens WHERE jti = ?1", after, &c_time,
                           &c_rowid, "list tokens", errstr);
@@ -454,12 +454,12 @@ store_token_list(struct store *st, const char *device_id, const char *after, int
     if ((stmt = store_stmt(st, ids[variant], sql[variant], errstr)) == NULL)
         return -1;
     if (variant >= 2)
-        sqlite3_bind_text(stmt, 1, device_id, -1, SQLITE_STATIC);
+        store_bind_text(stmt, 1, device_id);
     if (variant & 1) {
-        sqlite3_bind_int64(stmt, 2, c_time);
-        sqlite3_bind_int64(stmt, 3, c_rowid);
+        store_bind_int64(stmt, 2, c_time);
+        store_bind_int64(stmt, 3, c_rowid);
     }
-    sqlite3_bind_int(stmt, 4, limit > 0 ? limit : -1);
+    store_bind_limit(stmt, 4, limit);
     while ((rc = store_row_next(st, stmt, token_from_row, &t, "list tokens", errstr)) == 1 &&
            cb(&t, arg) == 0)
         ;
@@ -470,7 +470,7 @@ store_token_list(struct store *st, const char *device_id, const char *after, int
 int64_t
 store_device_last_expiry(struct store *st, const char *device_id)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     const char *errstr;
     int64_t v = 0;
 
@@ -478,9 +478,9 @@ store_device_last_expiry(struct store *st, const char *device_id)
                            "SELECT max(expires_at) FROM tokens WHERE device_id = ?", &errstr)) ==
         NULL)
         return 0;
-    sqlite3_bind_text(stmt, 1, device_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(stmt) == SQLITE_ROW)
-        v = sqlite3_column_int64(stmt, 0);
+    store_bind_text(stmt, 1, device_id);
+    if (store_step(stmt) == STORE_ROW)
+        v = store_col_int64(stmt, 0);
     store_stmt_done(stmt);
     return v;
 }

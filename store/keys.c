@@ -10,10 +10,10 @@
     "kid, alg, status, created_at, activates_at, retired_at, public_jwk, sealed_private"
 
 static int
-key_from_row(sqlite3_stmt *stmt, struct store_key *k)
+key_from_row(struct store_stmt *stmt, struct store_key *k)
 {
     const void *blob;
-    const unsigned char *jwk;
+    const char *jwk;
     int jwk_len, blob_len;
 
     memset(k, 0, sizeof(*k));
@@ -21,18 +21,18 @@ key_from_row(sqlite3_stmt *stmt, struct store_key *k)
         store_col_text(stmt, 1, k->alg, sizeof(k->alg)) == -1 ||
         store_col_text(stmt, 2, k->status, sizeof(k->status)) == -1)
         return -1;
-    k->created_at = sqlite3_column_int64(stmt, 3);
-    k->activates_at = sqlite3_column_int64(stmt, 4);
-    k->retired_at = sqlite3_column_int64(stmt, 5);
-    jwk = sqlite3_column_text(stmt, 6);
-    jwk_len = sqlite3_column_bytes(stmt, 6);
+    k->created_at = store_col_int64(stmt, 3);
+    k->activates_at = store_col_int64(stmt, 4);
+    k->retired_at = store_col_int64(stmt, 5);
+    jwk = store_col_str(stmt, 6);
+    jwk_len = store_col_bytes(stmt, 6);
     if ((k->public_jwk = malloc((size_t)jwk_len + 1)) == NULL)
         return -1;
     if (jwk_len > 0)
         memcpy(k->public_jwk, jwk, (size_t)jwk_len);
     k->public_jwk[jwk_len] = '\0';
-    blob = sqlite3_column_blob(stmt, 7);
-    blob_len = sqlite3_column_bytes(stmt, 7);
+    blob = store_col_blob(stmt, 7);
+    blob_len = store_col_bytes(stmt, 7);
     /* malloc(0) may answer NULL: keep one byte so NULL always means failure. */
     if ((k->sealed = malloc(blob_len > 0 ? (size_t)blob_len : 1)) == NULL) {
         free(k->public_jwk);
@@ -48,7 +48,7 @@ key_from_row(sqlite3_stmt *stmt, struct store_key *k)
 int
 store_keys_list(struct store *st, struct store_key **keys, size_t *n, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     struct store_key *v = NULL, *nv;
     size_t len = 0, cap = 0;
     int rc;
@@ -59,7 +59,7 @@ store_keys_list(struct store *st, struct store_key **keys, size_t *n, const char
                            "SELECT " KEY_COLS " FROM keys ORDER BY created_at, rowid", errstr)) ==
         NULL)
         return -1;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((rc = store_step(stmt)) == STORE_ROW) {
         if (len == cap) {
             cap = cap == 0 ? 4 : cap * 2;
             if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
@@ -74,7 +74,7 @@ store_keys_list(struct store *st, struct store_key **keys, size_t *n, const char
         }
         len++;
     }
-    if (rc != SQLITE_DONE) {
+    if (rc != STORE_DONE) {
         *errstr = store_err(st, "keys");
         goto fail;
     }
@@ -103,7 +103,7 @@ store_keys_free(struct store_key *keys, size_t n)
 int
 store_key_insert(struct store *st, const struct store_key *key, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     if (key->public_jwk == NULL || key->sealed == NULL || key->sealed_len == 0 ||
@@ -116,14 +116,14 @@ store_key_insert(struct store *st, const struct store_key *key, const char **err
                            "INSERT INTO keys(" KEY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, key->kid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, key->alg, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, key->status, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 4, key->created_at);
-    sqlite3_bind_int64(stmt, 5, key->activates_at);
+    store_bind_text(stmt, 1, key->kid);
+    store_bind_text(stmt, 2, key->alg);
+    store_bind_text(stmt, 3, key->status);
+    store_bind_int64(stmt, 4, key->created_at);
+    store_bind_int64(stmt, 5, key->activates_at);
     store_bind_opt_int64(stmt, 6, key->retired_at);
-    sqlite3_bind_text(stmt, 7, key->public_jwk, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 8, key->sealed, (int)key->sealed_len, SQLITE_STATIC);
+    store_bind_text(stmt, 7, key->public_jwk);
+    store_bind_blob(stmt, 8, key->sealed, (int)key->sealed_len);
     rc = store_step_done(st, stmt, "insert key", errstr);
     store_stmt_done(stmt);
     return rc;
@@ -133,7 +133,7 @@ int
 store_key_set_status(struct store *st, const char *kid, const char *status, int64_t at,
                      const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     if ((stmt = store_stmt(st, STMT_KEY_SET_STATUS,
                            "UPDATE keys SET status = ?1,"
@@ -142,20 +142,20 @@ store_key_set_status(struct store *st, const char *kid, const char *status, int6
                            " WHERE kid = ?3",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, status, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, at);
-    sqlite3_bind_text(stmt, 3, kid, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, status);
+    store_bind_int64(stmt, 2, at);
+    store_bind_text(stmt, 3, kid);
     return store_changed_one(st, stmt, "set key status", "no such key", errstr);
 }
 
 int
 store_key_delete(struct store *st, const char *kid, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     if ((stmt = store_stmt(st, STMT_KEY_DELETE, "DELETE FROM keys WHERE kid = ?", errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, kid, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, kid);
     return store_changed_one(st, stmt, "delete key", "no such key", errstr);
 }
 
@@ -163,23 +163,23 @@ int
 store_key_signed_until(struct store *st, const char *kid, int64_t from, int64_t to, int64_t *until,
                        const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     *until = 0;
     if ((stmt = store_stmt(st, STMT_KEY_SIGNED_UNTIL,
-                           "SELECT max(coalesce((SELECT max(expires_at) FROM tokens"
-                           "                     WHERE kid = ?1), 0),"
-                           "           coalesce((SELECT max(expires_at) FROM bulk_tokens"
-                           "                     WHERE created_at BETWEEN ?2 AND ?3), 0))",
+                           "SELECT coalesce(max(e), 0) FROM ("
+                           " SELECT max(expires_at) AS e FROM tokens WHERE kid = ?1"
+                           " UNION ALL SELECT max(expires_at) FROM bulk_tokens"
+                           "  WHERE created_at BETWEEN ?2 AND ?3) AS u",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, kid, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, from);
-    sqlite3_bind_int64(stmt, 3, to);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        *until = sqlite3_column_int64(stmt, 0);
+    store_bind_text(stmt, 1, kid);
+    store_bind_int64(stmt, 2, from);
+    store_bind_int64(stmt, 3, to);
+    rc = store_step(stmt);
+    if (rc == STORE_ROW) {
+        *until = store_col_int64(stmt, 0);
         rc = 0;
     } else {
         *errstr = store_err(st, "key use");

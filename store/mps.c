@@ -10,26 +10,26 @@
 #define MP_COLS "id, name, key_hash, cert_sha256, created_at, removed_at"
 
 static int
-mp_from_row(sqlite3_stmt *stmt, void *row)
+mp_from_row(struct store_stmt *stmt, void *row)
 {
     struct store_mp *mp = row;
 
     memset(mp, 0, sizeof(*mp));
     if (store_col_text(stmt, 0, mp->id, sizeof(mp->id)) == -1 ||
         store_col_text(stmt, 1, mp->name, sizeof(mp->name)) == -1 ||
-        sqlite3_column_bytes(stmt, 2) != (int)sizeof(mp->key_hash) ||
+        store_col_bytes(stmt, 2) != (int)sizeof(mp->key_hash) ||
         store_col_text(stmt, 3, mp->cert_sha256, sizeof(mp->cert_sha256)) == -1)
         return -1;
-    memcpy(mp->key_hash, sqlite3_column_blob(stmt, 2), sizeof(mp->key_hash));
-    mp->created_at = sqlite3_column_int64(stmt, 4);
-    mp->removed_at = sqlite3_column_int64(stmt, 5);
+    memcpy(mp->key_hash, store_col_blob(stmt, 2), sizeof(mp->key_hash));
+    mp->created_at = store_col_int64(stmt, 4);
+    mp->removed_at = store_col_int64(stmt, 5);
     return 0;
 }
 
 int
 store_mp_insert(struct store *st, const struct store_mp *mp, const char **errstr)
 {
-    sqlite3_stmt *stmt, *q;
+    struct store_stmt *stmt, *q;
     int rc;
 
     if (store_check_len(st, "MP id", mp->id, sizeof(mp->id) - 1, errstr) == -1 ||
@@ -37,31 +37,14 @@ store_mp_insert(struct store *st, const struct store_mp *mp, const char **errstr
         store_check_len(st, "MP certificate hash", mp->cert_sha256, sizeof(mp->cert_sha256) - 1,
                         errstr) == -1)
         return -1;
-    if ((stmt = store_stmt(st, STMT_MP_INSERT,
-                           "INSERT INTO mps(" MP_COLS ") VALUES (?, ?, ?, ?, ?, ?)", errstr)) ==
-        NULL)
-        return -1;
-    sqlite3_bind_text(stmt, 1, mp->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, mp->name, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 3, mp->key_hash, sizeof(mp->key_hash), SQLITE_STATIC);
-    store_bind_opt_text(stmt, 4, mp->cert_sha256); /* "" -> NULL: the column is UNIQUE */
-    sqlite3_bind_int64(stmt, 5, mp->created_at);
-    store_bind_opt_int64(stmt, 6, mp->removed_at);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) {
-        store_stmt_done(stmt);
-        return 0;
-    }
-    *errstr = store_err(st, "insert MP");
-    store_stmt_done(stmt);
-    if (rc != SQLITE_CONSTRAINT_UNIQUE)
-        return -1;
-    /* Which uniqueness failed? Only a live name is a conflict the caller
-     * reports; a duplicate id or key hash is our bug (or a 2^-128 event). */
+    /* The uniqueness the caller reports is checked first: after a failed
+     * statement PostgreSQL refuses every other one until the savepoint is
+     * rolled back. Only a live name, or a certificate, is such a conflict;
+     * a duplicate id or key hash is our bug (or a 2^-128 event). */
     if ((q = store_stmt(st, STMT_MP_LIVE_NAME,
                         "SELECT 1 FROM mps WHERE name = ? AND removed_at IS NULL", errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(q, 1, mp->name, -1, SQLITE_STATIC);
+    store_bind_text(q, 1, mp->name);
     if ((rc = store_row_one(st, q, store_no_columns, NULL, "insert MP", NULL, errstr)) == -1)
         return -1;
     if (rc == 0) {
@@ -73,12 +56,36 @@ store_mp_insert(struct store *st, const struct store_mp *mp, const char **errstr
         struct store_mp other;
         const char *e2 = NULL;
 
-        if (store_mp_find_by_cert(st, mp->cert_sha256, &other, &e2) == 0)
+        if ((rc = store_mp_find_by_cert(st, mp->cert_sha256, &other, &e2)) == -1) {
+            *errstr = e2;
+            return -1;
+        }
+        if (rc == 0) {
             *errstr = store_errf(st, STORE_ERR_CONFLICT,
                                  "that certificate is registered to MP \"%s\"", other.name);
-        else
-            *errstr =
-                store_errf(st, STORE_ERR_CONFLICT, "that certificate belonged to a removed MP");
+            return 1;
+        }
+    }
+    if ((stmt = store_stmt(st, STMT_MP_INSERT,
+                           "INSERT INTO mps(" MP_COLS ") VALUES (?, ?, ?, ?, ?, ?)", errstr)) ==
+        NULL)
+        return -1;
+    store_bind_text(stmt, 1, mp->id);
+    store_bind_text(stmt, 2, mp->name);
+    store_bind_blob(stmt, 3, mp->key_hash, sizeof(mp->key_hash));
+    store_bind_opt_text(stmt, 4, mp->cert_sha256); /* "" -> NULL: the column is UNIQUE */
+    store_bind_int64(stmt, 5, mp->created_at);
+    store_bind_opt_int64(stmt, 6, mp->removed_at);
+    rc = store_step(stmt);
+    if (rc == STORE_DONE) {
+        store_stmt_done(stmt);
+        return 0;
+    }
+    *errstr = store_err(st, "insert MP");
+    store_stmt_done(stmt);
+    if (store_error(st) == STORE_ERR_CONFLICT && mp->cert_sha256[0] != '\0') {
+        /* Not live, yet taken: it belonged to a removed MP. */
+        *errstr = store_errf(st, STORE_ERR_CONFLICT, "that certificate belonged to a removed MP");
         return 1;
     }
     return -1;
@@ -88,14 +95,14 @@ int
 store_mp_find_by_key_hash(struct store *st, const uint8_t hash[32], struct store_mp *out,
                           const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     if ((stmt = store_stmt(st, STMT_MP_BY_KEY_HASH,
                            "SELECT " MP_COLS " FROM mps WHERE key_hash = ? AND removed_at IS NULL",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_blob(stmt, 1, hash, 32, SQLITE_STATIC);
+    store_bind_blob(stmt, 1, hash, 32);
     rc = store_row_one(st, stmt, mp_from_row, out, "mps", "no such MP", errstr);
     /* The index seek already matched; the comparison that decides is the
      * constant-time one, so no early-exit memcmp stands between a guess and
@@ -112,7 +119,7 @@ int
 store_mp_find_by_cert(struct store *st, const char *cert_sha256, struct store_mp *out,
                       const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     if (cert_sha256 == NULL || cert_sha256[0] == '\0') {
@@ -124,7 +131,7 @@ store_mp_find_by_cert(struct store *st, const char *cert_sha256, struct store_mp
                         "SELECT " MP_COLS " FROM mps WHERE cert_sha256 = ? AND removed_at IS NULL",
                         errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, cert_sha256, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, cert_sha256);
     rc = store_row_one(st, stmt, mp_from_row, out, "mps", "no such MP", errstr);
     return rc;
 }
@@ -132,13 +139,13 @@ store_mp_find_by_cert(struct store *st, const char *cert_sha256, struct store_mp
 int
 store_mp_get(struct store *st, const char *id, struct store_mp *out, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     if ((stmt = store_stmt(st, STMT_MP_GET, "SELECT " MP_COLS " FROM mps WHERE id = ?", errstr)) ==
         NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, id);
     rc = store_row_one(st, stmt, mp_from_row, out, "mps", "no such MP", errstr);
     return rc;
 }
@@ -146,14 +153,14 @@ store_mp_get(struct store *st, const char *id, struct store_mp *out, const char 
 int
 store_mp_remove(struct store *st, const char *id, int64_t now, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     if ((stmt = store_stmt(st, STMT_MP_REMOVE,
                            "UPDATE mps SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_int64(stmt, 1, now);
-    sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+    store_bind_int64(stmt, 1, now);
+    store_bind_text(stmt, 2, id);
     return store_changed_one(st, stmt, "remove MP", "no such MP", errstr);
 }
 
@@ -161,7 +168,7 @@ int
 store_mp_list(struct store *st, int (*cb)(const struct store_mp *mp, void *arg), void *arg,
               const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     struct store_mp mp;
     int rc;
 

@@ -10,7 +10,7 @@ int
 store_proof_add(struct store *st, int64_t iat, const char *jti, const char *mp_id,
                 const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     if (jti == NULL || jti[0] == '\0') {
@@ -24,9 +24,9 @@ store_proof_add(struct store *st, int64_t iat, const char *jti, const char *mp_i
                            " ON CONFLICT DO NOTHING",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_int64(stmt, 1, iat);
-    sqlite3_bind_text(stmt, 2, jti, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, mp_id != NULL ? mp_id : "", -1, SQLITE_STATIC);
+    store_bind_int64(stmt, 1, iat);
+    store_bind_text(stmt, 2, jti);
+    store_bind_text(stmt, 3, mp_id != NULL ? mp_id : "");
     rc = store_step_done(st, stmt, "add proof jti", errstr);
     store_stmt_done(stmt);
     return rc;
@@ -39,15 +39,15 @@ struct proof_row {
 };
 
 static int
-proof_from_row(sqlite3_stmt *stmt, void *row)
+proof_from_row(struct store_stmt *stmt, void *row)
 {
     struct proof_row *p = row;
 
-    p->iat = sqlite3_column_int64(stmt, 0);
+    p->iat = store_col_int64(stmt, 0);
     if (store_col_text(stmt, 1, p->jti, sizeof(p->jti)) == -1)
         return -1;
     /* The prune edge selects (iat, jti) only. */
-    if (sqlite3_column_count(stmt) < 3) {
+    if (store_col_count(stmt) < 3) {
         p->mp[0] = '\0';
         return 0;
     }
@@ -60,7 +60,7 @@ store_proof_list(struct store *st, int64_t since,
                  const char **errstr)
 {
     struct proof_row p;
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     if ((stmt = store_stmt(st, STMT_PROOF_LIST,
@@ -68,7 +68,7 @@ store_proof_list(struct store *st, int64_t since,
                            " ORDER BY iat, jti",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_int64(stmt, 1, since);
+    store_bind_int64(stmt, 1, since);
     while ((rc = store_row_next(st, stmt, proof_from_row, &p, "list proof jtis", errstr)) == 1 &&
            cb(p.iat, p.jti, p.mp, arg) == 0)
         ;
@@ -80,7 +80,7 @@ int
 store_proof_prune(struct store *st, int64_t before, int limit, const char **errstr)
 {
     struct proof_row edge;
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     if (limit <= 0) {
@@ -93,8 +93,8 @@ store_proof_prune(struct store *st, int64_t before, int limit, const char **errs
                            " ORDER BY iat, jti LIMIT 1 OFFSET ?",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_int64(stmt, 1, before);
-    sqlite3_bind_int(stmt, 2, limit - 1);
+    store_bind_int64(stmt, 1, before);
+    store_bind_int64(stmt, 2, limit - 1);
     if ((rc = store_row_one(st, stmt, proof_from_row, &edge, "find proof prune edge", NULL,
                             errstr)) == -1)
         return -1;
@@ -104,14 +104,14 @@ store_proof_prune(struct store *st, int64_t before, int limit, const char **errs
                                "DELETE FROM proof_jtis WHERE (iat, jti) <= (?, ?)", errstr)) ==
             NULL)
             return -1;
-        sqlite3_bind_int64(stmt, 1, edge.iat);
-        sqlite3_bind_text(stmt, 2, edge.jti, -1, SQLITE_STATIC);
+        store_bind_int64(stmt, 1, edge.iat);
+        store_bind_text(stmt, 2, edge.jti);
     } else {
         /* Fewer than limit rows are prunable: all of them. */
         if ((stmt = store_stmt(st, STMT_PROOF_PRUNE_ALL, "DELETE FROM proof_jtis WHERE iat < ?",
                                errstr)) == NULL)
             return -1;
-        sqlite3_bind_int64(stmt, 1, before);
+        store_bind_int64(stmt, 1, before);
     }
     return store_changes(st, stmt, "prune proof jtis", errstr);
 }

@@ -18,7 +18,7 @@ struct purge_row {
 };
 
 static int
-purge_row_decode(sqlite3_stmt *stmt, void *row)
+purge_row_decode(struct store_stmt *stmt, void *row)
 {
     struct purge_row *r = row;
 
@@ -27,7 +27,7 @@ purge_row_decode(sqlite3_stmt *stmt, void *row)
         store_col_text(stmt, 1, r->jkt, sizeof(r->jkt)) == -1 ||
         store_col_text(stmt, 2, r->hardware_id, sizeof(r->hardware_id)) == -1)
         return -1;
-    r->blocked = sqlite3_column_int(stmt, 3);
+    r->blocked = store_col_int64(stmt, 3) != 0;
     return 0;
 }
 
@@ -36,28 +36,30 @@ static int
 purge_by_id(struct store *st, enum store_stmt_id id, const char *sql, const char *row_id,
             const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     if ((stmt = store_stmt(st, id, sql, errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, row_id, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, row_id);
     return store_changes(st, stmt, "purge", errstr) == -1 ? -1 : 0;
 }
 
 static int
 purge_tombstone_add(struct store *st, const struct purge_row *r, int64_t now, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     if ((stmt = store_stmt(st, STMT_PURGE_TOMBSTONE_ADD,
-                           "INSERT OR REPLACE INTO device_tombstones(jkt, hardware_id, device_id,"
-                           " purged_at) VALUES (?1, ?2, ?3, ?4)",
+                           "INSERT INTO device_tombstones(jkt, hardware_id, device_id, purged_at)"
+                           " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (jkt) DO UPDATE SET"
+                           " hardware_id = excluded.hardware_id,"
+                           " device_id = excluded.device_id, purged_at = excluded.purged_at",
                            errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, r->jkt, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, r->hardware_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 4, now);
+    store_bind_text(stmt, 1, r->jkt);
+    store_bind_text(stmt, 2, r->hardware_id);
+    store_bind_text(stmt, 3, r->id);
+    store_bind_int64(stmt, 4, now);
     return store_changes(st, stmt, "tombstone", errstr) == -1 ? -1 : 0;
 }
 
@@ -120,7 +122,7 @@ purge_run(struct store *st, const struct purge_kind *k, int64_t before, int64_t 
           struct store_purge *out, const char **errstr)
 {
     struct purge_row *rows = calloc((size_t)limit + 1, sizeof(*rows));
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int n = 0, rc = -1, step = 0;
 
     memset(out, 0, sizeof(*out));
@@ -130,10 +132,10 @@ purge_run(struct store *st, const struct purge_kind *k, int64_t before, int64_t 
     }
     if ((stmt = store_stmt(st, k->select_id, k->select_sql, errstr)) == NULL)
         goto done;
-    sqlite3_bind_int64(stmt, 1, before);
-    sqlite3_bind_int64(stmt, 2, now);
-    sqlite3_bind_int64(stmt, 3, skew);
-    sqlite3_bind_int(stmt, 4, limit + 1);
+    store_bind_int64(stmt, 1, before);
+    store_bind_int64(stmt, 2, now);
+    store_bind_int64(stmt, 3, skew);
+    store_bind_int64(stmt, 4, (int64_t)limit + 1);
     while (n <= limit && (step = store_row_next(st, stmt, purge_row_decode, &rows[n],
                                                 "purge candidates", errstr)) == 1)
         n++;
@@ -179,11 +181,11 @@ store_purge_bulk(struct store *st, int64_t expired_before, int64_t now, int64_t 
 int
 store_purge_tombstone(struct store *st, const char *jkt, const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
     if ((stmt = store_stmt(st, STMT_PURGE_TOMBSTONE,
                            "SELECT 1 FROM device_tombstones WHERE jkt = ?1", errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, jkt, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, jkt);
     return store_row_one(st, stmt, store_no_columns, NULL, "tombstones", "no tombstone", errstr);
 }

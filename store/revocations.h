@@ -42,4 +42,25 @@ int store_revocation_remove(struct store *st, const char *kind, const char *id,
 /* 1 when an unexpired entry of kind/id exists, 0 when not, -1 on error. */
 int store_revocation_exists(struct store *st, const char *kind, const char *id, int64_t now);
 
+/* The revocation journal of a connection (the writer's): while on, every
+ * store_revocation_add and store_revocation_remove that succeeded is also
+ * recorded, in order; a savepoint rolled back drops what it undid, a
+ * transaction rolled back everything; store_journal_take after the commit
+ * hands over what that commit made durable. So the writer can give the
+ * loop the entries it committed and nothing reads them back there. */
+struct store_rev_change {
+    int removed; /* an unblock: every entry of r.kind/r.id went (only those two are set) */
+    struct store_revocation r;
+};
+struct store_rev_changes {
+    size_t n, cap;
+    struct store_rev_change *v;
+};
+void store_journal(struct store *st, int on);
+/* What was recorded since the last take (owned by the caller: free with
+ * store_rev_changes_free), NULL when nothing was (or out of memory: the
+ * journal then says so with *lost = 1, and the reader must read the store). */
+struct store_rev_changes *store_journal_take(struct store *st, int *lost);
+void store_rev_changes_free(struct store_rev_changes *c);
+
 #endif

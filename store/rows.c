@@ -1,47 +1,63 @@
 /* The row plumbing every store module shares: the statement cache, binding
  * and reading columns, and the step loops (one row, each row, rows changed)
- * that would otherwise be written again in every module (store_int.h). */
+ * that would otherwise be written again in every module (store_int.h). All
+ * of it goes through the driver, so it is the same for every backend. */
 #include <string.h>
 
 #include "store_int.h"
 
-sqlite3_stmt *
+struct store_stmt *
+store_prepare(struct store *st, const char *sql, const char **errstr)
+{
+    struct store_stmt *stmt = st->drv->prepare(st, sql, 0);
+
+    if (stmt == NULL)
+        *errstr = store_err(st, "prepare");
+    return stmt;
+}
+
+void
+store_finalize(struct store_stmt *stmt)
+{
+    if (stmt != NULL)
+        stmt->drv->finalize(stmt);
+}
+
+struct store_stmt *
 store_stmt(struct store *st, enum store_stmt_id id, const char *sql, const char **errstr)
 {
-    sqlite3_stmt *stmt = st->stmts[id];
+    struct store_stmt *stmt = st->stmts[id];
 
     if (stmt != NULL) {
         /* Resetting a running statement would silently end the caller's
          * iteration: refuse instead. */
-        if (sqlite3_stmt_busy(stmt)) {
+        if (stmt->drv->busy(stmt)) {
             *errstr = store_errf(st, STORE_ERR_INTERNAL, "statement %d re-entered while running",
                                  (int)id);
             return NULL;
         }
         return stmt;
     }
-    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
+    if ((stmt = st->drv->prepare(st, sql, 1)) == NULL) {
         *errstr = store_err(st, "prepare");
-        sqlite3_finalize(stmt);
         return NULL;
     }
+    stmt->sql = sql;
     st->stmts[id] = stmt;
     return stmt;
 }
 
 void
-store_stmt_done(sqlite3_stmt *stmt)
+store_stmt_done(struct store_stmt *stmt)
 {
-    if (stmt == NULL)
-        return;
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
+    if (stmt != NULL)
+        stmt->drv->reset(stmt);
 }
 
 int
-store_step_done(struct store *st, sqlite3_stmt *stmt, const char *what, const char **errstr)
+store_step_done(struct store *st, struct store_stmt *stmt, const char *what, const char **errstr)
 {
-    if (sqlite3_step(stmt) != SQLITE_DONE) {
+    if (store_step(stmt) != STORE_DONE) {
         *errstr = store_err(st, what);
         return -1;
     }
@@ -49,19 +65,19 @@ store_step_done(struct store *st, sqlite3_stmt *stmt, const char *what, const ch
 }
 
 int
-store_bind_opt_text(sqlite3_stmt *stmt, int i, const char *s)
+store_bind_opt_text(struct store_stmt *stmt, int i, const char *s)
 {
     if (s == NULL || *s == '\0')
-        return sqlite3_bind_null(stmt, i);
-    return sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
+        return store_bind_null(stmt, i);
+    return store_bind_text(stmt, i, s);
 }
 
 int
-store_bind_opt_int64(sqlite3_stmt *stmt, int i, int64_t v)
+store_bind_opt_int64(struct store_stmt *stmt, int i, int64_t v)
 {
     if (v == 0)
-        return sqlite3_bind_null(stmt, i);
-    return sqlite3_bind_int64(stmt, i, v);
+        return store_bind_null(stmt, i);
+    return store_bind_int64(stmt, i, v);
 }
 
 int
@@ -75,10 +91,10 @@ store_check_len(struct store *st, const char *what, const char *s, size_t max, c
 }
 
 int
-store_col_text(sqlite3_stmt *stmt, int i, char *buf, size_t n)
+store_col_text(struct store_stmt *stmt, int i, char *buf, size_t n)
 {
-    const unsigned char *s = sqlite3_column_text(stmt, i);
-    size_t len = (size_t)sqlite3_column_bytes(stmt, i);
+    const char *s = store_col_str(stmt, i);
+    size_t len;
 
     if (n == 0)
         return -1;
@@ -86,16 +102,30 @@ store_col_text(sqlite3_stmt *stmt, int i, char *buf, size_t n)
         buf[0] = '\0';
         return 0;
     }
+    len = (size_t)store_col_bytes(stmt, i);
     if (len >= n) {
         buf[0] = '\0';
         return -1;
     }
-    memcpy(buf, s, len + 1);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
     return 0;
 }
 
 int
-store_no_columns(sqlite3_stmt *stmt, void *row)
+store_prefix_upper(const struct store *st, const char *prefix, size_t plen, char *buf, size_t n)
+{
+    size_t slen = strlen(st->drv->prefix_sentinel);
+
+    if (plen + slen + 1 > n)
+        return -1;
+    memcpy(buf, prefix != NULL ? prefix : "", plen);
+    memcpy(buf + plen, st->drv->prefix_sentinel, slen + 1);
+    return 0;
+}
+
+int
+store_no_columns(struct store_stmt *stmt, void *row)
 {
     (void)stmt;
     (void)row;
@@ -103,17 +133,17 @@ store_no_columns(sqlite3_stmt *stmt, void *row)
 }
 
 int
-store_row_next(struct store *st, sqlite3_stmt *stmt, store_decode_fn *decode, void *row,
+store_row_next(struct store *st, struct store_stmt *stmt, store_decode_fn *decode, void *row,
                const char *what, const char **errstr)
 {
-    switch (sqlite3_step(stmt)) {
-    case SQLITE_ROW:
+    switch (store_step(stmt)) {
+    case STORE_ROW:
         if (decode(stmt, row) == -1) {
             *errstr = store_errf(st, STORE_ERR_CORRUPT, "%s: unreadable row", what);
             return -1;
         }
         return 1;
-    case SQLITE_DONE:
+    case STORE_DONE:
         return 0;
     default:
         *errstr = store_err(st, what);
@@ -122,7 +152,7 @@ store_row_next(struct store *st, sqlite3_stmt *stmt, store_decode_fn *decode, vo
 }
 
 int
-store_row_one(struct store *st, sqlite3_stmt *stmt, store_decode_fn *decode, void *row,
+store_row_one(struct store *st, struct store_stmt *stmt, store_decode_fn *decode, void *row,
               const char *what, const char *none, const char **errstr)
 {
     int rc = store_row_next(st, stmt, decode, row, what, errstr);
@@ -136,18 +166,18 @@ store_row_one(struct store *st, sqlite3_stmt *stmt, store_decode_fn *decode, voi
 }
 
 int
-store_changes(struct store *st, sqlite3_stmt *stmt, const char *what, const char **errstr)
+store_changes(struct store *st, struct store_stmt *stmt, const char *what, const char **errstr)
 {
     int rc = store_step_done(st, stmt, what, errstr);
 
     if (rc == 0)
-        rc = sqlite3_changes(st->db);
+        rc = (int)st->drv->changes(st);
     store_stmt_done(stmt);
     return rc;
 }
 
 int
-store_changed_one(struct store *st, sqlite3_stmt *stmt, const char *what, const char *none,
+store_changed_one(struct store *st, struct store_stmt *stmt, const char *what, const char *none,
                   const char **errstr)
 {
     int n = store_changes(st, stmt, what, errstr);
@@ -164,12 +194,12 @@ struct store_keyset {
 };
 
 static int
-store_keyset_from_row(sqlite3_stmt *stmt, void *row)
+store_keyset_from_row(struct store_stmt *stmt, void *row)
 {
     struct store_keyset *k = row;
 
-    k->time = sqlite3_column_int64(stmt, 0);
-    k->rowid = sqlite3_column_int64(stmt, 1);
+    k->time = store_col_int64(stmt, 0);
+    k->rowid = store_col_int64(stmt, 1);
     return 0;
 }
 
@@ -178,12 +208,12 @@ store_cursor(struct store *st, enum store_stmt_id id, const char *sql, const cha
              int64_t *time, int64_t *rowid, const char *what, const char **errstr)
 {
     struct store_keyset k = {0, 0};
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     if ((stmt = store_stmt(st, id, sql, errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, key);
     rc = store_row_one(st, stmt, store_keyset_from_row, &k, what, "unknown cursor", errstr);
     *time = k.time;
     *rowid = k.rowid;

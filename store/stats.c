@@ -9,21 +9,15 @@
 #include "stats.h"
 #include "store_int.h"
 
-/* The upper bound of a prefix range: prefix || 0xff (0xff never occurs in
- * UTF-8, so [prefix, upper) holds exactly the strings that start with it). */
+/* Prefix ranges are [prefix, prefix || sentinel) (store_prefix_upper: 0xff
+ * on SQLite, which never occurs in UTF-8; U+10FFFF on PostgreSQL, whose text
+ * must be valid UTF-8). */
 #define STATS_PREFIX_MAX 256
 
-static sqlite3_stmt *
+static struct store_stmt *
 stats_prepare(struct store *st, const char *sql, const char **errstr)
 {
-    sqlite3_stmt *stmt = NULL;
-
-    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-        *errstr = store_err(st, "prepare stats");
-        sqlite3_finalize(stmt);
-        return NULL;
-    }
-    return stmt;
+    return store_prepare(st, sql, errstr);
 }
 
 /* Runs a one-row, one-column count. */
@@ -31,22 +25,21 @@ static int
 stats_count(struct store *st, const char *sql, const char *text, int64_t num, int64_t *out,
             const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc = -1;
 
     if ((stmt = stats_prepare(st, sql, errstr)) == NULL)
         return -1;
     if (text != NULL)
-        sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
-    if (sqlite3_bind_parameter_count(stmt) >= 2)
-        sqlite3_bind_int64(stmt, 2, num);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-        *out = sqlite3_column_int64(stmt, 0);
+        store_bind_text(stmt, 1, text);
+    store_bind_int64(stmt, 2, num); /* a statement without ?2 ignores it */
+    if (store_step(stmt) == STORE_ROW) {
+        *out = store_col_int64(stmt, 0);
         rc = 0;
     } else {
         *errstr = store_err(st, "count");
     }
-    sqlite3_finalize(stmt);
+    store_finalize(stmt);
     return rc;
 }
 
@@ -85,28 +78,30 @@ store_stats_issued(struct store *st, int64_t from, int64_t to,
                    int (*cb)(int64_t minute, int64_t client, int64_t access, void *arg), void *arg,
                    const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     /* tokens_issued seeks the window; the grouping walks it in order. */
-    if ((stmt = stats_prepare(st,
-                              "SELECT issued_at / 60, sum(kind = 'client'), sum(kind = 'access')"
-                              " FROM tokens WHERE issued_at >= ?1 AND issued_at < ?2"
-                              " GROUP BY issued_at / 60 ORDER BY 1",
-                              errstr)) == NULL)
+    if ((stmt = stats_prepare(
+             st,
+             "SELECT issued_at / 60, sum(CASE WHEN kind = 'client' THEN 1 ELSE 0 END),"
+             " sum(CASE WHEN kind = 'access' THEN 1 ELSE 0 END)"
+             " FROM tokens WHERE issued_at >= ?1 AND issued_at < ?2"
+             " GROUP BY issued_at / 60 ORDER BY 1",
+             errstr)) == NULL)
         return -1;
-    sqlite3_bind_int64(stmt, 1, from);
-    sqlite3_bind_int64(stmt, 2, to);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-        if (cb(sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
-               sqlite3_column_int64(stmt, 2), arg) != 0)
+    store_bind_int64(stmt, 1, from);
+    store_bind_int64(stmt, 2, to);
+    while ((rc = store_step(stmt)) == STORE_ROW)
+        if (cb(store_col_int64(stmt, 0), store_col_int64(stmt, 1), store_col_int64(stmt, 2), arg) !=
+            0)
             break;
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    if (rc != STORE_ROW && rc != STORE_DONE) {
         *errstr = store_err(st, "issued per minute");
-        sqlite3_finalize(stmt);
+        store_finalize(stmt);
         return -1;
     }
-    sqlite3_finalize(stmt);
+    store_finalize(stmt);
     return 0;
 }
 
@@ -127,8 +122,8 @@ static const char *const search_sql[][2] = {
                                   " ORDER BY hardware_id, id LIMIT ?5"},
     [STORE_SEARCH_ID] = {"SELECT id FROM devices WHERE id >= ?1 AND id < ?2"
                          " ORDER BY id LIMIT ?5",
-                         "SELECT id FROM devices WHERE id >= ?1 AND id < ?2 AND id > ?4"
-                         " AND ?3 = ?3 ORDER BY id LIMIT ?5"},
+                         "SELECT id FROM devices WHERE id >= ?1 AND id < ?2"
+                         " AND (id, id) > (?3, ?4) ORDER BY id LIMIT ?5"},
 };
 
 static const char *const search_cursor_sql[] = {
@@ -142,8 +137,8 @@ store_device_search(struct store *st, enum store_search_field field, const char 
                     const char *after, int limit, int (*cb)(const char *id, void *arg), void *arg,
                     const char **errstr)
 {
-    sqlite3_stmt *stmt = NULL;
-    char upper[STATS_PREFIX_MAX + 2], cursor[STATS_PREFIX_MAX + 2] = "";
+    struct store_stmt *stmt = NULL;
+    char upper[STATS_PREFIX_MAX + 8], cursor[STATS_PREFIX_MAX + 2] = "";
     size_t plen = prefix != NULL ? strlen(prefix) : 0;
     int paged = after != NULL && *after != '\0', rc;
 
@@ -153,44 +148,44 @@ store_device_search(struct store *st, enum store_search_field field, const char 
     }
     if (plen > STATS_PREFIX_MAX)
         return 0; /* nothing stored is that long */
-    memcpy(upper, prefix != NULL ? prefix : "", plen);
-    upper[plen] = (char)0xff;
+    if (store_prefix_upper(st, prefix, plen, upper, sizeof(upper)) == -1)
+        return 0;
     if (paged) {
         if ((stmt = stats_prepare(st, search_cursor_sql[field], errstr)) == NULL)
             return -1;
-        sqlite3_bind_text(stmt, 1, after, -1, SQLITE_STATIC);
-        rc = sqlite3_step(stmt);
-        if (rc == SQLITE_ROW) {
-            const unsigned char *v = sqlite3_column_text(stmt, 0);
+        store_bind_text(stmt, 1, after);
+        rc = store_step(stmt);
+        if (rc == STORE_ROW) {
+            const char *v = store_col_str(stmt, 0);
 
-            snprintf(cursor, sizeof(cursor), "%s", v != NULL ? (const char *)v : "");
+            snprintf(cursor, sizeof(cursor), "%s", v != NULL ? v : "");
         }
-        sqlite3_finalize(stmt);
-        if (rc == SQLITE_DONE)
+        store_finalize(stmt);
+        if (rc == STORE_DONE)
             return 0; /* unknown cursor: empty page */
-        if (rc != SQLITE_ROW) {
+        if (rc != STORE_ROW) {
             *errstr = store_err(st, "device search cursor");
             return -1;
         }
     }
     if ((stmt = stats_prepare(st, search_sql[field][paged], errstr)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, prefix != NULL ? prefix : "", (int)plen, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, upper, (int)plen + 1, SQLITE_STATIC);
+    store_bind_text(stmt, 1, prefix != NULL ? prefix : "");
+    store_bind_text(stmt, 2, upper);
     if (paged) {
-        sqlite3_bind_text(stmt, 3, cursor, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 4, after, -1, SQLITE_STATIC);
+        store_bind_text(stmt, 3, cursor);
+        store_bind_text(stmt, 4, after);
     }
-    sqlite3_bind_int(stmt, 5, limit > 0 ? limit : -1);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-        if (cb((const char *)sqlite3_column_text(stmt, 0), arg) != 0)
+    store_bind_limit(stmt, 5, limit);
+    while ((rc = store_step(stmt)) == STORE_ROW)
+        if (cb(store_col_str(stmt, 0), arg) != 0)
             break;
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    if (rc != STORE_ROW && rc != STORE_DONE) {
         *errstr = store_err(st, "device search");
-        sqlite3_finalize(stmt);
+        store_finalize(stmt);
         return -1;
     }
-    sqlite3_finalize(stmt);
+    store_finalize(stmt);
     return 0;
 }
 
@@ -203,14 +198,13 @@ store_audit_recent(struct store *st, int64_t before, const char *action, const c
     char upper[64], sql[512];
     size_t alen = action != NULL ? strlen(action) : 0;
     int prefix = alen > 0 && action[alen - 1] == '.', rc;
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
 
-    if (alen >= sizeof(upper) - 1) {
+    if (alen >= sizeof(upper) - 8) {
         *errstr = "audit action filter too long";
         return -1;
     }
-    memcpy(upper, action != NULL ? action : "", alen);
-    upper[alen] = (char)0xff;
+    store_prefix_upper(st, action, alen, upper, sizeof(upper));
     /* Only the filters given appear in the SQL, so that audit_action_seq or
      * audit_subject_seq (migration 6) can walk one action or subject newest
      * first; without a filter the primary key does. */
@@ -224,40 +218,40 @@ store_audit_recent(struct store *st, int64_t before, const char *action, const c
              actor != NULL && *actor != '\0' ? " AND actor = ?5" : "");
     if ((stmt = stats_prepare(st, sql, errstr)) == NULL)
         return -1;
-    sqlite3_bind_int64(stmt, 1, before > 0 ? before : INT64_MAX);
+    store_bind_int64(stmt, 1, before > 0 ? before : INT64_MAX);
     if (alen > 0) {
-        sqlite3_bind_text(stmt, 2, action, (int)alen, SQLITE_STATIC);
+        store_bind_text(stmt, 2, action);
         if (prefix)
-            sqlite3_bind_text(stmt, 3, upper, (int)alen + 1, SQLITE_STATIC);
+            store_bind_text(stmt, 3, upper);
     }
     if (subject != NULL && *subject != '\0')
-        sqlite3_bind_text(stmt, 4, subject, -1, SQLITE_STATIC);
+        store_bind_text(stmt, 4, subject);
     if (actor != NULL && *actor != '\0')
-        sqlite3_bind_text(stmt, 5, actor, -1, SQLITE_STATIC);
-    sqlite3_bind_int(stmt, 6, limit > 0 ? limit : -1);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        store_bind_text(stmt, 5, actor);
+    store_bind_limit(stmt, 6, limit);
+    while ((rc = store_step(stmt)) == STORE_ROW) {
         memset(&a, 0, sizeof(a));
-        a.seq = sqlite3_column_int64(stmt, 0);
-        a.time = sqlite3_column_int64(stmt, 1);
+        a.seq = store_col_int64(stmt, 0);
+        a.time = store_col_int64(stmt, 1);
         if (store_col_text(stmt, 2, a.actor, sizeof(a.actor)) == -1 ||
             store_col_text(stmt, 3, a.action, sizeof(a.action)) == -1 ||
             store_col_text(stmt, 4, a.subject, sizeof(a.subject)) == -1 ||
             store_col_text(stmt, 6, a.prev_hash, sizeof(a.prev_hash)) == -1 ||
             store_col_text(stmt, 7, a.hash, sizeof(a.hash)) == -1) {
             *errstr = store_errf(st, STORE_ERR_CORRUPT, "audit: unreadable row");
-            sqlite3_finalize(stmt);
+            store_finalize(stmt);
             return -1;
         }
-        a.detail = (char *)sqlite3_column_text(stmt, 5);
+        a.detail = (char *)store_col_str(stmt, 5);
         if (cb(&a, arg) != 0)
             break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    if (rc != STORE_ROW && rc != STORE_DONE) {
         *errstr = store_err(st, "audit newest first");
-        sqlite3_finalize(stmt);
+        store_finalize(stmt);
         return -1;
     }
-    sqlite3_finalize(stmt);
+    store_finalize(stmt);
     return 0;
 }
 

@@ -1,230 +1,72 @@
-/* Opening the database: pragmas that make every commit durable, and numbered
- * migrations recorded in schema_migrations so an upgrade knows where it is. */
+/* The store's backend-neutral core: choosing the driver for a target,
+ * opening it and running its numbered migrations (recorded in
+ * schema_migrations so an upgrade knows where it is), transactions and
+ * savepoints, the error classes, the meta table, and the process lock of a
+ * file database. What a database does is the driver's (store_int.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "revocations.h"
 #include "store_int.h"
 
-/* Page cache per connection, KiB: the writer and each reader keep the hot
- * index pages of a large store in memory (bounded for the RSS budget). */
-#define STORE_CACHE_KIB "16384"
-
-/* Append only: a released migration is never edited, a new one is added. */
-static const struct store_migration {
-    int version;
-    const char *name;
-    const char *sql;
-} store_migrations[] = {
-    {
-        .version = 1,
-        .name = "meta",
-        .sql = "CREATE TABLE meta ("
-               "  key TEXT PRIMARY KEY,"
-               "  value TEXT NOT NULL,"
-               "  updated_at INTEGER NOT NULL"
-               ") STRICT;",
-    },
-    {
-        .version = 2,
-        .name = "tokens",
-        /* Bulk tokens and tokens are ordered newest first by (time, rowid):
-         * the time indexes below carry the rowid, so the lists seek. */
-        .sql = "CREATE TABLE keys ("
-               "  kid TEXT PRIMARY KEY,"
-               "  alg TEXT NOT NULL CHECK (alg IN ('EdDSA','ES256','RS256')),"
-               "  status TEXT NOT NULL CHECK (status IN ('next','active','retired')),"
-               "  created_at INTEGER NOT NULL,"
-               "  activates_at INTEGER NOT NULL,"
-               "  retired_at INTEGER,"
-               "  public_jwk TEXT NOT NULL,"
-               "  sealed_private BLOB NOT NULL"
-               ") STRICT;"
-               "CREATE TABLE mps ("
-               "  id TEXT PRIMARY KEY,"
-               "  name TEXT NOT NULL,"
-               "  key_hash BLOB NOT NULL UNIQUE,"
-               "  cert_sha256 TEXT UNIQUE,"
-               "  created_at INTEGER NOT NULL,"
-               "  removed_at INTEGER"
-               ") STRICT;"
-               "CREATE UNIQUE INDEX mps_name ON mps(name) WHERE removed_at IS NULL;"
-               "CREATE TABLE bulk_tokens ("
-               "  id TEXT PRIMARY KEY,"
-               "  token_hash BLOB NOT NULL UNIQUE,"
-               "  created_at INTEGER NOT NULL,"
-               "  not_before INTEGER NOT NULL,"
-               "  expires_at INTEGER NOT NULL,"
-               "  max_uses INTEGER,"
-               "  uses INTEGER NOT NULL DEFAULT 0,"
-               "  blocked INTEGER NOT NULL DEFAULT 0,"
-               "  last_used_at INTEGER,"
-               "  note TEXT NOT NULL DEFAULT '',"
-               "  created_by TEXT NOT NULL"
-               ") STRICT;"
-               "CREATE TABLE devices ("
-               "  id TEXT PRIMARY KEY,"
-               "  jkt TEXT NOT NULL UNIQUE,"
-               "  hardware_id TEXT NOT NULL,"
-               "  name TEXT NOT NULL,"
-               "  reg TEXT NOT NULL CHECK (reg IN ('intranet','bulk')),"
-               "  bulk_id TEXT REFERENCES bulk_tokens(id),"
-               "  mp_id TEXT,"
-               "  created_at INTEGER NOT NULL,"
-               "  last_seen_at INTEGER NOT NULL,"
-               "  blocked INTEGER NOT NULL DEFAULT 0"
-               ") STRICT;"
-               "CREATE INDEX devices_name ON devices(name);"
-               "CREATE TABLE tokens ("
-               "  jti TEXT PRIMARY KEY,"
-               "  kind TEXT NOT NULL CHECK (kind IN ('client','access')),"
-               "  device_id TEXT NOT NULL REFERENCES devices(id),"
-               "  kid TEXT NOT NULL,"
-               "  issued_at INTEGER NOT NULL,"
-               "  expires_at INTEGER NOT NULL,"
-               "  gen INTEGER NOT NULL DEFAULT 0,"
-               "  bulk_id TEXT,"
-               "  mp_id TEXT,"
-               "  prev_jti TEXT,"
-               "  revoked_at INTEGER,"
-               "  revoke_reason TEXT"
-               ") STRICT;"
-               "CREATE INDEX tokens_device ON tokens(device_id, issued_at);"
-               "CREATE TABLE revocations ("
-               "  serial INTEGER PRIMARY KEY AUTOINCREMENT,"
-               "  kind TEXT NOT NULL CHECK (kind IN ('token','device','bulk')),"
-               "  id TEXT NOT NULL,"
-               "  revoked_at INTEGER NOT NULL,"
-               "  expires_at INTEGER NOT NULL,"
-               "  reason TEXT NOT NULL DEFAULT ''"
-               ") STRICT;"
-               "CREATE TABLE audit ("
-               "  seq INTEGER PRIMARY KEY,"
-               "  time INTEGER NOT NULL,"
-               "  actor TEXT NOT NULL,"
-               "  action TEXT NOT NULL,"
-               "  subject TEXT NOT NULL DEFAULT '',"
-               "  detail TEXT NOT NULL DEFAULT '{}',"
-               "  prev_hash TEXT NOT NULL,"
-               "  hash TEXT NOT NULL"
-               ") STRICT;"
-               /* indexes for the keyset-paginated lists and the revocation feed */
-               "CREATE INDEX bulk_tokens_created ON bulk_tokens(created_at);"
-               "CREATE INDEX devices_blocked ON devices(id) WHERE blocked = 1;"
-               "CREATE INDEX tokens_issued ON tokens(issued_at);"
-               "CREATE INDEX revocations_expires ON revocations(expires_at);"
-               "CREATE INDEX revocations_kind_id ON revocations(kind, id);",
-    },
-    {
-        .version = 3,
-        .name = "token families",
-        /* A family is named by the jti of its first client token. Existing
-         * rows get theirs from the prev_jti links, walked down from every
-         * root (a token whose prev_jti is unset or unknown); a row no root
-         * reaches (a cycle no writer makes) is a family of its own.
-         * tokens_prev finds a token's successors and what was minted from
-         * it; tokens_family seeks a family's unexpired members. */
-        .sql = "ALTER TABLE tokens ADD COLUMN family TEXT;"
-               "CREATE INDEX tokens_prev ON tokens(prev_jti) WHERE prev_jti IS NOT NULL;"
-               "WITH RECURSIVE fam(jti, root) AS ("
-               "  SELECT jti, jti FROM tokens"
-               "   WHERE prev_jti IS NULL OR prev_jti NOT IN (SELECT jti FROM tokens)"
-               "  UNION ALL"
-               "  SELECT t.jti, fam.root FROM tokens t JOIN fam ON t.prev_jti = fam.jti)"
-               " UPDATE tokens SET family = fam.root FROM fam WHERE fam.jti = tokens.jti;"
-               "UPDATE tokens SET family = jti WHERE family IS NULL;"
-               "CREATE INDEX tokens_family ON tokens(family, expires_at);",
-    },
-    {
-        .version = 4,
-        .name = "tokens_kid",
-        /* A retired key leaves once the last token it signed has expired:
-         * this index answers "latest expiry signed by kid" with one seek. */
-        .sql = "CREATE INDEX tokens_kid ON tokens(kid, expires_at);",
-    },
-    {
-        .version = 5,
-        .name = "proof_jtis",
-        /* Recent proof jtis (store/proofs.c), so replays are refused across
-         * a restart. Keyed by (iat, jti): rows append in time order and the
-         * writer prunes them from the old end. */
-        .sql = "CREATE TABLE proof_jtis ("
-               "  iat INTEGER NOT NULL,"
-               "  jti TEXT NOT NULL,"
-               "  mp_id TEXT NOT NULL DEFAULT '',"
-               "  PRIMARY KEY (iat, jti)"
-               ") STRICT, WITHOUT ROWID;",
-    },
-    {
-        .version = 6,
-        .name = "console indexes",
-        /* The console's searches and counts (store/stats.c): devices by
-         * name or hardware id prefix in (field, id) keyset order, devices of
-         * one bulk token or MP (what a block affects), and the audit trail
-         * of one action or subject newest first. IF NOT EXISTS: a test
-         * that rewinds the schema re-applies this. */
-        .sql =
-            "CREATE INDEX IF NOT EXISTS devices_name_id ON devices(name, id);"
-            "DROP INDEX IF EXISTS devices_name;"
-            "CREATE INDEX IF NOT EXISTS devices_hardware_id ON devices(hardware_id, id);"
-            "CREATE INDEX IF NOT EXISTS devices_bulk ON devices(bulk_id) WHERE bulk_id IS NOT NULL;"
-            "CREATE INDEX IF NOT EXISTS devices_mp ON devices(mp_id) WHERE mp_id IS NOT NULL;"
-            "CREATE INDEX IF NOT EXISTS audit_action_seq ON audit(action, seq);"
-            "CREATE INDEX IF NOT EXISTS audit_subject_seq ON audit(subject, seq);",
-    },
-    {
-        .version = 7,
-        .name = "purge tombstones",
-        /* store/purge.c: a purged blocked device leaves its key thumbprint
-         * (and hardware id, for the record) so that it still cannot register
-         * again; devices by last contact, for `device purge`. IF NOT
-         * EXISTS: a test that rewinds the schema re-applies this. */
-        .sql = "CREATE TABLE IF NOT EXISTS device_tombstones ("
-               "  jkt TEXT PRIMARY KEY,"
-               "  hardware_id TEXT NOT NULL,"
-               "  device_id TEXT NOT NULL,"
-               "  purged_at INTEGER NOT NULL"
-               ") STRICT;"
-               "CREATE INDEX IF NOT EXISTS device_tombstones_hardware_id"
-               " ON device_tombstones(hardware_id);"
-               "CREATE INDEX IF NOT EXISTS devices_last_seen ON devices(last_seen_at);",
-    },
-};
-
-#define STORE_NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
-
-/* SQLite's primary result codes -> the class a caller maps to its answer. */
-static const struct {
-    int code;
-    enum store_error err;
-} store_error_classes[] = {
-    {SQLITE_BUSY, STORE_ERR_BUSY},      {SQLITE_LOCKED, STORE_ERR_BUSY},
-    {SQLITE_FULL, STORE_ERR_FULL},      {SQLITE_IOERR, STORE_ERR_IO},
-    {SQLITE_READONLY, STORE_ERR_IO},    {SQLITE_CANTOPEN, STORE_ERR_IO},
-    {SQLITE_PROTOCOL, STORE_ERR_IO},    {SQLITE_CORRUPT, STORE_ERR_CORRUPT},
-    {SQLITE_NOTADB, STORE_ERR_CORRUPT}, {SQLITE_CONSTRAINT, STORE_ERR_CONFLICT},
-    {SQLITE_TOOBIG, STORE_ERR_INVALID}, {SQLITE_RANGE, STORE_ERR_INTERNAL},
-};
-
 static const char *const store_error_names[] = {
-    [STORE_ERR_NONE] = "none",       [STORE_ERR_BUSY] = "busy",
-    [STORE_ERR_FULL] = "full",       [STORE_ERR_IO] = "io",
-    [STORE_ERR_CORRUPT] = "corrupt", [STORE_ERR_CONFLICT] = "conflict",
-    [STORE_ERR_INVALID] = "invalid", [STORE_ERR_INTERNAL] = "internal",
+    [STORE_ERR_NONE] = "none",
+    [STORE_ERR_BUSY] = "busy",
+    [STORE_ERR_FULL] = "full",
+    [STORE_ERR_IO] = "io",
+    [STORE_ERR_CORRUPT] = "corrupt",
+    [STORE_ERR_CONFLICT] = "conflict",
+    [STORE_ERR_INVALID] = "invalid",
+    [STORE_ERR_INTERNAL] = "internal",
+    [STORE_ERR_UNAVAILABLE] = "unavailable",
 };
 
-static enum store_error
-store_error_class(int sqlite_code)
+/* Which driver a target names, by its scheme. */
+static const struct {
+    const char *prefix;
+    const struct store_driver *drv;
+} store_schemes[] = {
+    {"postgresql://", &store_pg_driver},
+    {"postgres://", &store_pg_driver},
+};
+
+const struct store_driver *
+store_driver_for(const char *target)
 {
-    for (size_t i = 0; i < sizeof(store_error_classes) / sizeof(store_error_classes[0]); i++)
-        if (store_error_classes[i].code == (sqlite_code & 0xff))
-            return store_error_classes[i].err;
-    return STORE_ERR_INTERNAL;
+    for (size_t i = 0; i < sizeof(store_schemes) / sizeof(store_schemes[0]); i++)
+        if (strncmp(target, store_schemes[i].prefix, strlen(store_schemes[i].prefix)) == 0)
+            return store_schemes[i].drv;
+    return &store_sqlite_driver;
+}
+
+const char *
+store_backend_name(const char *target)
+{
+    return store_driver_for(target)->name;
+}
+
+unsigned
+store_target_caps(const char *target)
+{
+    return store_driver_for(target)->caps_of(target);
+}
+
+int
+store_is_local_file(const char *target)
+{
+    return (store_target_caps(target) & STORE_CAP_LOCAL_FILE) != 0;
+}
+
+int
+store_has_checkpoint(const struct store *st)
+{
+    return (st->caps & STORE_CAP_CHECKPOINT) != 0;
 }
 
 enum store_error
@@ -236,7 +78,8 @@ store_error(const struct store *st)
 const char *
 store_error_name(enum store_error err)
 {
-    if ((size_t)err >= sizeof(store_error_names) / sizeof(store_error_names[0]))
+    if ((size_t)err >= sizeof(store_error_names) / sizeof(store_error_names[0]) ||
+        store_error_names[err] == NULL)
         return "internal";
     return store_error_names[err];
 }
@@ -244,24 +87,20 @@ store_error_name(enum store_error err)
 const char *
 store_err(struct store *st, const char *what)
 {
-    st->error =
-        st->db != NULL ? store_error_class(sqlite3_extended_errcode(st->db)) : STORE_ERR_INTERNAL;
-    snprintf(st->errbuf, sizeof(st->errbuf), "%s: %s", what,
-             st->db != NULL ? sqlite3_errmsg(st->db) : "no database");
+    const char *msg = "no database";
+
+    st->error = STORE_ERR_INTERNAL;
+    if (st->conn != NULL)
+        st->drv->errinfo(st, &st->error, &msg);
+    snprintf(st->errbuf, sizeof(st->errbuf), "%s: %s", what, msg);
     return st->errbuf;
 }
 
 int
 store_exec(struct store *st, const char *sql, const char **errstr)
 {
-    char *msg = NULL;
-    int rc;
-
-    if ((rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg)) != SQLITE_OK) {
-        st->error = store_error_class(rc);
-        snprintf(st->errbuf, sizeof(st->errbuf), "%s", msg != NULL ? msg : "sqlite error");
-        sqlite3_free(msg);
-        *errstr = st->errbuf;
+    if (st->drv->exec(st, sql) == -1) {
+        *errstr = store_err(st, "exec");
         return -1;
     }
     return 0;
@@ -284,7 +123,7 @@ static int
 store_run(struct store *st, enum store_stmt_id id, const char *sql, const char *what,
           const char **errstr)
 {
-    sqlite3_stmt *stmt;
+    struct store_stmt *stmt;
     int rc;
 
     if ((stmt = store_stmt(st, id, sql, errstr)) == NULL)
@@ -294,15 +133,27 @@ store_run(struct store *st, enum store_stmt_id id, const char *sql, const char *
     return rc;
 }
 
+/* A nested BEGIN and a COMMIT outside a transaction are errors on every
+ * backend (PostgreSQL only warns): a commit that did not commit must never
+ * read as a success. */
 int
 store_tx_begin(struct store *st, const char **errstr)
 {
-    return store_run(st, STMT_TX_BEGIN, "BEGIN IMMEDIATE", "begin", errstr);
+    if (st->conn != NULL && st->drv->in_tx(st)) {
+        *errstr = store_errf(st, STORE_ERR_INTERNAL, "begin: a transaction is already open");
+        return -1;
+    }
+    store_journal_undo(st, 0); /* what an earlier, failed transaction left */
+    return store_run(st, STMT_TX_BEGIN, st->drv->begin_sql, "begin", errstr);
 }
 
 int
 store_tx_commit(struct store *st, const char **errstr)
 {
+    if (!st->drv->in_tx(st)) {
+        *errstr = store_errf(st, STORE_ERR_INTERNAL, "commit: no transaction is open");
+        return -1;
+    }
     return store_run(st, STMT_TX_COMMIT, "COMMIT", "commit", errstr);
 }
 
@@ -311,15 +162,18 @@ store_tx_rollback(struct store *st)
 {
     const char *errstr;
 
-    /* Nothing to report: SQLite may already have rolled back (after an I/O
-     * error or SQLITE_FULL), and then there is nothing left to undo. */
-    if (sqlite3_get_autocommit(st->db) == 0)
+    /* Nothing to report: the database may already have rolled back (SQLite
+     * after an I/O error or SQLITE_FULL, a lost connection), and then there
+     * is nothing left to undo. */
+    store_journal_undo(st, 0);
+    if (st->drv->in_tx(st))
         (void)store_run(st, STMT_TX_ROLLBACK, "ROLLBACK", "rollback", &errstr);
 }
 
 int
 store_savepoint(struct store *st, const char **errstr)
 {
+    store_journal_mark(st);
     return store_run(st, STMT_SAVEPOINT, "SAVEPOINT op", "savepoint", errstr);
 }
 
@@ -334,32 +188,90 @@ store_savepoint_rollback(struct store *st)
 {
     const char *errstr;
 
+    store_journal_undo(st, 1);
     /* ROLLBACK TO keeps the savepoint open; RELEASE then drops it, leaving
-     * the enclosing transaction as it was before store_savepoint. */
+     * the enclosing transaction as it was before store_savepoint (on
+     * PostgreSQL also out of the aborted state a failed statement left). */
     if (store_run(st, STMT_SAVEPOINT_ROLLBACK_TO, "ROLLBACK TO op", "rollback to savepoint",
                   &errstr) == 0)
         (void)store_run(st, STMT_SAVEPOINT_RELEASE, "RELEASE op", "release savepoint", &errstr);
 }
 
+static int
+store_driver_latest(const struct store_driver *drv)
+{
+    int v = 0;
+
+    for (const struct store_migration *m = drv->migrations; m->version != 0; m++)
+        v = m->version;
+    return v;
+}
+
+int
+store_schema_latest_of(const struct store *st)
+{
+    return store_driver_latest(st->drv);
+}
+
 int
 store_schema_latest(void)
 {
-    return store_migrations[STORE_NMIGRATIONS - 1].version;
+    return store_driver_latest(&store_sqlite_driver);
 }
 
 int
 store_schema_version(struct store *st)
 {
-    sqlite3_stmt *stmt = NULL;
+    struct store_stmt *stmt;
     int version = 0;
 
-    if (sqlite3_prepare_v2(st->db, "SELECT max(version) FROM schema_migrations", -1, &stmt, NULL) !=
-        SQLITE_OK)
+    if ((stmt = st->drv->prepare(st, "SELECT max(version) FROM schema_migrations", 0)) == NULL)
         return 0;
-    if (sqlite3_step(stmt) == SQLITE_ROW)
-        version = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
+    if (store_step(stmt) == STORE_ROW)
+        version = (int)store_col_int64(stmt, 0);
+    store_finalize(stmt);
     return version;
+}
+
+/* Applies one migration unless another process (another node) did while
+ * this one waited for the lock. */
+static int
+store_migrate_one(struct store *st, const struct store_migration *m, const char **errstr)
+{
+    struct store_stmt *stmt = NULL;
+    int rc;
+
+    if (store_exec(st, st->drv->begin_sql, errstr) == -1)
+        return -1;
+    if (st->drv->migration_lock_sql != NULL &&
+        store_exec(st, st->drv->migration_lock_sql, errstr) == -1)
+        goto fail;
+    if (store_schema_version(st) >= m->version)
+        return store_exec(st, "COMMIT", errstr);
+    if (store_exec(st, m->sql, errstr) == -1)
+        goto fail;
+    if ((stmt = store_prepare(st,
+                              "INSERT INTO schema_migrations(version, name, applied_at)"
+                              " VALUES (?1, ?2, ?3)",
+                              errstr)) == NULL)
+        goto fail;
+    store_bind_int64(stmt, 1, m->version);
+    store_bind_text(stmt, 2, m->name);
+    store_bind_int64(stmt, 3, (int64_t)time(NULL));
+    rc = store_step(stmt);
+    if (rc != STORE_DONE) {
+        *errstr = store_err(st, "record migration");
+        goto fail;
+    }
+    store_finalize(stmt);
+    stmt = NULL;
+    if (store_exec(st, "COMMIT", errstr) == -1)
+        goto fail;
+    return 0;
+fail:
+    store_finalize(stmt);
+    (void)st->drv->exec(st, "ROLLBACK");
+    return -1;
 }
 
 static int
@@ -367,101 +279,41 @@ store_migrate(struct store *st, const char **errstr)
 {
     int current;
 
-    if (store_exec(st,
-                   "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                   "  version INTEGER PRIMARY KEY,"
-                   "  name TEXT NOT NULL,"
-                   "  applied_at INTEGER NOT NULL)",
-                   errstr) == -1)
+    if (store_exec(st, st->drv->migrations_table_sql, errstr) == -1)
         return -1;
     current = store_schema_version(st);
-    if (current > store_schema_latest()) {
+    if (current > store_schema_latest_of(st)) {
         *errstr = store_errf(st, STORE_ERR_INVALID,
                              "database schema version %d is newer than this sitetokend knows"
                              " (%d);run a newer sitetokend",
-                             current, store_schema_latest());
+                             current, store_schema_latest_of(st));
         return -1;
     }
-    for (size_t i = 0; i < STORE_NMIGRATIONS; i++) {
-        const struct store_migration *m = &store_migrations[i];
-        sqlite3_stmt *stmt = NULL;
-        int rc;
-
-        if (m->version <= current)
-            continue;
-        if (store_exec(st, "BEGIN IMMEDIATE", errstr) == -1)
+    for (const struct store_migration *m = st->drv->migrations; m->version != 0; m++)
+        if (m->version > current && store_migrate_one(st, m, errstr) == -1)
             return -1;
-        if (store_exec(st, m->sql, errstr) == -1)
-            goto fail;
-        if (sqlite3_prepare_v2(st->db,
-                               "INSERT INTO schema_migrations(version, name, applied_at)"
-                               "VALUES (?, ?, unixepoch())",
-                               -1, &stmt, NULL) != SQLITE_OK) {
-            *errstr = store_err(st, "record migration");
-            goto fail;
-        }
-        sqlite3_bind_int(stmt, 1, m->version);
-        sqlite3_bind_text(stmt, 2, m->name, -1, SQLITE_STATIC);
-        rc = sqlite3_step(stmt);
-        sqlite3_finalize(stmt);
-        if (rc != SQLITE_DONE) {
-            *errstr = store_err(st, "record migration");
-            goto fail;
-        }
-        if (store_exec(st, "COMMIT", errstr) == -1)
-            goto fail;
-        continue;
-    fail:
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-        return -1;
-    }
     return 0;
 }
 
 struct store *
-store_open(const char *path, int busy_timeout_ms, const char **errstr)
+store_open(const char *target, int busy_timeout_ms, const char **errstr)
 {
-    static char openerr[512];
+    static _Thread_local char openerr[512];
     struct store *st;
-    sqlite3_stmt *stmt = NULL;
-    int mode_ok = 0;
 
-    if ((st = calloc(1, sizeof(*st))) == NULL || (st->path = strdup(path)) == NULL) {
+    if ((st = calloc(1, sizeof(*st))) == NULL || (st->path = strdup(target)) == NULL) {
         *errstr = "out of memory";
         free(st);
         return NULL;
     }
-    if (sqlite3_open_v2(path, &st->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-                            SQLITE_OPEN_NOFOLLOW,
-                        NULL) != SQLITE_OK) {
-        snprintf(openerr, sizeof(openerr), "open %s: %s", path,
-                 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+    st->drv = store_driver_for(target);
+    st->caps = st->drv->caps_of(target);
+    if (st->drv->open(st, target, busy_timeout_ms, openerr, sizeof(openerr)) == -1) {
         *errstr = openerr;
         goto fail;
     }
-    sqlite3_extended_result_codes(st->db, 1);
-    sqlite3_busy_timeout(st->db, busy_timeout_ms);
-    /* journal_mode answers with the mode in force: a read-only directory or a
-     * file system without shared memory leaves it "delete", which we refuse. */
-    if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-        const char *m = (const char *)sqlite3_column_text(stmt, 0);
-        mode_ok = m != NULL && (strcmp(m, "wal") == 0 || strcmp(m, "memory") == 0);
-    }
-    sqlite3_finalize(stmt);
-    if (!mode_ok) {
-        snprintf(openerr, sizeof(openerr), "%s: cannot enable WAL journal mode: %s", path,
-                 sqlite3_errmsg(st->db));
-        *errstr = openerr;
-        goto fail;
-    }
-    if (store_exec(st,
-                   "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-                   "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-" STORE_CACHE_KIB ";",
-                   errstr) == -1 ||
-        store_migrate(st, errstr) == -1) {
-        snprintf(openerr, sizeof(openerr), "%s: %s", path, *errstr);
+    if (store_migrate(st, errstr) == -1) {
+        snprintf(openerr, sizeof(openerr), "%s: %s", target, *errstr);
         *errstr = openerr;
         goto fail;
     }
@@ -477,8 +329,9 @@ store_close(struct store *st)
     if (st == NULL)
         return;
     for (size_t i = 0; i < STMT_COUNT; i++)
-        sqlite3_finalize(st->stmts[i]);
-    sqlite3_close(st->db);
+        store_finalize(st->stmts[i]);
+    store_rev_changes_free(st->journal);
+    st->drv->close(st);
     free(st->path);
     free(st);
 }
@@ -489,47 +342,51 @@ store_path(const struct store *st)
     return st->path;
 }
 
+const char *
+store_backend(const struct store *st)
+{
+    return st->drv->name;
+}
+
 int
 store_meta_get(struct store *st, const char *key, char *buf, unsigned long n)
 {
-    sqlite3_stmt *stmt = NULL;
+    struct store_stmt *stmt;
     int rc = -1;
 
-    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?", -1, &stmt, NULL) !=
-        SQLITE_OK)
+    if ((stmt = st->drv->prepare(st, "SELECT value FROM meta WHERE key = ?", 0)) == NULL)
         return -1;
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(stmt) == SQLITE_ROW && n > 0) {
-        snprintf(buf, n, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    store_bind_text(stmt, 1, key);
+    if (store_step(stmt) == STORE_ROW && n > 0) {
+        const char *v = store_col_str(stmt, 0);
+
+        snprintf(buf, n, "%s", v != NULL ? v : "");
         rc = 0;
     }
-    sqlite3_finalize(stmt);
+    store_finalize(stmt);
     return rc;
 }
 
 int
 store_meta_set(struct store *st, const char *key, const char *value, const char **errstr)
 {
-    sqlite3_stmt *stmt = NULL;
+    struct store_stmt *stmt;
     int rc;
 
-    if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO meta(key, value, updated_at) VALUES (?, ?, unixepoch())"
-                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value,"
-                           "updated_at = excluded.updated_at",
-                           -1, &stmt, NULL) != SQLITE_OK) {
-        *errstr = store_err(st, "meta");
+    if ((stmt = store_prepare(st,
+                              "INSERT INTO meta(key, value, updated_at) VALUES (?1, ?2, ?3)"
+                              " ON CONFLICT(key) DO UPDATE SET value = excluded.value,"
+                              " updated_at = excluded.updated_at",
+                              errstr)) == NULL)
         return -1;
-    }
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE) {
+    store_bind_text(stmt, 1, key);
+    store_bind_text(stmt, 2, value);
+    store_bind_int64(stmt, 3, (int64_t)time(NULL));
+    rc = store_step(stmt);
+    if (rc != STORE_DONE)
         *errstr = store_err(st, "meta");
-        return -1;
-    }
-    return 0;
+    store_finalize(stmt);
+    return rc == STORE_DONE ? 0 : -1;
 }
 
 int
@@ -541,45 +398,27 @@ store_probe_write(struct store *st, const char **errstr)
 int
 store_pragma(struct store *st, const char *name, char *buf, unsigned long n)
 {
-    static const char *const allowed[] = {"journal_mode", "synchronous", "foreign_keys",
-                                          "busy_timeout", "integrity_check"};
-    sqlite3_stmt *stmt = NULL;
-    char sql[64];
-    int rc = -1;
-
-    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
-        if (strcmp(name, allowed[i]) == 0)
-            rc = 0;
-    if (rc == -1 || n == 0)
+    if (st->drv->pragma == NULL)
         return -1;
-    rc = -1;
-    snprintf(sql, sizeof(sql), "PRAGMA %s", name);
-    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-        snprintf(buf, n, "%s", (const char *)sqlite3_column_text(stmt, 0));
-        rc = 0;
-    }
-    sqlite3_finalize(stmt);
-    return rc;
+    return st->drv->pragma(st, name, buf, n);
 }
 
 int
 store_set_autocheckpoint(struct store *st, int pages)
 {
-    return sqlite3_wal_autocheckpoint(st->db, pages) == SQLITE_OK ? 0 : -1;
+    if (st->drv->set_autocheckpoint == NULL)
+        return -1;
+    return st->drv->set_autocheckpoint(st, pages);
 }
 
 int
 store_checkpoint(struct store *st, int truncate, int *frames, const char **errstr)
 {
-    int log = 0, done = 0;
-    int rc = sqlite3_wal_checkpoint_v2(
-        st->db, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, &log,
-        &done);
-
     if (frames != NULL)
-        *frames = log;
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        *frames = 0;
+    if (st->drv->checkpoint == NULL)
+        return 0;
+    if (st->drv->checkpoint(st, truncate, frames) == -1) {
         *errstr = store_err(st, "checkpoint");
         return -1;
     }
@@ -658,53 +497,14 @@ store_unlock(const char *path, int fd, int remove)
 }
 
 int
-store_peek_keys(const char *path, int64_t *nkeys, const char **errstr)
+store_peek_keys(const char *target, int64_t *nkeys, const char **errstr)
 {
     static char err[600];
-    struct stat sb;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    int rc = -1;
 
     *nkeys = 0;
-    if (lstat(path, &sb) == -1) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, sizeof(err), "database %.300s: %s", path, strerror(errno));
-        goto done;
-    }
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
-        SQLITE_OK) {
-        snprintf(err, sizeof(err), "open %.300s: %s", path,
-                 db != NULL ? sqlite3_errmsg(db) : "out of memory");
-        goto done;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    /* A database made before the keys table existed holds no key. */
-    if (sqlite3_prepare_v2(db,
-                           "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND"
-                           " name = 'keys'",
-                           -1, &stmt, NULL) != SQLITE_OK ||
-        sqlite3_step(stmt) != SQLITE_ROW) {
-        snprintf(err, sizeof(err), "%.300s: %s", path, sqlite3_errmsg(db));
-        goto done;
-    }
-    if (sqlite3_column_int(stmt, 0) == 0) {
-        rc = 0;
-        goto done;
-    }
-    sqlite3_finalize(stmt);
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM keys", -1, &stmt, NULL) != SQLITE_OK ||
-        sqlite3_step(stmt) != SQLITE_ROW) {
-        snprintf(err, sizeof(err), "%.300s: %s", path, sqlite3_errmsg(db));
-        goto done;
-    }
-    *nkeys = sqlite3_column_int64(stmt, 0);
-    rc = 0;
-done:
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    if (rc == -1)
+    if (store_driver_for(target)->peek_keys(target, nkeys, err, sizeof(err)) == -1) {
         *errstr = err;
-    return rc;
+        return -1;
+    }
+    return 0;
 }

@@ -1,5 +1,9 @@
-/* The store: one SQLite database in WAL mode with synchronous=FULL. This is the
- * only module family that includes sqlite3.h; callers see opaque handles.
+/* The store: the site's records behind one backend-neutral API. The backend
+ * is named by the target: a SQLite file (the embedded default: WAL mode,
+ * synchronous=FULL) or a PostgreSQL libpq URI (postgresql://..., every
+ * session synchronous_commit=on). Only store/ includes sqlite3.h or
+ * libpq-fe.h; callers see opaque handles, row structs, callbacks and
+ * cursors that are domain ids (docs/storage.md).
  *
  * Conventions of every store_* module (keys.h, mps.h, bulk.h, devices.h,
  * audit.h, revocations.h):
@@ -27,34 +31,58 @@ struct store;
  * to choose its answer (retry, report the disk, refuse the request), the
  * same whichever database sits behind the store. */
 enum store_error {
-    STORE_ERR_NONE = 0, /* no failure yet on this connection */
-    STORE_ERR_BUSY,     /* locked by another connection past the busy timeout: retry */
-    STORE_ERR_FULL,     /* the disk (or a quota) is full */
-    STORE_ERR_IO,       /* I/O error, read-only or unopenable file */
-    STORE_ERR_CORRUPT,  /* malformed database, or a row this code did not write */
-    STORE_ERR_CONFLICT, /* a constraint: duplicate key, unknown reference */
-    STORE_ERR_INVALID,  /* the caller's value was refused (too long, unknown kind) */
-    STORE_ERR_INTERNAL, /* anything else: out of memory, misuse, our bug */
+    STORE_ERR_NONE = 0,    /* no failure yet on this connection */
+    STORE_ERR_BUSY,        /* locked by another connection past the busy timeout: retry */
+    STORE_ERR_FULL,        /* the disk (or a quota) is full */
+    STORE_ERR_IO,          /* I/O error, read-only or unopenable file */
+    STORE_ERR_CORRUPT,     /* malformed database, or a row this code did not write */
+    STORE_ERR_CONFLICT,    /* a constraint: duplicate key, unknown reference */
+    STORE_ERR_INVALID,     /* the caller's value was refused (too long, unknown kind) */
+    STORE_ERR_INTERNAL,    /* anything else: out of memory, misuse, our bug */
+    STORE_ERR_UNAVAILABLE, /* the database server is gone (connection lost or refused):
+                              the next use connects again */
 };
 
 /* The class of the last -1 returned on st (STORE_ERR_NONE before any). Only
  * meaningful right after a -1: a success does not clear it. */
 enum store_error store_error(const struct store *st);
-/* "busy", "full", "io", "corrupt", "conflict", "invalid", "internal" ("none"). */
+/* "busy", "full", "io", "corrupt", "conflict", "invalid", "internal",
+ * "unavailable" ("none"). */
 const char *store_error_name(enum store_error err);
 
-/* Opens (creating if missing) the database at path (":memory:" allowed), sets
- * WAL, synchronous=FULL, foreign_keys=ON and the busy timeout, and applies the
- * numbered migrations. Refuses a schema newer than this binary knows.
+/* Opens the database target names: a SQLite file (created if missing,
+ * ":memory:" allowed; WAL, synchronous=FULL, foreign_keys=ON, the busy
+ * timeout) or a postgresql:// URI (refused when it carries a password; the
+ * password comes from PGPASSFILE or store_set_password_file; the busy
+ * timeout becomes lock_timeout), and applies that backend's numbered
+ * migrations. Refuses a schema newer than this binary knows.
  * Returns NULL with *errstr (static or owned by nobody: copy it before the next
  * call) on failure. */
 struct store *store_open(const char *path, int busy_timeout_ms, const char **errstr);
 void store_close(struct store *st);
 
-/* Schema version recorded in the database, and the newest this binary knows. */
+/* Schema version recorded in the database, and the newest this binary knows
+ * (store_schema_latest: SQLite's; store_schema_latest_of: st's backend's). */
 int store_schema_version(struct store *st);
 int store_schema_latest(void);
+int store_schema_latest_of(const struct store *st);
 const char *store_path(const struct store *st);
+/* "sqlite" or "postgresql": st's backend, or the one target names. */
+const char *store_backend(const struct store *st);
+const char *store_backend_name(const char *target);
+
+/* Capabilities a caller asks for instead of knowing the backend. A local
+ * file (SQLite, not ":memory:") has one process that may open it (store_lock),
+ * state files beside it (-wal, -shm) and a disk to watch; a server database
+ * has none of these, and any number of nodes share it. */
+int store_is_local_file(const char *target);
+/* Whether st has a WAL that a thread of its own should checkpoint. */
+int store_has_checkpoint(const struct store *st);
+
+/* A file holding the PostgreSQL password (its first line), read at every
+ * connection, for every store opened after this call. Call once at start-up,
+ * before any thread opens a store; NULL: PGPASSFILE (libpq's own) only. */
+void store_set_password_file(const char *path);
 
 /* Proves the database can be written durably right now (readiness). */
 int store_probe_write(struct store *st, const char **errstr);
@@ -77,7 +105,8 @@ int store_savepoint(struct store *st, const char **errstr);
 int store_savepoint_release(struct store *st, const char **errstr);
 void store_savepoint_rollback(struct store *st);
 
-/* WAL checkpoints. store_set_autocheckpoint(st, 0) stops this connection
+/* WAL checkpoints (store_has_checkpoint; elsewhere a checkpoint is 0 and
+ * does nothing, store_set_autocheckpoint -1). store_set_autocheckpoint(st, 0) stops this connection
  * from checkpointing on commit (the writer leaves that to a checkpointer
  * thread); store_checkpoint runs one: truncate = 0 PASSIVE (copies what it
  * can, never waits for the writer or readers), nonzero TRUNCATE (waits up to
@@ -88,8 +117,8 @@ void store_savepoint_rollback(struct store *st);
 int store_set_autocheckpoint(struct store *st, int pages);
 int store_checkpoint(struct store *st, int truncate, int *frames, const char **errstr);
 
-/* Reads a pragma's current value as text ("journal_mode" -> "wal"), for
- * diagnostics and tests. 0 or -1. */
+/* Reads a SQLite pragma's current value as text ("journal_mode" -> "wal"),
+ * for diagnostics and tests. 0 or -1 (always -1 on other backends). */
 int store_pragma(struct store *st, const char *name, char *buf, unsigned long n);
 
 /* The process's claim on the database at path: an fcntl write lock on
@@ -101,8 +130,9 @@ int store_pragma(struct store *st, const char *name, char *buf, unsigned long n)
 int store_lock(const char *path, int *fd, int *created, const char **errstr);
 /* Releases it; remove = 1 also deletes the file (a start that failed). */
 void store_unlock(const char *path, int fd, int remove);
-/* How many signing keys the database at path holds, without creating or
- * migrating anything: 0 when there is no file yet. 0 or -1 (static *errstr). */
+/* How many signing keys the database target names holds, without creating
+ * or migrating anything: 0 when there is no file (or no schema) yet. 0 or
+ * -1 (static *errstr). */
 int store_peek_keys(const char *path, int64_t *nkeys, const char **errstr);
 
 #endif

@@ -1,8 +1,9 @@
-/* Internals shared by the store's own modules (never included outside store/). */
+/* Internals shared by the store's own modules (never included outside store/):
+ * the statement cache ids, the driver table (the seam between the domain
+ * modules and a database) and the row plumbing. Includes no database header. */
 #ifndef SITETOKEN_STORE_INT_H
 #define SITETOKEN_STORE_INT_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -95,17 +96,142 @@ enum store_stmt_id {
     STMT_COUNT
 };
 
+/* Backends, for the per-backend SQL tables (store_sql). */
+enum store_backend {
+    STORE_BACKEND_SQLITE,
+    STORE_BACKEND_PG,
+    STORE_BACKENDS,
+};
+
+/* What store_step answers (or -1 on an error, recorded on the store). */
+#define STORE_DONE 0
+#define STORE_ROW 1
+
+/* A prepared statement. Each driver's own statement struct begins with
+ * this, so the inline wrappers below reach the driver from the statement. */
+struct store_stmt {
+    const struct store_driver *drv;
+    struct store *st;
+    const char *sql; /* a cached statement's text (store_stmt), else NULL */
+};
+
+/* One numbered schema migration of one backend. Append only. */
+struct store_migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+
+/* Capabilities: what only some backends have. */
+#define STORE_CAP_CHECKPOINT 0x1 /* a WAL to checkpoint from a thread of its own */
+#define STORE_CAP_LOCAL_FILE 0x2 /* one file on this machine: one process, a disk to watch */
+
+/* The seam (in the manner of OpenSMTPD's table_backend): what a database
+ * must do for the domain modules, which hold one copy of their logic and
+ * portable SQL with ?N placeholders. sqlite.c and pg.c each fill one.
+ * Every function that fails records the failure's class and message on the
+ * store (errinfo reads them back); none prints. */
+struct store_driver {
+    const char *name; /* "sqlite", "postgresql" */
+    enum store_backend backend;
+    unsigned caps; /* STORE_CAP_*, before open; cap_of may narrow it for a target */
+    const struct store_migration *migrations; /* ends with version 0 */
+    /* CREATE TABLE IF NOT EXISTS schema_migrations (version, name, applied_at) */
+    const char *migrations_table_sql;
+    /* SQL run inside a migration's transaction before the version is read
+     * again (several nodes may start at once); NULL when BEGIN locks. */
+    const char *migration_lock_sql;
+    const char *begin_sql; /* starts a write transaction */
+    /* Appended to a prefix for the upper bound of the range [prefix, upper):
+     * a byte (string) that sorts after every character that may follow. */
+    const char *prefix_sentinel;
+
+    unsigned (*caps_of)(const char *target);
+    /* Connects st->conn; 0, or -1 with the reason in err (never a password). */
+    int (*open)(struct store *st, const char *target, int busy_timeout_ms, char *err, size_t n);
+    void (*close)(struct store *st);
+    /* Runs SQL (several statements allowed) with no result rows. */
+    int (*exec)(struct store *st, const char *sql);
+    /* persistent: cached for the connection's life (may be prepared on the
+     * server); NULL on failure (out of memory, or SQLite's parse error). */
+    struct store_stmt *(*prepare)(struct store *st, const char *sql, int persistent);
+    void (*finalize)(struct store_stmt *s);
+    /* Binds stay valid until reset; text and blobs are borrowed until then. */
+    int (*bind_int64)(struct store_stmt *s, int i, int64_t v);
+    int (*bind_text)(struct store_stmt *s, int i, const char *v, int len); /* len -1: strlen */
+    int (*bind_blob)(struct store_stmt *s, int i, const void *p, size_t n);
+    int (*bind_null)(struct store_stmt *s, int i);
+    int (*step)(struct store_stmt *s);   /* STORE_ROW, STORE_DONE or -1 */
+    int (*busy)(struct store_stmt *s);   /* stepped and neither done nor reset */
+    void (*reset)(struct store_stmt *s); /* and clears the bindings */
+    int (*col_count)(struct store_stmt *s);
+    int (*col_is_null)(struct store_stmt *s, int i);
+    int64_t (*col_int64)(struct store_stmt *s, int i);
+    /* Borrowed until the next step or reset; NULL for NULL. */
+    const char *(*col_text)(struct store_stmt *s, int i);
+    const void *(*col_blob)(struct store_stmt *s, int i);
+    int (*col_bytes)(struct store_stmt *s, int i);
+    int64_t (*changes)(struct store *st); /* rows the last statement changed */
+    int (*in_tx)(struct store *st);
+    void (*errinfo)(struct store *st, enum store_error *cls, const char **msg);
+    /* Signing keys held at target without creating or migrating anything. */
+    int (*peek_keys)(const char *target, int64_t *nkeys, char *err, size_t n);
+    /* STORE_CAP_CHECKPOINT only (NULL otherwise). */
+    int (*checkpoint)(struct store *st, int truncate, int *frames);
+    int (*set_autocheckpoint)(struct store *st, int pages);
+    int (*pragma)(struct store *st, const char *name, char *buf, unsigned long n);
+};
+
+extern const struct store_driver store_sqlite_driver;
+extern const struct store_driver store_pg_driver;
+extern const struct store_migration store_pg_migrations[]; /* pg_schema.c */
+
 struct store {
-    sqlite3 *db;
-    char *path;
+    const struct store_driver *drv;
+    void *conn; /* the driver's connection */
+    unsigned caps;
+    char *path; /* the target as configured (a URI never carries a password) */
     char errbuf[256];
     enum store_error error; /* class of the last failure: store_err, store_errf */
     /* Prepared lazily by store_stmt, finalized by store_close. */
-    sqlite3_stmt *stmts[STMT_COUNT];
+    struct store_stmt *stmts[STMT_COUNT];
+    /* The revocation journal (revocations.h): on, what it holds, where the
+     * open savepoint began in it, and whether an entry could not be kept. */
+    int journal_on, journal_lost;
+    size_t journal_mark;
+    struct store_rev_changes *journal;
+    /* Tests only (store_set_step_hook): called as a cached statement starts
+     * (its first step), with its SQL text. NULL in production. */
+    void (*step_hook)(const char *sql, void *arg);
+    void *step_hook_arg;
 };
 
-/* Formats "what: sqlite message" into st->errbuf, records the class of
- * SQLite's last error on this connection, and returns the message. */
+/* Tests only: another writer's change lands at the moment a statement of
+ * this connection starts, on either backend (test_bulk_race.c). */
+static inline void
+store_set_step_hook(struct store *st, void (*hook)(const char *sql, void *arg), void *arg)
+{
+    st->step_hook = hook;
+    st->step_hook_arg = arg;
+}
+
+/* Journal bookkeeping for the transaction primitives (revocations.c). */
+void store_journal_mark(struct store *st);
+void store_journal_undo(struct store *st, int to_mark);
+
+/* The driver a target names: a postgresql:// or postgres:// URI, else a
+ * SQLite file (":memory:" allowed). */
+const struct store_driver *store_driver_for(const char *target);
+
+/* The text of a statement that differs by backend: sql[st's backend]. */
+static inline const char *
+store_sql(const struct store *st, const char *const sql[STORE_BACKENDS])
+{
+    return sql[st->drv->backend];
+}
+
+/* Formats "what: driver message" into st->errbuf, records the class of the
+ * driver's last error on this connection, and returns the message. */
 const char *store_err(struct store *st, const char *what);
 /* Formats a message of our own into st->errbuf, records err as the class,
  * and returns it. */
@@ -114,56 +240,129 @@ const char *store_errf(struct store *st, enum store_error err, const char *fmt, 
 /* Runs SQL with no result rows; 0 or -1 with *errstr set. */
 int store_exec(struct store *st, const char *sql, const char **errstr);
 
+/* A statement of its own (not cached: for rare queries), NULL with *errstr;
+ * store_finalize when done. */
+struct store_stmt *store_prepare(struct store *st, const char *sql, const char **errstr);
+void store_finalize(struct store_stmt *stmt);
+
 /* The cached statement for id, prepared from sql on first use. NULL with
  * *errstr on failure, or when the statement is still running (a list
  * callback that re-entered the same list function: not supported). Every
  * user ends with store_stmt_done, on every path. */
-sqlite3_stmt *store_stmt(struct store *st, enum store_stmt_id id, const char *sql,
-                         const char **errstr);
-/* sqlite3_reset + sqlite3_clear_bindings: the statement is ready for reuse. */
-void store_stmt_done(sqlite3_stmt *stmt);
+struct store_stmt *store_stmt(struct store *st, enum store_stmt_id id, const char *sql,
+                              const char **errstr);
+/* Reset and bindings cleared: the statement is ready for reuse. */
+void store_stmt_done(struct store_stmt *stmt);
 /* Steps a statement that returns no row; 0 or -1 with *errstr = what: msg.
  * Does not reset it. */
-int store_step_done(struct store *st, sqlite3_stmt *stmt, const char *what, const char **errstr);
+int store_step_done(struct store *st, struct store_stmt *stmt, const char *what,
+                    const char **errstr);
+
+static inline int
+store_step(struct store_stmt *s)
+{
+    if (s->st->step_hook != NULL && s->sql != NULL && !s->drv->busy(s))
+        s->st->step_hook(s->sql, s->st->step_hook_arg);
+    return s->drv->step(s);
+}
+static inline int
+store_bind_int64(struct store_stmt *s, int i, int64_t v)
+{
+    return s->drv->bind_int64(s, i, v);
+}
+static inline int
+store_bind_text(struct store_stmt *s, int i, const char *v)
+{
+    return s->drv->bind_text(s, i, v, -1);
+}
+static inline int
+store_bind_textn(struct store_stmt *s, int i, const char *v, int len)
+{
+    return s->drv->bind_text(s, i, v, len);
+}
+static inline int
+store_bind_blob(struct store_stmt *s, int i, const void *p, size_t n)
+{
+    return s->drv->bind_blob(s, i, p, n);
+}
+static inline int
+store_bind_null(struct store_stmt *s, int i)
+{
+    return s->drv->bind_null(s, i);
+}
+/* LIMIT ?i: limit, or no limit when limit <= 0. */
+static inline int
+store_bind_limit(struct store_stmt *s, int i, int limit)
+{
+    return s->drv->bind_int64(s, i, limit > 0 ? limit : INT64_MAX);
+}
+static inline int
+store_col_count(struct store_stmt *s)
+{
+    return s->drv->col_count(s);
+}
+static inline int64_t
+store_col_int64(struct store_stmt *s, int i)
+{
+    return s->drv->col_int64(s, i);
+}
+static inline const char *
+store_col_str(struct store_stmt *s, int i)
+{
+    return s->drv->col_text(s, i);
+}
+static inline const void *
+store_col_blob(struct store_stmt *s, int i)
+{
+    return s->drv->col_blob(s, i);
+}
+static inline int
+store_col_bytes(struct store_stmt *s, int i)
+{
+    return s->drv->col_bytes(s, i);
+}
 
 /* The row plumbing every module shares. A decoder copies the current row of
  * a statement into row (the module's struct); -1 when a column does not fit
  * it (a row this code did not write: reported as corrupt). */
-typedef int store_decode_fn(sqlite3_stmt *stmt, void *row);
+typedef int store_decode_fn(struct store_stmt *stmt, void *row);
 /* The decoder for a query whose rows only tell that something exists. */
 store_decode_fn store_no_columns;
 
 /* Steps stmt once: 1 a row, decoded into row; 0 no more rows; -1 error
- * (*errstr "what: sqlite message" or "what: unreadable row"). Does not reset
- * stmt. A list is
+ * (*errstr "what: driver message" or "what: unreadable row"). Does not
+ * reset stmt. A list is
  *     while ((rc = store_row_next(st, stmt, decode, &row, what, errstr)) == 1 &&
  *            cb(&row, arg) == 0)
  *         ;
  *     store_stmt_done(stmt);
  *     return rc == -1 ? -1 : 0; */
-int store_row_next(struct store *st, sqlite3_stmt *stmt, store_decode_fn *decode, void *row,
+int store_row_next(struct store *st, struct store_stmt *stmt, store_decode_fn *decode, void *row,
                    const char *what, const char **errstr);
 /* A lookup of at most one row: 0 found (decoded into row), 1 none (*errstr =
  * none), -1 error. Resets stmt. */
-int store_row_one(struct store *st, sqlite3_stmt *stmt, store_decode_fn *decode, void *row,
+int store_row_one(struct store *st, struct store_stmt *stmt, store_decode_fn *decode, void *row,
                   const char *what, const char *none, const char **errstr);
 /* Steps a statement that returns no row and resets it: how many rows it
- * changed, or -1 (*errstr "what: sqlite message"). */
-int store_changes(struct store *st, sqlite3_stmt *stmt, const char *what, const char **errstr);
+ * changed, or -1 (*errstr "what: driver message"). */
+int store_changes(struct store *st, struct store_stmt *stmt, const char *what, const char **errstr);
 /* The same for an UPDATE or DELETE of one row by its key: 0 changed, 1 no
  * such row (*errstr = none), -1 error. */
-int store_changed_one(struct store *st, sqlite3_stmt *stmt, const char *what, const char *none,
+int store_changed_one(struct store *st, struct store_stmt *stmt, const char *what, const char *none,
                       const char **errstr);
 /* The keyset of a paginated list: the (time, rowid) of the row that the
- * cached statement id (sql: SELECT time, rowid ... WHERE key = ?1) finds
- * for key. 0 found, 1 unknown key, -1 error. */
+ * cached statement id (sql: SELECT time, rowid ... WHERE id = ?1) finds for
+ * key, the cursor callers hold being the domain id. rowid is the insertion
+ * order: SQLite's implicit one, an identity column of that name on
+ * PostgreSQL (pg_schema.c), so the SQL is the same text on both. 0 found,
+ * 1 unknown key, -1 error. */
 int store_cursor(struct store *st, enum store_stmt_id id, const char *sql, const char *key,
                  int64_t *time, int64_t *rowid, const char *what, const char **errstr);
 
 /* Binds s as text, or NULL when s is NULL or "" (nullable columns). */
-int store_bind_opt_text(sqlite3_stmt *stmt, int i, const char *s);
+int store_bind_opt_text(struct store_stmt *stmt, int i, const char *s);
 /* Binds v, or NULL when v is 0 (nullable times and counters). */
-int store_bind_opt_int64(sqlite3_stmt *stmt, int i, int64_t v);
+int store_bind_opt_int64(struct store_stmt *stmt, int i, int64_t v);
 /* -1 with *errstr when s is longer than max bytes (s NULL counts as "").
  * Values are refused, never truncated, so that what is stored always fits
  * the fixed buffers it is read back into. */
@@ -171,6 +370,11 @@ int store_check_len(struct store *st, const char *what, const char *s, size_t ma
                     const char **errstr);
 /* Copies column i (NULL -> "") into buf of n bytes; -1 when it does not fit
  * (a row we did not write: treated as corruption, never truncated). */
-int store_col_text(sqlite3_stmt *stmt, int i, char *buf, size_t n);
+int store_col_text(struct store_stmt *stmt, int i, char *buf, size_t n);
+/* The upper bound of the prefix range [prefix, upper): prefix (plen bytes)
+ * and the backend's sentinel, NUL-terminated in buf of n bytes. -1 when it
+ * does not fit. */
+int store_prefix_upper(const struct store *st, const char *prefix, size_t plen, char *buf,
+                       size_t n);
 
 #endif

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 import openapi_check
+import pg
 
 # Every response from a sitetokend is checked against docs/openapi.yaml.
 openapi_check.install()
@@ -54,6 +55,8 @@ class Server:
         self.lines = []
         self.cond = threading.Condition()
         self.ready = None
+        args = pg.rewrite_args(args, self.workdir)
+        self.args = args
         self.proc = subprocess.Popen(
             [str(SITETOKEND), *args],
             cwd=self.workdir,
@@ -210,6 +213,28 @@ def pytest_configure(config):
         "sqlite_only: the test's point is the SQLite file itself (tamper, crash, sealing, WAL,"
         " locks, symlinks, permissions); a run on another store backend skips it",
     )
+    config.addinivalue_line(
+        "markers", "pg_only: the PostgreSQL counterpart of a sqlite_only test")
+
+
+# SITETOKEN_TEST_DB=postgresql: the whole suite on one real PostgreSQL (pg.py).
+STORE_BACKEND = "postgresql" if pg.ENABLED else "sqlite"
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = pytest.mark.skip(reason="the store backend of this run is " + STORE_BACKEND)
+    for item in items:
+        if (STORE_BACKEND != "sqlite" and "sqlite_only" in item.keywords) or (
+                STORE_BACKEND != "postgresql" and "pg_only" in item.keywords):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _store_backend():
+    """Starts the session's PostgreSQL when the run is on it; stops it at the end."""
+    cluster = pg.start()
+    yield cluster
+    pg.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -260,7 +285,8 @@ def server(start_server):
 def run_sitetokend(args, cwd, timeout=20):
     """Runs sitetokend to completion (for -n and start-up failures)."""
     return subprocess.run(
-        [str(SITETOKEND), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+        [str(SITETOKEND), *pg.rewrite_args(args, cwd)], cwd=cwd, capture_output=True, text=True,
+        timeout=timeout
     )
 
 

@@ -121,9 +121,8 @@ def feed_token_entries(server):
 
 def test_concurrent_superseding_renewals_all_reach_the_feed(start_server):
     # Issue 14: a renewal that supersedes an earlier successor adds a feed
-    # entry; the done() of each op in a batch reads only what is new
-    # (feed_added), and the first of a batch reads every entry the batch
-    # committed. 8 connections renewing the same 10 roots again and again
+    # entry; the writer hands each commit's entries to the feed before the
+    # batch's ops come back (no store read in done()). 8 connections renewing the same 10 roots again and again
     # put several superseding renewals in each batch: none may be lost.
     server = start_server(basic_config("tokens:\n  renew_after: 0s\n"
                                        "limits:\n  failed_exchanges_per_minute: 0\n"))

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import conftest
 
 from conftest import Server, basic_config, bulk_new, write_config
 from device import MP, Device
@@ -114,8 +115,10 @@ def test_drops_root_to_the_configured_user(start_server):
         mp = MP(s, s.ctl("mp", "add", "m", json_out=True, check=0).doc["api_key"])
         assert mp.register(Device()).status_code == 201
         assert s.get("/readyz").status_code == 200
-        st = (wd / "var" / "sitetoken.db").stat()
-        assert st.st_uid == nobody.pw_uid
+        if conftest.STORE_BACKEND == "sqlite":  # a database server's files are its own
+            st = (wd / "var" / "sitetoken.db").stat()
+            assert st.st_uid == nobody.pw_uid
+        assert (wd / "var").stat().st_uid == nobody.pw_uid
         assert_clean_exit(s)
         # and it starts again (as root, dropping again) on the same state
         s = start_server(basic_config("user: nobody\n"), workdir=wd)

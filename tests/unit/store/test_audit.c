@@ -266,5 +266,5 @@ main(void)
         FX_TEST(test_deleted_first),      FX_TEST(test_swapped),
         FX_TEST(test_swapped_contents),   FX_TEST(test_deleted_last_undetectable),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN(tests);
 }

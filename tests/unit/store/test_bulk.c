@@ -283,7 +283,8 @@ test_error_classes(void **state)
     assert_int_equal(store_error(st), STORE_ERR_INVALID);
 
     /* A row this code did not write is corrupt, for get, use and list. */
-    fx_exec(st, "UPDATE bulk_tokens SET token_hash = x'00' WHERE id = 'classes'");
+    fx_exec(st, FX_SQL(fx, "UPDATE bulk_tokens SET token_hash = x'00' WHERE id = 'classes'",
+                       "UPDATE bulk_tokens SET token_hash = '\\x00' WHERE id = 'classes'"));
     assert_int_equal(store_bulk_get(st, "classes", &out, &err), -1);
     assert_int_equal(store_error(st), STORE_ERR_CORRUPT);
     assert_non_null(strstr(err, "unreadable row"));
@@ -298,10 +299,14 @@ test_error_classes(void **state)
         return;
     assert_non_null(other = store_open(fx->path, 10, &err));
     assert_int_equal(store_tx_begin(other, &err), 0);
+    if (fx->pg) /* BEGIN takes no lock there: a table lock does */
+        fx_exec(other, "LOCK TABLE bulk_tokens IN EXCLUSIVE MODE");
     store_close(st);
     assert_non_null(fx->st = st = store_open(fx->path, 10, &err));
-    assert_int_equal(store_tx_begin(st, &err), -1);
-    assert_int_equal(store_error(st), STORE_ERR_BUSY);
+    if (!fx->pg) {
+        assert_int_equal(store_tx_begin(st, &err), -1);
+        assert_int_equal(store_error(st), STORE_ERR_BUSY);
+    }
     assert_string_equal(store_error_name(STORE_ERR_BUSY), "busy");
     make_bulk(&b, "classes3", 0x43, NOW);
     assert_int_equal(store_bulk_insert(st, &b, &err), -1);
@@ -319,5 +324,5 @@ main(void)
         FX_TEST(test_list_pagination), FX_TEST(test_list_reentry_refused), FX_TEST(test_savepoints),
         FX_TEST(test_error_classes),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN(tests);
 }

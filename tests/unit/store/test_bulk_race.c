@@ -1,11 +1,11 @@
 /* store_bulk_use against another writer: the row changes between the read
  * that decides and the UPDATE that takes the use (another node's writer on a
- * shared PostgreSQL, or any caller outside a transaction). A trace callback
+ * shared PostgreSQL, or any caller outside a transaction). A step hook
  * on the first connection runs the second connection's change at the moment
  * the first one's UPDATE starts, so the interleaving is the same every run.
  * The UPDATE's own guard (blocked = 0, uses < max_uses, checked through the
  * changes count) must turn the stale decision into a refusal. On a file:
- * two connections need one. */
+ * two connections need one (or PostgreSQL). */
 #include "fixture.h"
 
 #include "bulk.h"
@@ -23,21 +23,19 @@ struct race {
 
 /* At the start of the first connection's UPDATE of the counters (its read
  * is done and reset: no transaction is open on it), the other writer acts. */
-static int
-race_trace_cb(unsigned type, void *arg, void *p, void *x)
+static void
+race_step_cb(const char *sql, void *arg)
 {
     struct race *r = arg;
-    const char *sql = sqlite3_sql((sqlite3_stmt *)p), *err = NULL;
+    const char *err = NULL;
 
-    if (type != SQLITE_TRACE_STMT || r->fired || sql == NULL ||
-        strncmp(sql, "UPDATE bulk_tokens SET uses", 27) != 0)
-        return 0;
+    if (r->fired || strncmp(sql, "UPDATE bulk_tokens SET uses", 27) != 0)
+        return;
     r->fired = 1;
     if (r->block)
         assert_int_equal(store_bulk_set_blocked(r->other, "b", 1, &err), 0);
     else
         r->result = store_bulk_use(r->other, "b", hash, NOW, &err);
-    return 0;
 }
 
 static struct store *
@@ -55,14 +53,14 @@ race_setup(void **state, struct race *r, int64_t max_uses, int64_t uses)
     assert_int_equal(store_bulk_insert(fx->st, &b, &err), 0);
     r->other = store_open(fx->path, 1000, &err);
     assert_non_null(r->other);
-    assert_int_equal(sqlite3_trace_v2(fx->st->db, SQLITE_TRACE_STMT, race_trace_cb, r), SQLITE_OK);
+    store_set_step_hook(fx->st, race_step_cb, r);
     return fx->st;
 }
 
 static void
 race_teardown(struct store *st, struct race *r)
 {
-    sqlite3_trace_v2(st->db, 0, NULL, NULL);
+    store_set_step_hook(st, NULL, NULL);
     store_close(r->other);
 }
 
@@ -111,16 +109,19 @@ test_blocked_meanwhile(void **state)
     race_teardown(st, &r);
 }
 
-#define FILE_TEST(f)                                                                               \
-    cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, (void *)"file")
+/* A file or PostgreSQL: two connections need one database (":memory:" is
+ * one per connection). */
+#define RACE_TEST(f)                                                                               \
+    cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, (void *)"file"),            \
+        cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, (void *)"postgresql")
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        FILE_TEST(test_last_use_taken_meanwhile),
-        FILE_TEST(test_unlimited_both_used),
-        FILE_TEST(test_blocked_meanwhile),
+        RACE_TEST(test_last_use_taken_meanwhile),
+        RACE_TEST(test_unlimited_both_used),
+        RACE_TEST(test_blocked_meanwhile),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN(tests);
 }

@@ -440,10 +440,12 @@ test_token_supersede(void **state)
     /* a cb that stops: -1, and the caller would roll back */
     memset(&rv, 0, sizeof(rv));
     rv.stop_at = 2;
+    assert_int_equal(store_tx_begin(st, &err), 0);
     assert_int_equal(store_savepoint(st, &err), 0);
     assert_int_equal(store_token_supersede(st, "root", NOW + 50, NOW + 50, revoked_cb, &rv, &err),
                      -1);
     store_savepoint_rollback(st);
+    assert_int_equal(store_tx_commit(st, &err), 0);
     assert_status(st, "s1", 0, "");
 
     memset(&rv, 0, sizeof(rv));
@@ -563,7 +565,7 @@ main(void)
         FX_TEST(test_device_insert_lookup), FX_TEST(test_device_touch_block),
         FX_TEST(test_device_list),          FX_TEST(test_token_insert_get_revoke),
         FX_TEST(test_token_list),           FX_TEST(test_token_supersede),
-        FX_TEST(test_token_revoke_family),  FX_TEST(test_family_migration),
+        FX_TEST(test_token_revoke_family),  FX_TEST_SQLITE(test_family_migration),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN(tests);
 }

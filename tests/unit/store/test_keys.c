@@ -129,5 +129,5 @@ main(void)
         FX_TEST(test_insert_refusals),
         FX_TEST(test_status_and_delete),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN(tests);
 }

@@ -150,5 +150,5 @@ main(void)
         FX_TEST(test_remove),
         FX_TEST(test_list),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN(tests);
 }

@@ -142,5 +142,5 @@ main(void)
         FX_TEST(test_prune_bounded_and_exact),
         FX_TEST(test_rows_survive_reopen),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN(tests);
 }

@@ -175,5 +175,5 @@ main(void)
         FX_TEST(test_mp_key_and_last_use),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN(tests);
 }

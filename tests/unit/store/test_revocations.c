@@ -194,7 +194,7 @@ test_restore_never_reuses(void **state)
 {
     struct fx *fx = *state;
     const char *err = NULL;
-    char backup[160], cmd[1024];
+    char backup[512], cmd[2048];
     int64_t before = 0, lost = 0, after = 0, past = 1700000000;
 
     assert_int_equal(store_revocation_add(fx->st, "token", "a", past, past + 9, "", &before, &err),
@@ -220,6 +220,53 @@ test_restore_never_reuses(void **state)
     unlink(backup);
 }
 
+/* The writer's journal: what a commit made durable, savepoints honoured. */
+static void
+test_journal(void **state)
+{
+    struct store *st = FX(state);
+    struct store_rev_changes *c;
+    const char *err = NULL;
+    int64_t serial = 0;
+    int lost = 1;
+
+    assert_null(store_journal_take(st, &lost));
+    assert_int_equal(lost, 0);
+    /* off: nothing recorded */
+    assert_int_equal(store_revocation_add(st, "token", "off", NOW, NOW + 9, "", NULL, &err), 0);
+    assert_null(store_journal_take(st, &lost));
+    store_journal(st, 1);
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    assert_int_equal(store_savepoint(st, &err), 0);
+    assert_int_equal(store_revocation_add(st, "token", "kept", NOW, NOW + 9, "r", &serial, &err),
+                     0);
+    assert_int_equal(store_savepoint_release(st, &err), 0);
+    assert_int_equal(store_savepoint(st, &err), 0);
+    assert_int_equal(store_revocation_add(st, "token", "undone", NOW, NOW + 9, "", NULL, &err), 0);
+    store_savepoint_rollback(st);
+    assert_int_equal(store_savepoint(st, &err), 0);
+    assert_int_equal(store_revocation_remove(st, "token", "off", &err), 1);
+    assert_int_equal(store_revocation_remove(st, "token", "none", &err), 0); /* not recorded */
+    assert_int_equal(store_savepoint_release(st, &err), 0);
+    assert_int_equal(store_tx_commit(st, &err), 0);
+    assert_non_null(c = store_journal_take(st, &lost));
+    assert_int_equal(lost, 0);
+    assert_int_equal(c->n, 2);
+    assert_int_equal(c->v[0].removed, 0);
+    assert_string_equal(c->v[0].r.id, "kept");
+    assert_string_equal(c->v[0].r.reason, "r");
+    assert_int_equal(c->v[0].r.serial, serial);
+    assert_int_equal(c->v[0].r.expires_at, NOW + 9);
+    assert_int_equal(c->v[1].removed, 1);
+    assert_string_equal(c->v[1].r.id, "off");
+    store_rev_changes_free(c);
+    /* a rolled back transaction hands over nothing */
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    assert_int_equal(store_revocation_add(st, "token", "gone", NOW, NOW + 9, "", NULL, &err), 0);
+    store_tx_rollback(st);
+    assert_null(store_journal_take(st, &lost));
+}
+
 int
 main(void)
 {
@@ -228,11 +275,12 @@ main(void)
         FX_TEST(test_refusals),
         FX_TEST(test_prune_keeps_serials),
         FX_TEST(test_remove),
+        FX_TEST(test_journal),
         /* a file only: there is nothing to reopen in :memory: */
         cmocka_unit_test_prestate_setup_teardown(test_serial_survives_reopen, fx_setup, fx_teardown,
                                                  (void *)"file"),
         cmocka_unit_test_prestate_setup_teardown(test_restore_never_reuses, fx_setup, fx_teardown,
                                                  (void *)"file"),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FX_RUN(tests);
 }
