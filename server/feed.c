@@ -2,7 +2,7 @@
  *
  * Design: the loop keeps every unexpired entry in memory, in serial order
  * (f->v), each with its JSON text, loaded once at start and kept in step
- * with commits by the writer's hand-over (feed_revocation_hook: the entries
+ * with commits by the writer's hand-over (feed_sync.c: the entries
  * and removals a commit made durable, posted to the loop ahead of the ops
  * of that batch), with a poll on a worker as the heartbeat's backstop.
  * Neither a request nor a commit reads the store on the loop:
@@ -24,7 +24,7 @@
  *   gets 503 unavailable with Retry-After, so slow readers pin at most the
  *   bound plus one answer (and each blob once in memory).
  *
- * The subscribers are stream.c's. feed_merge sends each new entry,
+ * The subscribers are stream.c's. feed_sync_merge sends each new entry,
  * formatted once, to every subscriber that has not had it (one that resumed
  * with Last-Event-ID may have it from its replay, which is also served from
  * memory). A Last-Event-ID beyond every serial issued, or a
@@ -48,6 +48,7 @@
 #include "etag.h"
 #include "config.h"
 #include "feed.h"
+#include "feed_int.h"
 #include "http.h"
 #include "log.h"
 #include "revdoc.h"
@@ -61,63 +62,11 @@
 
 #define FEED_HEARTBEAT_SECONDS 15
 #define FEED_MAX_SUBSCRIBERS 20000
-#define FEED_JWS_SLOTS 8
 /* Answers at least this big count against limits.max_queued_bytes. */
 #define FEED_BIG_ANSWER (64 * 1024)
 #define FEED_QUEUED_RETRY "5"
 
-/* Bytes handed to evbuffers by reference and not yet sent. Shared by the
- * feed and every blob, freed with the last of them (blobs may outlive the
- * feed at shutdown, while evhttp frees the connections). */
-struct feed_meter {
-    int refs;
-    int64_t queued;
-};
-
-/* An immutable shared text: freed when the last holder (the cache, or an
- * evbuffer reference) lets go. Loop thread only. */
-struct feed_blob {
-    struct feed_meter *meter;
-    int refs;
-    size_t len;
-    char data[];
-};
-
-struct feed_entry {
-    int64_t serial, expires_at;
-    json_t *j;  /* the entry as JSON (the JWS form is built from these) */
-    size_t off; /* where its text starts in the entries blob */
-};
-
-struct feed_jws {
-    struct feed_blob *blob; /* NULL: empty slot */
-    size_t start;           /* index of the first entry in it */
-    uint64_t gen;           /* list generation it was made from */
-    int64_t resign_at;      /* now >= this: sign again */
-    char etag[48];
-    uint64_t used; /* for eviction: the least recently used goes */
-};
-
-struct feed {
-    struct sitetokend *env;
-    struct event *heartbeat;
-    struct stream *stream; /* the event stream's subscribers */
-    int64_t published;     /* every entry up to here is in v and was sent */
-    struct feed_entry *v;
-    size_t n, cap;
-    uint64_t gen;        /* bumped whenever v changes */
-    int64_t valid_until; /* earliest expires_at in v */
-    int oom;             /* a load ran out of memory */
-    struct feed_meter *meter;
-    /* the entries blob of generation blob_gen: "e1,e2,...", and its ETag base */
-    struct feed_blob *entries;
-    uint64_t blob_gen;
-    char hash[32];
-    struct feed_jws jws[FEED_JWS_SLOTS];
-    uint64_t jws_clock;
-    char keys_etag[48]; /* last key set announced */
-    int polling;        /* a feed_poll is on a worker */
-};
+/* struct feed and its parts: feed_int.h */
 
 /* Blobs -------------------------------------------------------------------- */
 
@@ -197,7 +146,7 @@ feed_list_clear(struct feed *f)
     f->gen++;
 }
 
-static void
+void
 feed_valid_until(struct feed *f)
 {
     f->valid_until = INT64_MAX;
@@ -207,7 +156,7 @@ feed_valid_until(struct feed *f)
 }
 
 /* Appends r (serials only grow). 0 or -1 (out of memory). */
-static int
+int
 feed_list_add(struct feed *f, const struct store_revocation *r)
 {
     json_t *j;
@@ -233,7 +182,7 @@ feed_list_add(struct feed *f, const struct store_revocation *r)
 }
 
 /* Drops the entries expired at now (in memory; the store prunes its own). */
-static void
+void
 feed_list_expire(struct feed *f, int64_t now)
 {
     size_t w = 0;
@@ -252,7 +201,7 @@ feed_list_expire(struct feed *f, int64_t now)
 }
 
 /* Index of the first entry with serial > since. */
-static size_t
+size_t
 feed_list_find(const struct feed *f, int64_t since)
 {
     size_t lo = 0, hi = f->n;
@@ -584,7 +533,7 @@ feed_event_text(const struct feed_entry *e, size_t *len)
 
 /* Sends entries [from, n), each formatted once, to one subscriber (only) or
  * to all. -1 when the one subscriber was dropped. */
-static int
+int
 feed_push(struct feed *f, size_t from, struct stream_sub *only)
 {
     for (size_t i = from; i < f->n; i++) {
@@ -603,212 +552,11 @@ feed_push(struct feed *f, size_t from, struct stream_sub *only)
 }
 
 /* "event: reset": what the subscriber holds may be wrong; reload since=0. */
-static void
+void
 feed_reset_text(struct feed *f, char *buf, size_t n, size_t *len)
 {
     *len =
         (size_t)snprintf(buf, n, "event: reset\ndata: {\"serial\":%" PRId64 "}\n\n", f->published);
-}
-
-/* Drops every entry of kind/id (an unblock); how many went. */
-static size_t
-feed_list_remove(struct feed *f, const char *kind, const char *id)
-{
-    size_t w = 0, gone;
-
-    for (size_t i = 0; i < f->n; i++) {
-        const char *k = json_string_value(json_object_get(f->v[i].j, "kind"));
-        const char *e = json_string_value(json_object_get(f->v[i].j, "id"));
-
-        if (k != NULL && e != NULL && strcmp(k, kind) == 0 && strcmp(e, id) == 0)
-            json_decref(f->v[i].j);
-        else
-            f->v[w++] = f->v[i];
-    }
-    gone = f->n - w;
-    if (gone > 0) {
-        f->n = w;
-        feed_valid_until(f);
-        f->gen++;
-    }
-    return gone;
-}
-
-/* Merges committed changes, in commit order, and sends what is new: entries
- * appended (those held already skipped, and those expired), the entries of
- * an unblock dropped with `event: reset` to the subscribers (no event says
- * "no longer revoked"). serial: the highest the store had issued when the
- * changes were read (a poll), or 0. */
-static void
-feed_merge(struct feed *f, const struct store_rev_changes *c, int64_t serial)
-{
-    int64_t old_published = f->published, now = clock_now(f->env), top = serial;
-    size_t removed = 0;
-    char reset[96];
-    size_t rlen;
-
-    feed_list_expire(f, now);
-    for (size_t i = 0; c != NULL && i < c->n; i++) {
-        const struct store_rev_change *ch = &c->v[i];
-
-        if (ch->removed) {
-            removed += feed_list_remove(f, ch->r.kind, ch->r.id);
-            continue;
-        }
-        if (ch->r.serial <= f->published || ch->r.expires_at <= now) {
-            if (ch->r.serial > top)
-                top = ch->r.serial;
-            continue;
-        }
-        if (feed_list_add(f, &ch->r) == -1) {
-            /* published stays below what is missing: the next poll retries */
-            log_warn("event=feed error=\"out of memory\"");
-            top = f->n > 0 ? f->v[f->n - 1].serial : f->published;
-            break;
-        }
-        if (ch->r.serial > top)
-            top = ch->r.serial;
-    }
-    if (top > f->published)
-        f->published = top;
-    if (f->published != old_published)
-        f->gen++; /* the documents' serial moved */
-    /* (subscribers skip what they have) */
-    feed_push(f, feed_list_find(f, old_published), NULL);
-    if (removed > 0) {
-        feed_reset_text(f, reset, sizeof(reset), &rlen);
-        stream_broadcast(f->stream, reset, rlen);
-    }
-}
-
-/* A commit's changes on their way from the writer to the loop. */
-struct feed_handover {
-    struct feed *f;
-    struct store_rev_changes *changes;
-    int lost;
-};
-
-static void feed_poll(struct feed *f);
-
-static void
-feed_handover_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct feed_handover *h = arg;
-
-    (void)fd;
-    (void)what;
-    feed_merge(h->f, h->changes, 0);
-    if (h->lost)
-        feed_poll(h->f); /* the journal lost some: read them on a worker */
-    store_rev_changes_free(h->changes);
-    free(h);
-}
-
-/* Writer thread (committer_set_revocation_hook): posts the changes to the
- * loop ahead of the ops of the same batch, so that the feed holds an entry
- * before the reply of the request that made it leaves. */
-static void
-feed_revocation_hook(struct store_rev_changes *changes, int lost, void *arg)
-{
-    static const struct timeval now = {0, 0};
-    struct feed *f = arg;
-    struct feed_handover *h = calloc(1, sizeof(*h));
-
-    if (h == NULL) {
-        store_rev_changes_free(changes);
-        return; /* the heartbeat's poll finds them */
-    }
-    h->f = f;
-    h->changes = changes;
-    h->lost = lost;
-    if (event_base_once(f->env->base, -1, EV_TIMEOUT, feed_handover_cb, h, &now) == -1) {
-        store_rev_changes_free(changes);
-        free(h);
-    }
-}
-
-/* The poll: a backstop for changes no hand-over brought (the journal out of
- * memory; on a shared database, another node's), read on a worker's
- * connection, merged on the loop. One at a time. */
-struct feed_pollwork {
-    struct work work; /* first */
-    struct feed *f;
-    int64_t since, now, serial;
-    struct store_rev_changes changes;
-    int failed;
-    char err[192];
-};
-
-static int
-feed_poll_cb(const struct store_revocation *r, void *arg)
-{
-    struct store_rev_changes *c = arg;
-
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        struct store_rev_change *v = realloc(c->v, cap * sizeof(*v));
-
-        if (v == NULL)
-            return 1;
-        c->v = v;
-        c->cap = cap;
-    }
-    c->v[c->n].removed = 0;
-    c->v[c->n++].r = *r;
-    return 0;
-}
-
-static void
-feed_poll_done_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct feed_pollwork *p = arg;
-    struct feed *f = p->f;
-
-    (void)fd;
-    (void)what;
-    f->polling = 0;
-    if (p->failed)
-        log_warn("event=feed error=%s", log_quote(p->err, (char[256]){0}, 256));
-    else
-        feed_merge(f, &p->changes, p->serial);
-    free(p->changes.v);
-    free(p);
-}
-
-/* Worker thread: the serial first, then the entries: whatever commits in
- * between is in the list too (serials only grow), never missing from it. */
-static void
-feed_poll_run(struct work *w, struct worker_ctx *ctx)
-{
-    static const struct timeval now = {0, 0};
-    struct feed_pollwork *p = (struct feed_pollwork *)w;
-    const char *errstr = NULL;
-
-    p->serial = store_revocation_serial(ctx->store);
-    if (store_revocation_list(ctx->store, p->since, p->now, 0, feed_poll_cb, &p->changes,
-                              &errstr) == -1) {
-        p->failed = 1;
-        snprintf(p->err, sizeof(p->err), "%s", errstr != NULL ? errstr : "store error");
-    }
-    if (event_base_once(p->f->env->base, -1, EV_TIMEOUT, feed_poll_done_cb, p, &now) == -1) {
-        free(p->changes.v); /* the loop is gone */
-        free(p);
-    }
-}
-
-static void
-feed_poll(struct feed *f)
-{
-    struct feed_pollwork *p;
-
-    if (f->polling || f->env->workers == NULL || (p = calloc(1, sizeof(*p))) == NULL)
-        return;
-    p->work.run = feed_poll_run;
-    p->f = f;
-    p->since = f->published;
-    p->now = clock_now(f->env);
-    f->polling = 1;
-    workers_submit(f->env->workers, &p->work);
 }
 
 /* Announces the key set when its ETag differs from the last announced. */
@@ -860,7 +608,7 @@ feed_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 
     /* A backstop: changes no hand-over brought (and a key that changed on
      * the lifecycle timer) would otherwise wait. */
-    feed_poll(f);
+    feed_sync_poll(f);
     feed_keys_check(f);
     stream_broadcast(f->stream, beat, sizeof(beat) - 1);
 }
@@ -953,7 +701,7 @@ feed_new(struct sitetokend *env)
     /* The hand-over first, then the load: a commit in between is in both
      * (merged once: serials only grow). The load is the one read on the
      * loop's thread, before it serves anything. */
-    committer_set_revocation_hook(env->committer, feed_revocation_hook, f);
+    committer_set_revocation_hook(env->committer, feed_sync_hook, f);
     if (feed_list_load(f, &errstr) == -1) {
         log_warn("event=feed error=%s", log_quote(errstr, (char[256]){0}, 256));
         goto fail;
