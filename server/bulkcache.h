@@ -22,7 +22,7 @@ struct bulkcache;
 struct bulkcache_claims {
     char jti[JWT_JTI_MAX + 1];
     char sub[42]; /* a device id */
-    char jkt[48];
+    char jkt[JWK_THUMBPRINT_LEN + 1];
     char reg[9];
     char bulk[37];
     char kid[JWK_KID_MAX + 1];
