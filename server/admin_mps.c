@@ -14,6 +14,7 @@
 #include "http.h"
 #include "ids.h"
 #include "maint.h"
+#include "sitetokend.h"
 #include "stats.h"
 #include "tls.h"
 
@@ -153,6 +154,13 @@ admin_mp_rotate_key_apply(struct commit_op *op, struct commit_ctx *ctx)
     return admin_op_audit(a, ctx, "mp.rotate_key", a->id, NULL);
 }
 
+/* Loop, after the commit: cached credentials stop at once (auth.h). */
+static void
+admin_mp_changed(struct admin_op *a)
+{
+    auth_mp_changed(a->env->authcache);
+}
+
 void
 admin_mp_rotate_key(struct http_req *req)
 {
@@ -164,6 +172,7 @@ admin_mp_rotate_key(struct http_req *req)
     auth_new_key(key, a->row.mp.key_hash); /* only the hash: the key is in the reply */
     a->reply = json_pack("{s:s, s:s}", "id", a->id, "api_key", key);
     OPENSSL_cleanse(key, sizeof(key));
+    a->after = admin_mp_changed;
     admin_op_write(a, admin_mp_rotate_key_apply);
 }
 
@@ -189,5 +198,6 @@ admin_mp_remove(struct http_req *req)
     if (a == NULL)
         return;
     a->reply = json_pack("{s:s, s:b}", "id", a->id, "removed", 1);
+    a->after = admin_mp_changed;
     admin_op_write(a, admin_mp_remove_apply);
 }

@@ -5,7 +5,9 @@
  * hash; the store compares the hash in constant time. Keys are never logged;
  * the MP's name is. A malformed header is unauthenticated (401), like an
  * unknown key: a client learns nothing more from one than from the other. */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -145,4 +147,114 @@ auth_mp_presented(struct http_req *req)
     auth_challenge(req);
     http_reply_problem(req, ERRCODE_UNAUTHENTICATED, "%s", bad);
     return -1;
+}
+
+/* A direct-mapped table under one mutex, held only to copy an entry or
+ * bump the generation. */
+struct authcache_entry {
+    uint8_t hash[32];
+    struct auth_mp mp;
+    uint64_t gen;
+    int used;
+};
+
+struct authcache {
+    pthread_mutex_t mu;
+    size_t n;
+    struct authcache_entry *e; /* guarded by mu */
+    uint64_t gen;              /* guarded by mu */
+    uint64_t hits, misses;     /* guarded by mu */
+};
+
+struct authcache *
+authcache_new(size_t slots)
+{
+    struct authcache *c = calloc(1, sizeof(*c));
+
+    if (c == NULL || (c->e = calloc(slots ? slots : 1, sizeof(*c->e))) == NULL) {
+        free(c);
+        return NULL;
+    }
+    c->n = slots ? slots : 1;
+    c->gen = 1; /* an all-zero entry is never current */
+    pthread_mutex_init(&c->mu, NULL);
+    return c;
+}
+
+void
+authcache_free(struct authcache *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_destroy(&c->mu);
+    OPENSSL_cleanse(c->e, c->n * sizeof(*c->e));
+    free(c->e);
+    free(c);
+}
+
+void
+auth_mp_changed(struct authcache *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->gen++;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void
+authcache_stats(struct authcache *c, uint64_t *hits, uint64_t *misses)
+{
+    pthread_mutex_lock(&c->mu);
+    *hits = c->hits;
+    *misses = c->misses;
+    pthread_mutex_unlock(&c->mu);
+}
+
+enum errcode
+auth_mp_check_cached(struct authcache *c, const char *h, const char *cert_sha256, struct store *st,
+                     struct auth_mp *mp, const char **why)
+{
+    const char *key = NULL;
+    struct authcache_entry *e;
+    uint8_t hash[32];
+    uint64_t gen;
+    size_t len = 0, slot;
+    enum errcode code;
+    int found = 0;
+
+    if (c == NULL || (cert_sha256 != NULL && cert_sha256[0] != '\0'))
+        return auth_mp_check(h, cert_sha256, st, mp, why);
+    if (auth_bearer_parse(h, &key, &len, why) == -1)
+        return ERRCODE_UNAUTHENTICATED;
+    auth_hash_key(key, len, hash);
+    memcpy(&slot, hash, sizeof(slot));
+    e = &c->e[slot % c->n];
+    pthread_mutex_lock(&c->mu);
+    gen = c->gen; /* what a store read from now on may be cached under */
+    if (e->used && e->gen == gen && CRYPTO_memcmp(e->hash, hash, 32) == 0) {
+        *mp = e->mp;
+        found = 1;
+        c->hits++;
+    } else {
+        c->misses++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (found) {
+        OPENSSL_cleanse(hash, sizeof(hash));
+        return ERRCODE_OK;
+    }
+    code = auth_mp_check(h, NULL, st, mp, why);
+    if (code == ERRCODE_OK) {
+        pthread_mutex_lock(&c->mu);
+        if (c->gen == gen) { /* no change committed since the read began */
+            memcpy(e->hash, hash, 32);
+            e->mp = *mp;
+            e->gen = gen;
+            e->used = 1;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    OPENSSL_cleanse(hash, sizeof(hash));
+    return code;
 }

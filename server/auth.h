@@ -12,6 +12,7 @@
 
 #include "errcode.h"
 
+struct authcache;
 struct http_req;
 struct store;
 
@@ -40,6 +41,23 @@ int auth_bearer_parse(const char *h, const char **key, size_t *len, const char *
  * filled, ERRCODE_UNAUTHENTICATED or ERRCODE_UNAVAILABLE with *why. */
 enum errcode auth_mp_check(const char *authorization, const char *cert_sha256, struct store *st,
                            struct auth_mp *mp, const char **why);
+/* MP API keys that authenticated, by the key's SHA-256 (issue 14: a store
+ * read per request saved). Only successes are kept: an unknown key always
+ * goes to the store. Every entry carries the generation it was read under;
+ * auth_mp_changed starts a new one, so a removed MP or a replaced key is
+ * refused from the moment the change's reply can be sent. Any thread. */
+struct authcache *authcache_new(size_t slots);
+void authcache_free(struct authcache *c);
+/* On the loop, after an MP change (remove, rotate-key) has committed and
+ * before it is answered: no entry read before it is used again. */
+void auth_mp_changed(struct authcache *c);
+/* auth_mp_check through the cache (c NULL: straight to the store). A client
+ * certificate always goes to the store. */
+enum errcode auth_mp_check_cached(struct authcache *c, const char *authorization,
+                                  const char *cert_sha256, struct store *st, struct auth_mp *mp,
+                                  const char **why);
+/* Hits and misses so far. */
+void authcache_stats(struct authcache *c, uint64_t *hits, uint64_t *misses);
 /* The WWW-Authenticate challenge that goes with every unauthenticated answer. */
 void auth_challenge(struct http_req *req);
 /* The request gate's check of an MP route, on the loop and at no cost to a

@@ -332,6 +332,13 @@ http_dispatch_cb(struct evhttp_request *ev, void *arg)
     }
     if (c != NULL)
         memcpy(req->cert_sha256, c->cert_sha256, sizeof(req->cert_sha256));
+    if (h->draining) {
+        /* Shutting down: a keep-alive client's next request must not reach
+         * the workers or the writer, which are being stopped and freed. */
+        evhttp_add_header(evhttp_request_get_output_headers(ev), "Connection", "close");
+        http_reply_problem(req, ERRCODE_UNAVAILABLE, "%s", "the server is shutting down");
+        return;
+    }
     if (!l->admin && evhttp_request_get_connection(ev) != NULL)
         p->has_addr =
             addrlimit_addr_from(evhttp_connection_get_addr(evhttp_request_get_connection(ev)),

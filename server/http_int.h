@@ -64,6 +64,7 @@ struct http {
     int metrics_route; /* the route id of /metrics, for metrics.listen */
     char *admin_path;
     int inflight;
+    int draining; /* http_stop_accepting ran: new requests get 503, nothing reaches the threads */
     int nconns;   /* TCP connections (admin excluded), streams excluded */
     int nstreams; /* event streams open (limits.max_streams) */
     struct http_conn *conns;

@@ -269,6 +269,7 @@ fail:
 void
 http_stop_accepting(struct http *h)
 {
+    h->draining = 1;
     for (int i = 0; i < h->nlisteners; i++) {
         struct http_listener *l = &h->listeners[i];
 

@@ -19,6 +19,7 @@
 #include <event2/thread.h>
 #include <openssl/crypto.h>
 
+#include "auth.h"
 #include "bulkcache.h"
 #include "committer.h"
 #include "config.h"
@@ -605,7 +606,9 @@ main(int argc, char **argv)
         log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
         goto done;
     }
-    if ((env->bulkcache = bulkcache_new(4096)) == NULL) {
+    if ((env->bulkcache = bulkcache_new(4096)) == NULL ||
+        (env->clientcache = bulkcache_new(16384)) == NULL ||
+        (env->authcache = authcache_new(256)) == NULL) {
         log_error("event=start error=\"out of memory\"");
         goto done;
     }
@@ -669,6 +672,8 @@ done:
     http_free(env->http);
     signer_free(env->signer);
     bulkcache_free(env->bulkcache);
+    bulkcache_free(env->clientcache);
+    authcache_free(env->authcache);
     store_close(env->store);
     main_state_release(&ms, &cfg, rc != 0);
     metrics_free(env->metrics);

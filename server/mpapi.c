@@ -471,7 +471,7 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
     const struct config *cfg = env->cfg;
     const enum mpapi_kind kind = m->kind;
     struct proof_result proof;
-    struct jwt_claims presented;
+    struct bulkcache_claims presented;
     struct store_device known;
     const char *errstr = "", *token = NULL;
     char ath[JWK_THUMBPRINT_LEN + 1];
@@ -493,7 +493,10 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
                                         .skew = skew};
 
         token = body_str(m->body, "token");
-        code = jwt_verify(token, strlen(token), keys->jwks, &want, &presented, &errstr);
+        /* signature once per token (issue 14); kid, window every time, and
+         * revocation and the device in the writer */
+        code = bulkcache_verify_claims(env->clientcache, token, keys->jwks, &want, &presented,
+                                       &errstr);
         if (code != ERRCODE_OK) {
             code = commit_op_fail(&m->op, code, "token: %s", errstr);
             goto done;
@@ -509,7 +512,8 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         const struct proof_expect want = {.aud = cfg->issuer,
                                           .act = mpapi_kinds[kind].act,
                                           .ath = token != NULL ? ath : NULL,
-                                          .jkt = token != NULL ? presented.jkt : NULL,
+                                          .jkt = token != NULL && presented.jkt[0] ? presented.jkt
+                                                                                   : NULL,
                                           .now = now,
                                           .skew = skew};
         const char *p = body_str(m->body, "proof");
@@ -524,7 +528,7 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
     }
 
     if (token != NULL) {
-        if (presented.jkt == NULL || strlen(presented.jkt) != strlen(proof.jkt) ||
+        if (strlen(presented.jkt) != strlen(proof.jkt) ||
             !ids_ct_equal(presented.jkt, proof.jkt, strlen(proof.jkt))) {
             code = commit_op_fail(&m->op, ERRCODE_BINDING_MISMATCH, "%s",
                                   "the proof's key is not the key the token is bound to");
@@ -551,9 +555,9 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         snprintf(m->presented, sizeof(m->presented), "%s", presented.jti);
         snprintf(m->dev.id, sizeof(m->dev.id), "%s", presented.sub);
         snprintf(m->dev.jkt, sizeof(m->dev.jkt), "%s", presented.jkt);
-        snprintf(m->dev.reg, sizeof(m->dev.reg), "%s", presented.reg ? presented.reg : "");
+        snprintf(m->dev.reg, sizeof(m->dev.reg), "%s", presented.reg);
         snprintf(m->tok.bulk_id, sizeof(m->tok.bulk_id), "%s",
-                 kind == MPAPI_RENEW && presented.bulk ? presented.bulk : "");
+                 kind == MPAPI_RENEW ? presented.bulk : "");
         m->tok.gen = kind == MPAPI_RENEW ? presented.gen + 1 : 0;
         /* renewals link old and new; access tokens name the client token */
         snprintf(m->tok.prev_jti, sizeof(m->tok.prev_jti), "%s", presented.jti);
@@ -627,7 +631,6 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
     code = ERRCODE_OK;
 done:
     json_decref(claims);
-    jwt_claims_clear(&presented);
     proof_result_clear(&proof);
     return code;
 }
@@ -640,8 +643,8 @@ mpapi_work(struct work *w, struct worker_ctx *ctx)
     const char *why = NULL;
     enum errcode code;
 
-    code = auth_mp_check(m->authorization[0] ? m->authorization : NULL, m->cert_sha256, ctx->store,
-                         &m->mp, &why);
+    code = auth_mp_check_cached(m->env->authcache, m->authorization[0] ? m->authorization : NULL,
+                                m->cert_sha256, ctx->store, &m->mp, &why);
     if (code != ERRCODE_OK) {
         commit_op_fail(&m->op, code, "%s", why);
         goto refused;

@@ -15,6 +15,7 @@
 #include "committer.h"
 #include "feed.h"
 #include "config.h"
+#include "auth.h"
 #include "bulkcache.h"
 #include "http.h"
 #include "metrics.h"
@@ -198,6 +199,24 @@ ops_metrics(struct http_req *req)
                                "Bulk-token verifications answered from the cache.", hits);
         metrics_render_counter(buf, "sitetoken_bulkcache_misses_total",
                                "Bulk-token verifications that checked the signature.", misses);
+    }
+    if (req->env->clientcache != NULL) {
+        uint64_t hits = 0, misses = 0;
+
+        bulkcache_stats(req->env->clientcache, &hits, &misses);
+        metrics_render_counter(buf, "sitetoken_clientcache_hits_total",
+                               "Client-token verifications answered from the cache.", hits);
+        metrics_render_counter(buf, "sitetoken_clientcache_misses_total",
+                               "Client-token verifications that checked the signature.", misses);
+    }
+    if (req->env->authcache != NULL) {
+        uint64_t hits = 0, misses = 0;
+
+        authcache_stats(req->env->authcache, &hits, &misses);
+        metrics_render_counter(buf, "sitetoken_mpcache_hits_total",
+                               "MP API keys found in the cache.", hits);
+        metrics_render_counter(buf, "sitetoken_mpcache_misses_total",
+                               "MP API keys looked up in the store.", misses);
     }
     http_reply_buffer(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf);
     evbuffer_free(buf);

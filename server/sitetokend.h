@@ -15,6 +15,7 @@ struct signer;
 struct committer;
 struct workers;
 struct bulkcache;
+struct authcache;
 struct feed;
 struct ratelimit;
 struct publish;
@@ -30,6 +31,8 @@ struct sitetokend {
     struct signer *signer;
     struct workers *workers; /* CPU work and reads off the event loop */
     struct bulkcache *bulkcache;
+    struct bulkcache *clientcache; /* verified client tokens (renew, access) */
+    struct authcache *authcache;   /* MP API keys by hash (auth.c) */
     struct metrics *metrics;
     struct http *http;
     struct feed *feed;           /* revocation feed and event stream subscribers (main loop) */

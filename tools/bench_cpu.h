@@ -26,4 +26,9 @@ const char *bench_cpu_role_name(enum bench_cpu_role r);
  * readable. Threads that exited between snapshots are not counted. */
 void bench_cpu_snapshot(long pid, struct bench_cpu *c);
 
+/* User + system seconds of this process, and of process pid (-1 when it
+ * cannot be read), for the CPU shares every scenario reports. */
+double bench_cpu_self(void);
+double bench_cpu_of(long pid);
+
 #endif

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "b64url.h"
+#include "bench_cpu.h"
 #include "bench_gateway.h"
 #include "bench_gwfloor.h"
 #include "bench_work.h"
@@ -78,39 +79,6 @@ gwb_now_ns(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double
-gwb_cpu_self(void)
-{
-    struct rusage ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* utime + stime of pid in seconds, or -1. */
-static double
-gwb_cpu_of(long pid)
-{
-    char path[64], buf[1024], *p;
-    unsigned long long ut, st;
-    FILE *f;
-    size_t n;
-
-    if (pid <= 0)
-        return -1;
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    if ((f = fopen(path, "r")) == NULL)
-        return -1;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    if ((p = strrchr(buf, ')')) == NULL ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* The gateway's URL: plain http, no path. 0/-1 with *errstr. */
@@ -583,8 +551,8 @@ gwb_measure_cb(evutil_socket_t fd, short what, void *arg)
     struct gwb_run *run = arg;
 
     run->t_measure = gwb_now_ns();
-    run->cpu0 = gwb_cpu_self();
-    run->gcpu0 = gwb_cpu_of(run->o->gw_pid);
+    run->cpu0 = bench_cpu_self();
+    run->gcpu0 = bench_cpu_of(run->o->gw_pid);
 }
 
 static int
@@ -648,8 +616,8 @@ gwb_load(const struct bench_gw_opts *o, const struct gwb_target *gt, const struc
         if (run.conns[i].bev != NULL)
             gwb_conn_next(&run.conns[i]);
     event_base_dispatch(run.base);
-    *cpu = run.t_measure != 0 ? gwb_cpu_self() - run.cpu0 : 0;
-    *gcpu = run.t_measure != 0 && run.gcpu0 >= 0 ? gwb_cpu_of(o->gw_pid) - run.gcpu0 : -1;
+    *cpu = run.t_measure != 0 ? bench_cpu_self() - run.cpu0 : 0;
+    *gcpu = run.t_measure != 0 && run.gcpu0 >= 0 ? bench_cpu_of(o->gw_pid) - run.gcpu0 : -1;
     r->elapsed = run.t_last > run.t_measure && run.t_measure != 0
                      ? (double)(run.t_last - run.t_measure) / 1e9
                      : 0;

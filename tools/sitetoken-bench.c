@@ -264,40 +264,6 @@ bench_prepare(struct bench *b, int need_bulk)
     return 0;
 }
 
-static double
-bench_cpu_self(void)
-{
-    struct rusage ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* utime + stime of pid in seconds, or -1. */
-static double
-bench_cpu_of(long pid)
-{
-    char path[64], buf[1024], *p;
-    unsigned long long ut, st;
-    FILE *f;
-    size_t n;
-
-    if (pid <= 0)
-        return -1;
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    if ((f = fopen(path, "r")) == NULL)
-        return -1;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* Fields after the command's closing parenthesis: 3 state ... 14 utime 15 stime. */
-    if ((p = strrchr(buf, ')')) == NULL ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 /* How many requests to make ahead for a run with unique proofs. */
 static size_t
 bench_plan(struct bench *b)

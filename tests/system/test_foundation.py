@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import stat
 import subprocess
+import time
 
 import pytest
 import requests
@@ -213,6 +214,49 @@ def test_sigterm_and_sigint_exit_zero(start_server, tmp_path):
         assert s.stop(sig) == 0
         assert "event=stopped" in s.log()
         assert not (tmp_path / "var" / "admin.sock").exists()
+
+
+def test_sigterm_with_keepalive_clients_still_sending(start_server):
+    """A keep-alive client that keeps sending MP requests while the server
+    shuts down gets answers (or a closed connection), never a crash: once the
+    listeners close, new requests are answered 503 unavailable on the loop and
+    never reach the workers being stopped (a use-after-free under ASan
+    before). The server exits 0."""
+    import http.client
+    import threading
+
+    s = start_server(basic_config(level="info"))
+    host, port = s.base.split("//")[1].split(":")
+    seen, stop = [], threading.Event()
+
+    def hammer():
+        c = http.client.HTTPConnection(host, int(port), timeout=5)
+        try:
+            while not stop.is_set():
+                c.request("POST", "/v1/introspect", body=b'{"token": "x"}',
+                          headers={"Authorization": "Bearer stmp_" + "A" * 43,
+                                   "Content-Type": "application/json"})
+                r = c.getresponse()
+                body = r.read()
+                seen.append((r.status, json.loads(body).get("code") if body else None))
+        except (OSError, http.client.HTTPException, ValueError):
+            pass
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 20
+    while len(seen) < 20 and time.monotonic() < deadline and any(t.is_alive() for t in threads):
+        time.sleep(0.01)  # a poll of the list the clients fill, not a wait for an event
+    assert len(seen) >= 20, (seen, s.log())
+    assert s.stop(signal.SIGTERM) == 0, s.log()
+    stop.set()
+    for t in threads:
+        t.join(10)
+    assert seen and {c for _, c in seen} <= {"unauthenticated", "rate_limited", "unavailable"}, seen
+    assert all(st in (401, 429, 503) for st, _ in seen), seen
 
 
 def test_second_server_on_same_socket_refused(server, tmp_path):
