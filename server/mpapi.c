@@ -93,7 +93,8 @@ struct mpapi_op {
     uint8_t bulk_hash[32];
     char presented[65]; /* renew/access: jti of the client token presented */
     char *token;        /* the signed token; freed in mpapi_done */
-    int superseded;     /* renew: members of the earlier branch revoked */
+    int superseded;     /* renew, retried exchange: members of the earlier branch revoked */
+    int retry;          /* exchange: a retried first exchange (no use taken) */
     enum errcode early; /* a refusal decided on the worker, audited by the writer */
 };
 
@@ -114,6 +115,8 @@ mpapi_audit(struct mpapi_op *m, struct commit_ctx *ctx, const char *action, cons
         json_object_set_new(d, "family", json_string(m->tok.family));
     if (m->superseded > 0)
         json_object_set_new(d, "superseded", json_integer(m->superseded));
+    if (m->retry)
+        json_object_set_new(d, "retry", json_true());
     if (code != NULL) {
         json_object_set_new(d, "code", json_string(code));
         json_object_del(d, "jti"); /* never issued */
@@ -133,6 +136,24 @@ mpapi_superseded_cb(const struct store_token_revoked *r, void *arg)
                                 STORE_REASON_SUPERSEDED, NULL, &errstr) == -1;
 }
 
+/* Writer thread: is this exchange a retry of the device's first one? The
+ * same key (so the same device) enrolled with the same bulk token no longer
+ * ago than tokens.exchange_retry_window. 1 yes, 0 no, -1 store error. */
+static int
+mpapi_exchange_retry(struct mpapi_op *m, struct store *st, int64_t now, const char **errstr)
+{
+    int64_t window = m->env->cfg->exchange_retry_window_ms / 1000;
+    struct store_device cur;
+    int rc;
+
+    if (window <= 0)
+        return 0;
+    if ((rc = store_device_by_jkt(st, m->dev.jkt, &cur, errstr)) != 0)
+        return rc == 1 ? 0 : -1;
+    return !cur.blocked && strcmp(cur.bulk_id, m->dev.bulk_id) == 0 &&
+           strcmp(cur.id, m->dev.id) == 0 && now - cur.created_at <= window;
+}
+
 /* Writer thread: everything that must be decided against committed state. */
 static enum errcode
 mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
@@ -147,6 +168,7 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
     int rc;
 
     m->superseded = 0;
+    m->retry = 0;
     switch (replay_check(ctx->replay, m->mp.id, m->proof_jti, strlen(m->proof_jti), ctx->now_ms)) {
     case REPLAY_FRESH:
         break;
@@ -168,11 +190,27 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
 
     switch (m->kind) {
     case MPAPI_EXCHANGE:
-        code = mpapi_bulk_refusal[store_bulk_use(st, m->dev.bulk_id, m->bulk_hash, now, &errstr)];
+        /* A first exchange retried with the same key: no use, and the first
+         * try's token is superseded (DESIGN.md, token families). */
+        if ((rc = mpapi_exchange_retry(m, st, now, &errstr)) == -1)
+            return commit_op_store_fail(op, errstr);
+        m->retry = rc == 1;
+        code = mpapi_bulk_refusal[m->retry ? store_bulk_retry(st, m->dev.bulk_id, m->bulk_hash, now,
+                                                              &errstr)
+                                           : store_bulk_use(st, m->dev.bulk_id, m->bulk_hash, now,
+                                                            &errstr)];
         if (code == ERRCODE_UNAVAILABLE)
             return commit_op_store_fail(op, errstr);
         if (code != ERRCODE_OK)
             return commit_op_fail(op, code, "bulk token %s refused", m->dev.bulk_id);
+        if (m->retry) {
+            rc = store_token_supersede_enrolment(st, m->dev.id, m->dev.bulk_id, now,
+                                                 now - m->env->cfg->clock_skew_ms / 1000,
+                                                 mpapi_superseded_cb, ctx, &errstr);
+            if (rc == -1)
+                return commit_op_store_fail(op, errstr);
+            m->superseded = rc;
+        }
         /* FALLTHROUGH */
     case MPAPI_REGISTER:
         rc = store_device_by_jkt(st, m->dev.jkt, &cur, &errstr);

@@ -105,9 +105,11 @@ bulk_facts_from_row(sqlite3_stmt *stmt, void *row)
     return 0;
 }
 
-enum store_bulk_use
-store_bulk_use(struct store *st, const char *id, const uint8_t hash[32], int64_t now,
-               const char **errstr)
+/* The facts of one exchange, in store_bulk_use's order; take_use 0 stops
+ * before the cap (a retried first exchange takes none). */
+static enum store_bulk_use
+bulk_admit(struct store *st, const char *id, const uint8_t hash[32], int64_t now, int take_use,
+           const char **errstr)
 {
     sqlite3_stmt *stmt;
     struct bulk_facts f;
@@ -135,6 +137,8 @@ store_bulk_use(struct store *st, const char *id, const uint8_t hash[32], int64_t
         return STORE_BULK_NOT_YET;
     if (now >= f.expires_at)
         return STORE_BULK_EXPIRED;
+    if (!take_use)
+        return STORE_BULK_USED;
     if (f.max_uses > 0 && f.uses >= f.max_uses)
         return STORE_BULK_EXHAUSTED;
 
@@ -151,6 +155,20 @@ store_bulk_use(struct store *st, const char *id, const uint8_t hash[32], int64_t
     if ((n = store_changes(st, stmt, "use bulk token", errstr)) == -1)
         return STORE_BULK_ERROR;
     return n == 1 ? STORE_BULK_USED : STORE_BULK_EXHAUSTED;
+}
+
+enum store_bulk_use
+store_bulk_use(struct store *st, const char *id, const uint8_t hash[32], int64_t now,
+               const char **errstr)
+{
+    return bulk_admit(st, id, hash, now, 1, errstr);
+}
+
+enum store_bulk_use
+store_bulk_retry(struct store *st, const char *id, const uint8_t hash[32], int64_t now,
+                 const char **errstr)
+{
+    return bulk_admit(st, id, hash, now, 0, errstr);
 }
 
 int

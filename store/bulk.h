@@ -46,6 +46,11 @@ enum store_bulk_use {
  * *errstr is set only for STORE_BULK_ERROR. */
 enum store_bulk_use store_bulk_use(struct store *st, const char *id, const uint8_t hash[32],
                                    int64_t now, const char **errstr);
+/* A retried first exchange (the same device key within the retry window):
+ * the same facts as store_bulk_use except the cap, and no use is taken
+ * (STORE_BULK_USED = admitted). */
+enum store_bulk_use store_bulk_retry(struct store *st, const char *id, const uint8_t hash[32],
+                                     int64_t now, const char **errstr);
 /* 0 ok, 1 no such id, -1 error. */
 int store_bulk_set_blocked(struct store *st, const char *id, int blocked, const char **errstr);
 /* Newest first: by created_at descending, and among equal created_at the

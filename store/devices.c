@@ -372,6 +372,33 @@ store_token_supersede(struct store *st, const char *jti, int64_t now, int64_t li
 }
 
 int
+store_token_supersede_enrolment(struct store *st, const char *device_id, const char *bulk_id,
+                                int64_t now, int64_t live_after,
+                                int (*cb)(const struct store_token_revoked *r, void *arg),
+                                void *arg, const char **errstr)
+{
+    sqlite3_stmt *stmt;
+
+    /* The families the device's earlier exchanges of bulk_id started (their
+     * first token: gen 0, no prev_jti; found by tokens_device), each revoked
+     * whole by tokens_family. */
+    if ((stmt = store_stmt(st, STMT_TOKEN_SUPERSEDE_ENROLMENT,
+                           "UPDATE tokens SET revoked_at = ?3,"
+                           " revoke_reason = '" STORE_REASON_SUPERSEDED "'"
+                           " WHERE family IN (SELECT jti FROM tokens WHERE device_id = ?1"
+                           "  AND bulk_id = ?2 AND kind = 'client' AND prev_jti IS NULL)"
+                           " AND expires_at > ?4 AND revoked_at IS NULL"
+                           " RETURNING jti, expires_at",
+                           errstr)) == NULL)
+        return -1;
+    sqlite3_bind_text(stmt, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, bulk_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, now);
+    sqlite3_bind_int64(stmt, 4, live_after);
+    return token_revoked_rows(st, stmt, "supersede enrolment", cb, arg, errstr);
+}
+
+int
 store_token_revoke_family(struct store *st, const char *family, int64_t now, int64_t live_after,
                           const char *reason,
                           int (*cb)(const struct store_token_revoked *r, void *arg), void *arg,

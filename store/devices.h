@@ -93,6 +93,14 @@ int store_token_revoke(struct store *st, const char *jti, int64_t now, const cha
 int store_token_supersede(struct store *st, const char *jti, int64_t now, int64_t live_after,
                           int (*cb)(const struct store_token_revoked *r, void *arg), void *arg,
                           const char **errstr);
+/* A first exchange retried (same device key, same bulk token): revokes,
+ * with reason "superseded", every live member of the families that the
+ * device's earlier exchanges of bulk_id started; cb as above. Returns how
+ * many were revoked, or -1. */
+int store_token_supersede_enrolment(struct store *st, const char *device_id, const char *bulk_id,
+                                    int64_t now, int64_t live_after,
+                                    int (*cb)(const struct store_token_revoked *r, void *arg),
+                                    void *arg, const char **errstr);
 /* Revokes every live member of family (expires_at > live_after, not yet
  * revoked) with reason (NULL = ""), in one indexed UPDATE; cb as above.
  * Returns how many were revoked, or -1. */
