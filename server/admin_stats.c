@@ -12,6 +12,7 @@
 #include "devices.h"
 #include "feed.h"
 #include "http.h"
+#include "keys.h"
 #include "ids.h"
 #include "metrics.h"
 #include "revocations.h"
@@ -327,7 +328,7 @@ admin_stats_audit_recent(struct http_req *req)
 void
 admin_stats_impact(struct http_req *req)
 {
-    static const char *const kinds[] = {"bulk_id", "device_id", "jti", "mp_id"};
+    static const char *const kinds[] = {"bulk_id", "device_id", "jti", "mp_id", "kid"};
     struct sitetokend *env = req->env;
     const char *id = NULL, *kind = NULL, *errstr = NULL, *effect;
     int64_t devices = 0, tokens = 0, now = clock_now(env);
@@ -341,7 +342,7 @@ admin_stats_impact(struct http_req *req)
         }
     if (given != 1 || id == NULL || *id == '\0' || strlen(id) > 64) {
         http_reply_problem(req, ERRCODE_INVALID_REQUEST,
-                           "exactly one of bulk_id, device_id, jti, mp_id is required");
+                           "exactly one of bulk_id, device_id, jti, mp_id, kid is required");
         return;
     }
     if (strcmp(kind, "bulk_id") == 0) {
@@ -360,6 +361,10 @@ admin_stats_impact(struct http_req *req)
         rc = store_impact_token(env->store, id, now, &tokens, &errstr);
         devices = tokens > 0 ? 1 : 0;
         effect = "the token and every live member of its family are revoked";
+    } else if (strcmp(kind, "kid") == 0) {
+        rc = store_key_impact(env->store, id, now, &devices, &tokens, &errstr);
+        effect = "the key leaves the JWKS: every token it signed is refused (token_revoked); "
+                 "taint it first and let its devices renew";
     } else {
         rc = store_impact_mp(env->store, id, &devices, &errstr);
         effect = "the MP's key stops working at once; the devices it registered keep their tokens";

@@ -403,6 +403,29 @@ mpapi_finish(struct mpapi_op *m, enum errcode code)
         mpapi_done(&m->op); /* only when the loop is gone */
 }
 
+/* jwt_verify against the published keys; a token that only a revoked key
+ * verifies is told token_revoked (its key was pulled after a leak), not
+ * unknown_key. */
+static enum errcode
+mpapi_verify(const char *token, const struct signer_keys *keys, const struct jwt_expect *want,
+             struct jwt_claims *c, const char **errstr)
+{
+    enum errcode code = jwt_verify(token, strlen(token), keys->jwks, want, c, errstr);
+    struct jwt_claims r;
+    const char *e = NULL;
+
+    if (code != ERRCODE_UNKNOWN_KEY || keys->revoked == NULL)
+        return code;
+    memset(&r, 0, sizeof(r));
+    if (jwt_verify(token, strlen(token), keys->revoked, want, &r, &e) != ERRCODE_UNKNOWN_KEY &&
+        r.kid != NULL) {
+        *errstr = "signed by a revoked key";
+        code = ERRCODE_TOKEN_REVOKED;
+    }
+    jwt_claims_clear(&r);
+    return code;
+}
+
 /* Worker half of introspection: signature and claims, then the store's word
  * on the token and its device. */
 static enum errcode
@@ -428,7 +451,7 @@ mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_
                                         .skew = cfg->clock_skew_ms / 1000};
 
         jwt_claims_clear(&c);
-        code = jwt_verify(token, strlen(token), keys->jwks, &want, &c, &errstr);
+        code = mpapi_verify(token, keys, &want, &c, &errstr);
         if (code != ERRCODE_WRONG_TOKEN_TYPE)
             break;
     }
@@ -487,7 +510,7 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
                                         .skew = skew};
 
         token = body_str(m->body, "token");
-        code = jwt_verify(token, strlen(token), keys->jwks, &want, &presented, &errstr);
+        code = mpapi_verify(token, keys, &want, &presented, &errstr);
         if (code != ERRCODE_OK) {
             code = commit_op_fail(&m->op, code, "token: %s", errstr);
             goto done;
@@ -524,7 +547,9 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
                                   "the proof's key is not the key the token is bound to");
             goto done;
         }
-        if (kind == MPAPI_RENEW && now - presented.iat < cfg->renew_after_ms / 1000) {
+        /* a token signed by a tainted key may be renewed at once */
+        if (kind == MPAPI_RENEW && now - presented.iat < cfg->renew_after_ms / 1000 &&
+            !signer_kid_tainted(env->signer, presented.kid)) {
             char when[TIMEFMT_LEN + 1];
             struct store_token row;
 

@@ -177,6 +177,16 @@ static const struct store_migration {
             "CREATE INDEX IF NOT EXISTS audit_action_seq ON audit(action, seq);"
             "CREATE INDEX IF NOT EXISTS audit_subject_seq ON audit(subject, seq);",
     },
+    {
+        .version = 9,
+        .name = "key taint and revoke",
+        /* A tainted key (suspected leak) still verifies but never signs; a
+         * revoked one is no longer published and its row stays (status
+         * retired) only so introspection can say token_revoked until the
+         * lifecycle removes it. Portable: two nullable columns. */
+        .sql = "ALTER TABLE keys ADD COLUMN tainted_at INTEGER;"
+               "ALTER TABLE keys ADD COLUMN revoked_at INTEGER;",
+    },
 };
 
 #define STORE_NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

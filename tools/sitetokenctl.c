@@ -336,6 +336,8 @@ ctl_mp_list(struct ctl *ctl, int argc, char **argv)
     return ctl_do(ctl, "GET", "/v1/admin/mps", NULL, ctl_show_mp_list);
 }
 
+static int ctl_dry_run(struct ctl *ctl, const char *key, const char *id);
+
 static void
 ctl_show_removed(const json_t *doc)
 {
@@ -345,10 +347,13 @@ ctl_show_removed(const json_t *doc)
 static int
 ctl_mp_remove(struct ctl *ctl, int argc, char **argv)
 {
+    struct ctl_opt opts[] = {{.name = "dry-run", .flag = 1}};
     char path[256], *id;
 
-    if (ctl_parse_opts(argc, argv, NULL, 0, &id, 1) == -1 || strlen(id) > 64)
+    if (ctl_parse_opts(argc, argv, opts, 1, &id, 1) == -1 || strlen(id) > 64)
         return 2;
+    if (opts[0].value != NULL)
+        return ctl_dry_run(ctl, "mp_id", id);
     snprintf(path, sizeof(path), "/v1/admin/mps/%s", id);
     return ctl_do(ctl, "DELETE", path, NULL, ctl_show_removed);
 }
@@ -389,6 +394,46 @@ ctl_key_rotate(struct ctl *ctl, int argc, char **argv)
         return 2;
     return ctl_do(ctl, "POST", "/v1/admin/keys/rotate",
                   json_pack("{s:b}", "now", opts[0].value != NULL), ctl_show_keys);
+}
+
+/* key taint KID, key revoke KID [--dry-run]: the answer is the key list,
+ * what changed, and how many devices and live tokens the key signed for. */
+static void
+ctl_show_key_change(const json_t *doc)
+{
+    ctl_show_keys(doc);
+    printf("key %s signed live tokens: %lld device(s), %lld token(s)\n",
+           json_string_value(json_object_get(doc, "kid")),
+           (long long)json_integer_value(json_object_get(doc, "devices")),
+           (long long)json_integer_value(json_object_get(doc, "live_tokens")));
+}
+
+static int
+ctl_key_change(struct ctl *ctl, int argc, char **argv, const char *verb)
+{
+    struct ctl_opt opts[] = {{.name = "dry-run", .flag = 1}};
+    char path[256], *id;
+
+    if (ctl_parse_opts(argc, argv, opts, 1, &id, 1) == -1 || strlen(id) > 64 ||
+        strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+            strlen(id))
+        return 2;
+    if (opts[0].value != NULL)
+        return ctl_dry_run(ctl, "kid", id);
+    snprintf(path, sizeof(path), "/v1/admin/keys/%s/%s", id, verb);
+    return ctl_do(ctl, "POST", path, NULL, ctl_show_key_change);
+}
+
+static int
+ctl_key_taint(struct ctl *ctl, int argc, char **argv)
+{
+    return ctl_key_change(ctl, argc, argv, "taint");
+}
+
+static int
+ctl_key_revoke(struct ctl *ctl, int argc, char **argv)
+{
+    return ctl_key_change(ctl, argc, argv, "revoke");
 }
 
 /* Percent-encodes s for a path segment or a query value. */
@@ -528,7 +573,50 @@ ctl_show_changed(const json_t *doc)
     printf("\n");
 }
 
-/* POST base/ID/verb with an optional --reason. */
+/* --dry-run: what the change would affect, from GET /v1/admin/impact (the
+ * console's numbers), and nothing changed. */
+static void
+ctl_show_impact(const json_t *doc)
+{
+    printf("dry run: nothing changed\nwould affect %lld device(s), %lld live token(s)\n%s\n",
+           (long long)json_integer_value(json_object_get(doc, "devices")),
+           (long long)json_integer_value(json_object_get(doc, "live_tokens")),
+           json_string_value(json_object_get(doc, "effect")));
+}
+
+static int
+ctl_dry_run(struct ctl *ctl, const char *key, const char *id)
+{
+    char q[300] = "", path[400];
+
+    ctl_query_add(q, sizeof(q), key, id);
+    snprintf(path, sizeof(path), "/v1/admin/impact?%s", q);
+    return ctl_do(ctl, "GET", path, NULL, ctl_show_impact);
+}
+
+/* POST base/ID/verb with an optional --reason and, where impact_key names
+ * the impact query, --dry-run. */
+static int
+ctl_change_dry(struct ctl *ctl, int argc, char **argv, const char *base, const char *verb,
+               int takes_reason, const char *impact_key)
+{
+    struct ctl_opt opts[] = {{.name = "dry-run", .flag = 1}, {.name = "reason"}};
+    char path[512], enc[300], *id;
+    json_t *body = NULL;
+
+    if (ctl_parse_opts(argc, argv, opts, impact_key != NULL ? 1 + (takes_reason != 0) : 0, &id,
+                       1) == -1 ||
+        strlen(id) > 64)
+        return 2;
+    if (opts[0].value != NULL)
+        return ctl_dry_run(ctl, impact_key, id);
+    ctl_urlenc(id, enc, sizeof(enc));
+    snprintf(path, sizeof(path), "%s/%s/%s", base, enc, verb);
+    if (opts[1].value != NULL)
+        body = json_pack("{s:s}", "reason", opts[1].value);
+    return ctl_do(ctl, "POST", path, body, ctl_show_changed);
+}
+
 static int
 ctl_change(struct ctl *ctl, int argc, char **argv, const char *base, const char *verb,
            int takes_reason)
@@ -549,7 +637,7 @@ ctl_change(struct ctl *ctl, int argc, char **argv, const char *base, const char 
 static int
 ctl_bulk_block(struct ctl *ctl, int argc, char **argv)
 {
-    return ctl_change(ctl, argc, argv, "/v1/admin/bulk-tokens", "block", 1);
+    return ctl_change_dry(ctl, argc, argv, "/v1/admin/bulk-tokens", "block", 1, "bulk_id");
 }
 
 static int
@@ -639,7 +727,7 @@ ctl_device_show(struct ctl *ctl, int argc, char **argv)
 static int
 ctl_device_block(struct ctl *ctl, int argc, char **argv)
 {
-    return ctl_change(ctl, argc, argv, "/v1/admin/devices", "block", 1);
+    return ctl_change_dry(ctl, argc, argv, "/v1/admin/devices", "block", 1, "device_id");
 }
 
 static int
@@ -673,7 +761,7 @@ ctl_token_list(struct ctl *ctl, int argc, char **argv)
 static int
 ctl_token_revoke(struct ctl *ctl, int argc, char **argv)
 {
-    return ctl_change(ctl, argc, argv, "/v1/admin/tokens", "revoke", 1);
+    return ctl_change_dry(ctl, argc, argv, "/v1/admin/tokens", "revoke", 1, "jti");
 }
 
 static void
@@ -785,13 +873,13 @@ static int
 ctl_impact(struct ctl *ctl, int argc, char **argv)
 {
     struct ctl_opt opts[] = {
-        {.name = "bulk"}, {.name = "device"}, {.name = "token"}, {.name = "mp"}};
-    static const char *const keys[] = {"bulk_id", "device_id", "jti", "mp_id"};
+        {.name = "bulk"}, {.name = "device"}, {.name = "token"}, {.name = "mp"}, {.name = "key"}};
+    static const char *const keys[] = {"bulk_id", "device_id", "jti", "mp_id", "kid"};
     char q[400] = "", path[512];
 
-    if (ctl_parse_opts(argc, argv, opts, 4, NULL, 0) == -1)
+    if (ctl_parse_opts(argc, argv, opts, 5, NULL, 0) == -1)
         return 2;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (opts[i].value != NULL && strlen(opts[i].value) <= 64)
             ctl_query_add(q, sizeof(q), keys[i], opts[i].value);
     snprintf(path, sizeof(path), "/v1/admin/impact?%s", q);
@@ -812,24 +900,32 @@ static const struct ctl_command ctl_commands[] = {
     {.name = "bulk list",
      .usage = "bulk list [--after ID] [--limit N] [--all]",
      .run = ctl_bulk_list},
-    {.name = "bulk block", .usage = "bulk block ID [--reason TEXT]", .run = ctl_bulk_block},
+    {.name = "bulk block",
+     .usage = "bulk block ID [--reason TEXT] [--dry-run]",
+     .run = ctl_bulk_block},
     {.name = "bulk unblock", .usage = "bulk unblock ID", .run = ctl_bulk_unblock},
     {.name = "device list",
      .usage = "device list [--status active|blocked] [--name PREFIX] [--after ID] [--limit N] "
               "[--all]",
      .run = ctl_device_list},
     {.name = "device show", .usage = "device show ID", .run = ctl_device_show},
-    {.name = "device block", .usage = "device block ID [--reason TEXT]", .run = ctl_device_block},
+    {.name = "device block",
+     .usage = "device block ID [--reason TEXT] [--dry-run]",
+     .run = ctl_device_block},
     {.name = "device unblock", .usage = "device unblock ID", .run = ctl_device_unblock},
     {.name = "token list",
      .usage = "token list [--device ID] [--after JTI] [--limit N] [--all]",
      .run = ctl_token_list},
-    {.name = "token revoke", .usage = "token revoke JTI [--reason TEXT]", .run = ctl_token_revoke},
+    {.name = "token revoke",
+     .usage = "token revoke JTI [--reason TEXT] [--dry-run]",
+     .run = ctl_token_revoke},
     {.name = "mp add", .usage = "mp add NAME [--cert FILE]", .run = ctl_mp_add},
     {.name = "mp list", .usage = "mp list", .run = ctl_mp_list},
-    {.name = "mp remove", .usage = "mp remove ID", .run = ctl_mp_remove},
+    {.name = "mp remove", .usage = "mp remove ID [--dry-run]", .run = ctl_mp_remove},
     {.name = "key list", .usage = "key list", .run = ctl_key_list},
     {.name = "key rotate", .usage = "key rotate [--now]", .run = ctl_key_rotate},
+    {.name = "key taint", .usage = "key taint KID [--dry-run]", .run = ctl_key_taint},
+    {.name = "key revoke", .usage = "key revoke KID [--dry-run]", .run = ctl_key_revoke},
     /* "audit verify" and "audit recent" before "audit": the first match wins */
     {.name = "audit recent",
      .usage = "audit recent [--action A] [--subject S] [--actor X] [--before SEQ] [--limit N]",
@@ -841,7 +937,7 @@ static const struct ctl_command ctl_commands[] = {
      .usage = "device search PREFIX [--by name|hardware_id|id] [--after ID] [--limit N] [--all]",
      .run = ctl_device_search},
     {.name = "impact",
-     .usage = "impact --bulk ID | --device ID | --token JTI | --mp ID",
+     .usage = "impact --bulk ID | --device ID | --token JTI | --mp ID | --key KID",
      .run = ctl_impact},
     {.name = "ui", .usage = "ui [--port N] [--session-idle SECONDS]", .run = ctl_ui},
 };

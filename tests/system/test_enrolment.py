@@ -119,3 +119,43 @@ def test_retry_window_zero_turns_it_off(start_server):
     r = mp.exchange(d, bulk["token"])
     assert r.status_code == 403 and code_of(r) == "bulk_token_exhausted", r.text
     clean_exit(server)
+
+
+# Blast radius before the blow ---------------------------------------------
+
+
+def test_dry_run_changes_nothing(server, mp):
+    """--dry-run prints the impact numbers (GET /v1/admin/impact) and changes
+    nothing; the real command then does what it said."""
+    bulk = bulk_new(server, "--max-uses", "5")
+    devices = [Device() for _ in range(3)]
+    for d in devices:
+        assert mp.exchange(d, bulk["token"]).status_code == 201
+    dev_id = mp.introspect(devices[0].token).json()["device_id"]
+    jti = mp.introspect(devices[0].token).json()["token_id"]
+    mp_id = server.ctl("mp", "list", json_out=True, check=0).doc["items"][0]["id"]
+
+    cases = [
+        (("bulk", "block", bulk["id"]), 3, 3),
+        (("device", "block", dev_id), 1, 1),
+        (("token", "revoke", jti), 1, 1),
+        (("mp", "remove", mp_id), 3, 0),
+    ]
+    for argv, devs, toks in cases:
+        doc = server.ctl(*argv, "--dry-run", json_out=True, check=0).doc
+        assert (doc["devices"], doc["live_tokens"]) == (devs, toks), (argv, doc)
+        out = server.ctl(*argv, "--dry-run", check=0).stdout
+        assert out.startswith("dry run: nothing changed\n"), out
+        assert "would affect %d device(s), %d live token(s)" % (devs, toks) in out, out
+    # nothing changed: every token is live, the bulk token and the MP work
+    for d in devices:
+        assert mp.introspect(d.token).json()["active"] is True
+    assert [b["status"] for b in server.ctl("bulk", "list", json_out=True, check=0).doc["items"]] == ["active"]
+    assert mp.exchange(Device(), bulk["token"]).status_code == 201
+    # a dry run of an unknown id or a bad one: zero, or the route's refusal
+    doc = server.ctl("device", "block", "GUID:nope", "--dry-run", check=1)
+    assert doc.stderr.startswith("invalid_request:"), doc.stderr
+    # and the real command does it
+    server.ctl("device", "block", dev_id, check=0)
+    assert mp.introspect(devices[0].token).json()["reason"] == "device_blocked"
+    clean_exit(server)

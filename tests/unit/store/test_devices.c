@@ -541,6 +541,8 @@ test_family_migration(void **state)
                                 "DROP INDEX tokens_family; DROP INDEX tokens_prev;"
                                 "DROP INDEX tokens_kid; DROP TABLE proof_jtis;"
                                 "ALTER TABLE tokens DROP COLUMN family;"
+                                "ALTER TABLE keys DROP COLUMN tainted_at;"
+                                "ALTER TABLE keys DROP COLUMN revoked_at;"
                                 "DELETE FROM schema_migrations WHERE version >= 3;",
                                 &err),
                      0);
