@@ -15,6 +15,7 @@
 #include "http.h"
 #include "ids.h"
 #include "jwt.h"
+#include "labels.h"
 #include "sitetokend.h"
 #include "timefmt.h"
 
@@ -33,12 +34,15 @@ admin_bulk_status(const struct store_bulk *b, int64_t now)
 static json_t *
 admin_bulk_json(const struct store_bulk *b, int64_t now)
 {
-    return json_pack("{s:s, s:o, s:o, s:o, s:s, s:I, s:o, s:o, s:s, s:s}", "id", b->id,
+    json_t *labels = labels_parse(b->labels);
+
+    return json_pack("{s:s, s:o, s:o, s:o, s:s, s:I, s:o, s:o, s:s, s:s, s:o}", "id", b->id,
                      "created_at", admin_time(b->created_at), "not_before",
                      admin_time(b->not_before), "expires_at", admin_time(b->expires_at), "status",
                      admin_bulk_status(b, now), "uses", (json_int_t)b->uses, "max_uses",
                      b->max_uses > 0 ? json_integer(b->max_uses) : json_null(), "last_used_at",
-                     admin_time(b->last_used_at), "note", b->note, "created_by", b->created_by);
+                     admin_time(b->last_used_at), "note", b->note, "created_by", b->created_by,
+                     "labels", labels != NULL ? labels : json_object());
 }
 
 /* Create ------------------------------------------------------------------ */
@@ -53,9 +57,10 @@ admin_bulk_create_apply(struct commit_op *op, struct commit_ctx *ctx)
     if (store_bulk_insert(ctx->store, b, &errstr) == -1)
         return commit_op_store_fail(op, errstr);
     return admin_op_audit(a, ctx, "bulk.create", b->id,
-                          json_pack("{s:I, s:I, s:I, s:s}", "not_before", (json_int_t)b->not_before,
-                                    "expires_at", (json_int_t)b->expires_at, "max_uses",
-                                    (json_int_t)b->max_uses, "note", b->note));
+                          json_pack("{s:I, s:I, s:I, s:s, s:s}", "not_before",
+                                    (json_int_t)b->not_before, "expires_at",
+                                    (json_int_t)b->expires_at, "max_uses", (json_int_t)b->max_uses,
+                                    "note", b->note, "labels", b->labels));
 }
 
 void
@@ -89,6 +94,7 @@ admin_bulk_create(struct http_req *req)
     snprintf(b->note, sizeof(b->note), "%s",
              body_str(req->body, "note") != NULL ? body_str(req->body, "note") : "");
     snprintf(b->created_by, sizeof(b->created_by), "%s", req->actor);
+    labels_canon(json_object_get(req->body, "labels"), b->labels); /* checked by the gate */
     /* aud = the issuer: only this authority accepts a bulk token (DESIGN.md) */
     claims = jwt_claims_new(&(const struct jwt_mint){.kind = JWT_KIND_BULK,
                                                      .iss = cfg->issuer,
@@ -109,9 +115,12 @@ admin_bulk_create(struct http_req *req)
     timefmt_rfc3339(b->not_before, nbf);
     timefmt_rfc3339(b->expires_at, exp);
     a->status = 201;
-    a->reply = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", b->id, "token", token, "not_before",
-                         nbf, "expires_at", exp, "max_uses",
-                         b->max_uses > 0 ? json_integer(b->max_uses) : json_null());
+    a->reply = json_pack("{s:s, s:s, s:s, s:s, s:o, s:O}", "id", b->id, "token", token,
+                         "not_before", nbf, "expires_at", exp, "max_uses",
+                         b->max_uses > 0 ? json_integer(b->max_uses) : json_null(), "labels",
+                         json_object_get(req->body, "labels") != NULL
+                             ? json_object_get(req->body, "labels")
+                             : json_object());
     OPENSSL_clear_free(token, strlen(token));
     admin_op_write(a, admin_bulk_create_apply);
 }

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "http.h"
 #include "ids.h"
+#include "labels.h"
 #include "revocations.h"
 #include "sitetokend.h"
 
@@ -35,11 +36,14 @@ admin_token_status(const struct store_token *t, int64_t now, int64_t skew)
 static json_t *
 admin_device_json(const struct store_device *d)
 {
+    json_t *labels = labels_parse(d->labels);
+
     return json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o}", "id", d->id, "name", d->name,
+        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "id", d->id, "name", d->name,
         "hardware_id", d->hardware_id, "status", d->blocked ? "blocked" : "active", "reg", d->reg,
         "bulk_id", admin_opt_str(d->bulk_id), "mp_id", admin_opt_str(d->mp_id), "jkt", d->jkt,
-        "created_at", admin_time(d->created_at), "last_seen_at", admin_time(d->last_seen_at));
+        "created_at", admin_time(d->created_at), "last_seen_at", admin_time(d->last_seen_at),
+        "labels", labels != NULL ? labels : json_object());
 }
 
 /* An access token has no gen: the key is absent, as in the token. */
@@ -72,9 +76,13 @@ admin_device_list_read(struct admin_op *a, struct worker_ctx *ctx)
 {
     struct admin_page *p = &a->page;
     const char *errstr = NULL;
-    int rc = store_device_list(
-        ctx->store, p->filter[0][0] ? p->filter[0] : NULL, p->filter[1][0] ? p->filter[1] : NULL,
-        p->has_after ? p->after : NULL, p->limit + 1, admin_device_list_cb, p, &errstr);
+    int rc = a->changed[0] != '\0'
+                 ? store_device_list_label(ctx->store, a->changed, p->has_after ? p->after : NULL,
+                                           p->limit + 1, admin_device_list_cb, p, &errstr)
+                 : store_device_list(ctx->store, p->filter[0][0] ? p->filter[0] : NULL,
+                                     p->filter[1][0] ? p->filter[1] : NULL,
+                                     p->has_after ? p->after : NULL, p->limit + 1,
+                                     admin_device_list_cb, p, &errstr);
 
     return admin_page_done(a, rc, errstr);
 }
@@ -83,8 +91,23 @@ void
 admin_device_list(struct http_req *req)
 {
     const char *status = http_query(req, "status"), *name = http_query(req, "name");
+    const char *label = http_query(req, "label"), *eq;
     struct admin_op *a;
 
+    /* ?label=key=value: the devices carrying that label (one seek) */
+    if (label != NULL &&
+        ((eq = strchr(label, '=')) == NULL || !labels_key_ok(label, (size_t)(eq - label)) ||
+         !labels_value_ok(eq + 1, strlen(eq + 1)))) {
+        http_reply_problem(req, ERRCODE_INVALID_REQUEST,
+                           "label: key=value, the key [a-z0-9_.-]{1,64}, the value 1 to 64 "
+                           "printable ASCII bytes without ',' or '='");
+        return;
+    }
+    if (label != NULL && ((status != NULL && *status) || (name != NULL && *name))) {
+        http_reply_problem(req, ERRCODE_INVALID_REQUEST,
+                           "label cannot be combined with status or name");
+        return;
+    }
     if (status != NULL && *status != '\0' && strcmp(status, "active") != 0 &&
         strcmp(status, "blocked") != 0) {
         http_reply_problem(req, ERRCODE_INVALID_REQUEST, "status must be active or blocked");
@@ -98,6 +121,8 @@ admin_device_list(struct http_req *req)
         return;
     snprintf(a->page.filter[0], sizeof(a->page.filter[0]), "%s", status != NULL ? status : "");
     snprintf(a->page.filter[1], sizeof(a->page.filter[1]), "%s", name != NULL ? name : "");
+    /* the label filter rides in the op's spare text (devices use no key change) */
+    snprintf(a->changed, sizeof(a->changed), "%s", label != NULL ? label : "");
     admin_op_read(a, admin_device_list_read);
 }
 

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "http.h"
 #include "ids.h"
+#include "labels.h"
 #include "timefmt.h"
 #include "tls.h"
 
@@ -29,9 +30,10 @@ admin_mp_add_apply(struct commit_op *op, struct commit_ctx *ctx)
     if (rc == -1)
         return commit_op_store_fail(op, errstr);
     return admin_op_audit(a, ctx, "mp.add", mp->id,
-                          mp->cert_sha256[0] != '\0' ? json_pack("{s:s, s:s}", "name", mp->name,
-                                                                 "cert_sha256", mp->cert_sha256)
-                                                     : json_pack("{s:s}", "name", mp->name));
+                          mp->cert_sha256[0] != '\0'
+                              ? json_pack("{s:s, s:s, s:s}", "name", mp->name, "cert_sha256",
+                                          mp->cert_sha256, "labels", mp->labels)
+                              : json_pack("{s:s, s:s}", "name", mp->name, "labels", mp->labels));
 }
 
 void
@@ -54,10 +56,12 @@ admin_mp_add(struct http_req *req)
     ids_uuid4(mp->id);
     snprintf(mp->name, sizeof(mp->name), "%s", body_str(req->body, "name"));
     snprintf(mp->cert_sha256, sizeof(mp->cert_sha256), "%s", fp);
+    labels_canon(json_object_get(req->body, "labels"), mp->labels); /* checked by the gate */
     mp->created_at = clock_now(req->env);
     auth_new_key(key, mp->key_hash);
     a->status = 201;
-    a->reply = json_pack("{s:s, s:s, s:s}", "id", mp->id, "name", mp->name, "api_key", key);
+    a->reply = json_pack("{s:s, s:s, s:s, s:o}", "id", mp->id, "name", mp->name, "api_key", key,
+                         "labels", labels_parse(mp->labels));
     OPENSSL_cleanse(key, sizeof(key));
     admin_op_write(a, admin_mp_add_apply);
 }
@@ -68,8 +72,9 @@ admin_mp_list_cb(const struct store_mp *mp, void *arg)
     char created[TIMEFMT_LEN + 1];
 
     timefmt_rfc3339(mp->created_at, created);
-    json_array_append_new(
-        arg, json_pack("{s:s, s:s, s:s}", "id", mp->id, "name", mp->name, "created_at", created));
+    json_array_append_new(arg,
+                          json_pack("{s:s, s:s, s:s, s:o}", "id", mp->id, "name", mp->name,
+                                    "created_at", created, "labels", labels_parse(mp->labels)));
     return 0;
 }
 

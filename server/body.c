@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "body.h"
+#include "labels.h"
 
 #define BODY_SHAPE(f, opt)                                                                         \
     {                                                                                              \
@@ -34,11 +35,13 @@ static const struct body_field body_fields_bulk_create[] = {
     {.name = "lifetime_minutes", .type = BODY_INT, .min = 1, .imax = BODY_LIFETIME_MINUTES_MAX},
     {.name = "max_uses", .type = BODY_INT, .min = 1, .imax = 1000000000},
     {.name = "note", .type = BODY_TEXT, .max = 256},
+    {.name = "labels", .type = BODY_LABELS},
 };
 static const struct body_field body_fields_mp_add[] = {
     {.name = "name", .type = BODY_TEXT, .required = 1, .max = 128},
     /* a PEM client certificate; only its SHA-256 fingerprint is kept */
     {.name = "certificate", .type = BODY_PEM, .max = BODY_PEM_MAX},
+    {.name = "labels", .type = BODY_LABELS},
 };
 static const struct body_field body_fields_keys_rotate[] = {
     {.name = "now", .type = BODY_BOOL},
@@ -173,6 +176,10 @@ body_check(const json_t *doc, const struct body_field *fields, size_t n, char *w
                 snprintf(why, whylen, "%s: a PEM string of 1 to %zu bytes", f->name, f->max);
                 return -1;
             }
+            break;
+        case BODY_LABELS:
+            if (labels_check(v, why, whylen) == -1)
+                return -1;
             break;
         case BODY_BOOL:
             if (!json_is_boolean(v)) {

@@ -32,8 +32,10 @@
 #include "http.h"
 #include "ids.h"
 #include "jwt.h"
+#include "labels.h"
 #include "log.h"
 #include "mpapi.h"
+#include "mps.h"
 #include "proof.h"
 #include "proofs.h"
 #include "ratelimit.h"
@@ -95,6 +97,8 @@ struct mpapi_op {
     char *token;        /* the signed token; freed in mpapi_done */
     int superseded;     /* renew, retried exchange: members of the earlier branch revoked */
     int retry;          /* exchange: a retried first exchange (no use taken) */
+    json_t *labels;     /* the new token's labels claim (object), or NULL */
+    json_t *overridden; /* exchange: MP labels a bulk token's overrode (audit), or NULL */
     enum errcode early; /* a refusal decided on the worker, audited by the writer */
 };
 
@@ -117,6 +121,10 @@ mpapi_audit(struct mpapi_op *m, struct commit_ctx *ctx, const char *action, cons
         json_object_set_new(d, "superseded", json_integer(m->superseded));
     if (m->retry)
         json_object_set_new(d, "retry", json_true());
+    if (m->dev.labels[0] != '\0' && m->kind != MPAPI_RENEW && m->kind != MPAPI_ACCESS)
+        json_object_set_new(d, "labels", json_string(m->dev.labels));
+    if (m->overridden != NULL)
+        json_object_set(d, "labels_overridden", m->overridden);
     if (code != NULL) {
         json_object_set_new(d, "code", json_string(code));
         json_object_del(d, "jti"); /* never issued */
@@ -303,6 +311,8 @@ mpapi_op_free(struct mpapi_op *m)
     OPENSSL_cleanse(m->authorization, sizeof(m->authorization));
     json_decref(m->body);
     json_decref(m->reply);
+    json_decref(m->labels);
+    json_decref(m->overridden);
     free(m);
 }
 
@@ -379,6 +389,7 @@ mpapi_claims(struct sitetokend *env, const struct mpapi_op *m, int64_t now)
         .reg = m->dev.reg,
         .bulk = m->tok.bulk_id,
         .gen = m->tok.gen,
+        .labels = m->labels,
     };
 
     return jwt_claims_new(&mint);
@@ -480,6 +491,35 @@ mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_
     return ERRCODE_OK;
 }
 
+/* Worker: the labels a new device is enrolled with, into m->dev.labels: the
+ * MP's, and for an exchange the bulk token's over them (its value wins
+ * where both set a key; m->overridden says which, for the audit). */
+static enum errcode
+mpapi_enrol_labels(struct mpapi_op *m, struct store *st)
+{
+    struct store_mp mp;
+    struct store_bulk b;
+    const char *errstr = NULL;
+    int rc;
+
+    if ((rc = store_mp_get(st, m->mp.id, &mp, &errstr)) == -1)
+        return commit_op_store_fail(&m->op, errstr);
+    if (rc == 1)
+        mp.labels[0] = '\0';
+    snprintf(m->dev.labels, sizeof(m->dev.labels), "%s", mp.labels);
+    if (m->kind != MPAPI_EXCHANGE)
+        return ERRCODE_OK;
+    if ((rc = store_bulk_get(st, m->dev.bulk_id, &b, &errstr)) == -1)
+        return commit_op_store_fail(&m->op, errstr);
+    if (rc == 1 || b.labels[0] == '\0') /* unknown: the writer refuses it */
+        return ERRCODE_OK;
+    if (labels_merge(mp.labels, b.labels, m->dev.labels, &m->overridden) == -1)
+        return commit_op_fail(&m->op, ERRCODE_CONFLICT,
+                              "the labels of MP %s and bulk token %s make more than %d pairs",
+                              m->mp.name, m->dev.bulk_id, LABELS_MAX);
+    return ERRCODE_OK;
+}
+
 /* Worker half of every issuing route: verify, decide the device, sign. */
 static enum errcode
 mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys *keys)
@@ -576,6 +616,8 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         m->tok.gen = kind == MPAPI_RENEW ? presented.gen + 1 : 0;
         /* renewals link old and new; access tokens name the client token */
         snprintf(m->tok.prev_jti, sizeof(m->tok.prev_jti), "%s", presented.jti);
+        /* labels travel with the family: the presented token's */
+        m->labels = json_deep_copy(json_object_get(presented.claims, "labels"));
     } else {
         snprintf(m->dev.jkt, sizeof(m->dev.jkt), "%s", proof.jkt);
         snprintf(m->dev.hardware_id, sizeof(m->dev.hardware_id), "%s",
@@ -616,10 +658,19 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
             code = commit_op_fail(&m->op, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", known.id);
             goto done;
         }
-        if (rc == 0)
+        if (rc == 0) {
+            /* a known device keeps the labels it was enrolled with */
             snprintf(m->dev.id, sizeof(m->dev.id), "%s", known.id);
-        else
+            snprintf(m->dev.labels, sizeof(m->dev.labels), "%s", known.labels);
+        } else {
             ids_device_id(m->dev.id);
+            if ((code = mpapi_enrol_labels(m, ctx->store)) != ERRCODE_OK)
+                goto done;
+        }
+        if (m->dev.labels[0] != '\0' && (m->labels = labels_parse(m->dev.labels)) == NULL) {
+            code = commit_op_fail(&m->op, ERRCODE_UNAVAILABLE, "%s", "unreadable labels");
+            goto done;
+        }
     }
 
     /* The new token; a registration or exchange starts a family (renewals

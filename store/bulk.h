@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "labels.h"
+
 struct store;
 
 struct store_bulk {
@@ -17,6 +19,7 @@ struct store_bulk {
     int64_t last_used_at; /* 0 = never */
     char note[257];
     char created_by[97];
+    char labels[LABELS_TEXT_MAX]; /* canonical (proto/labels.h), "" for none */
 };
 
 /* max_uses 0 and last_used_at 0 are stored as NULL. A duplicate id or hash

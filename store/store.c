@@ -187,6 +187,22 @@ static const struct store_migration {
         .sql = "ALTER TABLE keys ADD COLUMN tainted_at INTEGER;"
                "ALTER TABLE keys ADD COLUMN revoked_at INTEGER;",
     },
+    {
+        .version = 10,
+        .name = "labels",
+        /* Device labels (canonical "k=v,k=v" text, NULL for none) on the
+         * bulk tokens and MPs that hand them out and on the devices that
+         * carry them; device_labels holds one row per pair so that a
+         * device list filtered by a label seeks (label, device_id). */
+        .sql = "ALTER TABLE bulk_tokens ADD COLUMN labels TEXT;"
+               "ALTER TABLE mps ADD COLUMN labels TEXT;"
+               "ALTER TABLE devices ADD COLUMN labels TEXT;"
+               "CREATE TABLE device_labels ("
+               "  label TEXT NOT NULL,"
+               "  device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+               "  PRIMARY KEY (label, device_id)"
+               ") WITHOUT ROWID;",
+    },
 };
 
 #define STORE_NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -229,6 +229,43 @@ ctl_parse_opts(int argc, char **argv, struct ctl_opt *opts, int nopts, char **po
     return got == npos ? 0 : -1;
 }
 
+/* Takes every "--label KEY=VALUE" out of argv (it may repeat) into
+ * *labels, a new object (NULL when none); -1 on one without '=' or a key
+ * given twice. The server checks the rest. */
+static int
+ctl_take_labels(int *argc, char **argv, json_t **labels)
+{
+    int out = 0;
+
+    *labels = NULL;
+    for (int i = 0; i < *argc; i++) {
+        char *eq;
+
+        if (strcmp(argv[i], "--label") != 0) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= *argc || (eq = strchr(argv[i + 1], '=')) == NULL || eq == argv[i + 1])
+            goto fail;
+        if (*labels == NULL)
+            *labels = json_object();
+        *eq = '\0';
+        if (json_object_get(*labels, argv[i + 1]) != NULL ||
+            json_object_set_new(*labels, argv[i + 1], json_string(eq + 1)) == -1) {
+            *eq = '=';
+            goto fail;
+        }
+        *eq = '=';
+        i++;
+    }
+    *argc = out;
+    return 0;
+fail:
+    json_decref(*labels);
+    *labels = NULL;
+    return -1;
+}
+
 static int
 ctl_int_arg(const char *s, long long min, long long max, json_int_t *out)
 {
@@ -256,11 +293,14 @@ static int
 ctl_bulk_new(struct ctl *ctl, int argc, char **argv)
 {
     struct ctl_opt opts[] = {{.name = "lifetime"}, {.name = "max-uses"}, {.name = "note"}};
-    json_t *body = json_object();
+    json_t *body = json_object(), *labels = NULL;
     json_int_t v;
 
-    if (ctl_parse_opts(argc, argv, opts, 3, NULL, 0) == -1)
+    if (ctl_take_labels(&argc, argv, &labels) == -1 ||
+        ctl_parse_opts(argc, argv, opts, 3, NULL, 0) == -1)
         goto usage;
+    if (labels != NULL)
+        json_object_set_new(body, "labels", labels);
     if (opts[0].value != NULL) {
         if (ctl_int_arg(opts[0].value, 1, 1000000, &v) == -1)
             goto usage;
@@ -293,14 +333,19 @@ static int
 ctl_mp_add(struct ctl *ctl, int argc, char **argv)
 {
     struct ctl_opt opts[] = {{.name = "cert"}};
-    json_t *body;
+    json_t *body, *labels = NULL;
     char *name, pem[16384];
     size_t n;
     FILE *f;
 
-    if (ctl_parse_opts(argc, argv, opts, 1, &name, 1) == -1)
+    if (ctl_take_labels(&argc, argv, &labels) == -1 ||
+        ctl_parse_opts(argc, argv, opts, 1, &name, 1) == -1) {
+        json_decref(labels);
         return 2;
+    }
     body = json_pack("{s:s}", "name", name);
+    if (labels != NULL)
+        json_object_set_new(body, "labels", labels);
     if (opts[0].value != NULL) {
         if ((f = fopen(opts[0].value, "r")) == NULL) {
             fprintf(stderr, "sitetokenctl: %s: %s\n", opts[0].value, strerror(errno));
@@ -661,15 +706,15 @@ ctl_show_device_list(const json_t *doc)
 static int
 ctl_device_list(struct ctl *ctl, int argc, char **argv)
 {
-    struct ctl_opt opts[] = {{.name = "status"},
-                             {.name = "name"},
-                             {.name = "after"},
-                             {.name = "limit"},
-                             {.name = "all", .flag = 1}};
+    struct ctl_opt opts[] = {{.name = "status"}, {.name = "name"},           {.name = "after"},
+                             {.name = "limit"},  {.name = "all", .flag = 1}, {.name = "label"}};
     char q[800] = "";
 
-    if (ctl_parse_opts(argc, argv, opts, 5, NULL, 0) == -1)
+    if (ctl_parse_opts(argc, argv, opts, 6, NULL, 0) == -1)
         return 2;
+    if (opts[5].value != NULL && strlen(opts[5].value) > 129)
+        return 2;
+    ctl_query_add(q, sizeof(q), "label", opts[5].value);
     if (opts[0].value != NULL && strcmp(opts[0].value, "active") != 0 &&
         strcmp(opts[0].value, "blocked") != 0)
         return 2;
@@ -895,7 +940,7 @@ ctl_ui(struct ctl *ctl, int argc, char **argv)
 static const struct ctl_command ctl_commands[] = {
     {.name = "status", .usage = "status", .run = ctl_status},
     {.name = "bulk new",
-     .usage = "bulk new [--lifetime MIN] [--max-uses N] [--note TEXT]",
+     .usage = "bulk new [--lifetime MIN] [--max-uses N] [--note TEXT] [--label KEY=VALUE ...]",
      .run = ctl_bulk_new},
     {.name = "bulk list",
      .usage = "bulk list [--after ID] [--limit N] [--all]",
@@ -905,8 +950,8 @@ static const struct ctl_command ctl_commands[] = {
      .run = ctl_bulk_block},
     {.name = "bulk unblock", .usage = "bulk unblock ID", .run = ctl_bulk_unblock},
     {.name = "device list",
-     .usage = "device list [--status active|blocked] [--name PREFIX] [--after ID] [--limit N] "
-              "[--all]",
+     .usage = "device list [--status active|blocked] [--name PREFIX] [--label KEY=VALUE] "
+              "[--after ID] [--limit N] [--all]",
      .run = ctl_device_list},
     {.name = "device show", .usage = "device show ID", .run = ctl_device_show},
     {.name = "device block",
@@ -919,7 +964,9 @@ static const struct ctl_command ctl_commands[] = {
     {.name = "token revoke",
      .usage = "token revoke JTI [--reason TEXT] [--dry-run]",
      .run = ctl_token_revoke},
-    {.name = "mp add", .usage = "mp add NAME [--cert FILE]", .run = ctl_mp_add},
+    {.name = "mp add",
+     .usage = "mp add NAME [--cert FILE] [--label KEY=VALUE ...]",
+     .run = ctl_mp_add},
     {.name = "mp list", .usage = "mp list", .run = ctl_mp_list},
     {.name = "mp remove", .usage = "mp remove ID [--dry-run]", .run = ctl_mp_remove},
     {.name = "key list", .usage = "key list", .run = ctl_key_list},

@@ -159,3 +159,116 @@ def test_dry_run_changes_nothing(server, mp):
     server.ctl("device", "block", dev_id, check=0)
     assert mp.introspect(devices[0].token).json()["reason"] == "device_blocked"
     clean_exit(server)
+
+
+# Labels that travel -----------------------------------------------------------
+
+
+def labelled_setup(server):
+    r = server.ctl("mp", "add", "mp-lab", "--label", "site=hq", "--label", "zone=z1", json_out=True,
+                   check=0)
+    assert r.doc["labels"] == {"site": "hq", "zone": "z1"}
+    mp = MP(server, r.doc["api_key"])
+    bulk = bulk_new(server, "--label", "ring=pilot", "--label", "site=lab4")
+    assert bulk["labels"] == {"ring": "pilot", "site": "lab4"}
+    return mp, bulk
+
+
+def test_labels_travel_from_bulk_token_and_mp(server):
+    mp, bulk = labelled_setup(server)
+    want = {"ring": "pilot", "site": "lab4", "zone": "z1"}  # the bulk token's site wins
+    d = Device()
+    r = mp.exchange(d, bulk["token"])
+    assert r.status_code == 201, r.text
+    dev_id = r.json()["device_id"]
+    assert verify_with_pyjwt(server, d.token, "sitetoken-client+jwt")["labels"] == want
+    a = mp.access(d)
+    assert a.status_code == 200
+    assert verify_with_pyjwt(server, a.json()["access_token"], "sitetoken-access+jwt")["labels"] == want
+    # the device shows them; the device list filters by one
+    assert server.ctl("device", "show", dev_id, json_out=True, check=0).doc["labels"] == want
+    other = Device()
+    assert mp.register(other).status_code == 201  # the MP's labels only
+    assert verify_with_pyjwt(server, other.token, "sitetoken-client+jwt")["labels"] == {
+        "site": "hq", "zone": "z1"}
+    items = server.ctl("device", "list", "--label", "ring=pilot", json_out=True, check=0).doc["items"]
+    assert [i["id"] for i in items] == [dev_id]
+    items = server.ctl("device", "list", "--label", "zone=z1", json_out=True, check=0).doc["items"]
+    assert len(items) == 2
+    assert server.ctl("device", "list", "--label", "ring=other", json_out=True, check=0).doc["items"] == []
+    # the audit record shows both values of the key both set
+    rec = server.ctl("audit", "recent", "--action", "token.exchange", json_out=True, check=0).doc["items"][0]
+    assert rec["detail"]["labels"] == "ring=pilot,site=lab4,zone=z1"
+    assert rec["detail"]["labels_overridden"] == {"site": {"mp": "hq", "bulk": "lab4"}}
+    # a token without labels has no claim (not an empty one)
+    plain = MP(server, server.ctl("mp", "add", "mp-plain", json_out=True, check=0).doc["api_key"])
+    p = Device()
+    assert plain.register(p).status_code == 201
+    assert "labels" not in verify_with_pyjwt(server, p.token, "sitetoken-client+jwt")
+    clean_exit(server)
+
+
+def test_labels_refused_when_not_labels(server):
+    bad = [
+        {"Ring": "pilot"},                       # upper case key
+        {"ring": "a,b"},                         # ',' in a value
+        {"ring": "a=b"},                         # '=' in a value
+        {"ring": ""},                            # empty value
+        {"ring": "x" * 65},                      # too long
+        {"ring": "caf\u00e9"},                   # not ASCII
+        {"k" * 65: "v"},                         # key too long
+        {"k%d" % i: "v" for i in range(17)},     # more than 16 pairs
+        {"ring": 1},                             # not a string
+        ["ring=pilot"],                          # not an object
+    ]
+    for labels in bad:
+        st, doc = server.admin("POST", "/v1/admin/bulk-tokens", {"labels": labels})
+        assert st == 400 and doc["code"] == "invalid_request", (labels, doc)
+        st, doc = server.admin("POST", "/v1/admin/mps", {"name": "m", "labels": labels})
+        assert st == 400 and doc["code"] == "invalid_request", (labels, doc)
+    for q in ("label=ring", "label=Ring%3Dx", "label=ring%3Da%2Cb", "label=ring%3Dx&status=active"):
+        st, doc = server.admin("GET", "/v1/admin/devices?" + q)
+        assert st == 400 and doc["code"] == "invalid_request", (q, doc)
+    r = server.ctl("bulk", "new", "--label", "noequals", check=2)
+    clean_exit(server)
+
+
+def test_labels_past_sixteen_together_refused(server):
+    args = []
+    for i in range(10):
+        args += ["--label", "m%d=v" % i]
+    mp = MP(server, server.ctl("mp", "add", "mp-many", *args, json_out=True, check=0).doc["api_key"])
+    args = []
+    for i in range(10):
+        args += ["--label", "b%d=v" % i]
+    bulk = bulk_new(server, *args)
+    r = mp.exchange(Device(), bulk["token"])
+    assert r.status_code == 409 and code_of(r) == "conflict", r.text
+    clean_exit(server)
+
+
+def test_gateway_passes_labels_on(server, tmp_path):
+    from gwkit import Gateway, dpop
+    import requests
+
+    mp, bulk = labelled_setup(server)
+    d = Device()
+    assert mp.exchange(d, bulk["token"]).status_code == 201
+    access = mp.access(d).json()["access_token"]
+    with Gateway(tmp_path, server.base) as gw:
+        gw.wait_ready()
+        url = "http://127.0.0.1:%d/auth" % gw.port
+        htu = "http://127.0.0.1:%d/" % gw.port  # /auth's own prefix is not the request's
+        r = requests.get(url, timeout=5, headers={"Authorization": "DPoP " + access,
+                                                  "DPoP": dpop(d, "GET", htu, access)})
+        assert r.status_code == 200, r.text
+        assert r.headers["X-Sitetoken-Labels"] == "ring=pilot, site=lab4, zone=z1"
+        # no labels: the header is there, empty
+        plain_mp = MP(server, server.ctl("mp", "add", "mp-q", json_out=True, check=0).doc["api_key"])
+        q = Device()
+        assert plain_mp.register(q).status_code == 201
+        qa = plain_mp.access(q).json()["access_token"]
+        r = requests.get(url, timeout=5, headers={"Authorization": "DPoP " + qa,
+                                                  "DPoP": dpop(q, "GET", htu, qa)})
+        assert r.status_code == 200 and r.headers["X-Sitetoken-Labels"] == ""
+    clean_exit(server)

@@ -543,6 +543,10 @@ test_family_migration(void **state)
                                 "ALTER TABLE tokens DROP COLUMN family;"
                                 "ALTER TABLE keys DROP COLUMN tainted_at;"
                                 "ALTER TABLE keys DROP COLUMN revoked_at;"
+                                "ALTER TABLE bulk_tokens DROP COLUMN labels;"
+                                "ALTER TABLE mps DROP COLUMN labels;"
+                                "DROP TABLE device_labels;"
+                                "ALTER TABLE devices DROP COLUMN labels;"
                                 "DELETE FROM schema_migrations WHERE version >= 3;",
                                 &err),
                      0);
