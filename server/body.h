@@ -16,6 +16,7 @@ enum body_type {
     BODY_BOOL,
     BODY_PEM,    /* PEM text, 1..max bytes: line breaks allowed, no NUL */
     BODY_LABELS, /* an object of device labels (proto/labels.h) */
+    BODY_CIDRS,  /* an array of 1..CIDR_MAX CIDR ranges (proto/cidr.h) */
 };
 
 struct body_field {

@@ -25,6 +25,8 @@
 #include "body.h"
 #include "bulkcache.h"
 #include "bulk.h"
+#include "bulkrate.h"
+#include "cidr.h"
 #include "committer.h"
 #include "config.h"
 #include "devices.h"
@@ -99,6 +101,10 @@ struct mpapi_op {
     int retry;          /* exchange: a retried first exchange (no use taken) */
     json_t *labels;     /* the new token's labels claim (object), or NULL */
     json_t *overridden; /* exchange: MP labels a bulk token's overrode (audit), or NULL */
+    char bulk_labels[LABELS_TEXT_MAX];  /* exchange: the bulk token's labels, read by the worker */
+    char client_address[CIDR_TEXT_MAX]; /* exchange: as the MP saw it, "" when not given */
+    int rate_held;                      /* exchange: a bulkrate reservation to give back */
+    int64_t rate_second;
     enum errcode early; /* a refusal decided on the worker, audited by the writer */
 };
 
@@ -121,6 +127,8 @@ mpapi_audit(struct mpapi_op *m, struct commit_ctx *ctx, const char *action, cons
         json_object_set_new(d, "superseded", json_integer(m->superseded));
     if (m->retry)
         json_object_set_new(d, "retry", json_true());
+    if (m->client_address[0] != '\0')
+        json_object_set_new(d, "client_address", json_string(m->client_address));
     if (m->dev.labels[0] != '\0' && m->kind != MPAPI_RENEW && m->kind != MPAPI_ACCESS)
         json_object_set_new(d, "labels", json_string(m->dev.labels));
     if (m->overridden != NULL)
@@ -283,6 +291,10 @@ mpapi_apply_refusal(struct commit_op *op, struct commit_ctx *ctx)
 {
     struct mpapi_op *m = (struct mpapi_op *)op;
 
+    if (m->early == ERRCODE_FORBIDDEN)
+        return commit_op_fail(op, m->early,
+                              "client_address %s is outside the ranges of bulk token %s",
+                              m->client_address, m->tok.bulk_id);
     return commit_op_fail(op, m->early, "bulk token %s is %s", m->tok.bulk_id,
                           m->early == ERRCODE_TOKEN_EXPIRED ? "expired" : "not valid yet");
 }
@@ -327,6 +339,8 @@ mpapi_done(struct commit_op *op)
 
     if (m->kind == MPAPI_EXCHANGE && m->env->ratelimit != NULL)
         ratelimit_exchange_done(m->env->ratelimit, &m->rl, op->code, clock_mono_us());
+    if (m->rate_held && op->code != ERRCODE_OK) /* only successes count against the cap */
+        bulkrate_release(m->env->bulkrate, m->tok.bulk_id, m->rate_second);
     if (m->mp.name[0] != '\0') {
         req->actor = log_actor("mp", m->mp.name, req->actor_buf, sizeof(req->actor_buf));
     }
@@ -491,6 +505,55 @@ mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_
     return ERRCODE_OK;
 }
 
+/* Worker: what a bulk token binds an exchange to, from its row (immutable
+ * after creation, so a worker's read decides): the address ranges its
+ * client_address must fall in (forbidden outside, audited), the per-second
+ * cap (rate_limited, a reservation given back if the exchange fails), and
+ * the labels it hands out. An unknown id is left to the writer. */
+static enum errcode
+mpapi_bulk_bounds(struct mpapi_op *m, struct store *st)
+{
+    const char *errstr = NULL, *addr = body_str(m->body, "client_address");
+    struct store_bulk b;
+    int rc;
+
+    if ((rc = store_bulk_get(st, m->dev.bulk_id, &b, &errstr)) == -1)
+        return commit_op_store_fail(&m->op, errstr);
+    if (rc == 1)
+        return ERRCODE_OK;
+    snprintf(m->bulk_labels, sizeof(m->bulk_labels), "%s", b.labels);
+    snprintf(m->client_address, sizeof(m->client_address), "%s", addr != NULL ? addr : "");
+    if (b.cidrs[0] != '\0') {
+        if (addr == NULL)
+            return commit_op_fail(&m->op, ERRCODE_INVALID_REQUEST,
+                                  "client_address: required, bulk token %s is bound to address "
+                                  "ranges",
+                                  m->dev.bulk_id);
+        switch (cidr_list_match(b.cidrs, addr)) {
+        case 1:
+            break;
+        case 0:
+            return commit_op_fail(&m->op, ERRCODE_FORBIDDEN,
+                                  "client_address %s is outside the ranges of bulk token %s", addr,
+                                  m->dev.bulk_id);
+        default:
+            return commit_op_fail(&m->op, ERRCODE_INVALID_REQUEST, "%s",
+                                  "client_address: not an IPv4 or IPv6 address");
+        }
+    }
+    if (b.rate_per_second > 0) {
+        if (bulkrate_admit(m->env->bulkrate, m->dev.bulk_id, b.rate_per_second, clock_now(m->env),
+                           &m->rate_second) == -1) {
+            m->rl.retry_after = 1;
+            return commit_op_fail(&m->op, ERRCODE_RATE_LIMITED,
+                                  "bulk token %s: at most %lld exchanges a second", m->dev.bulk_id,
+                                  (long long)b.rate_per_second);
+        }
+        m->rate_held = 1;
+    }
+    return ERRCODE_OK;
+}
+
 /* Worker: the labels a new device is enrolled with, into m->dev.labels: the
  * MP's, and for an exchange the bulk token's over them (its value wins
  * where both set a key; m->overridden says which, for the audit). */
@@ -498,7 +561,6 @@ static enum errcode
 mpapi_enrol_labels(struct mpapi_op *m, struct store *st)
 {
     struct store_mp mp;
-    struct store_bulk b;
     const char *errstr = NULL;
     int rc;
 
@@ -507,13 +569,9 @@ mpapi_enrol_labels(struct mpapi_op *m, struct store *st)
     if (rc == 1)
         mp.labels[0] = '\0';
     snprintf(m->dev.labels, sizeof(m->dev.labels), "%s", mp.labels);
-    if (m->kind != MPAPI_EXCHANGE)
+    if (m->kind != MPAPI_EXCHANGE || m->bulk_labels[0] == '\0')
         return ERRCODE_OK;
-    if ((rc = store_bulk_get(st, m->dev.bulk_id, &b, &errstr)) == -1)
-        return commit_op_store_fail(&m->op, errstr);
-    if (rc == 1 || b.labels[0] == '\0') /* unknown: the writer refuses it */
-        return ERRCODE_OK;
-    if (labels_merge(mp.labels, b.labels, m->dev.labels, &m->overridden) == -1)
+    if (labels_merge(mp.labels, m->bulk_labels, m->dev.labels, &m->overridden) == -1)
         return commit_op_fail(&m->op, ERRCODE_CONFLICT,
                               "the labels of MP %s and bulk token %s make more than %d pairs",
                               m->mp.name, m->dev.bulk_id, LABELS_MAX);
@@ -645,6 +703,8 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
             goto done;
         }
         snprintf(m->dev.bulk_id, sizeof(m->dev.bulk_id), "%s", m->tok.bulk_id);
+        if ((code = mpapi_bulk_bounds(m, ctx->store)) != ERRCODE_OK)
+            goto done;
     }
 
     /* Which device: known by its key, or new. The writer re-checks. */
@@ -730,7 +790,8 @@ mpapi_work(struct work *w, struct worker_ctx *ctx)
         code = mpapi_issue_work(m, ctx, keys);
     signer_keys_put(keys);
     if (m->kind == MPAPI_EXCHANGE && m->tok.bulk_id[0] != '\0' &&
-        (code == ERRCODE_TOKEN_EXPIRED || code == ERRCODE_TOKEN_NOT_YET_VALID)) {
+        (code == ERRCODE_TOKEN_EXPIRED || code == ERRCODE_TOKEN_NOT_YET_VALID ||
+         code == ERRCODE_FORBIDDEN)) {
         /* A genuine bulk token out of its window: worth an audit record, so
          * the refusal goes through the writer (and only genuine tokens do:
          * forgeries cost no writes). */

@@ -9,7 +9,7 @@
 
 #define BULK_COLS                                                                                  \
     "id, token_hash, created_at, not_before, expires_at, max_uses, uses, blocked,"                 \
-    " last_used_at, note, created_by, labels"
+    " last_used_at, note, created_by, labels, cidrs, rate_per_second"
 
 static int
 bulk_from_row(sqlite3_stmt *stmt, void *row)
@@ -21,7 +21,8 @@ bulk_from_row(sqlite3_stmt *stmt, void *row)
         sqlite3_column_bytes(stmt, 1) != (int)sizeof(b->token_hash) ||
         store_col_text(stmt, 9, b->note, sizeof(b->note)) == -1 ||
         store_col_text(stmt, 10, b->created_by, sizeof(b->created_by)) == -1 ||
-        store_col_text(stmt, 11, b->labels, sizeof(b->labels)) == -1)
+        store_col_text(stmt, 11, b->labels, sizeof(b->labels)) == -1 ||
+        store_col_text(stmt, 12, b->cidrs, sizeof(b->cidrs)) == -1)
         return -1;
     memcpy(b->token_hash, sqlite3_column_blob(stmt, 1), sizeof(b->token_hash));
     b->created_at = sqlite3_column_int64(stmt, 2);
@@ -31,6 +32,7 @@ bulk_from_row(sqlite3_stmt *stmt, void *row)
     b->uses = sqlite3_column_int64(stmt, 6);
     b->blocked = sqlite3_column_int(stmt, 7) != 0;
     b->last_used_at = sqlite3_column_int64(stmt, 8);
+    b->rate_per_second = sqlite3_column_int64(stmt, 13);
     return 0;
 }
 
@@ -51,7 +53,7 @@ store_bulk_insert(struct store *st, const struct store_bulk *b, const char **err
     }
     if ((stmt = store_stmt(st, STMT_BULK_INSERT,
                            "INSERT INTO bulk_tokens(" BULK_COLS ")"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, b->id, -1, SQLITE_STATIC);
@@ -66,6 +68,8 @@ store_bulk_insert(struct store *st, const struct store_bulk *b, const char **err
     sqlite3_bind_text(stmt, 10, b->note, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 11, b->created_by, -1, SQLITE_STATIC);
     store_bind_opt_text(stmt, 12, b->labels);
+    store_bind_opt_text(stmt, 13, b->cidrs);
+    store_bind_opt_int64(stmt, 14, b->rate_per_second);
     rc = store_step_done(st, stmt, "insert bulk token", errstr);
     store_stmt_done(stmt);
     return rc;

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "cidr.h"
 #include "labels.h"
 
 struct store;
@@ -20,6 +21,8 @@ struct store_bulk {
     char note[257];
     char created_by[97];
     char labels[LABELS_TEXT_MAX]; /* canonical (proto/labels.h), "" for none */
+    char cidrs[CIDR_LIST_MAX];    /* canonical CIDR ranges, comma-joined; "" = anywhere */
+    int64_t rate_per_second;      /* successful exchanges a second (per node); 0 = no cap */
 };
 
 /* max_uses 0 and last_used_at 0 are stored as NULL. A duplicate id or hash

@@ -203,6 +203,15 @@ static const struct store_migration {
                "  PRIMARY KEY (label, device_id)"
                ") WITHOUT ROWID;",
     },
+    {
+        .version = 11,
+        .name = "bulk token bounds",
+        /* The ranges an exchange's client_address must fall in (canonical
+         * CIDR text, comma-joined; NULL: anywhere) and the per-second cap
+         * on its exchanges (per node; NULL: none). */
+        .sql = "ALTER TABLE bulk_tokens ADD COLUMN cidrs TEXT;"
+               "ALTER TABLE bulk_tokens ADD COLUMN rate_per_second INTEGER;",
+    },
 };
 
 #define STORE_NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -292,13 +292,34 @@ ctl_show_bulk_new(const json_t *doc)
 static int
 ctl_bulk_new(struct ctl *ctl, int argc, char **argv)
 {
-    struct ctl_opt opts[] = {{.name = "lifetime"}, {.name = "max-uses"}, {.name = "note"}};
+    struct ctl_opt opts[] = {{.name = "lifetime"},
+                             {.name = "max-uses"},
+                             {.name = "note"},
+                             {.name = "cidr"},
+                             {.name = "rate"}};
     json_t *body = json_object(), *labels = NULL;
     json_int_t v;
+    char *end;
 
     if (ctl_take_labels(&argc, argv, &labels) == -1 ||
-        ctl_parse_opts(argc, argv, opts, 3, NULL, 0) == -1)
+        ctl_parse_opts(argc, argv, opts, 5, NULL, 0) == -1)
         goto usage;
+    if (opts[3].value != NULL) { /* --cidr 10.1.0.0/16,2001:db8::/32 */
+        json_t *arr = json_array();
+        char buf[1024], *save = NULL;
+
+        snprintf(buf, sizeof(buf), "%s", opts[3].value);
+        for (char *c = strtok_r(buf, ",", &save); c != NULL; c = strtok_r(NULL, ",", &save))
+            json_array_append_new(arr, json_string(c));
+        json_object_set_new(body, "cidrs", arr);
+    }
+    if (opts[4].value != NULL) { /* --rate N/s (or N) */
+        v = strtoll(opts[4].value, &end, 10);
+        if (end == opts[4].value || (*end != '\0' && strcmp(end, "/s") != 0) || v < 1 ||
+            v > 1000000)
+            goto usage;
+        json_object_set_new(body, "rate_per_second", json_integer(v));
+    }
     if (labels != NULL)
         json_object_set_new(body, "labels", labels);
     if (opts[0].value != NULL) {
@@ -940,7 +961,8 @@ ctl_ui(struct ctl *ctl, int argc, char **argv)
 static const struct ctl_command ctl_commands[] = {
     {.name = "status", .usage = "status", .run = ctl_status},
     {.name = "bulk new",
-     .usage = "bulk new [--lifetime MIN] [--max-uses N] [--note TEXT] [--label KEY=VALUE ...]",
+     .usage = "bulk new [--lifetime MIN] [--max-uses N] [--note TEXT] [--label KEY=VALUE ...] "
+              "[--cidr RANGE,...] [--rate N/s]",
      .run = ctl_bulk_new},
     {.name = "bulk list",
      .usage = "bulk list [--after ID] [--limit N] [--all]",

@@ -272,3 +272,84 @@ def test_gateway_passes_labels_on(server, tmp_path):
                                                   "DPoP": dpop(q, "GET", htu, qa)})
         assert r.status_code == 200 and r.headers["X-Sitetoken-Labels"] == ""
     clean_exit(server)
+
+
+# Bulk tokens bound to where and how fast ------------------------------------
+
+
+def exchange_from(mp, d, bulk_token, address=None):
+    body = d.exchange_body(bulk_token)
+    if address is not None:
+        body["client_address"] = address
+    r = mp.post("/v1/exchanges", body)
+    if r.status_code == 201:
+        d.token = r.json()["token"]
+    return r
+
+
+def test_cidr_bound_bulk_token(server, mp):
+    bulk = bulk_new(server, "--cidr", "10.1.0.0/16,2001:db8::/32", "--max-uses", "10")
+    assert bulk["cidrs"] == ["10.1.0.0/16", "2001:db8::/32"]
+    listed = server.ctl("bulk", "list", json_out=True, check=0).doc["items"][0]
+    assert listed["cidrs"] == ["10.1.0.0/16", "2001:db8::/32"] and listed["rate_per_second"] is None
+    for addr in ("10.1.2.3", "2001:db8:1::7", "::ffff:10.1.0.9"):
+        r = exchange_from(mp, Device(), bulk["token"], addr)
+        assert r.status_code == 201, (addr, r.text)
+    # outside: forbidden, audited with the address; no use taken
+    r = exchange_from(mp, Device(), bulk["token"], "10.2.0.1")
+    assert r.status_code == 403 and code_of(r) == "forbidden", r.text
+    r = exchange_from(mp, Device(), bulk["token"], "2001:db9::1")
+    assert r.status_code == 403 and code_of(r) == "forbidden", r.text
+    recs = audit_actions(server, "refused.exchange")
+    assert [a["detail"]["code"] for a in recs][:2] == ["forbidden", "forbidden"]
+    assert recs[0]["detail"]["client_address"] == "2001:db9::1"
+    # required, and an address
+    r = exchange_from(mp, Device(), bulk["token"])
+    assert r.status_code == 400 and code_of(r) == "invalid_request", r.text
+    r = exchange_from(mp, Device(), bulk["token"], "not-an-address")
+    assert r.status_code == 400 and code_of(r) == "invalid_request", r.text
+    assert server.ctl("bulk", "list", json_out=True, check=0).doc["items"][0]["uses"] == 3
+    # an unbound token takes any address, or none
+    free = bulk_new(server)
+    assert exchange_from(mp, Device(), free["token"], "192.0.2.1").status_code == 201
+    assert exchange_from(mp, Device(), free["token"]).status_code == 201
+    clean_exit(server)
+
+
+def test_bad_ranges_and_rates_refused(server):
+    for cidrs in (["10.1.0.1/16"], ["10.1.0.0/33"], ["nonsense"], [], ["10.0.0.0/8"] * 17,
+                  "10.0.0.0/8", [7], ["2001:db8::/129"], ["10.1.0.0/016"]):
+        st, doc = server.admin("POST", "/v1/admin/bulk-tokens", {"cidrs": cidrs})
+        assert st == 400 and doc["code"] == "invalid_request", (cidrs, doc)
+    for rate in (0, -1, 1000001, "5", 1.5):
+        st, doc = server.admin("POST", "/v1/admin/bulk-tokens", {"rate_per_second": rate})
+        assert st == 400 and doc["code"] == "invalid_request", (rate, doc)
+    server.ctl("bulk", "new", "--rate", "five", check=2)
+    server.ctl("bulk", "new", "--rate", "3/min", check=2)
+    # contradictory: a lifetime past bulk_max_lifetime is refused, not clamped
+    r = server.ctl("bulk", "new", "--lifetime", "10081", check=1)
+    assert r.stderr.startswith("invalid_request:"), r.stderr
+    clean_exit(server)
+
+
+def test_rate_capped_bulk_token(server, mp):
+    """--rate 2/s: at most two successful exchanges in one second of the
+    (debug) clock, then 429 rate_limited with Retry-After; refusals do not
+    count; the next second admits again."""
+    bulk = bulk_new(server, "--rate", "2/s")
+    assert bulk["rate_per_second"] == 2
+    import time
+
+    t0 = time.monotonic()
+    codes = []
+    for _ in range(8):
+        r = mp.exchange(Device(), bulk["token"])
+        codes.append(r.status_code)
+        if r.status_code == 429:
+            assert code_of(r) == "rate_limited" and r.headers["Retry-After"] == "1", r.text
+    spanned = int(time.monotonic() - t0) + 2  # the burst touched at most this many seconds
+    assert 2 <= codes.count(201) <= 2 * spanned and codes.count(429) >= 8 - 2 * spanned, codes
+    assert set(codes) <= {201, 429}
+    server.shift_clock(5)
+    assert mp.exchange(Device(), bulk["token"]).status_code == 201
+    clean_exit(server)

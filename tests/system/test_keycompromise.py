@@ -10,7 +10,7 @@ import subprocess
 
 import jwt
 
-from conftest import BUILD, ROOT
+from conftest import BUILD, ROOT, SANITIZED
 from device import Device, jwks, verify_with_pyjwt
 from test_events import Subscriber
 
@@ -169,4 +169,41 @@ def test_runbook_as_printed(server, mp):
     assert leaked not in {k["kid"] for k in jwks(server)["keys"]}
     for d in devices:
         assert mp.introspect(d.token).json()["active"] is True
+    clean_exit(server)
+
+
+def test_gateway_refuses_a_revoked_keys_tokens_within_a_second(server, mp, tmp_path):
+    """Tainted: the gateway still accepts the key's access tokens (it verifies);
+    revoked: `event: keys`, the gateway refetches and refuses them within a
+    second, while the renewed device's new access token passes."""
+    import time
+
+    import requests
+    from gwkit import Gateway, dpop, wait_until
+
+    d = enrol(mp, 1)[0]
+    old_access = mp.access(d).json()["access_token"]
+    leaked = active_kid(server)
+    with Gateway(tmp_path, server.base, "max_staleness: 60s\nkid_cooldown: 1h\n") as gw:
+        gw.wait_ready()
+        url = "http://127.0.0.1:%d/auth" % gw.port
+        htu = "http://127.0.0.1:%d/" % gw.port
+
+        def call(access):
+            return requests.get(url, timeout=5, headers={"Authorization": "DPoP " + access,
+                                                         "DPoP": dpop(d, "GET", htu, access)})
+
+        assert call(old_access).status_code == 200
+        server.ctl("key", "taint", leaked, check=0)
+        assert call(old_access).status_code == 200  # a tainted key still verifies
+        assert mp.renew(d).status_code == 200
+        new_access = mp.access(d).json()["access_token"]
+        wait_until(lambda: call(new_access).status_code == 200, 5, "the new key at the gateway")
+        server.ctl("key", "revoke", leaked, check=0)
+        t0 = time.monotonic()
+        r = wait_until(lambda: (lambda r: r if r.status_code == 401 else None)(call(old_access)),
+                       5, "the revoked key's token refused")
+        assert time.monotonic() - t0 < 1.0 + (4.0 if SANITIZED else 0.0)
+        assert r.headers["X-Sitetoken-Code"] in ("unknown_key", "token_revoked"), r.headers
+        assert call(new_access).status_code == 200
     clean_exit(server)

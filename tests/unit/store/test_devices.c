@@ -544,6 +544,8 @@ test_family_migration(void **state)
                                 "ALTER TABLE keys DROP COLUMN tainted_at;"
                                 "ALTER TABLE keys DROP COLUMN revoked_at;"
                                 "ALTER TABLE bulk_tokens DROP COLUMN labels;"
+                                "ALTER TABLE bulk_tokens DROP COLUMN cidrs;"
+                                "ALTER TABLE bulk_tokens DROP COLUMN rate_per_second;"
                                 "ALTER TABLE mps DROP COLUMN labels;"
                                 "DROP TABLE device_labels;"
                                 "ALTER TABLE devices DROP COLUMN labels;"
