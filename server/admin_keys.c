@@ -171,7 +171,7 @@ admin_keys_change(struct http_req *req,
     }
     if ((a = admin_op_new(req)) == NULL)
         return;
-    snprintf(a->id, sizeof(a->id), "%s", req->params[0]);
+    snprintf(a->id, sizeof(a->id), "%.64s", req->params[0]); /* kid_ok bounds it */
     a->after = admin_keys_change_after;
     admin_op_write(a, apply);
 }

@@ -25,8 +25,7 @@
 #include "body.h"
 #include "bulkcache.h"
 #include "bulk.h"
-#include "bulkrate.h"
-#include "cidr.h"
+#include "enrol.h"
 #include "committer.h"
 #include "config.h"
 #include "devices.h"
@@ -37,7 +36,6 @@
 #include "labels.h"
 #include "log.h"
 #include "mpapi.h"
-#include "mps.h"
 #include "proof.h"
 #include "proofs.h"
 #include "ratelimit.h"
@@ -98,13 +96,8 @@ struct mpapi_op {
     char presented[65]; /* renew/access: jti of the client token presented */
     char *token;        /* the signed token; freed in mpapi_done */
     int superseded;     /* renew, retried exchange: members of the earlier branch revoked */
-    int retry;          /* exchange: a retried first exchange (no use taken) */
     json_t *labels;     /* the new token's labels claim (object), or NULL */
-    json_t *overridden; /* exchange: MP labels a bulk token's overrode (audit), or NULL */
-    char bulk_labels[LABELS_TEXT_MAX];  /* exchange: the bulk token's labels, read by the worker */
-    char client_address[CIDR_TEXT_MAX]; /* exchange: as the MP saw it, "" when not given */
-    int rate_held;                      /* exchange: a bulkrate reservation to give back */
-    int64_t rate_second;
+    struct enrol enrol; /* register, exchange: enrol.c's state */
     enum errcode early; /* a refusal decided on the worker, audited by the writer */
 };
 
@@ -125,14 +118,14 @@ mpapi_audit(struct mpapi_op *m, struct commit_ctx *ctx, const char *action, cons
         json_object_set_new(d, "family", json_string(m->tok.family));
     if (m->superseded > 0)
         json_object_set_new(d, "superseded", json_integer(m->superseded));
-    if (m->retry)
+    if (m->enrol.retry)
         json_object_set_new(d, "retry", json_true());
-    if (m->client_address[0] != '\0')
-        json_object_set_new(d, "client_address", json_string(m->client_address));
+    if (m->enrol.client_address[0] != '\0')
+        json_object_set_new(d, "client_address", json_string(m->enrol.client_address));
     if (m->dev.labels[0] != '\0' && m->kind != MPAPI_RENEW && m->kind != MPAPI_ACCESS)
         json_object_set_new(d, "labels", json_string(m->dev.labels));
-    if (m->overridden != NULL)
-        json_object_set(d, "labels_overridden", m->overridden);
+    if (m->enrol.overridden != NULL)
+        json_object_set(d, "labels_overridden", m->enrol.overridden);
     if (code != NULL) {
         json_object_set_new(d, "code", json_string(code));
         json_object_del(d, "jti"); /* never issued */
@@ -152,24 +145,6 @@ mpapi_superseded_cb(const struct store_token_revoked *r, void *arg)
                                 STORE_REASON_SUPERSEDED, NULL, &errstr) == -1;
 }
 
-/* Writer thread: is this exchange a retry of the device's first one? The
- * same key (so the same device) enrolled with the same bulk token no longer
- * ago than tokens.exchange_retry_window. 1 yes, 0 no, -1 store error. */
-static int
-mpapi_exchange_retry(struct mpapi_op *m, struct store *st, int64_t now, const char **errstr)
-{
-    int64_t window = m->env->cfg->exchange_retry_window_ms / 1000;
-    struct store_device cur;
-    int rc;
-
-    if (window <= 0)
-        return 0;
-    if ((rc = store_device_by_jkt(st, m->dev.jkt, &cur, errstr)) != 0)
-        return rc == 1 ? 0 : -1;
-    return !cur.blocked && strcmp(cur.bulk_id, m->dev.bulk_id) == 0 &&
-           strcmp(cur.id, m->dev.id) == 0 && now - cur.created_at <= window;
-}
-
 /* Writer thread: everything that must be decided against committed state. */
 static enum errcode
 mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
@@ -184,7 +159,7 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
     int rc;
 
     m->superseded = 0;
-    m->retry = 0;
+    m->enrol.retry = 0;
     switch (replay_check(ctx->replay, m->mp.id, m->proof_jti, strlen(m->proof_jti), ctx->now_ms)) {
     case REPLAY_FRESH:
         break;
@@ -208,18 +183,19 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
     case MPAPI_EXCHANGE:
         /* A first exchange retried with the same key: no use, and the first
          * try's token is superseded (DESIGN.md, token families). */
-        if ((rc = mpapi_exchange_retry(m, st, now, &errstr)) == -1)
+        if ((rc = enrol_is_retry(st, m->env->cfg->exchange_retry_window_ms / 1000, &m->dev, now,
+                                 &errstr)) == -1)
             return commit_op_store_fail(op, errstr);
-        m->retry = rc == 1;
-        code = mpapi_bulk_refusal[m->retry ? store_bulk_retry(st, m->dev.bulk_id, m->bulk_hash, now,
-                                                              &errstr)
-                                           : store_bulk_use(st, m->dev.bulk_id, m->bulk_hash, now,
-                                                            &errstr)];
+        m->enrol.retry = rc == 1;
+        code = mpapi_bulk_refusal[m->enrol.retry ? store_bulk_retry(st, m->dev.bulk_id,
+                                                                    m->bulk_hash, now, &errstr)
+                                                 : store_bulk_use(st, m->dev.bulk_id, m->bulk_hash,
+                                                                  now, &errstr)];
         if (code == ERRCODE_UNAVAILABLE)
             return commit_op_store_fail(op, errstr);
         if (code != ERRCODE_OK)
             return commit_op_fail(op, code, "bulk token %s refused", m->dev.bulk_id);
-        if (m->retry) {
+        if (m->enrol.retry) {
             rc = store_token_supersede_enrolment(st, m->dev.id, m->dev.bulk_id, now,
                                                  now - m->env->cfg->clock_skew_ms / 1000,
                                                  mpapi_superseded_cb, ctx, &errstr);
@@ -294,7 +270,7 @@ mpapi_apply_refusal(struct commit_op *op, struct commit_ctx *ctx)
     if (m->early == ERRCODE_FORBIDDEN)
         return commit_op_fail(op, m->early,
                               "client_address %s is outside the ranges of bulk token %s",
-                              m->client_address, m->tok.bulk_id);
+                              m->enrol.client_address, m->tok.bulk_id);
     return commit_op_fail(op, m->early, "bulk token %s is %s", m->tok.bulk_id,
                           m->early == ERRCODE_TOKEN_EXPIRED ? "expired" : "not valid yet");
 }
@@ -324,7 +300,7 @@ mpapi_op_free(struct mpapi_op *m)
     json_decref(m->body);
     json_decref(m->reply);
     json_decref(m->labels);
-    json_decref(m->overridden);
+    enrol_clear(&m->enrol);
     free(m);
 }
 
@@ -339,8 +315,7 @@ mpapi_done(struct commit_op *op)
 
     if (m->kind == MPAPI_EXCHANGE && m->env->ratelimit != NULL)
         ratelimit_exchange_done(m->env->ratelimit, &m->rl, op->code, clock_mono_us());
-    if (m->rate_held && op->code != ERRCODE_OK) /* only successes count against the cap */
-        bulkrate_release(m->env->bulkrate, m->tok.bulk_id, m->rate_second);
+    enrol_done(&m->enrol, m->env->bulkrate, m->tok.bulk_id, op->code);
     if (m->mp.name[0] != '\0') {
         req->actor = log_actor("mp", m->mp.name, req->actor_buf, sizeof(req->actor_buf));
     }
@@ -505,79 +480,6 @@ mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_
     return ERRCODE_OK;
 }
 
-/* Worker: what a bulk token binds an exchange to, from its row (immutable
- * after creation, so a worker's read decides): the address ranges its
- * client_address must fall in (forbidden outside, audited), the per-second
- * cap (rate_limited, a reservation given back if the exchange fails), and
- * the labels it hands out. An unknown id is left to the writer. */
-static enum errcode
-mpapi_bulk_bounds(struct mpapi_op *m, struct store *st)
-{
-    const char *errstr = NULL, *addr = body_str(m->body, "client_address");
-    struct store_bulk b;
-    int rc;
-
-    if ((rc = store_bulk_get(st, m->dev.bulk_id, &b, &errstr)) == -1)
-        return commit_op_store_fail(&m->op, errstr);
-    if (rc == 1)
-        return ERRCODE_OK;
-    snprintf(m->bulk_labels, sizeof(m->bulk_labels), "%s", b.labels);
-    snprintf(m->client_address, sizeof(m->client_address), "%s", addr != NULL ? addr : "");
-    if (b.cidrs[0] != '\0') {
-        if (addr == NULL)
-            return commit_op_fail(&m->op, ERRCODE_INVALID_REQUEST,
-                                  "client_address: required, bulk token %s is bound to address "
-                                  "ranges",
-                                  m->dev.bulk_id);
-        switch (cidr_list_match(b.cidrs, addr)) {
-        case 1:
-            break;
-        case 0:
-            return commit_op_fail(&m->op, ERRCODE_FORBIDDEN,
-                                  "client_address %s is outside the ranges of bulk token %s", addr,
-                                  m->dev.bulk_id);
-        default:
-            return commit_op_fail(&m->op, ERRCODE_INVALID_REQUEST, "%s",
-                                  "client_address: not an IPv4 or IPv6 address");
-        }
-    }
-    if (b.rate_per_second > 0) {
-        if (bulkrate_admit(m->env->bulkrate, m->dev.bulk_id, b.rate_per_second, clock_now(m->env),
-                           &m->rate_second) == -1) {
-            m->rl.retry_after = 1;
-            return commit_op_fail(&m->op, ERRCODE_RATE_LIMITED,
-                                  "bulk token %s: at most %lld exchanges a second", m->dev.bulk_id,
-                                  (long long)b.rate_per_second);
-        }
-        m->rate_held = 1;
-    }
-    return ERRCODE_OK;
-}
-
-/* Worker: the labels a new device is enrolled with, into m->dev.labels: the
- * MP's, and for an exchange the bulk token's over them (its value wins
- * where both set a key; m->overridden says which, for the audit). */
-static enum errcode
-mpapi_enrol_labels(struct mpapi_op *m, struct store *st)
-{
-    struct store_mp mp;
-    const char *errstr = NULL;
-    int rc;
-
-    if ((rc = store_mp_get(st, m->mp.id, &mp, &errstr)) == -1)
-        return commit_op_store_fail(&m->op, errstr);
-    if (rc == 1)
-        mp.labels[0] = '\0';
-    snprintf(m->dev.labels, sizeof(m->dev.labels), "%s", mp.labels);
-    if (m->kind != MPAPI_EXCHANGE || m->bulk_labels[0] == '\0')
-        return ERRCODE_OK;
-    if (labels_merge(mp.labels, m->bulk_labels, m->dev.labels, &m->overridden) == -1)
-        return commit_op_fail(&m->op, ERRCODE_CONFLICT,
-                              "the labels of MP %s and bulk token %s make more than %d pairs",
-                              m->mp.name, m->dev.bulk_id, LABELS_MAX);
-    return ERRCODE_OK;
-}
-
 /* Worker half of every issuing route: verify, decide the device, sign. */
 static enum errcode
 mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys *keys)
@@ -703,7 +605,9 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
             goto done;
         }
         snprintf(m->dev.bulk_id, sizeof(m->dev.bulk_id), "%s", m->tok.bulk_id);
-        if ((code = mpapi_bulk_bounds(m, ctx->store)) != ERRCODE_OK)
+        if ((code = enrol_bulk_bounds(&m->enrol, &m->op, ctx->store, env->bulkrate, m->dev.bulk_id,
+                                      body_str(m->body, "client_address"), clock_now(env),
+                                      &m->rl.retry_after)) != ERRCODE_OK)
             goto done;
     }
 
@@ -724,7 +628,9 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
             snprintf(m->dev.labels, sizeof(m->dev.labels), "%s", known.labels);
         } else {
             ids_device_id(m->dev.id);
-            if ((code = mpapi_enrol_labels(m, ctx->store)) != ERRCODE_OK)
+            if ((code = enrol_labels(&m->enrol, &m->op, ctx->store, m->mp.id, m->mp.name,
+                                     kind == MPAPI_EXCHANGE ? m->dev.bulk_id : NULL,
+                                     m->dev.labels)) != ERRCODE_OK)
                 goto done;
         }
         if (m->dev.labels[0] != '\0' && (m->labels = labels_parse(m->dev.labels)) == NULL) {
