@@ -164,12 +164,10 @@ admin_bulk_create(struct http_req *req)
     timefmt_rfc3339(b->not_before, nbf);
     timefmt_rfc3339(b->expires_at, exp);
     a->status = 201;
-    a->reply = json_pack("{s:s, s:s, s:s, s:s, s:o, s:O}", "id", b->id, "token", token,
+    a->reply = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", b->id, "token", token,
                          "not_before", nbf, "expires_at", exp, "max_uses",
                          b->max_uses > 0 ? json_integer(b->max_uses) : json_null(), "labels",
-                         json_object_get(req->body, "labels") != NULL
-                             ? json_object_get(req->body, "labels")
-                             : json_object());
+                         labels_parse(b->labels));
     OPENSSL_clear_free(token, strlen(token));
     json_object_set_new(a->reply, "cidrs", admin_bulk_cidrs(b->cidrs));
     json_object_set_new(a->reply, "rate_per_second",

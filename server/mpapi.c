@@ -571,8 +571,10 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         snprintf(m->dev.id, sizeof(m->dev.id), "%s", presented.sub);
         snprintf(m->dev.jkt, sizeof(m->dev.jkt), "%s", presented.jkt);
         snprintf(m->dev.reg, sizeof(m->dev.reg), "%s", presented.reg ? presented.reg : "");
+        /* renewals and (for the blast radius) access tokens record the bulk
+         * token the device came by; only a client token says so in a claim */
         snprintf(m->tok.bulk_id, sizeof(m->tok.bulk_id), "%s",
-                 kind == MPAPI_RENEW && presented.bulk ? presented.bulk : "");
+                 presented.bulk != NULL ? presented.bulk : "");
         m->tok.gen = kind == MPAPI_RENEW ? presented.gen + 1 : 0;
         /* renewals link old and new; access tokens name the client token */
         snprintf(m->tok.prev_jti, sizeof(m->tok.prev_jti), "%s", presented.jti);

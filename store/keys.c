@@ -192,18 +192,21 @@ store_key_impact(struct store *st, const char *kid, int64_t now, int64_t *device
     sqlite3_stmt *stmt;
     int rc;
 
-    /* tokens_kid (kid, expires_at): a range scan of the key's live tokens */
+    /* One pass over tokens_kid_live (kid, device_id, expires_at; unrevoked
+     * only) in device order: no sort, no table reads (migration 12). */
     *devices = *tokens = 0;
     if ((stmt = store_stmt(st, STMT_KEY_IMPACT,
-                           "SELECT count(*), count(DISTINCT device_id) FROM tokens"
-                           " WHERE kid = ?1 AND expires_at > ?2 AND revoked_at IS NULL",
+                           "SELECT count(*), coalesce(sum(n), 0) FROM"
+                           " (SELECT device_id, sum(CASE WHEN expires_at > ?2 THEN 1 ELSE 0 END)"
+                           "   AS n FROM tokens WHERE kid = ?1 AND revoked_at IS NULL"
+                           "  GROUP BY device_id HAVING max(expires_at) > ?2) k",
                            errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, kid, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, now);
     if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        *tokens = sqlite3_column_int64(stmt, 0);
-        *devices = sqlite3_column_int64(stmt, 1);
+        *devices = sqlite3_column_int64(stmt, 0);
+        *tokens = sqlite3_column_int64(stmt, 1);
         rc = 0;
     } else {
         *errstr = store_err(st, "key impact");

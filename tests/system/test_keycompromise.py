@@ -34,8 +34,9 @@ def enrol(mp, n):
 
 
 def clean_exit(server):
-    assert server.stop() == 0
+    rc = server.stop()
     log = server.log()
+    assert rc == 0, log[-3000:]
     assert "Sanitizer" not in log and "runtime error:" not in log, log[-3000:]
 
 

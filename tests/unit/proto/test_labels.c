@@ -43,7 +43,9 @@ test_check(void **state)
     }
     assert_int_equal(labels_check(o, why, sizeof(why)), -1);
     json_decref(o);
-    assert_int_equal(labels_check(json_array(), why, sizeof(why)), -1);
+    o = json_array();
+    assert_int_equal(labels_check(o, why, sizeof(why)), -1);
+    json_decref(o);
 }
 
 static void

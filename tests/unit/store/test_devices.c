@@ -548,6 +548,7 @@ test_family_migration(void **state)
                                 "ALTER TABLE bulk_tokens DROP COLUMN rate_per_second;"
                                 "ALTER TABLE mps DROP COLUMN labels;"
                                 "DROP TABLE device_labels;"
+                                "DROP INDEX tokens_kid_live; DROP INDEX tokens_bulk_live;"
                                 "ALTER TABLE devices DROP COLUMN labels;"
                                 "DELETE FROM schema_migrations WHERE version >= 3;",
                                 &err),
