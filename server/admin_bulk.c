@@ -18,6 +18,7 @@
 #include "cidr.h"
 #include "labels.h"
 #include "sitetokend.h"
+#include "stats.h"
 #include "timefmt.h"
 
 static const char *
@@ -238,6 +239,7 @@ static const struct admin_blockable admin_bulk_blockable = {
     .set_blocked = store_bulk_set_blocked,
     .entry_expires = admin_bulk_entry_expires,
     .reply = admin_bulk_reply,
+    .impact = store_impact_bulk,
 };
 
 void

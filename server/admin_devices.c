@@ -15,6 +15,7 @@
 #include "labels.h"
 #include "revocations.h"
 #include "sitetokend.h"
+#include "stats.h"
 
 #define ADMIN_SHOW_TOKENS 20
 
@@ -235,6 +236,15 @@ admin_device_reply(struct admin_op *a, int blocked, int64_t now)
     return admin_device_json(&a->row.dev);
 }
 
+/* A device block affects the device and its live tokens (as impact?device_id=). */
+static int
+admin_device_impact(struct store *st, const char *id, int64_t now, int64_t *devices,
+                    int64_t *tokens, const char **errstr)
+{
+    *devices = 1;
+    return store_impact_device(st, id, now, tokens, errstr);
+}
+
 static const struct admin_blockable admin_device_blockable = {
     .noun = "device",
     .kind = "device",
@@ -244,6 +254,7 @@ static const struct admin_blockable admin_device_blockable = {
     .set_blocked = store_device_set_blocked,
     .entry_expires = admin_device_entry_expires,
     .reply = admin_device_reply,
+    .impact = admin_device_impact,
 };
 
 void
@@ -293,7 +304,7 @@ static enum errcode
 admin_token_revoke_apply(struct commit_op *op, struct commit_ctx *ctx)
 {
     struct admin_op *a = (struct admin_op *)op;
-    int64_t now = ctx->now_ms / 1000, serial = 0;
+    int64_t now = ctx->now_ms / 1000, serial = 0, live = 0;
     int64_t skew = a->env->cfg->clock_skew_ms / 1000;
     struct admin_family fam = {.a = a, .ctx = ctx, .code = ERRCODE_OK};
     struct store_token t;
@@ -303,7 +314,7 @@ admin_token_revoke_apply(struct commit_op *op, struct commit_ctx *ctx)
 
     if ((rc = store_token_get(ctx->store, a->id, &t, &errstr)) == 1)
         return commit_op_fail(op, ERRCODE_NOT_FOUND, "no token %s", a->id);
-    if (rc == -1)
+    if (rc == -1 || store_impact_token(ctx->store, a->id, now, &live, &errstr) == -1)
         return commit_op_store_fail(op, errstr);
     rc = store_token_revoke(ctx->store, a->id, now, a->reason, &errstr);
     if (rc != 0 && rc != 2)
@@ -327,10 +338,14 @@ admin_token_revoke_apply(struct commit_op *op, struct commit_ctx *ctx)
     a->reply = admin_token_json(&t, now, skew);
     json_object_set_new(a->reply, "serial", json_integer(serial));
     json_object_set_new(a->reply, "members_revoked", json_integer(members));
+    /* the dry run's numbers, counted before the change */
+    json_object_set_new(
+        a->reply, "impact",
+        json_pack("{s:i, s:I}", "devices", live > 0, "live_tokens", (json_int_t)live));
     return admin_op_audit(a, ctx, a->action, a->id,
-                          json_pack("{s:I, s:s, s:s, s:s, s:i}", "serial", (json_int_t)serial,
+                          json_pack("{s:I, s:s, s:s, s:s, s:i, s:I}", "serial", (json_int_t)serial,
                                     "device", t.device_id, "reason", a->reason, "family", t.family,
-                                    "members", members));
+                                    "members", members, "live_tokens", (json_int_t)live));
 }
 
 static int

@@ -14,6 +14,7 @@
 #include "http.h"
 #include "ids.h"
 #include "labels.h"
+#include "stats.h"
 #include "timefmt.h"
 #include "tls.h"
 
@@ -111,13 +112,18 @@ admin_mp_remove_apply(struct commit_op *op, struct commit_ctx *ctx)
 {
     struct admin_op *a = (struct admin_op *)op;
     const char *errstr = NULL;
+    int64_t devices = 0;
     int rc = store_mp_remove(ctx->store, a->id, ctx->now_ms / 1000, &errstr);
 
     if (rc == 1)
         return commit_op_fail(op, ERRCODE_NOT_FOUND, "no MP %s", a->id);
-    if (rc == -1)
+    if (rc == -1 || store_impact_mp(ctx->store, a->id, &devices, &errstr) == -1)
         return commit_op_store_fail(op, errstr);
-    return admin_op_audit(a, ctx, "mp.remove", a->id, NULL);
+    /* the numbers of impact?mp_id=, in the answer and the audit */
+    json_object_set_new(a->reply, "impact",
+                        json_pack("{s:I, s:i}", "devices", (json_int_t)devices, "live_tokens", 0));
+    return admin_op_audit(a, ctx, "mp.remove", a->id,
+                          json_pack("{s:I}", "devices", (json_int_t)devices));
 }
 
 void

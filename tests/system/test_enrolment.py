@@ -156,9 +156,21 @@ def test_dry_run_changes_nothing(server, mp):
     # a dry run of an unknown id or a bad one: zero, or the route's refusal
     doc = server.ctl("device", "block", "GUID:nope", "--dry-run", check=1)
     assert doc.stderr.startswith("invalid_request:"), doc.stderr
-    # and the real command does it
-    server.ctl("device", "block", dev_id, check=0)
+    # and the real commands do it, answering and auditing the same numbers
+    st, doc = server.admin("POST", "/v1/admin/devices/%s/block" % dev_id, {})
+    assert st == 200 and doc["impact"] == {"devices": 1, "live_tokens": 1}, doc
     assert mp.introspect(devices[0].token).json()["reason"] == "device_blocked"
+    rec = audit_actions(server, "device.block")[0]
+    assert (rec["detail"]["devices"], rec["detail"]["live_tokens"]) == (1, 1)
+    st, doc = server.admin("POST", "/v1/admin/bulk-tokens/%s/block" % bulk["id"], {})
+    assert st == 200 and doc["impact"] == {"devices": 4, "live_tokens": 4}, doc
+    assert audit_actions(server, "bulk.block")[0]["detail"]["devices"] == 4
+    jti2 = mp.introspect(devices[1].token).json()["token_id"]
+    st, doc = server.admin("POST", "/v1/admin/tokens/%s/revoke" % jti2, {})
+    assert st == 200 and doc["impact"] == {"devices": 1, "live_tokens": 1}, doc
+    st, doc = server.admin("DELETE", "/v1/admin/mps/%s" % mp_id)
+    assert st == 200 and doc["impact"] == {"devices": 4, "live_tokens": 0}, doc
+    assert audit_actions(server, "mp.remove")[0]["detail"]["devices"] == 4
     clean_exit(server)
 
 
