@@ -46,6 +46,7 @@ static const struct body_field fuzz_exchange[] = {
     {.name = "hardware_id", .type = BODY_TEXT, .required = 1, .max = 256},
     {.name = "name", .type = BODY_TEXT, .required = 1, .max = 256},
     {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = 8192},
+    {.name = "client_address", .type = BODY_TEXT, .max = 49},
 };
 /* renewals and access tokens */
 static const struct body_field fuzz_token_proof[] = {
@@ -60,6 +61,9 @@ static const struct body_field fuzz_admin[] = {
     {.name = "max_uses", .type = BODY_INT, .min = 1, .imax = 1000000000},
     {.name = "note", .type = BODY_TEXT, .max = 256},
     {.name = "now", .type = BODY_BOOL},
+    {.name = "labels", .type = BODY_LABELS},
+    {.name = "cidrs", .type = BODY_CIDRS},
+    {.name = "rate_per_second", .type = BODY_INT, .min = 1, .imax = 1000000},
 };
 
 int
@@ -69,10 +73,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const struct body_field *f;
         size_t n;
     } shapes[] = {{fuzz_register, 3},
-                  {fuzz_exchange, 4},
+                  {fuzz_exchange, 5},
                   {fuzz_token_proof, 2},
                   {fuzz_introspect, 1},
-                  {fuzz_admin, 4}};
+                  {fuzz_admin, 7}};
     json_error_t jerr;
     json_t *doc;
     char why[160];
