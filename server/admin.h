@@ -43,6 +43,9 @@ void admin_mp_remove(struct http_req *req);
 /* admin_keys.c: signing keys */
 void admin_keys_list(struct http_req *req);
 void admin_keys_rotate(struct http_req *req);
+/* POST /v1/admin/keys/{kid}/taint and /revoke */
+void admin_keys_taint(struct http_req *req);
+void admin_keys_revoke(struct http_req *req);
 /* The key lifecycle step of an op (its mode: a rotation or the maintenance
  * tick), on the writer, with its audit record when anything changed. */
 enum errcode admin_keys_apply(struct commit_op *op, struct commit_ctx *ctx);

@@ -59,6 +59,10 @@ struct admin_blockable {
     int64_t (*entry_expires)(struct admin_op *a, struct store *st, int64_t now);
     /* The row as answered, after the change. */
     json_t *(*reply)(struct admin_op *a, int blocked, int64_t now);
+    /* Writer, optional: what a block affects, counted before it (the
+     * numbers of GET /v1/admin/impact, in the answer and the audit). */
+    int (*impact)(struct store *st, const char *id, int64_t now, int64_t *devices, int64_t *tokens,
+                  const char **errstr);
 };
 
 /* What a purge needs of a kind of entry (devices, bulk tokens): one table

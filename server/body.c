@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "body.h"
+#include "cidr.h"
+#include "labels.h"
 
 #define BODY_SHAPE(f, opt)                                                                         \
     {                                                                                              \
@@ -22,6 +24,8 @@ static const struct body_field body_fields_exchange[] = {
     {.name = "hardware_id", .type = BODY_TEXT, .required = 1, .max = BODY_TEXT_MAX},
     {.name = "name", .type = BODY_TEXT, .required = 1, .max = BODY_TEXT_MAX},
     {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = BODY_TOKEN_MAX},
+    /* the device's address as its MP saw it: required by a CIDR-bound token */
+    {.name = "client_address", .type = BODY_TEXT, .max = CIDR_TEXT_MAX - 1},
 };
 static const struct body_field body_fields_token_proof[] = {
     {.name = "token", .type = BODY_TOKEN, .required = 1, .max = BODY_TOKEN_MAX},
@@ -34,11 +38,15 @@ static const struct body_field body_fields_bulk_create[] = {
     {.name = "lifetime_minutes", .type = BODY_INT, .min = 1, .imax = BODY_LIFETIME_MINUTES_MAX},
     {.name = "max_uses", .type = BODY_INT, .min = 1, .imax = 1000000000},
     {.name = "note", .type = BODY_TEXT, .max = 256},
+    {.name = "labels", .type = BODY_LABELS},
+    {.name = "cidrs", .type = BODY_CIDRS},
+    {.name = "rate_per_second", .type = BODY_INT, .min = 1, .imax = 1000000},
 };
 static const struct body_field body_fields_mp_add[] = {
     {.name = "name", .type = BODY_TEXT, .required = 1, .max = 128},
     /* a PEM client certificate; only its SHA-256 fingerprint is kept */
     {.name = "certificate", .type = BODY_PEM, .max = BODY_PEM_MAX},
+    {.name = "labels", .type = BODY_LABELS},
 };
 static const struct body_field body_fields_keys_rotate[] = {
     {.name = "now", .type = BODY_BOOL},
@@ -185,6 +193,31 @@ body_check(const json_t *doc, const struct body_field *fields, size_t n, char *w
                 return -1;
             }
             break;
+        case BODY_LABELS:
+            if (labels_check(v, why, whylen) == -1)
+                return -1;
+            break;
+        case BODY_CIDRS: {
+            struct cidr c;
+            size_t k;
+            json_t *e;
+
+            if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > CIDR_MAX) {
+                snprintf(why, whylen, "%s: an array of 1 to %d CIDR ranges", f->name, CIDR_MAX);
+                return -1;
+            }
+            json_array_foreach(v, k, e)
+            {
+                if (!json_is_string(e) || cidr_parse(json_string_value(e), &c) == -1) {
+                    snprintf(why, whylen,
+                             "%s: item %zu: a CIDR range (10.1.0.0/16, 2001:db8::/32), host bits "
+                             "zero",
+                             f->name, k);
+                    return -1;
+                }
+            }
+            break;
+        }
         case BODY_BOOL:
             if (!json_is_boolean(v)) {
                 snprintf(why, whylen, "%s: must be true or false", f->name);

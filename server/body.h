@@ -14,7 +14,9 @@ enum body_type {
     BODY_TOKEN, /* a compact JWS: base64url characters and dots, 1..max bytes */
     BODY_INT,   /* integer in [min, max] */
     BODY_BOOL,
-    BODY_PEM, /* PEM text, 1..max bytes: line breaks allowed, no NUL */
+    BODY_PEM,    /* PEM text, 1..max bytes: line breaks allowed, no NUL */
+    BODY_LABELS, /* an object of device labels (proto/labels.h) */
+    BODY_CIDRS,  /* an array of 1..CIDR_MAX CIDR ranges (proto/cidr.h) */
 };
 
 struct body_field {

@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "bulkcache.h"
+#include "bulkrate.h"
 #include "committer.h"
 #include "config.h"
 #include "feed.h"
@@ -599,7 +600,8 @@ main(int argc, char **argv)
         log_error("event=start error=%s", log_quote(errstr, (char[512]){0}, 512));
         goto done;
     }
-    if ((env->bulkcache = bulkcache_new(4096)) == NULL) {
+    if ((env->bulkcache = bulkcache_new(4096)) == NULL ||
+        (env->bulkrate = bulkrate_new()) == NULL) {
         log_error("event=start error=\"out of memory\"");
         goto done;
     }
@@ -663,6 +665,7 @@ done:
     http_free(env->http);
     signer_free(env->signer);
     bulkcache_free(env->bulkcache);
+    bulkrate_free(env->bulkrate);
     store_close(env->store);
     main_state_release(&ms, &cfg, rc != 0);
     metrics_free(env->metrics);

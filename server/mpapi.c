@@ -26,6 +26,7 @@
 #include "body.h"
 #include "bulkcache.h"
 #include "bulk.h"
+#include "enrol.h"
 #include "committer.h"
 #include "config.h"
 #include "devices.h"
@@ -33,6 +34,7 @@
 #include "http.h"
 #include "ids.h"
 #include "jwt.h"
+#include "labels.h"
 #include "log.h"
 #include "mpapi.h"
 #include "proof.h"
@@ -97,7 +99,9 @@ struct mpapi_op {
     char *token;        /* the signed token; freed in mpapi_done */
     char *reply_text;   /* the 2xx answer (JSON), made on the worker so the loop only
                          * sends bytes (issue 14); holds the token: cleansed on free */
-    int superseded;     /* renew: members of the earlier branch revoked */
+    int superseded;     /* renew, retried exchange: members of the earlier branch revoked */
+    json_t *labels;     /* the new token's labels claim (object), or NULL */
+    struct enrol enrol; /* register, exchange: enrol.c's state */
     enum errcode early; /* a refusal decided on the worker, audited by the writer */
 };
 
@@ -118,6 +122,14 @@ mpapi_audit(struct mpapi_op *m, struct commit_ctx *ctx, const char *action, cons
         json_object_set_new(d, "family", json_string(m->tok.family));
     if (m->superseded > 0)
         json_object_set_new(d, "superseded", json_integer(m->superseded));
+    if (m->enrol.retry)
+        json_object_set_new(d, "retry", json_true());
+    if (m->enrol.client_address[0] != '\0')
+        json_object_set_new(d, "client_address", json_string(m->enrol.client_address));
+    if (m->dev.labels[0] != '\0' && m->kind != MPAPI_RENEW && m->kind != MPAPI_ACCESS)
+        json_object_set_new(d, "labels", json_string(m->dev.labels));
+    if (m->enrol.overridden != NULL)
+        json_object_set(d, "labels_overridden", m->enrol.overridden);
     if (code != NULL) {
         json_object_set_new(d, "code", json_string(code));
         json_object_del(d, "jti"); /* never issued */
@@ -151,6 +163,7 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
     int rc;
 
     m->superseded = 0;
+    m->enrol.retry = 0;
     switch (replay_check(ctx->replay, m->mp.id, m->proof_jti, strlen(m->proof_jti), ctx->now_ms)) {
     case REPLAY_FRESH:
         break;
@@ -172,11 +185,28 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
 
     switch (m->kind) {
     case MPAPI_EXCHANGE:
-        code = mpapi_bulk_refusal[store_bulk_use(st, m->dev.bulk_id, m->bulk_hash, now, &errstr)];
+        /* A first exchange retried with the same key: no use, and the first
+         * try's token is superseded (DESIGN.md, token families). */
+        if ((rc = enrol_is_retry(st, m->env->cfg->exchange_retry_window_ms / 1000, &m->dev, now,
+                                 &errstr)) == -1)
+            return commit_op_store_fail(op, errstr);
+        m->enrol.retry = rc == 1;
+        code = mpapi_bulk_refusal[m->enrol.retry ? store_bulk_retry(st, m->dev.bulk_id,
+                                                                    m->bulk_hash, now, &errstr)
+                                                 : store_bulk_use(st, m->dev.bulk_id, m->bulk_hash,
+                                                                  now, &errstr)];
         if (code == ERRCODE_UNAVAILABLE)
             return commit_op_store_fail(op, errstr);
         if (code != ERRCODE_OK)
             return commit_op_fail(op, code, "bulk token %s refused", m->dev.bulk_id);
+        if (m->enrol.retry) {
+            rc = store_token_supersede_enrolment(st, m->dev.id, m->dev.bulk_id, now,
+                                                 now - m->env->cfg->clock_skew_ms / 1000,
+                                                 mpapi_superseded_cb, ctx, &errstr);
+            if (rc == -1)
+                return commit_op_store_fail(op, errstr);
+            m->superseded = rc;
+        }
         /* FALLTHROUGH */
     case MPAPI_REGISTER:
         rc = store_device_by_jkt(st, m->dev.jkt, &cur, &errstr);
@@ -246,6 +276,10 @@ mpapi_apply_refusal(struct commit_op *op, struct commit_ctx *ctx)
 {
     struct mpapi_op *m = (struct mpapi_op *)op;
 
+    if (m->early == ERRCODE_FORBIDDEN)
+        return commit_op_fail(op, m->early,
+                              "client_address %s is outside the ranges of bulk token %s",
+                              m->enrol.client_address, m->tok.bulk_id);
     return commit_op_fail(op, m->early, "bulk token %s is %s", m->tok.bulk_id,
                           m->early == ERRCODE_TOKEN_EXPIRED ? "expired" : "not valid yet");
 }
@@ -278,6 +312,8 @@ mpapi_op_free(struct mpapi_op *m)
     OPENSSL_cleanse(m->authorization, sizeof(m->authorization));
     json_decref(m->body);
     json_decref(m->reply);
+    json_decref(m->labels);
+    enrol_clear(&m->enrol);
     free(m);
 }
 
@@ -291,6 +327,7 @@ mpapi_done(struct commit_op *op)
 
     if (m->kind == MPAPI_EXCHANGE && m->env->ratelimit != NULL)
         ratelimit_exchange_done(m->env->ratelimit, &m->rl, op->code, clock_mono_us());
+    enrol_done(&m->enrol, m->env->bulkrate, m->tok.bulk_id, op->code);
     if (m->mp.name[0] != '\0') {
         req->actor = log_actor("mp", m->mp.name, req->actor_buf, sizeof(req->actor_buf));
     }
@@ -387,6 +424,7 @@ mpapi_claims(struct sitetokend *env, const struct mpapi_op *m, int64_t now)
         .reg = m->dev.reg,
         .bulk = m->tok.bulk_id,
         .gen = m->tok.gen,
+        .labels = m->labels,
     };
 
     return jwt_claims_new(&mint);
@@ -409,6 +447,29 @@ mpapi_finish(struct mpapi_op *m, enum errcode code)
     m->op.code = code;
     if (event_base_once(m->env->base, -1, EV_TIMEOUT, mpapi_done_cb, m, &now) == -1)
         mpapi_done(&m->op); /* only when the loop is gone */
+}
+
+/* jwt_verify against the published keys; a token that only a revoked key
+ * verifies is told token_revoked (its key was pulled after a leak), not
+ * unknown_key. */
+static enum errcode
+mpapi_verify(const char *token, const struct signer_keys *keys, const struct jwt_expect *want,
+             struct jwt_claims *c, const char **errstr)
+{
+    enum errcode code = jwt_verify(token, strlen(token), keys->jwks, want, c, errstr);
+    struct jwt_claims r;
+    const char *e = NULL;
+
+    if (code != ERRCODE_UNKNOWN_KEY || keys->revoked == NULL)
+        return code;
+    memset(&r, 0, sizeof(r));
+    if (jwt_verify(token, strlen(token), keys->revoked, want, &r, &e) != ERRCODE_UNKNOWN_KEY &&
+        r.kid != NULL) {
+        *errstr = "signed by a revoked key";
+        code = ERRCODE_TOKEN_REVOKED;
+    }
+    jwt_claims_clear(&r);
+    return code;
 }
 
 /* Worker half of introspection: signature and claims, then the store's word
@@ -436,7 +497,7 @@ mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_
                                         .skew = cfg->clock_skew_ms / 1000};
 
         jwt_claims_clear(&c);
-        code = jwt_verify(token, strlen(token), keys->jwks, &want, &c, &errstr);
+        code = mpapi_verify(token, keys, &want, &c, &errstr);
         if (code != ERRCODE_WRONG_TOKEN_TYPE)
             break;
     }
@@ -495,7 +556,7 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
                                         .skew = skew};
 
         token = body_str(m->body, "token");
-        code = jwt_verify(token, strlen(token), keys->jwks, &want, &presented, &errstr);
+        code = mpapi_verify(token, keys, &want, &presented, &errstr);
         if (code != ERRCODE_OK) {
             code = commit_op_fail(&m->op, code, "token: %s", errstr);
             goto done;
@@ -532,7 +593,9 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
                                   "the proof's key is not the key the token is bound to");
             goto done;
         }
-        if (kind == MPAPI_RENEW && now - presented.iat < cfg->renew_after_ms / 1000) {
+        /* a token signed by a tainted key may be renewed at once */
+        if (kind == MPAPI_RENEW && now - presented.iat < cfg->renew_after_ms / 1000 &&
+            !signer_kid_tainted(env->signer, presented.kid)) {
             char when[TIMEFMT_LEN + 1];
             struct store_token row;
 
@@ -554,11 +617,15 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         snprintf(m->dev.id, sizeof(m->dev.id), "%s", presented.sub);
         snprintf(m->dev.jkt, sizeof(m->dev.jkt), "%s", presented.jkt);
         snprintf(m->dev.reg, sizeof(m->dev.reg), "%s", presented.reg ? presented.reg : "");
+        /* renewals and (for the blast radius) access tokens record the bulk
+         * token the device came by; only a client token says so in a claim */
         snprintf(m->tok.bulk_id, sizeof(m->tok.bulk_id), "%s",
-                 kind == MPAPI_RENEW && presented.bulk ? presented.bulk : "");
+                 presented.bulk != NULL ? presented.bulk : "");
         m->tok.gen = kind == MPAPI_RENEW ? presented.gen + 1 : 0;
         /* renewals link old and new; access tokens name the client token */
         snprintf(m->tok.prev_jti, sizeof(m->tok.prev_jti), "%s", presented.jti);
+        /* labels travel with the family: the presented token's */
+        m->labels = json_deep_copy(json_object_get(presented.claims, "labels"));
     } else {
         snprintf(m->dev.jkt, sizeof(m->dev.jkt), "%s", proof.jkt);
         snprintf(m->dev.hardware_id, sizeof(m->dev.hardware_id), "%s",
@@ -586,6 +653,10 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
             goto done;
         }
         snprintf(m->dev.bulk_id, sizeof(m->dev.bulk_id), "%s", m->tok.bulk_id);
+        if ((code = enrol_bulk_bounds(&m->enrol, &m->op, ctx->store, env->bulkrate, m->dev.bulk_id,
+                                      body_str(m->body, "client_address"), clock_now(env),
+                                      &m->rl.retry_after)) != ERRCODE_OK)
+            goto done;
     }
 
     /* Which device: known by its key, or new. The writer re-checks. */
@@ -599,10 +670,21 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
             code = commit_op_fail(&m->op, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", known.id);
             goto done;
         }
-        if (rc == 0)
+        if (rc == 0) {
+            /* a known device keeps the labels it was enrolled with */
             snprintf(m->dev.id, sizeof(m->dev.id), "%s", known.id);
-        else
+            snprintf(m->dev.labels, sizeof(m->dev.labels), "%s", known.labels);
+        } else {
             ids_device_id(m->dev.id);
+            if ((code = enrol_labels(&m->enrol, &m->op, ctx->store, m->mp.id, m->mp.name,
+                                     kind == MPAPI_EXCHANGE ? m->dev.bulk_id : NULL,
+                                     m->dev.labels)) != ERRCODE_OK)
+                goto done;
+        }
+        if (m->dev.labels[0] != '\0' && (m->labels = labels_parse(m->dev.labels)) == NULL) {
+            code = commit_op_fail(&m->op, ERRCODE_UNAVAILABLE, "%s", "unreadable labels");
+            goto done;
+        }
     }
 
     /* The new token; a registration or exchange starts a family (renewals
@@ -666,7 +748,8 @@ mpapi_work(struct work *w, struct worker_ctx *ctx)
         code = mpapi_issue_work(m, ctx, keys);
     signer_keys_put(keys);
     if (m->kind == MPAPI_EXCHANGE && m->tok.bulk_id[0] != '\0' &&
-        (code == ERRCODE_TOKEN_EXPIRED || code == ERRCODE_TOKEN_NOT_YET_VALID)) {
+        (code == ERRCODE_TOKEN_EXPIRED || code == ERRCODE_TOKEN_NOT_YET_VALID ||
+         code == ERRCODE_FORBIDDEN)) {
         /* A genuine bulk token out of its window: worth an audit record, so
          * the refusal goes through the writer (and only genuine tokens do:
          * forgeries cost no writes). */

@@ -35,7 +35,8 @@ struct signer_key {
     enum jwk_alg alg;
     char status[8];
     int64_t created_at, activates_at, retired_at;
-    int64_t removable_at; /* retired keys: when nothing it signed is valid any more */
+    int64_t tainted_at, revoked_at; /* 0 unless tainted, revoked */
+    int64_t removable_at;           /* retired keys: when nothing it signed is valid any more */
     EVP_PKEY *priv;
 };
 
@@ -88,8 +89,16 @@ signer_snap_unref(struct signer_keys_ref *r)
     if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
         return;
     jwks_free(r->pub.jwks);
+    jwks_free(r->pub.revoked);
     free(r->pub.doc);
     free(r);
+}
+
+/* What is published for a key: tainted wins over its lifecycle status. */
+static const char *
+signer_published_status(const char *status, int64_t tainted_at)
+{
+    return tainted_at > 0 ? "tainted" : status;
 }
 
 void
@@ -315,7 +324,8 @@ signer_build_snapshot(struct signer *s, struct store_key *keys, size_t n)
     json_t *doc = json_object(), *arr = json_array();
     int64_t max_age = s->policy.prepublish_s / 4;
 
-    if (r == NULL || doc == NULL || arr == NULL || (r->pub.jwks = jwks_new()) == NULL)
+    if (r == NULL || doc == NULL || arr == NULL || (r->pub.jwks = jwks_new()) == NULL ||
+        (r->pub.revoked = jwks_new()) == NULL)
         goto fail;
     atomic_store(&r->refs, 1);
     for (size_t i = 0; i < n; i++) {
@@ -323,16 +333,25 @@ signer_build_snapshot(struct signer *s, struct store_key *keys, size_t n)
         json_t *jwk = json_loads(keys[i].public_jwk, 0, NULL);
         EVP_PKEY *pub = jwk != NULL ? jwk_public_from_json(jwk, &errstr) : NULL;
 
-        if (pub == NULL || jwks_add(r->pub.jwks, keys[i].kid, pub) == -1) {
+        /* a revoked key verifies nothing; it is kept aside only so that
+         * its tokens are told token_revoked rather than unknown_key */
+        if (pub == NULL || jwks_add(keys[i].revoked_at > 0 ? r->pub.revoked : r->pub.jwks,
+                                    keys[i].kid, pub) == -1) {
             json_decref(jwk);
             EVP_PKEY_free(pub);
             goto fail;
         }
         EVP_PKEY_free(pub);
+        if (keys[i].revoked_at > 0) {
+            json_decref(jwk);
+            continue;
+        }
         json_object_set_new(jwk, "kid", json_string(keys[i].kid));
         json_object_set_new(jwk, "alg", json_string(keys[i].alg));
         json_object_set_new(jwk, "use", json_string("sig"));
-        json_object_set_new(jwk, "status", json_string(keys[i].status));
+        json_object_set_new(
+            jwk, "status",
+            json_string(signer_published_status(keys[i].status, keys[i].tainted_at)));
         json_array_append_new(arr, jwk);
         if (strcmp(keys[i].status, "active") == 0)
             r->pub.has_active = 1;
@@ -353,6 +372,7 @@ fail:
     json_decref(arr);
     if (r != NULL) {
         jwks_free(r->pub.jwks);
+        jwks_free(r->pub.revoked);
         free(r->pub.doc);
         free(r);
     }
@@ -385,6 +405,8 @@ signer_reload(struct signer *s, struct store *st, const char **errstr)
         k->created_at = keys[i].created_at;
         k->activates_at = keys[i].activates_at;
         k->retired_at = keys[i].retired_at;
+        k->tainted_at = keys[i].tainted_at;
+        k->revoked_at = keys[i].revoked_at;
         if (jwk_alg_from_name(keys[i].alg, &k->alg) == -1) {
             *errstr = "a stored key has an unknown algorithm";
             goto fail;
@@ -518,8 +540,16 @@ signer_key_list(struct signer *s)
         timefmt_rfc3339(k->created_at, created);
         timefmt_rfc3339(k->activates_at, activates);
         timefmt_rfc3339(k->retired_at > 0 ? k->retired_at : 0, retires);
-        o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kid", k->kid, "alg", jwk_alg_name(k->alg),
-                      "status", k->status, "created_at", created, "activates_at", activates);
+        o = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s}", "kid", k->kid, "alg", jwk_alg_name(k->alg), "status",
+            k->revoked_at > 0 ? "revoked" : signer_published_status(k->status, k->tainted_at),
+            "created_at", created, "activates_at", activates);
+        timefmt_rfc3339(k->tainted_at, retires);
+        json_object_set_new(o, "tainted_at",
+                            k->tainted_at > 0 ? json_string(retires) : json_null());
+        timefmt_rfc3339(k->revoked_at, retires);
+        json_object_set_new(o, "revoked_at",
+                            k->revoked_at > 0 ? json_string(retires) : json_null());
         if (k->retired_at > 0) {
             json_object_set_new(o, "retired_at", json_string(retires));
             timefmt_rfc3339(k->removable_at, retires);
@@ -532,4 +562,122 @@ signer_key_list(struct signer *s)
     }
     pthread_mutex_unlock(&s->mu);
     return arr;
+}
+
+int
+signer_kid_tainted(struct signer *s, const char *kid)
+{
+    int tainted = 0;
+
+    if (kid == NULL)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->nkeys; i++)
+        if (strcmp(s->keys[i].kid, kid) == 0)
+            tainted = s->keys[i].tainted_at > 0;
+    pthread_mutex_unlock(&s->mu);
+    return tainted;
+}
+
+/* The stored row of kid among keys, or NULL. */
+static const struct store_key *
+signer_find(const struct store_key *keys, size_t n, const char *kid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i].kid, kid) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+enum errcode
+signer_taint(struct signer *s, struct store *st, const char *kid, int64_t now, char *changed,
+             size_t changed_len, char *detail, size_t detail_len)
+{
+    struct store_key *keys = NULL;
+    const struct store_key *k;
+    const char *errstr = NULL;
+    size_t n = 0;
+    int was_active;
+    enum errcode rc = ERRCODE_UNAVAILABLE;
+
+    if (store_keys_list(st, &keys, &n, &errstr) == -1)
+        goto store_fail;
+    if ((k = signer_find(keys, n, kid)) == NULL) {
+        signer_detail(detail, detail_len, "no key %s", kid);
+        rc = ERRCODE_NOT_FOUND;
+        goto done;
+    }
+    if (k->revoked_at > 0 || k->tainted_at > 0) {
+        signer_detail(detail, detail_len, "key %s is already %s", kid,
+                      k->revoked_at > 0 ? "revoked" : "tainted");
+        rc = ERRCODE_CONFLICT;
+        goto done;
+    }
+    was_active = strcmp(k->status, "active") == 0;
+    store_keys_free(keys, n);
+    keys = NULL;
+    n = 0;
+    /* The active key: the next one (or a new one) signs from this commit. */
+    if (was_active && (rc = signer_lifecycle(s, st, now, SIGNER_ROTATE_NOW, changed, changed_len,
+                                             detail, detail_len)) != ERRCODE_OK)
+        goto done;
+    if (!was_active && changed != NULL && changed_len > 0)
+        changed[0] = '\0';
+    if (store_key_taint(st, kid, now, &errstr) != 0)
+        goto store_fail;
+    signer_note(changed, changed_len, "tainted", kid);
+    rc = ERRCODE_OK;
+    goto done;
+store_fail:
+    signer_detail(detail, detail_len, "store: %s", errstr != NULL ? errstr : "error");
+    rc = ERRCODE_UNAVAILABLE;
+done:
+    store_keys_free(keys, n);
+    return rc;
+}
+
+enum errcode
+signer_revoke(struct signer *s, struct store *st, const char *kid, int64_t now, char *changed,
+              size_t changed_len, char *detail, size_t detail_len)
+{
+    struct store_key *keys = NULL;
+    const struct store_key *k;
+    const char *errstr = NULL;
+    size_t n = 0;
+    enum errcode rc = ERRCODE_UNAVAILABLE;
+
+    (void)s;
+    if (changed != NULL && changed_len > 0)
+        changed[0] = '\0';
+    if (store_keys_list(st, &keys, &n, &errstr) == -1)
+        goto store_fail;
+    if ((k = signer_find(keys, n, kid)) == NULL) {
+        signer_detail(detail, detail_len, "no key %s", kid);
+        rc = ERRCODE_NOT_FOUND;
+        goto done;
+    }
+    if (k->revoked_at > 0) {
+        signer_detail(detail, detail_len, "key %s is already revoked", kid);
+        rc = ERRCODE_CONFLICT;
+        goto done;
+    }
+    if (strcmp(k->status, "active") == 0) {
+        signer_detail(detail, detail_len,
+                      "key %s is the active key: taint it first (key taint), which promotes "
+                      "another key, then revoke it",
+                      kid);
+        rc = ERRCODE_CONFLICT;
+        goto done;
+    }
+    if (store_key_revoke(st, kid, now, &errstr) != 0)
+        goto store_fail;
+    signer_note(changed, changed_len, "revoked", kid);
+    rc = ERRCODE_OK;
+    goto done;
+store_fail:
+    signer_detail(detail, detail_len, "store: %s", errstr != NULL ? errstr : "error");
+    rc = ERRCODE_UNAVAILABLE;
+done:
+    store_keys_free(keys, n);
+    return rc;
 }

@@ -15,6 +15,7 @@ struct signer;
 struct committer;
 struct workers;
 struct bulkcache;
+struct bulkrate;
 struct feed;
 struct ratelimit;
 struct publish;
@@ -30,6 +31,7 @@ struct sitetokend {
     struct signer *signer;
     struct workers *workers; /* CPU work and reads off the event loop */
     struct bulkcache *bulkcache;
+    struct bulkrate *bulkrate; /* bulk tokens' per-second exchange caps (thread-safe) */
     struct metrics *metrics;
     struct http *http;
     struct feed *feed;           /* revocation feed and event stream subscribers (main loop) */

@@ -5,6 +5,9 @@
 
 #include <stdint.h>
 
+#include "cidr.h"
+#include "labels.h"
+
 struct store;
 
 struct store_bulk {
@@ -17,6 +20,9 @@ struct store_bulk {
     int64_t last_used_at; /* 0 = never */
     char note[257];
     char created_by[97];
+    char labels[LABELS_TEXT_MAX]; /* canonical (proto/labels.h), "" for none */
+    char cidrs[CIDR_LIST_MAX];    /* canonical CIDR ranges, comma-joined; "" = anywhere */
+    int64_t rate_per_second;      /* successful exchanges a second (per node); 0 = no cap */
 };
 
 /* max_uses 0 and last_used_at 0 are stored as NULL. A duplicate id or hash
@@ -46,6 +52,11 @@ enum store_bulk_use {
  * *errstr is set only for STORE_BULK_ERROR. */
 enum store_bulk_use store_bulk_use(struct store *st, const char *id, const uint8_t hash[32],
                                    int64_t now, const char **errstr);
+/* A retried first exchange (the same device key within the retry window):
+ * the same facts as store_bulk_use except the cap, and no use is taken
+ * (STORE_BULK_USED = admitted). */
+enum store_bulk_use store_bulk_retry(struct store *st, const char *id, const uint8_t hash[32],
+                                     int64_t now, const char **errstr);
 /* 0 ok, 1 no such id, -1 error. */
 int store_bulk_set_blocked(struct store *st, const char *id, int blocked, const char **errstr);
 /* Newest first: by created_at descending, and among equal created_at the
