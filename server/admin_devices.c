@@ -16,17 +16,22 @@
 #include "labels.h"
 #include "purge.h"
 #include "revocations.h"
+#include "signer.h"
 #include "sitetokend.h"
 #include "stats.h"
 
 #define ADMIN_SHOW_TOKENS 20
 
-/* What introspection would answer for the token now, in its order: the
- * signature check refuses an expired token first (tokens are accepted until
- * exp + skew), then the token's row, then its device. */
+/* What introspection would answer for the token now, in its order: a token
+ * only a revoked key verifies is token_revoked (computed from the key's
+ * state, no row marked); the signature check refuses an expired token
+ * (tokens are accepted until exp + skew), then the token's row, then its
+ * device. */
 static const char *
-admin_token_status(const struct store_token *t, int64_t now, int64_t skew)
+admin_token_status(const struct store_token *t, struct signer *signer, int64_t now, int64_t skew)
 {
+    if (signer != NULL && signer_kid_revoked(signer, t->kid))
+        return "revoked";
     if (now >= t->expires_at + skew)
         return "expired";
     if (t->revoked_at != 0)
@@ -67,15 +72,16 @@ admin_device_json(const struct store_device *d)
 
 /* An access token has no gen: the key is absent, as in the token. */
 json_t *
-admin_token_json(const struct store_token *t, int64_t now, int64_t skew)
+admin_token_json(const struct store_token *t, struct signer *signer, int64_t now, int64_t skew)
 {
     json_t *o = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}", "jti", t->jti, "kind",
-        t->kind, "status", admin_token_status(t, now, skew), "device_id", t->device_id, "kid",
-        t->kid, "issued_at", admin_time(t->issued_at), "expires_at", admin_time(t->expires_at),
-        "family", t->family, "bulk_id", admin_opt_str(t->bulk_id), "mp_id", admin_opt_str(t->mp_id),
-        "prev_jti", admin_opt_str(t->prev_jti), "revoked_at", admin_time(t->revoked_at),
-        "revoke_reason", t->revoked_at != 0 ? json_string(t->revoke_reason) : json_null());
+        t->kind, "status", admin_token_status(t, signer, now, skew), "device_id", t->device_id,
+        "kid", t->kid, "issued_at", admin_time(t->issued_at), "expires_at",
+        admin_time(t->expires_at), "family", t->family, "bulk_id", admin_opt_str(t->bulk_id),
+        "mp_id", admin_opt_str(t->mp_id), "prev_jti", admin_opt_str(t->prev_jti), "revoked_at",
+        admin_time(t->revoked_at), "revoke_reason",
+        t->revoked_at != 0 ? json_string(t->revoke_reason) : json_null());
 
     if (o != NULL && strcmp(t->kind, "access") != 0)
         json_object_set_new(o, "gen", json_integer(t->gen));
@@ -150,7 +156,7 @@ admin_token_list_cb(const struct store_token *t, void *arg)
 {
     struct admin_page *p = arg;
 
-    return admin_page_add(p, admin_token_json(t, p->now, p->skew), t->jti);
+    return admin_page_add(p, admin_token_json(t, p->signer, p->now, p->skew), t->jti);
 }
 
 static enum errcode
@@ -224,7 +230,7 @@ admin_token_show_read(struct admin_op *a, struct worker_ctx *ctx)
         return commit_op_fail(&a->op, ERRCODE_NOT_FOUND, "no token %s", a->id);
     if (rc == -1)
         return commit_op_store_fail(&a->op, errstr);
-    if ((a->reply = admin_token_json(&t, a->page.now, a->page.skew)) == NULL)
+    if ((a->reply = admin_token_json(&t, a->env->signer, a->page.now, a->page.skew)) == NULL)
         return commit_op_fail(&a->op, ERRCODE_UNAVAILABLE, "out of memory");
     return ERRCODE_OK;
 }
@@ -238,6 +244,7 @@ admin_token_show(struct http_req *req)
         return;
     a->page.now = clock_now(req->env);
     a->page.skew = req->env->cfg->clock_skew_ms / 1000;
+    a->page.signer = req->env->signer;
     admin_op_read(a, admin_token_show_read);
 }
 
@@ -381,7 +388,7 @@ admin_token_revoke_apply(struct commit_op *op, struct commit_ctx *ctx)
     if (serial == 0)
         serial = fam.first_serial;
     members += rc == 0;
-    a->reply = admin_token_json(&t, now, skew);
+    a->reply = admin_token_json(&t, a->env->signer, now, skew);
     json_object_set_new(a->reply, "serial", json_integer(serial));
     json_object_set_new(a->reply, "members_revoked", json_integer(members));
     /* the dry run's numbers, counted before the change */

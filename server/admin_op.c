@@ -185,6 +185,7 @@ admin_page_start(struct admin_op *a, int limit)
     p->limit = limit;
     p->now = clock_now(a->env);
     p->skew = a->env->cfg->clock_skew_ms / 1000;
+    p->signer = a->env->signer;
     return 0;
 }
 

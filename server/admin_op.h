@@ -32,6 +32,8 @@ struct store_audit;
 /* A keyset page: ?limit= and ?after= copied from the query on the loop;
  * filled on the worker. Lists ask for one row more than the page so that
  * `next` is null exactly on the last page. */
+struct signer;
+
 struct admin_page {
     int limit;
     char after[72];
@@ -40,9 +42,10 @@ struct admin_page {
     char filter[3][260]; /* a list's own query filters, "" when absent */
     json_t *items;
     int n;
-    int64_t now, skew; /* skew: tokens are accepted until exp + skew */
-    char next[72];     /* the cursor of the last item kept */
-    int more;          /* a row past the page exists */
+    int64_t now, skew;     /* skew: tokens are accepted until exp + skew */
+    struct signer *signer; /* token lists: whose keys are revoked */
+    char next[72];         /* the cursor of the last item kept */
+    int more;              /* a row past the page exists */
 };
 
 /* What block/unblock needs of a thing that can be blocked (a bulk token, a
@@ -165,7 +168,8 @@ enum errcode admin_revocation_add(struct admin_op *a, struct commit_ctx *ctx, co
  * skew (admin_devices.c). NULL when out of memory. */
 json_t *admin_bulk_json(const struct store_bulk *b, int64_t now);
 json_t *admin_device_json(const struct store_device *d);
-json_t *admin_token_json(const struct store_token *t, int64_t now, int64_t skew);
+json_t *admin_token_json(const struct store_token *t, struct signer *signer, int64_t now,
+                         int64_t skew);
 
 /* Times on the wire: RFC 3339, or null for "never" (0). */
 json_t *admin_time(int64_t t);

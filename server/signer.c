@@ -564,19 +564,33 @@ signer_key_list(struct signer *s)
     return arr;
 }
 
-int
-signer_kid_tainted(struct signer *s, const char *kid)
+/* 1 when kid is a key of the last reload that is tainted (revoked: 0) or
+ * revoked (revoked: 1). */
+static int
+signer_kid_flag(struct signer *s, const char *kid, int revoked)
 {
-    int tainted = 0;
+    int set = 0;
 
     if (kid == NULL)
         return 0;
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < s->nkeys; i++)
         if (strcmp(s->keys[i].kid, kid) == 0)
-            tainted = s->keys[i].tainted_at > 0;
+            set = (revoked ? s->keys[i].revoked_at : s->keys[i].tainted_at) > 0;
     pthread_mutex_unlock(&s->mu);
-    return tainted;
+    return set;
+}
+
+int
+signer_kid_tainted(struct signer *s, const char *kid)
+{
+    return signer_kid_flag(s, kid, 0);
+}
+
+int
+signer_kid_revoked(struct signer *s, const char *kid)
+{
+    return signer_kid_flag(s, kid, 1);
 }
 
 /* The stored row of kid among keys, or NULL. */

@@ -86,6 +86,9 @@ enum errcode signer_revoke(struct signer *s, struct store *st, const char *kid, 
                            char *changed, size_t changed_len, char *detail, size_t detail_len);
 /* 1 when kid is a tainted key of the last reload. Any thread. */
 int signer_kid_tainted(struct signer *s, const char *kid);
+/* 1 when kid is a revoked key of the last reload (its tokens are refused
+ * token_revoked, whatever their rows say). Any thread. */
+int signer_kid_revoked(struct signer *s, const char *kid);
 
 struct signer_keys *signer_keys_get(struct signer *s);
 void signer_keys_put(struct signer_keys *k);

@@ -208,3 +208,32 @@ def test_gateway_refuses_a_revoked_keys_tokens_within_a_second(server, mp, tmp_p
         assert r.headers["X-Sitetoken-Code"] in ("unknown_key", "token_revoked"), r.headers
         assert call(new_access).status_code == 200
     clean_exit(server)
+
+
+def test_token_list_says_what_introspection_says_for_a_revoked_key(server, mp):
+    """A token signed by a revoked key is listed `revoked` (introspection:
+    token_revoked), computed from the key's state without touching its row;
+    the renewed device's new token stays `active`."""
+    stuck, renewed = enrol(mp, 2)
+    leaked = active_kid(server)
+    server.ctl("key", "taint", leaked, check=0)
+    assert mp.renew(renewed).status_code == 200
+    server.ctl("key", "revoke", leaked, check=0)
+    assert mp.introspect(stuck.token).json() == {"active": False, "reason": "token_revoked"}
+    info = mp.introspect(renewed.token).json()
+    assert info["active"] is True and info["kid"] != leaked
+    items = server.ctl("token", "list", json_out=True, check=0).doc["items"]
+    by_kid = {}
+    for t in items:
+        by_kid.setdefault(t["kid"], set()).add(t["status"])
+        if t["kid"] == leaked:
+            assert t["revoked_at"] is None  # nothing marked: the key's state says it
+    assert by_kid[leaked] == {"revoked"}, by_kid
+    assert "active" in by_kid[info["kid"]], by_kid
+    # token show and the device's own list agree
+    jti = jwt.decode(stuck.token, options={"verify_signature": False})["jti"]
+    assert server.ctl("token", "show", jti, json_out=True, check=0).doc["status"] == "revoked"
+    dev_id = jwt.decode(stuck.token, options={"verify_signature": False})["sub"]
+    shown = server.ctl("device", "show", dev_id, json_out=True, check=0).doc
+    assert {t["status"] for t in shown["tokens"]} == {"revoked"}, shown
+    clean_exit(server)
