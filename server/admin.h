@@ -22,6 +22,9 @@ void admin_bulk_show(struct http_req *req);
 void admin_bulk_prune(struct http_req *req);
 void admin_bulk_block(struct http_req *req);
 void admin_bulk_unblock(struct http_req *req);
+/* admin_allow.c: bulk token allow-lists */
+void admin_bulk_allow(struct http_req *req);
+void admin_bulk_allow_list(struct http_req *req);
 
 /* admin_devices.c: devices and their tokens */
 void admin_device_list(struct http_req *req);

@@ -69,6 +69,9 @@ admin_bulk_json(const struct store_bulk *b, int64_t now)
         json_object_set_new(o, "rate_per_second",
                             b->rate_per_second > 0 ? json_integer(b->rate_per_second)
                                                    : json_null());
+        json_object_set_new(o, "allow_total",
+                            b->allow_list ? json_integer(b->allow_total) : json_null());
+        json_object_set_new(o, "allow_used", json_integer(b->allow_used));
     }
     return o;
 }
@@ -103,14 +106,25 @@ admin_bulk_create_apply(struct commit_op *op, struct commit_ctx *ctx)
     const struct store_bulk *b = &a->row.bulk;
     const char *errstr = NULL;
 
+    struct store_bulk row = *b;
+    int64_t added = 0;
+    enum errcode code;
+
     if (store_bulk_insert(ctx->store, b, &errstr) == -1)
         return commit_op_store_fail(op, errstr);
-    return admin_op_audit(a, ctx, "bulk.create", b->id,
-                          json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:I}", "not_before",
-                                    (json_int_t)b->not_before, "expires_at",
-                                    (json_int_t)b->expires_at, "max_uses", (json_int_t)b->max_uses,
-                                    "note", b->note, "labels", b->labels, "cidrs", b->cidrs,
-                                    "rate_per_second", (json_int_t)b->rate_per_second));
+    /* the allow-list's first page; a contradiction refuses the creation */
+    if (b->allow_list && (code = admin_allow_add(a, ctx->store, &row, ERRCODE_INVALID_REQUEST,
+                                                 &added)) != ERRCODE_OK)
+        return code;
+    json_object_set_new(a->reply, "allow_total",
+                        b->allow_list ? json_integer(row.allow_total) : json_null());
+    return admin_op_audit(
+        a, ctx, "bulk.create", b->id,
+        json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:o}", "not_before",
+                  (json_int_t)b->not_before, "expires_at", (json_int_t)b->expires_at, "max_uses",
+                  (json_int_t)b->max_uses, "note", b->note, "labels", b->labels, "cidrs", b->cidrs,
+                  "rate_per_second", (json_int_t)b->rate_per_second, "allow_total",
+                  b->allow_list ? json_integer(row.allow_total) : json_null()));
 }
 
 void
@@ -147,6 +161,14 @@ admin_bulk_create(struct http_req *req)
     labels_canon(json_object_get(req->body, "labels"), b->labels); /* checked by the gate */
     admin_bulk_cidr_list(json_object_get(req->body, "cidrs"), b->cidrs);
     b->rate_per_second = body_int(req->body, "rate_per_second", 0);
+    if (json_object_get(req->body, "allow") != NULL) {
+        b->allow_list = 1;
+        if ((a->list = json_deep_copy(json_object_get(req->body, "allow"))) == NULL) {
+            http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
+            admin_op_free(a);
+            return;
+        }
+    }
     /* aud = the issuer: only this authority accepts a bulk token (DESIGN.md) */
     claims = jwt_claims_new(&(const struct jwt_mint){.kind = JWT_KIND_BULK,
                                                      .iss = cfg->issuer,
@@ -236,6 +258,15 @@ admin_bulk_show_read(struct admin_op *a, struct worker_ctx *ctx)
     /* no cursor to page on from here: "more" tells that the list is cut */
     json_object_set_new(a->reply, "devices", p->items);
     json_object_set_new(a->reply, "devices_next", p->more ? json_string("more") : json_null());
+    p->items = NULL;
+    if (!b->allow_list)
+        return ERRCODE_OK;
+    /* the allow-list's first entries, used or not; GET .../allow pages on */
+    p->n = p->more = 0;
+    if ((p->items = json_array()) == NULL || admin_allow_page(p, ctx->store, b->id, &errstr) == -1)
+        return commit_op_store_fail(&a->op, errstr != NULL ? errstr : "out of memory");
+    json_object_set_new(a->reply, "allow", p->items);
+    json_object_set_new(a->reply, "allow_next", p->more ? json_string(p->next) : json_null());
     p->items = NULL;
     return ERRCODE_OK;
 }

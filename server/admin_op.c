@@ -67,6 +67,7 @@ admin_op_free(struct admin_op *a)
 {
     json_decref(a->reply);
     json_decref(a->page.items);
+    json_decref(a->list);
     free(a);
 }
 
@@ -158,7 +159,7 @@ admin_page_init(struct admin_op *a)
         }
         p->limit = (int)v;
     }
-    if (after != NULL && strlen(after) > 64) {
+    if (after != NULL && strlen(after) > 256) {
         http_reply_problem(req, ERRCODE_INVALID_REQUEST, "after: not a cursor");
         goto fail;
     }

@@ -36,7 +36,7 @@ struct signer;
 
 struct admin_page {
     int limit;
-    char after[72];
+    char after[264]; /* a cursor: an id, or a hardware id (allow-lists) */
     int has_after;
     int64_t after_seq;   /* the audit list's cursor: a sequence number */
     char filter[3][260]; /* a list's own query filters, "" when absent */
@@ -44,7 +44,7 @@ struct admin_page {
     int n;
     int64_t now, skew;     /* skew: tokens are accepted until exp + skew */
     struct signer *signer; /* token lists: whose keys are revoked */
-    char next[72];         /* the cursor of the last item kept */
+    char next[264];        /* the cursor of the last item kept */
     int more;              /* a row past the page exists */
 };
 
@@ -113,6 +113,7 @@ struct admin_op {
     } row;
     enum signer_mode mode;
     char changed[512];
+    json_t *list; /* bulk allow-lists: the page of hardware ids to add (a copy); owned */
     /* the console's reads (admin_stats.c) */
     int which; /* device search: the field; impact: the kind of id; status: the schema version */
     int hours; /* overview: the series' length */
@@ -167,6 +168,13 @@ enum errcode admin_revocation_add(struct admin_op *a, struct commit_ctx *ctx, co
  * (admin_bulk.c), a device, a token at now with tokens accepted until exp +
  * skew (admin_devices.c). NULL when out of memory. */
 json_t *admin_bulk_json(const struct store_bulk *b, int64_t now);
+/* admin_allow.c, writer: adds a->list to b's allow-list (*added new ones);
+ * past BULK_ALLOW_MAX or max_uses refused with refusal, never adjusted. */
+enum errcode admin_allow_add(struct admin_op *a, struct store *st, struct store_bulk *b,
+                             enum errcode refusal, int64_t *added);
+/* Worker: a page of b's allow-list entries into p (cursor: hardware id). */
+int admin_allow_page(struct admin_page *p, struct store *st, const char *bulk_id,
+                     const char **errstr);
 json_t *admin_device_json(const struct store_device *d);
 json_t *admin_token_json(const struct store_token *t, struct signer *signer, int64_t now,
                          int64_t skew);

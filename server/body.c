@@ -41,6 +41,21 @@ static const struct body_field body_fields_bulk_create[] = {
     {.name = "labels", .type = BODY_LABELS},
     {.name = "cidrs", .type = BODY_CIDRS},
     {.name = "rate_per_second", .type = BODY_INT, .min = 1, .imax = 1000000},
+    /* the allow-list's first page; [] makes an allow-listed token to fill
+     * through POST /v1/admin/bulk-tokens/{id}/allow */
+    {.name = "allow",
+     .type = BODY_TEXTS,
+     .max = BODY_TEXT_MAX,
+     .min = 0,
+     .imax = BODY_ALLOW_PAGE_MAX},
+};
+static const struct body_field body_fields_bulk_allow[] = {
+    {.name = "hardware_ids",
+     .type = BODY_TEXTS,
+     .required = 1,
+     .max = BODY_TEXT_MAX,
+     .min = 1,
+     .imax = BODY_ALLOW_PAGE_MAX},
 };
 static const struct body_field body_fields_mp_add[] = {
     {.name = "name", .type = BODY_TEXT, .required = 1, .max = 128},
@@ -84,6 +99,7 @@ const struct body_shape body_debug_clock = BODY_SHAPE(body_fields_debug_clock, 0
 const struct body_shape body_block = BODY_SHAPE(body_fields_reason, 1);
 const struct body_shape body_revoke = BODY_SHAPE(body_fields_reason, 1);
 const struct body_shape body_purge = BODY_SHAPE(body_fields_purge, 0);
+const struct body_shape body_bulk_allow = BODY_SHAPE(body_fields_bulk_allow, 0);
 /* unblock takes no fields: an empty body or {} */
 const struct body_shape body_unblock = {.fields = NULL, .n = 0, .optional = 1};
 
@@ -213,6 +229,28 @@ body_check(const json_t *doc, const struct body_field *fields, size_t n, char *w
                              "%s: item %zu: a CIDR range (10.1.0.0/16, 2001:db8::/32), host bits "
                              "zero",
                              f->name, k);
+                    return -1;
+                }
+            }
+            break;
+        }
+        case BODY_TEXTS: {
+            size_t k;
+            json_t *e;
+
+            if (!json_is_array(v) || json_array_size(v) < (size_t)f->min ||
+                json_array_size(v) > (size_t)f->imax) {
+                snprintf(why, whylen, "%s: an array of %lld to %lld strings", f->name,
+                         (long long)f->min, (long long)f->imax);
+                return -1;
+            }
+            json_array_foreach(v, k, e)
+            {
+                if (!json_is_string(e) || json_string_length(e) == 0 ||
+                    json_string_length(e) > f->max ||
+                    !body_text_ok(json_string_value(e), json_string_length(e))) {
+                    snprintf(why, whylen, "%s: item %zu: text of 1 to %zu bytes", f->name, k,
+                             f->max);
                     return -1;
                 }
             }

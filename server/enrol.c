@@ -11,7 +11,10 @@
 #include "enrol.h"
 #include "mps.h"
 
-int
+/* Is the exchange of dev (its jkt, id and bulk_id as decided by the worker)
+ * a retry of that key's first exchange of the same bulk token, no longer
+ * than window_s ago (0: never)? 1 yes, 0 no, -1 store error. */
+static int
 enrol_is_retry(struct store *st, int64_t window_s, const struct store_device *dev, int64_t now,
                const char **errstr)
 {
@@ -68,6 +71,64 @@ enrol_bulk_bounds(struct enrol *e, struct commit_op *op, struct store *st, struc
         e->rate_held = 1;
     }
     return ERRCODE_OK;
+}
+
+/* What the store found of a bulk token's use, as the client is told it. */
+static const enum errcode enrol_bulk_refusal[] = {
+    [STORE_BULK_USED] = ERRCODE_OK,
+    [STORE_BULK_UNKNOWN] = ERRCODE_BAD_SIGNATURE,
+    [STORE_BULK_BLOCKED] = ERRCODE_BULK_TOKEN_BLOCKED,
+    [STORE_BULK_NOT_YET] = ERRCODE_TOKEN_NOT_YET_VALID,
+    [STORE_BULK_EXPIRED] = ERRCODE_TOKEN_EXPIRED,
+    [STORE_BULK_EXHAUSTED] = ERRCODE_BULK_TOKEN_EXHAUSTED,
+    [STORE_BULK_ERROR] = ERRCODE_UNAVAILABLE,
+};
+
+enum errcode
+enrol_exchange_admit(struct enrol *e, struct commit_op *op, struct store *st, int64_t window_s,
+                     const struct store_device *dev, const uint8_t hash[32], int64_t now)
+{
+    const char *errstr = NULL;
+    enum errcode code;
+    int rc;
+
+    if ((rc = enrol_is_retry(st, window_s, dev, now, &errstr)) == -1)
+        return commit_op_store_fail(op, errstr);
+    e->retry = rc == 1;
+    code = enrol_bulk_refusal[e->retry ? store_bulk_retry(st, dev->bulk_id, hash, now, &errstr)
+                                       : store_bulk_use(st, dev->bulk_id, hash, now, &errstr)];
+    if (code == ERRCODE_UNAVAILABLE)
+        return commit_op_store_fail(op, errstr);
+    if (code != ERRCODE_OK)
+        return commit_op_fail(op, code, "bulk token %s refused", dev->bulk_id);
+    return enrol_allow_claim(op, st, dev, now);
+}
+
+enum errcode
+enrol_allow_claim(struct commit_op *op, struct store *st, const struct store_device *dev,
+                  int64_t now)
+{
+    const char *errstr = NULL;
+
+    switch (store_bulk_allow_claim(st, dev->bulk_id, dev->hardware_id, dev->jkt, dev->id, now,
+                                   &errstr)) {
+    case STORE_ALLOW_OPEN:
+    case STORE_ALLOW_CLAIMED:
+    case STORE_ALLOW_MINE:
+        return ERRCODE_OK;
+    case STORE_ALLOW_ABSENT:
+        return commit_op_fail(op, ERRCODE_FORBIDDEN,
+                              "hardware id %s is not on the allow-list of bulk token %s",
+                              dev->hardware_id, dev->bulk_id);
+    case STORE_ALLOW_TAKEN:
+        return commit_op_fail(op, ERRCODE_FORBIDDEN,
+                              "hardware id %s of bulk token %s's allow-list was claimed by "
+                              "another device key",
+                              dev->hardware_id, dev->bulk_id);
+    case STORE_ALLOW_ERROR:
+        break;
+    }
+    return commit_op_store_fail(op, errstr);
 }
 
 enum errcode

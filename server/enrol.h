@@ -28,11 +28,6 @@ struct enrol {
     json_t *overridden; /* MP labels the bulk token's overrode (audit), or NULL; owned */
 };
 
-/* Writer: is the exchange of dev (its jkt, id and bulk_id as decided by the
- * worker) a retry of that key's first exchange of the same bulk token, no
- * longer than window_s ago (0: never)? 1 yes, 0 no, -1 store error. */
-int enrol_is_retry(struct store *st, int64_t window_s, const struct store_device *dev, int64_t now,
-                   const char **errstr);
 /* Worker: the bulk token's bounds on this exchange, from its row (immutable
  * after creation): client_address (addr, may be NULL) inside its ranges
  * (invalid_request without it or for a non-address, forbidden outside) and
@@ -42,6 +37,19 @@ int enrol_is_retry(struct store *st, int64_t window_s, const struct store_device
 enum errcode enrol_bulk_bounds(struct enrol *e, struct commit_op *op, struct store *st,
                                struct bulkrate *r, const char *bulk_id, const char *addr,
                                int64_t now, int *retry_after);
+/* Writer: the bulk token's admission of the exchange of dev: a retry of
+ * that key's first exchange within window_s (e->retry: no use taken) or one
+ * use, then its allow-list (enrol_allow_claim). Refusals through
+ * commit_op_fail(op). */
+enum errcode enrol_exchange_admit(struct enrol *e, struct commit_op *op, struct store *st,
+                                  int64_t window_s, const struct store_device *dev,
+                                  const uint8_t hash[32], int64_t now);
+/* Writer: an exchange of dev (hardware id, key, id, bulk_id) against its
+ * bulk token's allow-list: the first key to claim a listed hardware id keeps
+ * it; an unlisted id or one another key claimed is refused (forbidden, in
+ * the op's savepoint, audited by the caller's refusal path). */
+enum errcode enrol_allow_claim(struct commit_op *op, struct store *st,
+                               const struct store_device *dev, int64_t now);
 /* Worker: a new device's labels into out: the MP's, and for an exchange
  * (bulk_id not NULL) the bulk token's over them (conflict past LABELS_MAX
  * pairs together). */

@@ -65,16 +65,6 @@ static const struct {
 
 /* What the store found about a bulk token -> what the client is told. An
  * unknown or forged token is a bad signature: it learns nothing more. */
-static const enum errcode mpapi_bulk_refusal[] = {
-    [STORE_BULK_USED] = ERRCODE_OK,
-    [STORE_BULK_UNKNOWN] = ERRCODE_BAD_SIGNATURE,
-    [STORE_BULK_BLOCKED] = ERRCODE_BULK_TOKEN_BLOCKED,
-    [STORE_BULK_NOT_YET] = ERRCODE_TOKEN_NOT_YET_VALID,
-    [STORE_BULK_EXPIRED] = ERRCODE_TOKEN_EXPIRED,
-    [STORE_BULK_EXHAUSTED] = ERRCODE_BULK_TOKEN_EXHAUSTED,
-    [STORE_BULK_ERROR] = ERRCODE_UNAVAILABLE,
-};
-
 /* One issuance in flight: built on the loop, applied by the writer, answered
  * and freed in mpapi_done. */
 struct mpapi_op {
@@ -185,20 +175,12 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
 
     switch (m->kind) {
     case MPAPI_EXCHANGE:
-        /* A first exchange retried with the same key: no use, and the first
-         * try's token is superseded (DESIGN.md, token families). */
-        if ((rc = enrol_is_retry(st, m->env->cfg->exchange_retry_window_ms / 1000, &m->dev, now,
-                                 &errstr)) == -1)
-            return commit_op_store_fail(op, errstr);
-        m->enrol.retry = rc == 1;
-        code = mpapi_bulk_refusal[m->enrol.retry ? store_bulk_retry(st, m->dev.bulk_id,
-                                                                    m->bulk_hash, now, &errstr)
-                                                 : store_bulk_use(st, m->dev.bulk_id, m->bulk_hash,
-                                                                  now, &errstr)];
-        if (code == ERRCODE_UNAVAILABLE)
-            return commit_op_store_fail(op, errstr);
-        if (code != ERRCODE_OK)
-            return commit_op_fail(op, code, "bulk token %s refused", m->dev.bulk_id);
+        /* the bulk token's use (none for a retried first exchange, whose
+         * first try's token is superseded) and its allow-list */
+        if ((code = enrol_exchange_admit(&m->enrol, op, st,
+                                         m->env->cfg->exchange_retry_window_ms / 1000, &m->dev,
+                                         m->bulk_hash, now)) != ERRCODE_OK)
+            return code;
         if (m->enrol.retry) {
             rc = store_token_supersede_enrolment(st, m->dev.id, m->dev.bulk_id, now,
                                                  now - m->env->cfg->clock_skew_ms / 1000,
@@ -449,29 +431,6 @@ mpapi_finish(struct mpapi_op *m, enum errcode code)
         mpapi_done(&m->op); /* only when the loop is gone */
 }
 
-/* jwt_verify against the published keys; a token that only a revoked key
- * verifies is told token_revoked (its key was pulled after a leak), not
- * unknown_key. */
-static enum errcode
-mpapi_verify(const char *token, const struct signer_keys *keys, const struct jwt_expect *want,
-             struct jwt_claims *c, const char **errstr)
-{
-    enum errcode code = jwt_verify(token, strlen(token), keys->jwks, want, c, errstr);
-    struct jwt_claims r;
-    const char *e = NULL;
-
-    if (code != ERRCODE_UNKNOWN_KEY || keys->revoked == NULL)
-        return code;
-    memset(&r, 0, sizeof(r));
-    if (jwt_verify(token, strlen(token), keys->revoked, want, &r, &e) != ERRCODE_UNKNOWN_KEY &&
-        r.kid != NULL) {
-        *errstr = "signed by a revoked key";
-        code = ERRCODE_TOKEN_REVOKED;
-    }
-    jwt_claims_clear(&r);
-    return code;
-}
-
 /* Worker half of introspection: signature and claims, then the store's word
  * on the token and its device. */
 static enum errcode
@@ -497,7 +456,7 @@ mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_
                                         .skew = cfg->clock_skew_ms / 1000};
 
         jwt_claims_clear(&c);
-        code = mpapi_verify(token, keys, &want, &c, &errstr);
+        code = signer_verify(keys, token, &want, &c, &errstr);
         if (code != ERRCODE_WRONG_TOKEN_TYPE)
             break;
     }
@@ -556,7 +515,7 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
                                         .skew = skew};
 
         token = body_str(m->body, "token");
-        code = mpapi_verify(token, keys, &want, &presented, &errstr);
+        code = signer_verify(keys, token, &want, &presented, &errstr);
         if (code != ERRCODE_OK) {
             code = commit_op_fail(&m->op, code, "token: %s", errstr);
             goto done;

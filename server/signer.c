@@ -593,6 +593,26 @@ signer_kid_revoked(struct signer *s, const char *kid)
     return signer_kid_flag(s, kid, 1);
 }
 
+enum errcode
+signer_verify(const struct signer_keys *keys, const char *token, const struct jwt_expect *want,
+              struct jwt_claims *c, const char **errstr)
+{
+    enum errcode code = jwt_verify(token, strlen(token), keys->jwks, want, c, errstr);
+    struct jwt_claims r;
+    const char *e = NULL;
+
+    if (code != ERRCODE_UNKNOWN_KEY || keys->revoked == NULL)
+        return code;
+    memset(&r, 0, sizeof(r));
+    if (jwt_verify(token, strlen(token), keys->revoked, want, &r, &e) != ERRCODE_UNKNOWN_KEY &&
+        r.kid != NULL) {
+        *errstr = "signed by a revoked key";
+        code = ERRCODE_TOKEN_REVOKED;
+    }
+    jwt_claims_clear(&r);
+    return code;
+}
+
 /* The stored row of kid among keys, or NULL. */
 static const struct store_key *
 signer_find(const struct store_key *keys, size_t n, const char *kid)

@@ -90,6 +90,12 @@ int signer_kid_tainted(struct signer *s, const char *kid);
  * token_revoked, whatever their rows say). Any thread. */
 int signer_kid_revoked(struct signer *s, const char *kid);
 
+/* jwt_verify against the published keys; a token that only a revoked key
+ * verifies is told token_revoked (its key was pulled after a leak), not
+ * unknown_key. */
+enum errcode signer_verify(const struct signer_keys *keys, const char *token,
+                           const struct jwt_expect *want, struct jwt_claims *c,
+                           const char **errstr);
 struct signer_keys *signer_keys_get(struct signer *s);
 void signer_keys_put(struct signer_keys *k);
 

@@ -9,7 +9,7 @@
 
 #define BULK_COLS                                                                                  \
     "id, token_hash, created_at, not_before, expires_at, max_uses, uses, blocked,"                 \
-    " last_used_at, note, created_by, labels, cidrs, rate_per_second"
+    " last_used_at, note, created_by, labels, cidrs, rate_per_second, allow_total, allow_used"
 
 static int
 bulk_from_row(sqlite3_stmt *stmt, void *row)
@@ -33,6 +33,9 @@ bulk_from_row(sqlite3_stmt *stmt, void *row)
     b->blocked = sqlite3_column_int(stmt, 7) != 0;
     b->last_used_at = sqlite3_column_int64(stmt, 8);
     b->rate_per_second = sqlite3_column_int64(stmt, 13);
+    b->allow_list = sqlite3_column_type(stmt, 14) != SQLITE_NULL;
+    b->allow_total = sqlite3_column_int64(stmt, 14);
+    b->allow_used = sqlite3_column_int64(stmt, 15);
     return 0;
 }
 
@@ -53,7 +56,7 @@ store_bulk_insert(struct store *st, const struct store_bulk *b, const char **err
     }
     if ((stmt = store_stmt(st, STMT_BULK_INSERT,
                            "INSERT INTO bulk_tokens(" BULK_COLS ")"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            errstr)) == NULL)
         return -1;
     sqlite3_bind_text(stmt, 1, b->id, -1, SQLITE_STATIC);
@@ -70,6 +73,11 @@ store_bulk_insert(struct store *st, const struct store_bulk *b, const char **err
     store_bind_opt_text(stmt, 12, b->labels);
     store_bind_opt_text(stmt, 13, b->cidrs);
     store_bind_opt_int64(stmt, 14, b->rate_per_second);
+    if (b->allow_list)
+        sqlite3_bind_int64(stmt, 15, b->allow_total);
+    else
+        sqlite3_bind_null(stmt, 15);
+    sqlite3_bind_int64(stmt, 16, b->allow_used);
     rc = store_step_done(st, stmt, "insert bulk token", errstr);
     store_stmt_done(stmt);
     return rc;

@@ -242,6 +242,25 @@ static const struct store_migration {
                "CREATE INDEX IF NOT EXISTS tokens_bulk_live ON tokens(bulk_id, expires_at)"
                " WHERE revoked_at IS NULL AND bulk_id IS NOT NULL;",
     },
+    {
+        .version = 12,
+        .name = "bulk token allow-lists",
+        /* The hardware ids a bulk token admits, each claimed once by the
+         * first device key that exchanges with it (jkt, device_id, used_at
+         * NULL until then); allow_total NULL: no allow-list, else its
+         * entries, allow_used those claimed. Portable SQL: no STRICT, no
+         * WITHOUT ROWID. */
+        .sql = "CREATE TABLE bulk_allow ("
+               "  bulk_id TEXT NOT NULL REFERENCES bulk_tokens(id) ON DELETE CASCADE,"
+               "  hardware_id TEXT NOT NULL,"
+               "  jkt TEXT,"
+               "  device_id TEXT,"
+               "  used_at INTEGER,"
+               "  PRIMARY KEY (bulk_id, hardware_id)"
+               ");"
+               "ALTER TABLE bulk_tokens ADD COLUMN allow_total INTEGER;"
+               "ALTER TABLE bulk_tokens ADD COLUMN allow_used INTEGER NOT NULL DEFAULT 0;",
+    },
 };
 
 #define STORE_NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

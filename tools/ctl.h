@@ -170,6 +170,13 @@ int ctl_key_list(struct ctl *ctl, const struct ctl_args *a);
 int ctl_key_rotate(struct ctl *ctl, const struct ctl_args *a);
 int ctl_key_taint(struct ctl *ctl, const struct ctl_args *a);
 int ctl_key_revoke(struct ctl *ctl, const struct ctl_args *a);
+int ctl_bulk_allow(struct ctl *ctl, const struct ctl_args *a);
+/* ctl_cmds_allow.c: the hardware ids of FILE (a JSON array), or the usage
+ * exit code; bulk new with them: the first page in body, the rest in pages
+ * (body and all are stolen). */
+int ctl_allow_read(const struct ctl_args *a, const char *path, json_t **out);
+int ctl_bulk_new_allow(struct ctl *ctl, const struct ctl_args *a, json_t *body, json_t *all,
+                       void (*show)(const json_t *doc));
 int ctl_audit(struct ctl *ctl, const struct ctl_args *a);
 int ctl_audit_verify(struct ctl *ctl, const struct ctl_args *a);
 int ctl_audit_recent(struct ctl *ctl, const struct ctl_args *a);

@@ -45,12 +45,17 @@ ctl_split_list(const char *list)
 int
 ctl_bulk_new(struct ctl *ctl, const struct ctl_args *a)
 {
-    json_t *body, *labels;
+    json_t *body, *labels, *allow = NULL;
     int rc;
 
     labels = ctl_pairs(a, &rc);
     if (rc != 0)
         return rc;
+    if (ctl_has(a, "allow-file") &&
+        (rc = ctl_allow_read(a, ctl_val(a, "allow-file"), &allow)) != 0) {
+        json_decref(labels);
+        return rc;
+    }
     body = json_object();
     if (labels != NULL)
         json_object_set_new(body, "labels", labels);
@@ -64,6 +69,8 @@ ctl_bulk_new(struct ctl *ctl, const struct ctl_args *a)
         json_object_set_new(body, "max_uses", json_integer(ctl_num(a, "max-uses", 0)));
     if (ctl_has(a, "note"))
         json_object_set_new(body, "note", json_string(ctl_val(a, "note")));
+    if (allow != NULL)
+        return ctl_bulk_new_allow(ctl, a, body, allow, ctl_show_bulk_new);
     return ctl_do(ctl, a, "POST", "/v1/admin/bulk-tokens", body, ctl_show_bulk_new);
 }
 
@@ -109,11 +116,26 @@ ctl_show_bulk(const json_t *doc)
     };
     const char *more = json_string_value(json_object_get(doc, "devices_next"));
 
+    static const struct ctl_col allow_cols[] = {{"hardware_id", "HARDWARE ID"},
+                                                {"used", "USED"},
+                                                {"device_id", "DEVICE"},
+                                                {"used_at", "AT"}};
+    const json_t *total = json_object_get(doc, "allow_total");
+
     ctl_print_fields(doc, fields);
     printf("\ndevices enrolled with it:\n");
     ctl_print_table(json_object_get(doc, "devices"), ctl_device_cols, 6);
     if (more != NULL)
         printf("(more: the first %zu shown)\n", json_array_size(json_object_get(doc, "devices")));
+    if (!json_is_integer(total))
+        return;
+    printf("\nallow-list: %lld hardware ids, %lld used\n", (long long)json_integer_value(total),
+           (long long)json_integer_value(json_object_get(doc, "allow_used")));
+    ctl_print_table(json_object_get(doc, "allow"), allow_cols, 4);
+    if (json_is_string(json_object_get(doc, "allow_next")))
+        printf("(more: GET /v1/admin/bulk-tokens/%s/allow?after=%s)\n",
+               json_string_value(json_object_get(doc, "id")),
+               json_string_value(json_object_get(doc, "allow_next")));
 }
 
 int

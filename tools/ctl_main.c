@@ -77,6 +77,11 @@ static const struct ctl_opt opts_bulk_new[] = {
      .min = 1,
      .max = 1000000,
      .help = "at most N successful exchanges a second (per node)"},
+    {.name = "allow-file",
+     .arg = "FILE",
+     .type = CTL_OPT_TEXT,
+     .max = 4096,
+     .help = "only the hardware ids in FILE (one a line, at most 100000) may exchange, each once"},
     {0}};
 static const struct ctl_opt opts_page_id[] = {CTL_OPTS_PAGE("ID"), {0}};
 static const struct ctl_opt opts_reason[] = {{.name = "reason",
@@ -87,6 +92,13 @@ static const struct ctl_opt opts_reason[] = {{.name = "reason",
                                              CTL_OPT_DRY_RUN,
                                              {0}};
 static const struct ctl_opt opts_dry_run[] = {CTL_OPT_DRY_RUN, {0}};
+static const struct ctl_opt opts_bulk_allow[] = {
+    {.name = "file",
+     .arg = "FILE",
+     .type = CTL_OPT_TEXT,
+     .max = 4096,
+     .help = "required: the hardware ids to add, one a line"},
+    {0}};
 
 static const struct ctl_opt opts_device_list[] = {{.name = "status",
                                                    .arg = "STATUS",
@@ -269,6 +281,12 @@ const struct ctl_command ctl_commands[] = {
      .opts = opts_reason,
      .quiet = "id",
      .run = ctl_bulk_block},
+    {.name = "bulk allow",
+     .arg = "ID",
+     .summary = "add the hardware ids of --file to a bulk token's allow-list",
+     .opts = opts_bulk_allow,
+     .quiet = "total",
+     .run = ctl_bulk_allow},
     {.name = "bulk unblock",
      .arg = "ID",
      .summary = "allow exchanges with a bulk token again",

@@ -285,7 +285,12 @@ def test_every_operation_answers_as_documented(server, mp):
     jti = mp.introspect(e.token).json()["token_id"]
     st, m = server.admin("POST", "/v1/admin/mps", {"name": "mp-oa"})
     assert st == 201
+    st, allowed = server.admin("POST", "/v1/admin/bulk-tokens", {"allow": ["SN-1"], "max_uses": 5})
+    assert st == 201
     calls = [
+        ("POST", "/v1/admin/bulk-tokens/%s/allow" % allowed["id"], {"hardware_ids": ["SN-2"]}),
+        ("GET", "/v1/admin/bulk-tokens/%s/allow?limit=1" % allowed["id"]),
+        ("GET", "/v1/admin/bulk-tokens/%s" % allowed["id"]),
         ("GET", "/v1/admin/status"), ("GET", "/v1/admin/summary"),
         ("GET", "/v1/admin/bulk-tokens"), ("GET", "/v1/admin/bulk-tokens/%s" % bulk["id"]),
         ("POST", "/v1/admin/bulk-tokens/prune", {"older_than_seconds": 0, "dry_run": True}),

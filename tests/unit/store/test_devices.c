@@ -550,6 +550,9 @@ test_family_migration(void **state)
                                 "DROP TABLE device_labels;"
                                 "DROP INDEX tokens_kid_live; DROP INDEX tokens_bulk_live;"
                                 "ALTER TABLE devices DROP COLUMN labels;"
+                                "DROP TABLE bulk_allow;"
+                                "ALTER TABLE bulk_tokens DROP COLUMN allow_total;"
+                                "ALTER TABLE bulk_tokens DROP COLUMN allow_used;"
                                 "DELETE FROM schema_migrations WHERE version >= 3;",
                                 &err),
                      0);
