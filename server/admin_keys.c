@@ -96,50 +96,44 @@ admin_keys_kid_ok(const char *kid)
     return 1;
 }
 
+/* Taint or revoke: the key's live tokens and devices counted first (what
+ * may now renew at once; what is cut off: the dry run's numbers), then the
+ * signer's change, answered and audited with them. */
 static enum errcode
-admin_keys_taint_apply(struct commit_op *op, struct commit_ctx *ctx)
+admin_keys_change_apply(struct admin_op *a, struct commit_ctx *ctx,
+                        enum errcode (*change)(struct signer *s, struct store *st, const char *kid,
+                                               int64_t now, char *changed, size_t changed_len,
+                                               char *detail, size_t detail_len),
+                        const char *action)
 {
-    struct admin_op *a = (struct admin_op *)op;
     int64_t now = ctx->now_ms / 1000, devices = 0, tokens = 0;
     const char *errstr = NULL;
     enum errcode code;
 
-    /* what the key signed that is still live: what may now renew at once */
     if (store_key_impact(ctx->store, a->id, now, &devices, &tokens, &errstr) == -1)
-        return commit_op_store_fail(op, errstr);
-    code = signer_taint(a->env->signer, ctx->store, a->id, now, a->changed, sizeof(a->changed),
-                        op->detail, sizeof(op->detail));
+        return commit_op_store_fail(&a->op, errstr);
+    code = change(a->env->signer, ctx->store, a->id, now, a->changed, sizeof(a->changed),
+                  a->op.detail, sizeof(a->op.detail));
     if (code != ERRCODE_OK)
         return code;
     json_decref(a->reply);
     a->reply =
         json_pack("{s:I, s:I}", "devices", (json_int_t)devices, "live_tokens", (json_int_t)tokens);
-    return admin_op_audit(a, ctx, "keys.taint", a->id,
+    return admin_op_audit(a, ctx, action, a->id,
                           json_pack("{s:s, s:I, s:I}", "changed", a->changed, "devices",
                                     (json_int_t)devices, "live_tokens", (json_int_t)tokens));
 }
 
 static enum errcode
+admin_keys_taint_apply(struct commit_op *op, struct commit_ctx *ctx)
+{
+    return admin_keys_change_apply((struct admin_op *)op, ctx, signer_taint, "keys.taint");
+}
+
+static enum errcode
 admin_keys_revoke_apply(struct commit_op *op, struct commit_ctx *ctx)
 {
-    struct admin_op *a = (struct admin_op *)op;
-    int64_t now = ctx->now_ms / 1000, devices = 0, tokens = 0;
-    const char *errstr = NULL;
-    enum errcode code;
-
-    /* what is cut off: the same numbers as the dry run's */
-    if (store_key_impact(ctx->store, a->id, now, &devices, &tokens, &errstr) == -1)
-        return commit_op_store_fail(op, errstr);
-    code = signer_revoke(a->env->signer, ctx->store, a->id, now, a->changed, sizeof(a->changed),
-                         op->detail, sizeof(op->detail));
-    if (code != ERRCODE_OK)
-        return code;
-    json_decref(a->reply);
-    a->reply =
-        json_pack("{s:I, s:I}", "devices", (json_int_t)devices, "live_tokens", (json_int_t)tokens);
-    return admin_op_audit(a, ctx, "keys.revoke", a->id,
-                          json_pack("{s:s, s:I, s:I}", "changed", a->changed, "devices",
-                                    (json_int_t)devices, "live_tokens", (json_int_t)tokens));
+    return admin_keys_change_apply((struct admin_op *)op, ctx, signer_revoke, "keys.revoke");
 }
 
 /* The answer: the key list as the signer now has it, what changed, and the

@@ -623,95 +623,86 @@ signer_find(const struct store_key *keys, size_t n, const char *kid)
     return NULL;
 }
 
-enum errcode
-signer_taint(struct signer *s, struct store *st, const char *kid, int64_t now, char *changed,
-             size_t changed_len, char *detail, size_t detail_len)
+/* The stored keys (*keys, *n: the caller frees them) and kid's row among
+ * them: ERRCODE_OK, NOT_FOUND, or UNAVAILABLE (a store error), with detail. */
+static enum errcode
+signer_key_of(struct store *st, const char *kid, struct store_key **keys, size_t *n,
+              const struct store_key **k, char *detail, size_t detail_len)
+{
+    const char *errstr = NULL;
+
+    if (store_keys_list(st, keys, n, &errstr) == -1) {
+        signer_detail(detail, detail_len, "store: %s", errstr != NULL ? errstr : "error");
+        return ERRCODE_UNAVAILABLE;
+    }
+    if ((*k = signer_find(*keys, *n, kid)) == NULL) {
+        signer_detail(detail, detail_len, "no key %s", kid);
+        return ERRCODE_NOT_FOUND;
+    }
+    return ERRCODE_OK;
+}
+
+/* Taint (revoke 0) or revoke kid: see signer.h. */
+static enum errcode
+signer_key_change(struct signer *s, struct store *st, const char *kid, int64_t now, int revoke,
+                  char *changed, size_t changed_len, char *detail, size_t detail_len)
 {
     struct store_key *keys = NULL;
     const struct store_key *k;
     const char *errstr = NULL;
     size_t n = 0;
-    int was_active;
-    enum errcode rc = ERRCODE_UNAVAILABLE;
+    int active;
+    enum errcode rc;
 
-    if (store_keys_list(st, &keys, &n, &errstr) == -1)
-        goto store_fail;
-    if ((k = signer_find(keys, n, kid)) == NULL) {
-        signer_detail(detail, detail_len, "no key %s", kid);
-        rc = ERRCODE_NOT_FOUND;
+    if (changed != NULL && changed_len > 0)
+        changed[0] = '\0';
+    if ((rc = signer_key_of(st, kid, &keys, &n, &k, detail, detail_len)) != ERRCODE_OK)
         goto done;
-    }
-    if (k->revoked_at > 0 || k->tainted_at > 0) {
+    active = strcmp(k->status, "active") == 0;
+    rc = ERRCODE_CONFLICT;
+    if (k->revoked_at > 0 || (!revoke && k->tainted_at > 0)) {
         signer_detail(detail, detail_len, "key %s is already %s", kid,
                       k->revoked_at > 0 ? "revoked" : "tainted");
-        rc = ERRCODE_CONFLICT;
         goto done;
     }
-    was_active = strcmp(k->status, "active") == 0;
+    if (revoke && active) {
+        signer_detail(detail, detail_len,
+                      "key %s is the active key: taint it first (key taint), which promotes "
+                      "another key, then revoke it",
+                      kid);
+        goto done;
+    }
     store_keys_free(keys, n);
     keys = NULL;
     n = 0;
-    /* The active key: the next one (or a new one) signs from this commit. */
-    if (was_active && (rc = signer_lifecycle(s, st, now, SIGNER_ROTATE_NOW, changed, changed_len,
-                                             detail, detail_len)) != ERRCODE_OK)
+    /* Tainting the active key: the next one (or a new one) signs from this
+     * commit. */
+    if (!revoke && active &&
+        (rc = signer_lifecycle(s, st, now, SIGNER_ROTATE_NOW, changed, changed_len, detail,
+                               detail_len)) != ERRCODE_OK)
         goto done;
-    if (!was_active && changed != NULL && changed_len > 0)
-        changed[0] = '\0';
-    if (store_key_taint(st, kid, now, &errstr) != 0)
-        goto store_fail;
-    signer_note(changed, changed_len, "tainted", kid);
+    if ((revoke ? store_key_revoke : store_key_taint)(st, kid, now, &errstr) != 0) {
+        signer_detail(detail, detail_len, "store: %s", errstr != NULL ? errstr : "error");
+        rc = ERRCODE_UNAVAILABLE;
+        goto done;
+    }
+    signer_note(changed, changed_len, revoke ? "revoked" : "tainted", kid);
     rc = ERRCODE_OK;
-    goto done;
-store_fail:
-    signer_detail(detail, detail_len, "store: %s", errstr != NULL ? errstr : "error");
-    rc = ERRCODE_UNAVAILABLE;
 done:
     store_keys_free(keys, n);
     return rc;
 }
 
 enum errcode
+signer_taint(struct signer *s, struct store *st, const char *kid, int64_t now, char *changed,
+             size_t changed_len, char *detail, size_t detail_len)
+{
+    return signer_key_change(s, st, kid, now, 0, changed, changed_len, detail, detail_len);
+}
+
+enum errcode
 signer_revoke(struct signer *s, struct store *st, const char *kid, int64_t now, char *changed,
               size_t changed_len, char *detail, size_t detail_len)
 {
-    struct store_key *keys = NULL;
-    const struct store_key *k;
-    const char *errstr = NULL;
-    size_t n = 0;
-    enum errcode rc = ERRCODE_UNAVAILABLE;
-
-    (void)s;
-    if (changed != NULL && changed_len > 0)
-        changed[0] = '\0';
-    if (store_keys_list(st, &keys, &n, &errstr) == -1)
-        goto store_fail;
-    if ((k = signer_find(keys, n, kid)) == NULL) {
-        signer_detail(detail, detail_len, "no key %s", kid);
-        rc = ERRCODE_NOT_FOUND;
-        goto done;
-    }
-    if (k->revoked_at > 0) {
-        signer_detail(detail, detail_len, "key %s is already revoked", kid);
-        rc = ERRCODE_CONFLICT;
-        goto done;
-    }
-    if (strcmp(k->status, "active") == 0) {
-        signer_detail(detail, detail_len,
-                      "key %s is the active key: taint it first (key taint), which promotes "
-                      "another key, then revoke it",
-                      kid);
-        rc = ERRCODE_CONFLICT;
-        goto done;
-    }
-    if (store_key_revoke(st, kid, now, &errstr) != 0)
-        goto store_fail;
-    signer_note(changed, changed_len, "revoked", kid);
-    rc = ERRCODE_OK;
-    goto done;
-store_fail:
-    signer_detail(detail, detail_len, "store: %s", errstr != NULL ? errstr : "error");
-    rc = ERRCODE_UNAVAILABLE;
-done:
-    store_keys_free(keys, n);
-    return rc;
+    return signer_key_change(s, st, kid, now, 1, changed, changed_len, detail, detail_len);
 }

@@ -7,17 +7,10 @@ is refused, never adjusted. Devices are PyJWT-checked; every refusal by its
 
 import uuid
 
-from conftest import SANITIZED, bulk_new
+from conftest import SANITIZED, bulk_new, clean_exit
 from device import Device, verify_with_pyjwt
 
 CAP = 100000  # docs/api.md: the most entries one allow-list holds
-
-
-def clean_exit(server):
-    rc = server.stop()
-    log = server.log()
-    assert rc == 0, log[-3000:]
-    assert "Sanitizer" not in log and "runtime error:" not in log, log[-3000:]
 
 
 def code_of(r):

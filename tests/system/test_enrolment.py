@@ -4,15 +4,8 @@ is checked by its `code`; tokens are checked with PyJWT."""
 
 import pytest
 
-from conftest import basic_config, bulk_new
+from conftest import basic_config, bulk_new, clean_exit
 from device import MP, Device, verify_with_pyjwt
-
-
-def clean_exit(server):
-    rc = server.stop()
-    log = server.log()
-    assert rc == 0, log[-3000:]
-    assert "Sanitizer" not in log and "runtime error:" not in log, log[-3000:]
 
 
 def code_of(r):

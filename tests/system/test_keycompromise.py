@@ -10,7 +10,7 @@ import subprocess
 
 import jwt
 
-from conftest import BUILD, ROOT, SANITIZED
+from conftest import BUILD, ROOT, SANITIZED, clean_exit
 from device import Device, jwks, verify_with_pyjwt
 from test_events import Subscriber
 
@@ -31,13 +31,6 @@ def enrol(mp, n):
         assert r.status_code == 201, r.text
         devices.append(d)
     return devices
-
-
-def clean_exit(server):
-    rc = server.stop()
-    log = server.log()
-    assert rc == 0, log[-3000:]
-    assert "Sanitizer" not in log and "runtime error:" not in log, log[-3000:]
 
 
 def test_taint_renew_revoke_leaves_no_device_stranded(server, mp):
