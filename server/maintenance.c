@@ -64,30 +64,38 @@ maintenance_key_times(struct store *st, int64_t rotation_period_s, struct metric
     store_keys_free(keys, n);
 }
 
-static void
-maintenance_counts_run(struct work *w, struct worker_ctx *ctx)
+/* Reads the counts on st and caches them; -1 (logged) when the store
+ * failed. */
+static int
+maintenance_counts_read(struct sitetokend *env, struct store *st)
 {
-    struct maintenance_counts *mc = (struct maintenance_counts *)w;
-    struct sitetokend *env = mc->env;
     struct store_stats_counts sc;
     struct metrics_counts c = {0};
     const char *errstr = NULL;
     int64_t now = clock_now(env);
 
-    if (store_stats_counts(ctx->store, now, &sc, &errstr) == -1) {
+    if (store_stats_counts(st, now, &sc, &errstr) == -1) {
         log_warn("event=metrics_refresh error=%s", log_quote(errstr, (char[300]){0}, 300));
-        metrics_counts_abandon(env->metrics);
-        free(mc);
-        return;
+        return -1;
     }
     c.devices = sc.devices;
     c.tokens_live = sc.client_tokens_live;
     c.bulk_active = sc.bulk_live;
     c.mps = sc.mps;
-    c.feed_serial = store_revocation_serial(ctx->store);
-    maintenance_key_times(ctx->store, env->cfg->rotation_period_ms / 1000, &c);
+    c.feed_serial = store_revocation_serial(st);
+    maintenance_key_times(st, env->cfg->rotation_period_ms / 1000, &c);
     c.refreshed_at = now;
     metrics_set_counts(env->metrics, &c);
+    return 0;
+}
+
+static void
+maintenance_counts_run(struct work *w, struct worker_ctx *ctx)
+{
+    struct maintenance_counts *mc = (struct maintenance_counts *)w;
+
+    if (maintenance_counts_read(mc->env, ctx->store) == -1)
+        metrics_counts_abandon(mc->env->metrics);
     free(mc);
 }
 
@@ -197,7 +205,11 @@ maintenance_start(struct sitetokend *env)
         return NULL;
     }
     committer_set_observer(env->committer, metrics_commit, env->metrics);
-    maintenance_counts_refresh(env); /* the gauges hold values from the first scrape on */
+    /* The gauges hold values from the first scrape on: the first read is
+     * made here, at start, on the loop's store (before readiness; a worker's
+     * would race the first scrape, on PostgreSQL a round trip or more). */
+    if (metrics_counts_claim(env->metrics) && maintenance_counts_read(env, env->store) == -1)
+        metrics_counts_abandon(env->metrics);
     return m;
 }
 

@@ -15,6 +15,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from conftest import BUILD, READY_TIMEOUT, ROOT, basic_config, write_config
 
 MANGEN = BUILD / "server" / "sitetoken-mangen"
@@ -127,6 +129,7 @@ def test_tls_chapter_as_printed(tmp_path):
                                         cwd / "device.token"))
 
 
+@pytest.mark.sqlite_only  # the recipe copies the SQLite file; PostgreSQL's is pg_dump
 def test_backup_recipe_as_printed(start_server, tmp_path):
     text = section(ROOT / "docs" / "operations.md", "\n## Backup and restore\n", "\nRestore:\n")
     (block,) = sh_blocks(text)
