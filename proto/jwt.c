@@ -90,9 +90,13 @@ jwt_claims_new(const struct jwt_mint *m)
             json_object_set_new(c, jwt_claim_table[i].name, v) == -1)
             goto fail;
     }
-    /* The one optional claim: which bulk token a client token came from. */
+    /* The optional claims: which bulk token a client token came from, and
+     * the device's labels (client and access tokens; proto/labels.h). */
     if (m->kind == JWT_KIND_CLIENT && m->bulk != NULL && m->bulk[0] != '\0' &&
         json_object_set_new(c, "bulk", json_string(m->bulk)) == -1)
+        goto fail;
+    if (m->kind != JWT_KIND_BULK && json_is_object(m->labels) && json_object_size(m->labels) > 0 &&
+        json_object_set(c, "labels", (json_t *)m->labels) == -1)
         goto fail;
     return c;
 fail:

@@ -55,6 +55,7 @@ struct jwt_mint {
     const char *reg;       /* client: "intranet" or "bulk" */
     const char *bulk;      /* client: the bulk token id, NULL or "" for none */
     int64_t gen;           /* client */
+    const json_t *labels;  /* client and access: an object of labels, or NULL */
 };
 /* The claims of a new token of m->kind, ready for the signer; a new
  * reference, NULL on bad input (a required string missing) or no memory. */

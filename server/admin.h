@@ -22,6 +22,9 @@ void admin_bulk_show(struct http_req *req);
 void admin_bulk_prune(struct http_req *req);
 void admin_bulk_block(struct http_req *req);
 void admin_bulk_unblock(struct http_req *req);
+/* admin_allow.c: bulk token allow-lists */
+void admin_bulk_allow(struct http_req *req);
+void admin_bulk_allow_list(struct http_req *req);
 
 /* admin_devices.c: devices and their tokens */
 void admin_device_list(struct http_req *req);
@@ -43,6 +46,9 @@ void admin_mp_remove(struct http_req *req);
 /* admin_keys.c: signing keys */
 void admin_keys_list(struct http_req *req);
 void admin_keys_rotate(struct http_req *req);
+/* POST /v1/admin/keys/{kid}/taint and /revoke */
+void admin_keys_taint(struct http_req *req);
+void admin_keys_revoke(struct http_req *req);
 /* The key lifecycle step of an op (its mode: a rotation or the maintenance
  * tick), on the writer, with its audit record when anything changed. */
 enum errcode admin_keys_apply(struct commit_op *op, struct commit_ctx *ctx);

@@ -11,13 +11,16 @@
 
 #include "admin.h"
 #include "admin_op.h"
+#include "cidr.h"
 #include "clock.h"
 #include "config.h"
 #include "http.h"
 #include "ids.h"
 #include "jwt.h"
+#include "labels.h"
 #include "purge.h"
 #include "sitetokend.h"
+#include "stats.h"
 #include "timefmt.h"
 
 static const char *
@@ -32,15 +35,66 @@ admin_bulk_status(const struct store_bulk *b, int64_t now)
     return "active";
 }
 
+/* "a,b" -> ["a", "b"] */
+static json_t *
+admin_bulk_cidrs(const char *list)
+{
+    json_t *a = json_array();
+
+    for (const char *p = list; a != NULL && *p != '\0';) {
+        size_t n = strcspn(p, ",");
+
+        json_array_append_new(a, json_stringn(p, n));
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return a;
+}
+
 json_t *
 admin_bulk_json(const struct store_bulk *b, int64_t now)
 {
-    return json_pack("{s:s, s:o, s:o, s:o, s:s, s:I, s:o, s:o, s:s, s:s}", "id", b->id,
-                     "created_at", admin_time(b->created_at), "not_before",
-                     admin_time(b->not_before), "expires_at", admin_time(b->expires_at), "status",
-                     admin_bulk_status(b, now), "uses", (json_int_t)b->uses, "max_uses",
-                     b->max_uses > 0 ? json_integer(b->max_uses) : json_null(), "last_used_at",
-                     admin_time(b->last_used_at), "note", b->note, "created_by", b->created_by);
+    json_t *labels = labels_parse(b->labels);
+    json_t *o = json_pack(
+        "{s:s, s:o, s:o, s:o, s:s, s:I, s:o, s:o, s:s, s:s, s:o}", "id", b->id, "created_at",
+        admin_time(b->created_at), "not_before", admin_time(b->not_before), "expires_at",
+        admin_time(b->expires_at), "status", admin_bulk_status(b, now), "uses", (json_int_t)b->uses,
+        "max_uses", b->max_uses > 0 ? json_integer(b->max_uses) : json_null(), "last_used_at",
+        admin_time(b->last_used_at), "note", b->note, "created_by", b->created_by, "labels",
+        labels != NULL ? labels : json_object());
+
+    if (o != NULL) {
+        json_object_set_new(o, "cidrs", admin_bulk_cidrs(b->cidrs));
+        json_object_set_new(o, "rate_per_second",
+                            b->rate_per_second > 0 ? json_integer(b->rate_per_second)
+                                                   : json_null());
+        json_object_set_new(o, "allow_total",
+                            b->allow_list ? json_integer(b->allow_total) : json_null());
+        json_object_set_new(o, "allow_used", json_integer(b->allow_used));
+    }
+    return o;
+}
+
+/* The body's cidrs (checked by the gate) as canonical text, comma-joined. */
+static void
+admin_bulk_cidr_list(const json_t *arr, char out[CIDR_LIST_MAX])
+{
+    char one[CIDR_TEXT_MAX];
+    struct cidr c;
+    size_t i, used = 0;
+    json_t *e;
+
+    out[0] = '\0';
+    json_array_foreach(arr, i, e)
+    {
+        if (cidr_parse(json_string_value(e), &c) == -1)
+            continue;
+        cidr_format(&c, one);
+        used += (size_t)snprintf(out + used, CIDR_LIST_MAX - used, "%s%s", used ? "," : "", one);
+        if (used >= CIDR_LIST_MAX)
+            break;
+    }
 }
 
 /* Create ------------------------------------------------------------------ */
@@ -52,12 +106,25 @@ admin_bulk_create_apply(struct commit_op *op, struct commit_ctx *ctx)
     const struct store_bulk *b = &a->row.bulk;
     const char *errstr = NULL;
 
+    struct store_bulk row = *b;
+    int64_t added = 0;
+    enum errcode code;
+
     if (store_bulk_insert(ctx->store, b, &errstr) == -1)
         return commit_op_store_fail(op, errstr);
-    return admin_op_audit(a, ctx, "bulk.create", b->id,
-                          json_pack("{s:I, s:I, s:I, s:s}", "not_before", (json_int_t)b->not_before,
-                                    "expires_at", (json_int_t)b->expires_at, "max_uses",
-                                    (json_int_t)b->max_uses, "note", b->note));
+    /* the allow-list's first page; a contradiction refuses the creation */
+    if (b->allow_list && (code = admin_allow_add(a, ctx->store, &row, ERRCODE_INVALID_REQUEST,
+                                                 &added)) != ERRCODE_OK)
+        return code;
+    json_object_set_new(a->reply, "allow_total",
+                        b->allow_list ? json_integer(row.allow_total) : json_null());
+    return admin_op_audit(
+        a, ctx, "bulk.create", b->id,
+        json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:o}", "not_before",
+                  (json_int_t)b->not_before, "expires_at", (json_int_t)b->expires_at, "max_uses",
+                  (json_int_t)b->max_uses, "note", b->note, "labels", b->labels, "cidrs", b->cidrs,
+                  "rate_per_second", (json_int_t)b->rate_per_second, "allow_total",
+                  b->allow_list ? json_integer(row.allow_total) : json_null()));
 }
 
 void
@@ -91,6 +158,17 @@ admin_bulk_create(struct http_req *req)
     snprintf(b->note, sizeof(b->note), "%s",
              body_str(req->body, "note") != NULL ? body_str(req->body, "note") : "");
     snprintf(b->created_by, sizeof(b->created_by), "%s", req->actor);
+    labels_canon(json_object_get(req->body, "labels"), b->labels); /* checked by the gate */
+    admin_bulk_cidr_list(json_object_get(req->body, "cidrs"), b->cidrs);
+    b->rate_per_second = body_int(req->body, "rate_per_second", 0);
+    if (json_object_get(req->body, "allow") != NULL) {
+        b->allow_list = 1;
+        if ((a->list = json_deep_copy(json_object_get(req->body, "allow"))) == NULL) {
+            http_reply_problem(req, ERRCODE_UNAVAILABLE, "out of memory");
+            admin_op_free(a);
+            return;
+        }
+    }
     /* aud = the issuer: only this authority accepts a bulk token (DESIGN.md) */
     claims = jwt_claims_new(&(const struct jwt_mint){.kind = JWT_KIND_BULK,
                                                      .iss = cfg->issuer,
@@ -111,10 +189,14 @@ admin_bulk_create(struct http_req *req)
     timefmt_rfc3339(b->not_before, nbf);
     timefmt_rfc3339(b->expires_at, exp);
     a->status = 201;
-    a->reply = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", b->id, "token", token, "not_before",
-                         nbf, "expires_at", exp, "max_uses",
-                         b->max_uses > 0 ? json_integer(b->max_uses) : json_null());
+    a->reply = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", b->id, "token", token,
+                         "not_before", nbf, "expires_at", exp, "max_uses",
+                         b->max_uses > 0 ? json_integer(b->max_uses) : json_null(), "labels",
+                         labels_parse(b->labels));
     OPENSSL_clear_free(token, strlen(token));
+    json_object_set_new(a->reply, "cidrs", admin_bulk_cidrs(b->cidrs));
+    json_object_set_new(a->reply, "rate_per_second",
+                        b->rate_per_second > 0 ? json_integer(b->rate_per_second) : json_null());
     admin_op_write(a, admin_bulk_create_apply);
 }
 
@@ -177,6 +259,15 @@ admin_bulk_show_read(struct admin_op *a, struct worker_ctx *ctx)
     json_object_set_new(a->reply, "devices", p->items);
     json_object_set_new(a->reply, "devices_next", p->more ? json_string("more") : json_null());
     p->items = NULL;
+    if (!b->allow_list)
+        return ERRCODE_OK;
+    /* the allow-list's first entries, used or not; GET .../allow pages on */
+    p->n = p->more = 0;
+    if ((p->items = json_array()) == NULL || admin_allow_page(p, ctx->store, b->id, &errstr) == -1)
+        return commit_op_store_fail(&a->op, errstr != NULL ? errstr : "out of memory");
+    json_object_set_new(a->reply, "allow", p->items);
+    json_object_set_new(a->reply, "allow_next", p->more ? json_string(p->next) : json_null());
+    p->items = NULL;
     return ERRCODE_OK;
 }
 
@@ -222,6 +313,7 @@ static const struct admin_blockable admin_bulk_blockable = {
     .set_blocked = store_bulk_set_blocked,
     .entry_expires = admin_bulk_entry_expires,
     .reply = admin_bulk_reply,
+    .impact = store_impact_bulk,
 };
 
 void

@@ -13,18 +13,25 @@
 #include "config.h"
 #include "http.h"
 #include "ids.h"
+#include "labels.h"
 #include "purge.h"
 #include "revocations.h"
+#include "signer.h"
 #include "sitetokend.h"
+#include "stats.h"
 
 #define ADMIN_SHOW_TOKENS 20
 
-/* What introspection would answer for the token now, in its order: the
- * signature check refuses an expired token first (tokens are accepted until
- * exp + skew), then the token's row, then its device. */
+/* What introspection would answer for the token now, in its order: a token
+ * only a revoked key verifies is token_revoked (computed from the key's
+ * state, no row marked); the signature check refuses an expired token
+ * (tokens are accepted until exp + skew), then the token's row, then its
+ * device. */
 static const char *
-admin_token_status(const struct store_token *t, int64_t now, int64_t skew)
+admin_token_status(const struct store_token *t, struct signer *signer, int64_t now, int64_t skew)
 {
+    if (signer != NULL && signer_kid_revoked(signer, t->kid))
+        return "revoked";
     if (now >= t->expires_at + skew)
         return "expired";
     if (t->revoked_at != 0)
@@ -53,24 +60,28 @@ admin_valid_jti(const char *s)
 json_t *
 admin_device_json(const struct store_device *d)
 {
+    json_t *labels = labels_parse(d->labels);
+
     return json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o}", "id", d->id, "name", d->name,
+        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "id", d->id, "name", d->name,
         "hardware_id", d->hardware_id, "status", d->blocked ? "blocked" : "active", "reg", d->reg,
         "bulk_id", admin_opt_str(d->bulk_id), "mp_id", admin_opt_str(d->mp_id), "jkt", d->jkt,
-        "created_at", admin_time(d->created_at), "last_seen_at", admin_time(d->last_seen_at));
+        "created_at", admin_time(d->created_at), "last_seen_at", admin_time(d->last_seen_at),
+        "labels", labels != NULL ? labels : json_object());
 }
 
 /* An access token has no gen: the key is absent, as in the token. */
 json_t *
-admin_token_json(const struct store_token *t, int64_t now, int64_t skew)
+admin_token_json(const struct store_token *t, struct signer *signer, int64_t now, int64_t skew)
 {
     json_t *o = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}", "jti", t->jti, "kind",
-        t->kind, "status", admin_token_status(t, now, skew), "device_id", t->device_id, "kid",
-        t->kid, "issued_at", admin_time(t->issued_at), "expires_at", admin_time(t->expires_at),
-        "family", t->family, "bulk_id", admin_opt_str(t->bulk_id), "mp_id", admin_opt_str(t->mp_id),
-        "prev_jti", admin_opt_str(t->prev_jti), "revoked_at", admin_time(t->revoked_at),
-        "revoke_reason", t->revoked_at != 0 ? json_string(t->revoke_reason) : json_null());
+        t->kind, "status", admin_token_status(t, signer, now, skew), "device_id", t->device_id,
+        "kid", t->kid, "issued_at", admin_time(t->issued_at), "expires_at",
+        admin_time(t->expires_at), "family", t->family, "bulk_id", admin_opt_str(t->bulk_id),
+        "mp_id", admin_opt_str(t->mp_id), "prev_jti", admin_opt_str(t->prev_jti), "revoked_at",
+        admin_time(t->revoked_at), "revoke_reason",
+        t->revoked_at != 0 ? json_string(t->revoke_reason) : json_null());
 
     if (o != NULL && strcmp(t->kind, "access") != 0)
         json_object_set_new(o, "gen", json_integer(t->gen));
@@ -90,9 +101,13 @@ admin_device_list_read(struct admin_op *a, struct worker_ctx *ctx)
 {
     struct admin_page *p = &a->page;
     const char *errstr = NULL;
-    int rc = store_device_list(
-        ctx->store, p->filter[0][0] ? p->filter[0] : NULL, p->filter[1][0] ? p->filter[1] : NULL,
-        p->has_after ? p->after : NULL, p->limit + 1, admin_device_list_cb, p, &errstr);
+    int rc = a->changed[0] != '\0'
+                 ? store_device_list_label(ctx->store, a->changed, p->has_after ? p->after : NULL,
+                                           p->limit + 1, admin_device_list_cb, p, &errstr)
+                 : store_device_list(ctx->store, p->filter[0][0] ? p->filter[0] : NULL,
+                                     p->filter[1][0] ? p->filter[1] : NULL,
+                                     p->has_after ? p->after : NULL, p->limit + 1,
+                                     admin_device_list_cb, p, &errstr);
 
     return admin_page_done(a, rc, errstr);
 }
@@ -101,8 +116,23 @@ void
 admin_device_list(struct http_req *req)
 {
     const char *status = http_query(req, "status"), *name = http_query(req, "name");
+    const char *label = http_query(req, "label"), *eq;
     struct admin_op *a;
 
+    /* ?label=key=value: the devices carrying that label (one seek) */
+    if (label != NULL &&
+        ((eq = strchr(label, '=')) == NULL || !labels_key_ok(label, (size_t)(eq - label)) ||
+         !labels_value_ok(eq + 1, strlen(eq + 1)))) {
+        http_reply_problem(req, ERRCODE_INVALID_REQUEST,
+                           "label: key=value, the key [a-z0-9_.-]{1,64}, the value 1 to 64 "
+                           "printable ASCII bytes without ',' or '='");
+        return;
+    }
+    if (label != NULL && ((status != NULL && *status) || (name != NULL && *name))) {
+        http_reply_problem(req, ERRCODE_INVALID_REQUEST,
+                           "label cannot be combined with status or name");
+        return;
+    }
     if (status != NULL && *status != '\0' && strcmp(status, "active") != 0 &&
         strcmp(status, "blocked") != 0) {
         http_reply_problem(req, ERRCODE_INVALID_REQUEST, "status must be active or blocked");
@@ -116,6 +146,8 @@ admin_device_list(struct http_req *req)
         return;
     snprintf(a->page.filter[0], sizeof(a->page.filter[0]), "%s", status != NULL ? status : "");
     snprintf(a->page.filter[1], sizeof(a->page.filter[1]), "%s", name != NULL ? name : "");
+    /* the label filter rides in the op's spare text (devices use no key change) */
+    snprintf(a->changed, sizeof(a->changed), "%s", label != NULL ? label : "");
     admin_op_read(a, admin_device_list_read);
 }
 
@@ -124,7 +156,7 @@ admin_token_list_cb(const struct store_token *t, void *arg)
 {
     struct admin_page *p = arg;
 
-    return admin_page_add(p, admin_token_json(t, p->now, p->skew), t->jti);
+    return admin_page_add(p, admin_token_json(t, p->signer, p->now, p->skew), t->jti);
 }
 
 static enum errcode
@@ -198,7 +230,7 @@ admin_token_show_read(struct admin_op *a, struct worker_ctx *ctx)
         return commit_op_fail(&a->op, ERRCODE_NOT_FOUND, "no token %s", a->id);
     if (rc == -1)
         return commit_op_store_fail(&a->op, errstr);
-    if ((a->reply = admin_token_json(&t, a->page.now, a->page.skew)) == NULL)
+    if ((a->reply = admin_token_json(&t, a->env->signer, a->page.now, a->page.skew)) == NULL)
         return commit_op_fail(&a->op, ERRCODE_UNAVAILABLE, "out of memory");
     return ERRCODE_OK;
 }
@@ -212,6 +244,7 @@ admin_token_show(struct http_req *req)
         return;
     a->page.now = clock_now(req->env);
     a->page.skew = req->env->cfg->clock_skew_ms / 1000;
+    a->page.signer = req->env->signer;
     admin_op_read(a, admin_token_show_read);
 }
 
@@ -242,6 +275,15 @@ admin_device_reply(struct admin_op *a, int blocked, int64_t now)
     return admin_device_json(&a->row.dev);
 }
 
+/* A device block affects the device and its live tokens (as impact?device_id=). */
+static int
+admin_device_impact(struct store *st, const char *id, int64_t now, int64_t *devices,
+                    int64_t *tokens, const char **errstr)
+{
+    *devices = 1;
+    return store_impact_device(st, id, now, tokens, errstr);
+}
+
 static const struct admin_blockable admin_device_blockable = {
     .noun = "device",
     .kind = "device",
@@ -251,6 +293,7 @@ static const struct admin_blockable admin_device_blockable = {
     .set_blocked = store_device_set_blocked,
     .entry_expires = admin_device_entry_expires,
     .reply = admin_device_reply,
+    .impact = admin_device_impact,
 };
 
 void
@@ -314,7 +357,7 @@ static enum errcode
 admin_token_revoke_apply(struct commit_op *op, struct commit_ctx *ctx)
 {
     struct admin_op *a = (struct admin_op *)op;
-    int64_t now = ctx->now_ms / 1000, serial = 0;
+    int64_t now = ctx->now_ms / 1000, serial = 0, live = 0;
     int64_t skew = a->env->cfg->clock_skew_ms / 1000;
     struct admin_family fam = {.a = a, .ctx = ctx, .code = ERRCODE_OK};
     struct store_token t;
@@ -324,7 +367,7 @@ admin_token_revoke_apply(struct commit_op *op, struct commit_ctx *ctx)
 
     if ((rc = store_token_get(ctx->store, a->id, &t, &errstr)) == 1)
         return commit_op_fail(op, ERRCODE_NOT_FOUND, "no token %s", a->id);
-    if (rc == -1)
+    if (rc == -1 || store_impact_token(ctx->store, a->id, now, &live, &errstr) == -1)
         return commit_op_store_fail(op, errstr);
     rc = store_token_revoke(ctx->store, a->id, now, a->reason, &errstr);
     if (rc != 0 && rc != 2)
@@ -345,13 +388,17 @@ admin_token_revoke_apply(struct commit_op *op, struct commit_ctx *ctx)
     if (serial == 0)
         serial = fam.first_serial;
     members += rc == 0;
-    a->reply = admin_token_json(&t, now, skew);
+    a->reply = admin_token_json(&t, a->env->signer, now, skew);
     json_object_set_new(a->reply, "serial", json_integer(serial));
     json_object_set_new(a->reply, "members_revoked", json_integer(members));
+    /* the dry run's numbers, counted before the change */
+    json_object_set_new(
+        a->reply, "impact",
+        json_pack("{s:i, s:I}", "devices", live > 0, "live_tokens", (json_int_t)live));
     return admin_op_audit(a, ctx, a->action, a->id,
-                          json_pack("{s:I, s:s, s:s, s:s, s:i}", "serial", (json_int_t)serial,
+                          json_pack("{s:I, s:s, s:s, s:s, s:i, s:I}", "serial", (json_int_t)serial,
                                     "device", t.device_id, "reason", a->reason, "family", t.family,
-                                    "members", members));
+                                    "members", members, "live_tokens", (json_int_t)live));
 }
 
 void

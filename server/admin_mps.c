@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "http.h"
 #include "ids.h"
+#include "labels.h"
 #include "maint.h"
 #include "sitetokend.h"
 #include "stats.h"
@@ -31,9 +32,10 @@ admin_mp_add_apply(struct commit_op *op, struct commit_ctx *ctx)
     if (rc == -1)
         return commit_op_store_fail(op, errstr);
     return admin_op_audit(a, ctx, "mp.add", mp->id,
-                          mp->cert_sha256[0] != '\0' ? json_pack("{s:s, s:s}", "name", mp->name,
-                                                                 "cert_sha256", mp->cert_sha256)
-                                                     : json_pack("{s:s}", "name", mp->name));
+                          mp->cert_sha256[0] != '\0'
+                              ? json_pack("{s:s, s:s, s:s}", "name", mp->name, "cert_sha256",
+                                          mp->cert_sha256, "labels", mp->labels)
+                              : json_pack("{s:s, s:s}", "name", mp->name, "labels", mp->labels));
 }
 
 void
@@ -56,10 +58,12 @@ admin_mp_add(struct http_req *req)
     ids_uuid4(mp->id);
     snprintf(mp->name, sizeof(mp->name), "%s", body_str(req->body, "name"));
     snprintf(mp->cert_sha256, sizeof(mp->cert_sha256), "%s", fp);
+    labels_canon(json_object_get(req->body, "labels"), mp->labels); /* checked by the gate */
     mp->created_at = clock_now(req->env);
     auth_new_key(key, mp->key_hash);
     a->status = 201;
-    a->reply = json_pack("{s:s, s:s, s:s}", "id", mp->id, "name", mp->name, "api_key", key);
+    a->reply = json_pack("{s:s, s:s, s:s, s:o}", "id", mp->id, "name", mp->name, "api_key", key,
+                         "labels", labels_parse(mp->labels));
     OPENSSL_cleanse(key, sizeof(key));
     admin_op_write(a, admin_mp_add_apply);
 }
@@ -68,8 +72,9 @@ admin_mp_add(struct http_req *req)
 static json_t *
 admin_mp_json(const struct store_mp *mp)
 {
-    return json_pack("{s:s, s:s, s:o, s:o}", "id", mp->id, "name", mp->name, "created_at",
-                     admin_time(mp->created_at), "cert_sha256", admin_opt_str(mp->cert_sha256));
+    return json_pack("{s:s, s:s, s:o, s:o, s:o}", "id", mp->id, "name", mp->name, "created_at",
+                     admin_time(mp->created_at), "cert_sha256", admin_opt_str(mp->cert_sha256),
+                     "labels", labels_parse(mp->labels));
 }
 
 static int
@@ -181,13 +186,18 @@ admin_mp_remove_apply(struct commit_op *op, struct commit_ctx *ctx)
 {
     struct admin_op *a = (struct admin_op *)op;
     const char *errstr = NULL;
+    int64_t devices = 0;
     int rc = store_mp_remove(ctx->store, a->id, ctx->now_ms / 1000, &errstr);
 
     if (rc == 1)
         return commit_op_fail(op, ERRCODE_NOT_FOUND, "no MP %s", a->id);
-    if (rc == -1)
+    if (rc == -1 || store_impact_mp(ctx->store, a->id, &devices, &errstr) == -1)
         return commit_op_store_fail(op, errstr);
-    return admin_op_audit(a, ctx, "mp.remove", a->id, NULL);
+    /* the numbers of impact?mp_id=, in the answer and the audit */
+    json_object_set_new(a->reply, "impact",
+                        json_pack("{s:I, s:i}", "devices", (json_int_t)devices, "live_tokens", 0));
+    return admin_op_audit(a, ctx, "mp.remove", a->id,
+                          json_pack("{s:I}", "devices", (json_int_t)devices));
 }
 
 void

@@ -67,6 +67,7 @@ admin_op_free(struct admin_op *a)
 {
     json_decref(a->reply);
     json_decref(a->page.items);
+    json_decref(a->list);
     free(a);
 }
 
@@ -158,7 +159,7 @@ admin_page_init(struct admin_op *a)
         }
         p->limit = (int)v;
     }
-    if (after != NULL && strlen(after) > 64) {
+    if (after != NULL && strlen(after) > 256) {
         http_reply_problem(req, ERRCODE_INVALID_REQUEST, "after: not a cursor");
         goto fail;
     }
@@ -185,6 +186,7 @@ admin_page_start(struct admin_op *a, int limit)
     p->limit = limit;
     p->now = clock_now(a->env);
     p->skew = a->env->cfg->clock_skew_ms / 1000;
+    p->signer = a->env->signer;
     return 0;
 }
 
@@ -237,7 +239,7 @@ admin_block_apply(struct commit_op *op, struct commit_ctx *ctx)
 {
     struct admin_op *a = (struct admin_op *)op;
     const struct admin_blockable *t = a->blockable;
-    int64_t now = ctx->now_ms / 1000, serial = 0;
+    int64_t now = ctx->now_ms / 1000, serial = 0, devices = 0, tokens = 0;
     const char *errstr = NULL;
     enum errcode code;
     int rc, blocked = 0;
@@ -249,6 +251,9 @@ admin_block_apply(struct commit_op *op, struct commit_ctx *ctx)
     if (blocked == a->block)
         return commit_op_fail(op, ERRCODE_CONFLICT, "%s %s is %s", t->noun, a->id,
                               a->block ? "already blocked" : "not blocked");
+    if (a->block && t->impact != NULL &&
+        t->impact(ctx->store, a->id, now, &devices, &tokens, &errstr) == -1)
+        return commit_op_store_fail(op, errstr);
     if (t->set_blocked(ctx->store, a->id, a->block, &errstr) != 0)
         return commit_op_store_fail(op, errstr);
     if (a->block) {
@@ -261,10 +266,17 @@ admin_block_apply(struct commit_op *op, struct commit_ctx *ctx)
     a->reply = t->reply(a, a->block, now);
     if (a->block)
         json_object_set_new(a->reply, "serial", json_integer(serial));
+    if (a->block && t->impact != NULL)
+        json_object_set_new(a->reply, "impact",
+                            json_pack("{s:I, s:I}", "devices", (json_int_t)devices, "live_tokens",
+                                      (json_int_t)tokens));
     return admin_op_audit(
         a, ctx, a->action, a->id,
-        a->block ? json_pack("{s:I, s:s}", "serial", (json_int_t)serial, "reason", a->reason)
-                 : NULL);
+        !a->block ? NULL
+        : t->impact != NULL
+            ? json_pack("{s:I, s:s, s:I, s:I}", "serial", (json_int_t)serial, "reason", a->reason,
+                        "devices", (json_int_t)devices, "live_tokens", (json_int_t)tokens)
+            : json_pack("{s:I, s:s}", "serial", (json_int_t)serial, "reason", a->reason));
 }
 
 void

@@ -32,17 +32,20 @@ struct store_audit;
 /* A keyset page: ?limit= and ?after= copied from the query on the loop;
  * filled on the worker. Lists ask for one row more than the page so that
  * `next` is null exactly on the last page. */
+struct signer;
+
 struct admin_page {
     int limit;
-    char after[72];
+    char after[264]; /* a cursor: an id, or a hardware id (allow-lists) */
     int has_after;
     int64_t after_seq;   /* the audit list's cursor: a sequence number */
     char filter[3][260]; /* a list's own query filters, "" when absent */
     json_t *items;
     int n;
-    int64_t now, skew; /* skew: tokens are accepted until exp + skew */
-    char next[72];     /* the cursor of the last item kept */
-    int more;          /* a row past the page exists */
+    int64_t now, skew;     /* skew: tokens are accepted until exp + skew */
+    struct signer *signer; /* token lists: whose keys are revoked */
+    char next[264];        /* the cursor of the last item kept */
+    int more;              /* a row past the page exists */
 };
 
 /* What block/unblock needs of a thing that can be blocked (a bulk token, a
@@ -59,6 +62,10 @@ struct admin_blockable {
     int64_t (*entry_expires)(struct admin_op *a, struct store *st, int64_t now);
     /* The row as answered, after the change. */
     json_t *(*reply)(struct admin_op *a, int blocked, int64_t now);
+    /* Writer, optional: what a block affects, counted before it (the
+     * numbers of GET /v1/admin/impact, in the answer and the audit). */
+    int (*impact)(struct store *st, const char *id, int64_t now, int64_t *devices, int64_t *tokens,
+                  const char **errstr);
 };
 
 /* What a purge needs of a kind of entry (devices, bulk tokens): one table
@@ -106,6 +113,7 @@ struct admin_op {
     } row;
     enum signer_mode mode;
     char changed[512];
+    json_t *list; /* bulk allow-lists: the page of hardware ids to add (a copy); owned */
     /* the console's reads (admin_stats.c) */
     int which; /* device search: the field; impact: the kind of id; status: the schema version */
     int hours; /* overview: the series' length */
@@ -160,8 +168,16 @@ enum errcode admin_revocation_add(struct admin_op *a, struct commit_ctx *ctx, co
  * (admin_bulk.c), a device, a token at now with tokens accepted until exp +
  * skew (admin_devices.c). NULL when out of memory. */
 json_t *admin_bulk_json(const struct store_bulk *b, int64_t now);
+/* admin_allow.c, writer: adds a->list to b's allow-list (*added new ones);
+ * past BULK_ALLOW_MAX or max_uses refused with refusal, never adjusted. */
+enum errcode admin_allow_add(struct admin_op *a, struct store *st, struct store_bulk *b,
+                             enum errcode refusal, int64_t *added);
+/* Worker: a page of b's allow-list entries into p (cursor: hardware id). */
+int admin_allow_page(struct admin_page *p, struct store *st, const char *bulk_id,
+                     const char **errstr);
 json_t *admin_device_json(const struct store_device *d);
-json_t *admin_token_json(const struct store_token *t, int64_t now, int64_t skew);
+json_t *admin_token_json(const struct store_token *t, struct signer *signer, int64_t now,
+                         int64_t skew);
 
 /* Times on the wire: RFC 3339, or null for "never" (0). */
 json_t *admin_time(int64_t t);

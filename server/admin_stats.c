@@ -16,6 +16,7 @@
 #include "feed.h"
 #include "http.h"
 #include "ids.h"
+#include "keys.h"
 #include "metrics.h"
 #include "revocations.h"
 #include "sitetokend.h"
@@ -363,6 +364,9 @@ static const struct {
     {"jti", NULL, stats_impact_token, "the token and every live member of its family are revoked"},
     {"mp_id", NULL, stats_impact_mp,
      "the MP's key stops working at once; the devices it registered keep their tokens"},
+    {"kid", NULL, store_key_impact,
+     "the key leaves the JWKS: every token it signed is refused (token_revoked); taint it first "
+     "and let its devices renew"},
 };
 
 #define STATS_NIMPACTS (sizeof(stats_impacts) / sizeof(stats_impacts[0]))
@@ -399,7 +403,7 @@ admin_stats_impact(struct http_req *req)
         }
     if (given != 1 || id == NULL || *id == '\0' || strlen(id) > 64) {
         http_reply_problem(req, ERRCODE_INVALID_REQUEST,
-                           "exactly one of bulk_id, device_id, jti, mp_id is required");
+                           "exactly one of bulk_id, device_id, jti, mp_id, kid is required");
         return;
     }
     if (stats_impacts[which].valid != NULL && !stats_impacts[which].valid(id)) {

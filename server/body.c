@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "body.h"
+#include "cidr.h"
+#include "labels.h"
 
 #define BODY_SHAPE(f, opt)                                                                         \
     {                                                                                              \
@@ -22,6 +24,8 @@ static const struct body_field body_fields_exchange[] = {
     {.name = "hardware_id", .type = BODY_TEXT, .required = 1, .max = BODY_TEXT_MAX},
     {.name = "name", .type = BODY_TEXT, .required = 1, .max = BODY_TEXT_MAX},
     {.name = "proof", .type = BODY_TOKEN, .required = 1, .max = BODY_TOKEN_MAX},
+    /* the device's address as its MP saw it: required by a CIDR-bound token */
+    {.name = "client_address", .type = BODY_TEXT, .max = CIDR_TEXT_MAX - 1},
 };
 static const struct body_field body_fields_token_proof[] = {
     {.name = "token", .type = BODY_TOKEN, .required = 1, .max = BODY_TOKEN_MAX},
@@ -34,11 +38,30 @@ static const struct body_field body_fields_bulk_create[] = {
     {.name = "lifetime_minutes", .type = BODY_INT, .min = 1, .imax = BODY_LIFETIME_MINUTES_MAX},
     {.name = "max_uses", .type = BODY_INT, .min = 1, .imax = 1000000000},
     {.name = "note", .type = BODY_TEXT, .max = 256},
+    {.name = "labels", .type = BODY_LABELS},
+    {.name = "cidrs", .type = BODY_CIDRS},
+    {.name = "rate_per_second", .type = BODY_INT, .min = 1, .imax = 1000000},
+    /* the allow-list's first page; [] makes an allow-listed token to fill
+     * through POST /v1/admin/bulk-tokens/{id}/allow */
+    {.name = "allow",
+     .type = BODY_TEXTS,
+     .max = BODY_TEXT_MAX,
+     .min = 0,
+     .imax = BODY_ALLOW_PAGE_MAX},
+};
+static const struct body_field body_fields_bulk_allow[] = {
+    {.name = "hardware_ids",
+     .type = BODY_TEXTS,
+     .required = 1,
+     .max = BODY_TEXT_MAX,
+     .min = 1,
+     .imax = BODY_ALLOW_PAGE_MAX},
 };
 static const struct body_field body_fields_mp_add[] = {
     {.name = "name", .type = BODY_TEXT, .required = 1, .max = 128},
     /* a PEM client certificate; only its SHA-256 fingerprint is kept */
     {.name = "certificate", .type = BODY_PEM, .max = BODY_PEM_MAX},
+    {.name = "labels", .type = BODY_LABELS},
 };
 static const struct body_field body_fields_keys_rotate[] = {
     {.name = "now", .type = BODY_BOOL},
@@ -76,6 +99,7 @@ const struct body_shape body_debug_clock = BODY_SHAPE(body_fields_debug_clock, 0
 const struct body_shape body_block = BODY_SHAPE(body_fields_reason, 1);
 const struct body_shape body_revoke = BODY_SHAPE(body_fields_reason, 1);
 const struct body_shape body_purge = BODY_SHAPE(body_fields_purge, 0);
+const struct body_shape body_bulk_allow = BODY_SHAPE(body_fields_bulk_allow, 0);
 /* unblock takes no fields: an empty body or {} */
 const struct body_shape body_unblock = {.fields = NULL, .n = 0, .optional = 1};
 
@@ -185,6 +209,53 @@ body_check(const json_t *doc, const struct body_field *fields, size_t n, char *w
                 return -1;
             }
             break;
+        case BODY_LABELS:
+            if (labels_check(v, why, whylen) == -1)
+                return -1;
+            break;
+        case BODY_CIDRS: {
+            struct cidr c;
+            size_t k;
+            json_t *e;
+
+            if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > CIDR_MAX) {
+                snprintf(why, whylen, "%s: an array of 1 to %d CIDR ranges", f->name, CIDR_MAX);
+                return -1;
+            }
+            json_array_foreach(v, k, e)
+            {
+                if (!json_is_string(e) || cidr_parse(json_string_value(e), &c) == -1) {
+                    snprintf(why, whylen,
+                             "%s: item %zu: a CIDR range (10.1.0.0/16, 2001:db8::/32), host bits "
+                             "zero",
+                             f->name, k);
+                    return -1;
+                }
+            }
+            break;
+        }
+        case BODY_TEXTS: {
+            size_t k;
+            json_t *e;
+
+            if (!json_is_array(v) || json_array_size(v) < (size_t)f->min ||
+                json_array_size(v) > (size_t)f->imax) {
+                snprintf(why, whylen, "%s: an array of %lld to %lld strings", f->name,
+                         (long long)f->min, (long long)f->imax);
+                return -1;
+            }
+            json_array_foreach(v, k, e)
+            {
+                if (!json_is_string(e) || json_string_length(e) == 0 ||
+                    json_string_length(e) > f->max ||
+                    !body_text_ok(json_string_value(e), json_string_length(e))) {
+                    snprintf(why, whylen, "%s: item %zu: text of 1 to %zu bytes", f->name, k,
+                             f->max);
+                    return -1;
+                }
+            }
+            break;
+        }
         case BODY_BOOL:
             if (!json_is_boolean(v)) {
                 snprintf(why, whylen, "%s: must be true or false", f->name);

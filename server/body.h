@@ -14,7 +14,10 @@ enum body_type {
     BODY_TOKEN, /* a compact JWS: base64url characters and dots, 1..max bytes */
     BODY_INT,   /* integer in [min, max] */
     BODY_BOOL,
-    BODY_PEM, /* PEM text, 1..max bytes: line breaks allowed, no NUL */
+    BODY_PEM,    /* PEM text, 1..max bytes: line breaks allowed, no NUL */
+    BODY_LABELS, /* an object of device labels (proto/labels.h) */
+    BODY_CIDRS,  /* an array of 1..CIDR_MAX CIDR ranges (proto/cidr.h) */
+    BODY_TEXTS,  /* an array of min..imax TEXT values, each 1..max bytes */
 };
 
 struct body_field {
@@ -36,7 +39,7 @@ struct body_shape {
 /* The body of every route that takes one, by route. */
 extern const struct body_shape body_register, body_exchange, body_renew, body_access,
     body_introspect, body_bulk_create, body_mp_add, body_keys_rotate, body_debug_clock, body_block,
-    body_unblock, body_revoke, body_purge;
+    body_unblock, body_revoke, body_purge, body_bulk_allow;
 
 /* Longest accepted lengths, for handlers that copy fields into fixed rows. */
 #define BODY_TOKEN_MAX 8192
@@ -44,6 +47,9 @@ extern const struct body_shape body_register, body_exchange, body_renew, body_ac
 #define BODY_REASON_MAX 128
 #define BODY_PEM_MAX 16384
 #define BODY_PURGE_LIMIT_MAX 10000
+/* hardware ids one request adds to a bulk token's allow-list (a page: the
+ * list itself may hold BULK_ALLOW_MAX, store/bulk.h) */
+#define BODY_ALLOW_PAGE_MAX 1000
 /* lifetime_minutes is bounded here by the largest any config allows; the
  * handler holds it to limits.bulk_max_lifetime. */
 #define BODY_LIFETIME_MINUTES_MAX 1000000000LL

@@ -75,6 +75,7 @@ bulkcache_from_claims(struct bulkcache_claims *t, const struct jwt_claims *c)
     t->exp = c->exp;
     t->gen = c->gen;
     t->kind = c->kind;
+    t->has_labels = c->claims != NULL && json_object_get(c->claims, "labels") != NULL;
     cut |= bulkcache_copy(t->jti, sizeof(t->jti), c->jti);
     cut |= bulkcache_copy(t->sub, sizeof(t->sub), c->sub);
     cut |= bulkcache_copy(t->jkt, sizeof(t->jkt), c->jkt);

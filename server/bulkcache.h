@@ -28,6 +28,7 @@ struct bulkcache_claims {
     char kid[JWK_KID_MAX + 1];
     int64_t iat, nbf, exp, gen;
     enum jwt_kind kind;
+    int has_labels; /* the token has a labels claim (not kept here: read the token's claims) */
 };
 
 struct bulkcache *bulkcache_new(size_t slots);

@@ -52,6 +52,7 @@ struct config {
 
     /* tokens */
     int64_t client_lifetime_ms, renew_after_ms, access_lifetime_ms;
+    int64_t exchange_retry_window_ms; /* a first exchange retried with the same key: no use */
     int64_t bulk_default_lifetime_ms, bulk_max_lifetime_ms, clock_skew_ms;
 
     /* log */

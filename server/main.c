@@ -21,6 +21,7 @@
 
 #include "auth.h"
 #include "bulkcache.h"
+#include "bulkrate.h"
 #include "committer.h"
 #include "config.h"
 #include "feed.h"
@@ -608,7 +609,8 @@ main(int argc, char **argv)
     }
     if ((env->bulkcache = bulkcache_new(4096)) == NULL ||
         (env->clientcache = bulkcache_new(16384)) == NULL ||
-        (env->authcache = authcache_new(256)) == NULL) {
+        (env->authcache = authcache_new(256)) == NULL ||
+        (env->bulkrate = bulkrate_new()) == NULL) {
         log_error("event=start error=\"out of memory\"");
         goto done;
     }
@@ -674,6 +676,7 @@ done:
     bulkcache_free(env->bulkcache);
     bulkcache_free(env->clientcache);
     authcache_free(env->authcache);
+    bulkrate_free(env->bulkrate);
     store_close(env->store);
     main_state_release(&ms, &cfg, rc != 0);
     metrics_free(env->metrics);

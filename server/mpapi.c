@@ -26,6 +26,7 @@
 #include "body.h"
 #include "bulkcache.h"
 #include "bulk.h"
+#include "enrol.h"
 #include "committer.h"
 #include "config.h"
 #include "devices.h"
@@ -33,6 +34,7 @@
 #include "http.h"
 #include "ids.h"
 #include "jwt.h"
+#include "labels.h"
 #include "log.h"
 #include "mpapi.h"
 #include "proof.h"
@@ -63,16 +65,6 @@ static const struct {
 
 /* What the store found about a bulk token -> what the client is told. An
  * unknown or forged token is a bad signature: it learns nothing more. */
-static const enum errcode mpapi_bulk_refusal[] = {
-    [STORE_BULK_USED] = ERRCODE_OK,
-    [STORE_BULK_UNKNOWN] = ERRCODE_BAD_SIGNATURE,
-    [STORE_BULK_BLOCKED] = ERRCODE_BULK_TOKEN_BLOCKED,
-    [STORE_BULK_NOT_YET] = ERRCODE_TOKEN_NOT_YET_VALID,
-    [STORE_BULK_EXPIRED] = ERRCODE_TOKEN_EXPIRED,
-    [STORE_BULK_EXHAUSTED] = ERRCODE_BULK_TOKEN_EXHAUSTED,
-    [STORE_BULK_ERROR] = ERRCODE_UNAVAILABLE,
-};
-
 /* One issuance in flight: built on the loop, applied by the writer, answered
  * and freed in mpapi_done. */
 struct mpapi_op {
@@ -97,7 +89,9 @@ struct mpapi_op {
     char *token;        /* the signed token; freed in mpapi_done */
     char *reply_text;   /* the 2xx answer (JSON), made on the worker so the loop only
                          * sends bytes (issue 14); holds the token: cleansed on free */
-    int superseded;     /* renew: members of the earlier branch revoked */
+    int superseded;     /* renew, retried exchange: members of the earlier branch revoked */
+    json_t *labels;     /* the new token's labels claim (object), or NULL */
+    struct enrol enrol; /* register, exchange: enrol.c's state */
     enum errcode early; /* a refusal decided on the worker, audited by the writer */
 };
 
@@ -118,6 +112,14 @@ mpapi_audit(struct mpapi_op *m, struct commit_ctx *ctx, const char *action, cons
         json_object_set_new(d, "family", json_string(m->tok.family));
     if (m->superseded > 0)
         json_object_set_new(d, "superseded", json_integer(m->superseded));
+    if (m->enrol.retry)
+        json_object_set_new(d, "retry", json_true());
+    if (m->enrol.client_address[0] != '\0')
+        json_object_set_new(d, "client_address", json_string(m->enrol.client_address));
+    if (m->dev.labels[0] != '\0' && m->kind != MPAPI_RENEW && m->kind != MPAPI_ACCESS)
+        json_object_set_new(d, "labels", json_string(m->dev.labels));
+    if (m->enrol.overridden != NULL)
+        json_object_set(d, "labels_overridden", m->enrol.overridden);
     if (code != NULL) {
         json_object_set_new(d, "code", json_string(code));
         json_object_del(d, "jti"); /* never issued */
@@ -151,6 +153,7 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
     int rc;
 
     m->superseded = 0;
+    m->enrol.retry = 0;
     switch (replay_check(ctx->replay, m->mp.id, m->proof_jti, strlen(m->proof_jti), ctx->now_ms)) {
     case REPLAY_FRESH:
         break;
@@ -172,11 +175,20 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
 
     switch (m->kind) {
     case MPAPI_EXCHANGE:
-        code = mpapi_bulk_refusal[store_bulk_use(st, m->dev.bulk_id, m->bulk_hash, now, &errstr)];
-        if (code == ERRCODE_UNAVAILABLE)
-            return commit_op_store_fail(op, errstr);
-        if (code != ERRCODE_OK)
-            return commit_op_fail(op, code, "bulk token %s refused", m->dev.bulk_id);
+        /* the bulk token's use (none for a retried first exchange, whose
+         * first try's token is superseded) and its allow-list */
+        if ((code = enrol_exchange_admit(&m->enrol, op, st,
+                                         m->env->cfg->exchange_retry_window_ms / 1000, &m->dev,
+                                         m->bulk_hash, now)) != ERRCODE_OK)
+            return code;
+        if (m->enrol.retry) {
+            rc = store_token_supersede_enrolment(st, m->dev.id, m->dev.bulk_id, now,
+                                                 now - m->env->cfg->clock_skew_ms / 1000,
+                                                 mpapi_superseded_cb, ctx, &errstr);
+            if (rc == -1)
+                return commit_op_store_fail(op, errstr);
+            m->superseded = rc;
+        }
         /* FALLTHROUGH */
     case MPAPI_REGISTER:
         rc = store_device_by_jkt(st, m->dev.jkt, &cur, &errstr);
@@ -246,6 +258,10 @@ mpapi_apply_refusal(struct commit_op *op, struct commit_ctx *ctx)
 {
     struct mpapi_op *m = (struct mpapi_op *)op;
 
+    if (m->early == ERRCODE_FORBIDDEN)
+        return commit_op_fail(op, m->early,
+                              "client_address %s is outside the ranges of bulk token %s",
+                              m->enrol.client_address, m->tok.bulk_id);
     return commit_op_fail(op, m->early, "bulk token %s is %s", m->tok.bulk_id,
                           m->early == ERRCODE_TOKEN_EXPIRED ? "expired" : "not valid yet");
 }
@@ -278,6 +294,8 @@ mpapi_op_free(struct mpapi_op *m)
     OPENSSL_cleanse(m->authorization, sizeof(m->authorization));
     json_decref(m->body);
     json_decref(m->reply);
+    json_decref(m->labels);
+    enrol_clear(&m->enrol);
     free(m);
 }
 
@@ -291,6 +309,7 @@ mpapi_done(struct commit_op *op)
 
     if (m->kind == MPAPI_EXCHANGE && m->env->ratelimit != NULL)
         ratelimit_exchange_done(m->env->ratelimit, &m->rl, op->code, clock_mono_us());
+    enrol_done(&m->enrol, m->env->bulkrate, m->tok.bulk_id, op->code);
     if (m->mp.name[0] != '\0') {
         req->actor = log_actor("mp", m->mp.name, req->actor_buf, sizeof(req->actor_buf));
     }
@@ -385,6 +404,7 @@ mpapi_claims(struct sitetokend *env, const struct mpapi_op *m, int64_t now)
         .reg = m->dev.reg,
         .bulk = m->tok.bulk_id,
         .gen = m->tok.gen,
+        .labels = m->labels,
     };
 
     return jwt_claims_new(&mint);
@@ -434,7 +454,7 @@ mpapi_introspect_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_
                                         .skew = cfg->clock_skew_ms / 1000};
 
         jwt_claims_clear(&c);
-        code = jwt_verify(token, strlen(token), keys->jwks, &want, &c, &errstr);
+        code = signer_verify(keys, token, &want, &c, &errstr);
         if (code != ERRCODE_WRONG_TOKEN_TYPE)
             break;
     }
@@ -472,6 +492,7 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
     const enum mpapi_kind kind = m->kind;
     struct proof_result proof;
     struct bulkcache_claims presented;
+    struct jwt_claims full;
     struct store_device known;
     const char *errstr = "", *token = NULL;
     char ath[JWK_THUMBPRINT_LEN + 1];
@@ -497,6 +518,16 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
          * revocation and the device in the writer */
         code = bulkcache_verify_claims(env->clientcache, token, keys->jwks, &want, &presented,
                                        &errstr);
+        if (code == ERRCODE_UNKNOWN_KEY || (code == ERRCODE_OK && presented.has_labels)) {
+            /* not in the key set: perhaps revoked after a leak (token_revoked,
+             * not unknown_key); labels travel with the family, and the cache
+             * keeps no labels: both need the token's own claims */
+            memset(&full, 0, sizeof(full));
+            code = signer_verify(keys, token, &want, &full, &errstr);
+            if (code == ERRCODE_OK)
+                m->labels = json_deep_copy(json_object_get(full.claims, "labels"));
+            jwt_claims_clear(&full);
+        }
         if (code != ERRCODE_OK) {
             code = commit_op_fail(&m->op, code, "token: %s", errstr);
             goto done;
@@ -534,7 +565,9 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
                                   "the proof's key is not the key the token is bound to");
             goto done;
         }
-        if (kind == MPAPI_RENEW && now - presented.iat < cfg->renew_after_ms / 1000) {
+        /* a token signed by a tainted key may be renewed at once */
+        if (kind == MPAPI_RENEW && now - presented.iat < cfg->renew_after_ms / 1000 &&
+            !signer_kid_tainted(env->signer, presented.kid)) {
             char when[TIMEFMT_LEN + 1];
             struct store_token row;
 
@@ -556,11 +589,14 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         snprintf(m->dev.id, sizeof(m->dev.id), "%s", presented.sub);
         snprintf(m->dev.jkt, sizeof(m->dev.jkt), "%s", presented.jkt);
         snprintf(m->dev.reg, sizeof(m->dev.reg), "%s", presented.reg);
-        snprintf(m->tok.bulk_id, sizeof(m->tok.bulk_id), "%s",
-                 kind == MPAPI_RENEW ? presented.bulk : "");
+        /* renewals and (for the blast radius) access tokens record the bulk
+         * token the device came by; only a client token says so in a claim */
+        snprintf(m->tok.bulk_id, sizeof(m->tok.bulk_id), "%s", presented.bulk);
         m->tok.gen = kind == MPAPI_RENEW ? presented.gen + 1 : 0;
         /* renewals link old and new; access tokens name the client token */
         snprintf(m->tok.prev_jti, sizeof(m->tok.prev_jti), "%s", presented.jti);
+        /* labels travel with the family: the presented token's (read with
+         * its claims above, when it has any) */
     } else {
         snprintf(m->dev.jkt, sizeof(m->dev.jkt), "%s", proof.jkt);
         snprintf(m->dev.hardware_id, sizeof(m->dev.hardware_id), "%s",
@@ -588,6 +624,10 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
             goto done;
         }
         snprintf(m->dev.bulk_id, sizeof(m->dev.bulk_id), "%s", m->tok.bulk_id);
+        if ((code = enrol_bulk_bounds(&m->enrol, &m->op, ctx->store, env->bulkrate, m->dev.bulk_id,
+                                      body_str(m->body, "client_address"), clock_now(env),
+                                      &m->rl.retry_after)) != ERRCODE_OK)
+            goto done;
     }
 
     /* Which device: known by its key, or new. The writer re-checks. */
@@ -601,10 +641,21 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
             code = commit_op_fail(&m->op, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", known.id);
             goto done;
         }
-        if (rc == 0)
+        if (rc == 0) {
+            /* a known device keeps the labels it was enrolled with */
             snprintf(m->dev.id, sizeof(m->dev.id), "%s", known.id);
-        else
+            snprintf(m->dev.labels, sizeof(m->dev.labels), "%s", known.labels);
+        } else {
             ids_device_id(m->dev.id);
+            if ((code = enrol_labels(&m->enrol, &m->op, ctx->store, m->mp.id, m->mp.name,
+                                     kind == MPAPI_EXCHANGE ? m->dev.bulk_id : NULL,
+                                     m->dev.labels)) != ERRCODE_OK)
+                goto done;
+        }
+        if (m->dev.labels[0] != '\0' && (m->labels = labels_parse(m->dev.labels)) == NULL) {
+            code = commit_op_fail(&m->op, ERRCODE_UNAVAILABLE, "%s", "unreadable labels");
+            goto done;
+        }
     }
 
     /* The new token; a registration or exchange starts a family (renewals
@@ -667,7 +718,8 @@ mpapi_work(struct work *w, struct worker_ctx *ctx)
         code = mpapi_issue_work(m, ctx, keys);
     signer_keys_put(keys);
     if (m->kind == MPAPI_EXCHANGE && m->tok.bulk_id[0] != '\0' &&
-        (code == ERRCODE_TOKEN_EXPIRED || code == ERRCODE_TOKEN_NOT_YET_VALID)) {
+        (code == ERRCODE_TOKEN_EXPIRED || code == ERRCODE_TOKEN_NOT_YET_VALID ||
+         code == ERRCODE_FORBIDDEN)) {
         /* A genuine bulk token out of its window: worth an audit record, so
          * the refusal goes through the writer (and only genuine tokens do:
          * forgeries cost no writes). */

@@ -35,7 +35,8 @@ struct signer_key {
     enum jwk_alg alg;
     char status[8];
     int64_t created_at, activates_at, retired_at;
-    int64_t removable_at; /* retired keys: when nothing it signed is valid any more */
+    int64_t tainted_at, revoked_at; /* 0 unless tainted, revoked */
+    int64_t removable_at;           /* retired keys: when nothing it signed is valid any more */
     EVP_PKEY *priv;
 };
 
@@ -88,8 +89,16 @@ signer_snap_unref(struct signer_keys_ref *r)
     if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
         return;
     jwks_free(r->pub.jwks);
+    jwks_free(r->pub.revoked);
     free(r->pub.doc);
     free(r);
+}
+
+/* What is published for a key: tainted wins over its lifecycle status. */
+static const char *
+signer_published_status(const char *status, int64_t tainted_at)
+{
+    return tainted_at > 0 ? "tainted" : status;
 }
 
 void
@@ -315,7 +324,8 @@ signer_build_snapshot(struct signer *s, struct store_key *keys, size_t n)
     json_t *doc = json_object(), *arr = json_array();
     int64_t max_age = s->policy.prepublish_s / 4;
 
-    if (r == NULL || doc == NULL || arr == NULL || (r->pub.jwks = jwks_new()) == NULL)
+    if (r == NULL || doc == NULL || arr == NULL || (r->pub.jwks = jwks_new()) == NULL ||
+        (r->pub.revoked = jwks_new()) == NULL)
         goto fail;
     atomic_store(&r->refs, 1);
     for (size_t i = 0; i < n; i++) {
@@ -323,16 +333,25 @@ signer_build_snapshot(struct signer *s, struct store_key *keys, size_t n)
         json_t *jwk = json_loads(keys[i].public_jwk, 0, NULL);
         EVP_PKEY *pub = jwk != NULL ? jwk_public_from_json(jwk, &errstr) : NULL;
 
-        if (pub == NULL || jwks_add(r->pub.jwks, keys[i].kid, pub) == -1) {
+        /* a revoked key verifies nothing; it is kept aside only so that
+         * its tokens are told token_revoked rather than unknown_key */
+        if (pub == NULL || jwks_add(keys[i].revoked_at > 0 ? r->pub.revoked : r->pub.jwks,
+                                    keys[i].kid, pub) == -1) {
             json_decref(jwk);
             EVP_PKEY_free(pub);
             goto fail;
         }
         EVP_PKEY_free(pub);
+        if (keys[i].revoked_at > 0) {
+            json_decref(jwk);
+            continue;
+        }
         json_object_set_new(jwk, "kid", json_string(keys[i].kid));
         json_object_set_new(jwk, "alg", json_string(keys[i].alg));
         json_object_set_new(jwk, "use", json_string("sig"));
-        json_object_set_new(jwk, "status", json_string(keys[i].status));
+        json_object_set_new(
+            jwk, "status",
+            json_string(signer_published_status(keys[i].status, keys[i].tainted_at)));
         json_array_append_new(arr, jwk);
         if (strcmp(keys[i].status, "active") == 0)
             r->pub.has_active = 1;
@@ -353,6 +372,7 @@ fail:
     json_decref(arr);
     if (r != NULL) {
         jwks_free(r->pub.jwks);
+        jwks_free(r->pub.revoked);
         free(r->pub.doc);
         free(r);
     }
@@ -385,6 +405,8 @@ signer_reload(struct signer *s, struct store *st, const char **errstr)
         k->created_at = keys[i].created_at;
         k->activates_at = keys[i].activates_at;
         k->retired_at = keys[i].retired_at;
+        k->tainted_at = keys[i].tainted_at;
+        k->revoked_at = keys[i].revoked_at;
         if (jwk_alg_from_name(keys[i].alg, &k->alg) == -1) {
             *errstr = "a stored key has an unknown algorithm";
             goto fail;
@@ -518,8 +540,16 @@ signer_key_list(struct signer *s)
         timefmt_rfc3339(k->created_at, created);
         timefmt_rfc3339(k->activates_at, activates);
         timefmt_rfc3339(k->retired_at > 0 ? k->retired_at : 0, retires);
-        o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kid", k->kid, "alg", jwk_alg_name(k->alg),
-                      "status", k->status, "created_at", created, "activates_at", activates);
+        o = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s}", "kid", k->kid, "alg", jwk_alg_name(k->alg), "status",
+            k->revoked_at > 0 ? "revoked" : signer_published_status(k->status, k->tainted_at),
+            "created_at", created, "activates_at", activates);
+        timefmt_rfc3339(k->tainted_at, retires);
+        json_object_set_new(o, "tainted_at",
+                            k->tainted_at > 0 ? json_string(retires) : json_null());
+        timefmt_rfc3339(k->revoked_at, retires);
+        json_object_set_new(o, "revoked_at",
+                            k->revoked_at > 0 ? json_string(retires) : json_null());
         if (k->retired_at > 0) {
             json_object_set_new(o, "retired_at", json_string(retires));
             timefmt_rfc3339(k->removable_at, retires);
@@ -532,4 +562,147 @@ signer_key_list(struct signer *s)
     }
     pthread_mutex_unlock(&s->mu);
     return arr;
+}
+
+/* 1 when kid is a key of the last reload that is tainted (revoked: 0) or
+ * revoked (revoked: 1). */
+static int
+signer_kid_flag(struct signer *s, const char *kid, int revoked)
+{
+    int set = 0;
+
+    if (kid == NULL)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->nkeys; i++)
+        if (strcmp(s->keys[i].kid, kid) == 0)
+            set = (revoked ? s->keys[i].revoked_at : s->keys[i].tainted_at) > 0;
+    pthread_mutex_unlock(&s->mu);
+    return set;
+}
+
+int
+signer_kid_tainted(struct signer *s, const char *kid)
+{
+    return signer_kid_flag(s, kid, 0);
+}
+
+int
+signer_kid_revoked(struct signer *s, const char *kid)
+{
+    return signer_kid_flag(s, kid, 1);
+}
+
+enum errcode
+signer_verify(const struct signer_keys *keys, const char *token, const struct jwt_expect *want,
+              struct jwt_claims *c, const char **errstr)
+{
+    enum errcode code = jwt_verify(token, strlen(token), keys->jwks, want, c, errstr);
+    struct jwt_claims r;
+    const char *e = NULL;
+
+    if (code != ERRCODE_UNKNOWN_KEY || keys->revoked == NULL)
+        return code;
+    memset(&r, 0, sizeof(r));
+    if (jwt_verify(token, strlen(token), keys->revoked, want, &r, &e) != ERRCODE_UNKNOWN_KEY &&
+        r.kid != NULL) {
+        *errstr = "signed by a revoked key";
+        code = ERRCODE_TOKEN_REVOKED;
+    }
+    jwt_claims_clear(&r);
+    return code;
+}
+
+/* The stored row of kid among keys, or NULL. */
+static const struct store_key *
+signer_find(const struct store_key *keys, size_t n, const char *kid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i].kid, kid) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+/* The stored keys (*keys, *n: the caller frees them) and kid's row among
+ * them: ERRCODE_OK, NOT_FOUND, or UNAVAILABLE (a store error), with detail. */
+static enum errcode
+signer_key_of(struct store *st, const char *kid, struct store_key **keys, size_t *n,
+              const struct store_key **k, char *detail, size_t detail_len)
+{
+    const char *errstr = NULL;
+
+    if (store_keys_list(st, keys, n, &errstr) == -1) {
+        signer_detail(detail, detail_len, "store: %s", errstr != NULL ? errstr : "error");
+        return ERRCODE_UNAVAILABLE;
+    }
+    if ((*k = signer_find(*keys, *n, kid)) == NULL) {
+        signer_detail(detail, detail_len, "no key %s", kid);
+        return ERRCODE_NOT_FOUND;
+    }
+    return ERRCODE_OK;
+}
+
+/* Taint (revoke 0) or revoke kid: see signer.h. */
+static enum errcode
+signer_key_change(struct signer *s, struct store *st, const char *kid, int64_t now, int revoke,
+                  char *changed, size_t changed_len, char *detail, size_t detail_len)
+{
+    struct store_key *keys = NULL;
+    const struct store_key *k;
+    const char *errstr = NULL;
+    size_t n = 0;
+    int active;
+    enum errcode rc;
+
+    if (changed != NULL && changed_len > 0)
+        changed[0] = '\0';
+    if ((rc = signer_key_of(st, kid, &keys, &n, &k, detail, detail_len)) != ERRCODE_OK)
+        goto done;
+    active = strcmp(k->status, "active") == 0;
+    rc = ERRCODE_CONFLICT;
+    if (k->revoked_at > 0 || (!revoke && k->tainted_at > 0)) {
+        signer_detail(detail, detail_len, "key %s is already %s", kid,
+                      k->revoked_at > 0 ? "revoked" : "tainted");
+        goto done;
+    }
+    if (revoke && active) {
+        signer_detail(detail, detail_len,
+                      "key %s is the active key: taint it first (key taint), which promotes "
+                      "another key, then revoke it",
+                      kid);
+        goto done;
+    }
+    store_keys_free(keys, n);
+    keys = NULL;
+    n = 0;
+    /* Tainting the active key: the next one (or a new one) signs from this
+     * commit. */
+    if (!revoke && active &&
+        (rc = signer_lifecycle(s, st, now, SIGNER_ROTATE_NOW, changed, changed_len, detail,
+                               detail_len)) != ERRCODE_OK)
+        goto done;
+    if ((revoke ? store_key_revoke : store_key_taint)(st, kid, now, &errstr) != 0) {
+        signer_detail(detail, detail_len, "store: %s", errstr != NULL ? errstr : "error");
+        rc = ERRCODE_UNAVAILABLE;
+        goto done;
+    }
+    signer_note(changed, changed_len, revoke ? "revoked" : "tainted", kid);
+    rc = ERRCODE_OK;
+done:
+    store_keys_free(keys, n);
+    return rc;
+}
+
+enum errcode
+signer_taint(struct signer *s, struct store *st, const char *kid, int64_t now, char *changed,
+             size_t changed_len, char *detail, size_t detail_len)
+{
+    return signer_key_change(s, st, kid, now, 0, changed, changed_len, detail, detail_len);
+}
+
+enum errcode
+signer_revoke(struct signer *s, struct store *st, const char *kid, int64_t now, char *changed,
+              size_t changed_len, char *detail, size_t detail_len)
+{
+    return signer_key_change(s, st, kid, now, 1, changed, changed_len, detail, detail_len);
 }

@@ -31,8 +31,9 @@ struct signer_policy {
 /* A published, immutable snapshot of the verification keys. Take with
  * signer_keys_get, give back with signer_keys_put; safe from any thread. */
 struct signer_keys {
-    struct jwks *jwks; /* every key a token may have been signed with */
-    char *doc;         /* the JWKS document served on /v1/keys */
+    struct jwks *jwks;    /* every key a token may have been signed with */
+    struct jwks *revoked; /* revoked keys: verify nothing, only tell token_revoked */
+    char *doc;            /* the JWKS document served on /v1/keys */
     size_t doclen;
     char etag[48];
     int64_t max_age_s;
@@ -70,6 +71,31 @@ enum errcode signer_sign(struct signer *s, enum jwt_kind kind, const json_t *cla
 enum errcode signer_sign_typ(struct signer *s, const char *typ, const json_t *claims, char **token,
                              char kid[65]);
 
+/* Taints kid inside the writer's transaction (a suspected leak): it still
+ * verifies but never signs again; tokens it signed may be renewed at once.
+ * Tainting the active key first activates the next key (or a new one) as
+ * SIGNER_ROTATE_NOW does. ERRCODE_NOT_FOUND, ERRCODE_CONFLICT (already
+ * tainted or revoked, or the rotation's cap), ERRCODE_UNAVAILABLE. As for
+ * signer_lifecycle: call signer_reload after the commit. */
+enum errcode signer_taint(struct signer *s, struct store *st, const char *kid, int64_t now_s,
+                          char *changed, size_t changed_len, char *detail, size_t detail_len);
+/* Revokes kid (refused with ERRCODE_CONFLICT for the active key: taint it
+ * first): it leaves the JWKS and verifies nothing; its tokens are told
+ * token_revoked. Same contract as signer_taint. */
+enum errcode signer_revoke(struct signer *s, struct store *st, const char *kid, int64_t now_s,
+                           char *changed, size_t changed_len, char *detail, size_t detail_len);
+/* 1 when kid is a tainted key of the last reload. Any thread. */
+int signer_kid_tainted(struct signer *s, const char *kid);
+/* 1 when kid is a revoked key of the last reload (its tokens are refused
+ * token_revoked, whatever their rows say). Any thread. */
+int signer_kid_revoked(struct signer *s, const char *kid);
+
+/* jwt_verify against the published keys; a token that only a revoked key
+ * verifies is told token_revoked (its key was pulled after a leak), not
+ * unknown_key. */
+enum errcode signer_verify(const struct signer_keys *keys, const char *token,
+                           const struct jwt_expect *want, struct jwt_claims *c,
+                           const char **errstr);
 struct signer_keys *signer_keys_get(struct signer *s);
 void signer_keys_put(struct signer_keys *k);
 

@@ -9,7 +9,7 @@
 
 #define BULK_COLS                                                                                  \
     "id, token_hash, created_at, not_before, expires_at, max_uses, uses, blocked,"                 \
-    " last_used_at, note, created_by"
+    " last_used_at, note, created_by, labels, cidrs, rate_per_second, allow_total, allow_used"
 
 static int
 bulk_from_row(struct store_stmt *stmt, void *row)
@@ -20,7 +20,9 @@ bulk_from_row(struct store_stmt *stmt, void *row)
     if (store_col_text(stmt, 0, b->id, sizeof(b->id)) == -1 ||
         store_col_bytes(stmt, 1) != (int)sizeof(b->token_hash) ||
         store_col_text(stmt, 9, b->note, sizeof(b->note)) == -1 ||
-        store_col_text(stmt, 10, b->created_by, sizeof(b->created_by)) == -1)
+        store_col_text(stmt, 10, b->created_by, sizeof(b->created_by)) == -1 ||
+        store_col_text(stmt, 11, b->labels, sizeof(b->labels)) == -1 ||
+        store_col_text(stmt, 12, b->cidrs, sizeof(b->cidrs)) == -1)
         return -1;
     memcpy(b->token_hash, store_col_blob(stmt, 1), sizeof(b->token_hash));
     b->created_at = store_col_int64(stmt, 2);
@@ -30,6 +32,10 @@ bulk_from_row(struct store_stmt *stmt, void *row)
     b->uses = store_col_int64(stmt, 6);
     b->blocked = store_col_int64(stmt, 7) != 0;
     b->last_used_at = store_col_int64(stmt, 8);
+    b->rate_per_second = store_col_int64(stmt, 13);
+    b->allow_list = !stmt->drv->col_is_null(stmt, 14);
+    b->allow_total = store_col_int64(stmt, 14);
+    b->allow_used = store_col_int64(stmt, 15);
     return 0;
 }
 
@@ -50,7 +56,7 @@ store_bulk_insert(struct store *st, const struct store_bulk *b, const char **err
     }
     if ((stmt = store_stmt(st, STMT_BULK_INSERT,
                            "INSERT INTO bulk_tokens(" BULK_COLS ")"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            errstr)) == NULL)
         return -1;
     store_bind_text(stmt, 1, b->id);
@@ -64,6 +70,14 @@ store_bulk_insert(struct store *st, const struct store_bulk *b, const char **err
     store_bind_opt_int64(stmt, 9, b->last_used_at);
     store_bind_text(stmt, 10, b->note);
     store_bind_text(stmt, 11, b->created_by);
+    store_bind_opt_text(stmt, 12, b->labels);
+    store_bind_opt_text(stmt, 13, b->cidrs);
+    store_bind_opt_int64(stmt, 14, b->rate_per_second);
+    if (b->allow_list)
+        store_bind_int64(stmt, 15, b->allow_total);
+    else
+        store_bind_null(stmt, 15);
+    store_bind_int64(stmt, 16, b->allow_used);
     rc = store_step_done(st, stmt, "insert bulk token", errstr);
     store_stmt_done(stmt);
     return rc;
@@ -105,9 +119,11 @@ bulk_facts_from_row(struct store_stmt *stmt, void *row)
     return 0;
 }
 
-enum store_bulk_use
-store_bulk_use(struct store *st, const char *id, const uint8_t hash[32], int64_t now,
-               const char **errstr)
+/* The facts of one exchange, in store_bulk_use's order; take_use 0 stops
+ * before the cap (a retried first exchange takes none). */
+static enum store_bulk_use
+bulk_admit(struct store *st, const char *id, const uint8_t hash[32], int64_t now, int take_use,
+           const char **errstr)
 {
     struct store_stmt *stmt;
     struct bulk_facts f;
@@ -135,6 +151,8 @@ store_bulk_use(struct store *st, const char *id, const uint8_t hash[32], int64_t
         return STORE_BULK_NOT_YET;
     if (now >= f.expires_at)
         return STORE_BULK_EXPIRED;
+    if (!take_use)
+        return STORE_BULK_USED;
     if (f.max_uses > 0 && f.uses >= f.max_uses)
         return STORE_BULK_EXHAUSTED;
 
@@ -151,6 +169,20 @@ store_bulk_use(struct store *st, const char *id, const uint8_t hash[32], int64_t
     if ((n = store_changes(st, stmt, "use bulk token", errstr)) == -1)
         return STORE_BULK_ERROR;
     return n == 1 ? STORE_BULK_USED : STORE_BULK_EXHAUSTED;
+}
+
+enum store_bulk_use
+store_bulk_use(struct store *st, const char *id, const uint8_t hash[32], int64_t now,
+               const char **errstr)
+{
+    return bulk_admit(st, id, hash, now, 1, errstr);
+}
+
+enum store_bulk_use
+store_bulk_retry(struct store *st, const char *id, const uint8_t hash[32], int64_t now,
+                 const char **errstr)
+{
+    return bulk_admit(st, id, hash, now, 0, errstr);
 }
 
 int

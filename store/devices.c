@@ -6,7 +6,7 @@
 #include "store_int.h"
 
 #define DEVICE_COLS                                                                                \
-    "id, jkt, hardware_id, name, reg, bulk_id, mp_id, created_at, last_seen_at, blocked"
+    "id, jkt, hardware_id, name, reg, bulk_id, mp_id, created_at, last_seen_at, blocked, labels"
 #define TOKEN_COLS                                                                                 \
     "jti, kind, device_id, kid, issued_at, expires_at, gen, bulk_id, mp_id, prev_jti,"             \
     " revoked_at, revoke_reason, family"
@@ -27,7 +27,8 @@ device_from_row(struct store_stmt *stmt, void *row)
         store_col_text(stmt, 3, d->name, sizeof(d->name)) == -1 ||
         store_col_text(stmt, 4, d->reg, sizeof(d->reg)) == -1 ||
         store_col_text(stmt, 5, d->bulk_id, sizeof(d->bulk_id)) == -1 ||
-        store_col_text(stmt, 6, d->mp_id, sizeof(d->mp_id)) == -1)
+        store_col_text(stmt, 6, d->mp_id, sizeof(d->mp_id)) == -1 ||
+        store_col_text(stmt, 10, d->labels, sizeof(d->labels)) == -1)
         return -1;
     d->created_at = store_col_int64(stmt, 7);
     d->last_seen_at = store_col_int64(stmt, 8);
@@ -86,6 +87,61 @@ store_device_get(struct store *st, const char *id, struct store_device *out, con
     return store_row_one(st, stmt, device_from_row, out, "devices", "no such device", errstr);
 }
 
+/* One device_labels row per pair of d->labels (canonical text). */
+static int
+device_labels_insert(struct store *st, const struct store_device *d, const char **errstr)
+{
+    const char *p = d->labels;
+
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        struct store_stmt *stmt;
+        int rc;
+
+        if ((stmt = store_stmt(st, STMT_DEVICE_LABEL_INSERT,
+                               "INSERT INTO device_labels(label, device_id) VALUES (?, ?)",
+                               errstr)) == NULL)
+            return -1;
+        store_bind_textn(stmt, 1, p, (int)n);
+        store_bind_text(stmt, 2, d->id);
+        rc = store_step_done(st, stmt, "insert device label", errstr);
+        store_stmt_done(stmt);
+        if (rc != 0)
+            return -1;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+int
+store_device_list_label(struct store *st, const char *label, const char *after, int limit,
+                        int (*cb)(const struct store_device *d, void *arg), void *arg,
+                        const char **errstr)
+{
+    struct store_device d;
+    struct store_stmt *stmt;
+    int rc;
+
+    /* the primary key (label, device_id) gives the page in id order */
+    if ((stmt = store_stmt(st, STMT_DEVICE_LIST_LABEL,
+                           "SELECT " DEVICE_COLS " FROM device_labels l"
+                           " JOIN devices ON devices.id = l.device_id"
+                           " WHERE l.label = ?1 AND l.device_id > ?2"
+                           " ORDER BY l.device_id LIMIT ?3",
+                           errstr)) == NULL)
+        return -1;
+    store_bind_text(stmt, 1, label);
+    store_bind_text(stmt, 2, after != NULL ? after : "");
+    store_bind_int64(stmt, 3, limit > 0 ? limit : -1);
+    while ((rc = store_row_next(st, stmt, device_from_row, &d, "list devices", errstr)) == 1 &&
+           cb(&d, arg) == 0)
+        ;
+    store_stmt_done(stmt);
+    return rc == -1 ? -1 : 0;
+}
+
 int
 store_device_insert(struct store *st, const struct store_device *d, const char **errstr)
 {
@@ -103,7 +159,7 @@ store_device_insert(struct store *st, const struct store_device *d, const char *
         return -1;
     if ((stmt = store_stmt(st, STMT_DEVICE_INSERT,
                            "INSERT INTO devices(" DEVICE_COLS
-                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            errstr)) == NULL)
         return -1;
     store_bind_text(stmt, 1, d->id);
@@ -116,8 +172,11 @@ store_device_insert(struct store *st, const struct store_device *d, const char *
     store_bind_int64(stmt, 8, d->created_at);
     store_bind_int64(stmt, 9, d->last_seen_at);
     store_bind_int64(stmt, 10, d->blocked != 0);
+    store_bind_opt_text(stmt, 11, d->labels);
     rc = store_step_done(st, stmt, "insert device", errstr);
     store_stmt_done(stmt);
+    if (rc == 0 && d->labels[0] != '\0')
+        rc = device_labels_insert(st, d, errstr);
     return rc;
 }
 
@@ -392,6 +451,33 @@ store_token_supersede(struct store *st, const char *jti, int64_t now, int64_t li
     store_bind_int64(stmt, 2, now);
     store_bind_int64(stmt, 3, live_after);
     return token_revoked_rows(st, stmt, "supersede tokens", cb, arg, errstr);
+}
+
+int
+store_token_supersede_enrolment(struct store *st, const char *device_id, const char *bulk_id,
+                                int64_t now, int64_t live_after,
+                                int (*cb)(const struct store_token_revoked *r, void *arg),
+                                void *arg, const char **errstr)
+{
+    struct store_stmt *stmt;
+
+    /* The families the device's earlier exchanges of bulk_id started (their
+     * first token: gen 0, no prev_jti; found by tokens_device), each revoked
+     * whole by tokens_family. */
+    if ((stmt = store_stmt(st, STMT_TOKEN_SUPERSEDE_ENROLMENT,
+                           "UPDATE tokens SET revoked_at = ?3,"
+                           " revoke_reason = '" STORE_REASON_SUPERSEDED "'"
+                           " WHERE family IN (SELECT jti FROM tokens WHERE device_id = ?1"
+                           "  AND bulk_id = ?2 AND kind = 'client' AND prev_jti IS NULL)"
+                           " AND expires_at > ?4 AND revoked_at IS NULL"
+                           " RETURNING jti, expires_at",
+                           errstr)) == NULL)
+        return -1;
+    store_bind_text(stmt, 1, device_id);
+    store_bind_text(stmt, 2, bulk_id);
+    store_bind_int64(stmt, 3, now);
+    store_bind_int64(stmt, 4, live_after);
+    return token_revoked_rows(st, stmt, "supersede enrolment", cb, arg, errstr);
 }
 
 int

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "labels.h"
+
 struct store;
 
 struct store_device {
@@ -17,6 +19,7 @@ struct store_device {
     char mp_id[37];
     int64_t created_at, last_seen_at;
     int blocked;
+    char labels[LABELS_TEXT_MAX]; /* canonical (proto/labels.h), "" for none */
 };
 
 struct store_token {
@@ -52,7 +55,8 @@ int store_device_by_jkt(struct store *st, const char *jkt, struct store_device *
 int store_device_get(struct store *st, const char *id, struct store_device *out,
                      const char **errstr);
 /* A duplicate id or jkt, an unknown bulk_id or a bad reg is an error (-1).
- * bulk_id and mp_id "" are stored as NULL. */
+ * bulk_id, mp_id and labels "" are stored as NULL; each label pair also gets
+ * its device_labels row. */
 int store_device_insert(struct store *st, const struct store_device *d, const char **errstr);
 /* Updates hardware_id, name, last_seen_at (and mp_id, unless NULL or "") of
  * an existing device. 0 ok, 1 no such device, -1 error. */
@@ -74,6 +78,12 @@ int store_device_list(struct store *st, const char *status, const char *name_pre
 int store_device_list_bulk(struct store *st, const char *bulk_id, int limit,
                            int (*cb)(const struct store_device *d, void *arg), void *arg,
                            const char **errstr);
+
+/* Devices carrying label ("key=value"), by id after `after` ("" = from
+ * the start), at most limit: a seek of device_labels. cb as above. */
+int store_device_list_label(struct store *st, const char *label, const char *after, int limit,
+                            int (*cb)(const struct store_device *d, void *arg), void *arg,
+                            const char **errstr);
 
 /* A duplicate jti or an unknown device_id is an error (-1). bulk_id, mp_id,
  * prev_jti, revoke_reason "" and revoked_at 0 are stored as NULL. */
@@ -98,6 +108,14 @@ int store_token_revoke(struct store *st, const char *jti, int64_t now, const cha
 int store_token_supersede(struct store *st, const char *jti, int64_t now, int64_t live_after,
                           int (*cb)(const struct store_token_revoked *r, void *arg), void *arg,
                           const char **errstr);
+/* A first exchange retried (same device key, same bulk token): revokes,
+ * with reason "superseded", every live member of the families that the
+ * device's earlier exchanges of bulk_id started; cb as above. Returns how
+ * many were revoked, or -1. */
+int store_token_supersede_enrolment(struct store *st, const char *device_id, const char *bulk_id,
+                                    int64_t now, int64_t live_after,
+                                    int (*cb)(const struct store_token_revoked *r, void *arg),
+                                    void *arg, const char **errstr);
 /* Revokes every live member of family (expires_at > live_after, not yet
  * revoked) with reason (NULL = ""), in one indexed UPDATE; cb as above.
  * Returns how many were revoked, or -1. */

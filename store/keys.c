@@ -24,6 +24,8 @@ key_from_row(struct store_stmt *stmt, struct store_key *k)
     k->created_at = store_col_int64(stmt, 3);
     k->activates_at = store_col_int64(stmt, 4);
     k->retired_at = store_col_int64(stmt, 5);
+    k->tainted_at = store_col_int64(stmt, 8);
+    k->revoked_at = store_col_int64(stmt, 9);
     jwk = store_col_str(stmt, 6);
     jwk_len = store_col_bytes(stmt, 6);
     if ((k->public_jwk = malloc((size_t)jwk_len + 1)) == NULL)
@@ -56,8 +58,9 @@ store_keys_list(struct store *st, struct store_key **keys, size_t *n, const char
     *keys = NULL;
     *n = 0;
     if ((stmt = store_stmt(st, STMT_KEYS_LIST,
-                           "SELECT " KEY_COLS " FROM keys ORDER BY created_at, rowid", errstr)) ==
-        NULL)
+                           "SELECT " KEY_COLS ", tainted_at, revoked_at FROM keys"
+                           " ORDER BY created_at, rowid",
+                           errstr)) == NULL)
         return -1;
     while ((rc = store_step(stmt)) == STORE_ROW) {
         if (len == cap) {
@@ -146,6 +149,71 @@ store_key_set_status(struct store *st, const char *kid, const char *status, int6
     store_bind_int64(stmt, 2, at);
     store_bind_text(stmt, 3, kid);
     return store_changed_one(st, stmt, "set key status", "no such key", errstr);
+}
+
+int
+store_key_taint(struct store *st, const char *kid, int64_t at, const char **errstr)
+{
+    struct store_stmt *stmt;
+
+    /* a next key that is tainted never signs: it retires now */
+    if ((stmt = store_stmt(st, STMT_KEY_TAINT,
+                           "UPDATE keys SET tainted_at = ?1,"
+                           " retired_at = CASE WHEN status = 'next' THEN ?1 ELSE retired_at END,"
+                           " status = CASE WHEN status = 'next' THEN 'retired' ELSE status END"
+                           " WHERE kid = ?2 AND tainted_at IS NULL AND revoked_at IS NULL",
+                           errstr)) == NULL)
+        return -1;
+    store_bind_int64(stmt, 1, at);
+    store_bind_text(stmt, 2, kid);
+    return store_changed_one(st, stmt, "taint key", "no such key", errstr);
+}
+
+int
+store_key_revoke(struct store *st, const char *kid, int64_t at, const char **errstr)
+{
+    struct store_stmt *stmt;
+
+    if ((stmt = store_stmt(st, STMT_KEY_REVOKE,
+                           "UPDATE keys SET revoked_at = ?1, retired_at = coalesce(retired_at, ?1),"
+                           " status = 'retired'"
+                           " WHERE kid = ?2 AND status <> 'active' AND revoked_at IS NULL",
+                           errstr)) == NULL)
+        return -1;
+    store_bind_int64(stmt, 1, at);
+    store_bind_text(stmt, 2, kid);
+    return store_changed_one(st, stmt, "revoke key", "no such key", errstr);
+}
+
+int
+store_key_impact(struct store *st, const char *kid, int64_t now, int64_t *devices, int64_t *tokens,
+                 const char **errstr)
+{
+    struct store_stmt *stmt;
+    int rc;
+
+    /* One pass over tokens_kid_live (kid, device_id, expires_at; unrevoked
+     * only) in device order: no sort, no table reads (migration 11). */
+    *devices = *tokens = 0;
+    if ((stmt = store_stmt(st, STMT_KEY_IMPACT,
+                           "SELECT count(*), coalesce(sum(n), 0) FROM"
+                           " (SELECT device_id, sum(CASE WHEN expires_at > ?2 THEN 1 ELSE 0 END)"
+                           "   AS n FROM tokens WHERE kid = ?1 AND revoked_at IS NULL"
+                           "  GROUP BY device_id HAVING max(expires_at) > ?2) k",
+                           errstr)) == NULL)
+        return -1;
+    store_bind_text(stmt, 1, kid);
+    store_bind_int64(stmt, 2, now);
+    if ((rc = store_step(stmt)) == STORE_ROW) {
+        *devices = store_col_int64(stmt, 0);
+        *tokens = store_col_int64(stmt, 1);
+        rc = 0;
+    } else {
+        *errstr = store_err(st, "key impact");
+        rc = -1;
+    }
+    store_stmt_done(stmt);
+    return rc;
 }
 
 int

@@ -13,6 +13,8 @@ struct store_key {
     char status[8]; /* "next", "active", "retired" */
     int64_t created_at, activates_at;
     int64_t retired_at; /* 0 when not retired */
+    int64_t tainted_at; /* 0 unless tainted (suspected leak): still verifies, never signs */
+    int64_t revoked_at; /* 0 unless revoked: kept (status retired) only to name it, unpublished */
     char *public_jwk;   /* JSON text, malloc'd */
     uint8_t *sealed;    /* sealed private key blob, malloc'd */
     size_t sealed_len;
@@ -28,6 +30,16 @@ int store_key_insert(struct store *st, const struct store_key *key, const char *
  * outside next/active/retired). */
 int store_key_set_status(struct store *st, const char *kid, const char *status, int64_t at,
                          const char **errstr);
+/* Marks kid tainted at `at` (a next key also retires then). 0, 1 when no
+ * untainted, unrevoked key has that kid, -1. */
+int store_key_taint(struct store *st, const char *kid, int64_t at, const char **errstr);
+/* Revokes kid (never the active key): revoked_at = at, status retired.
+ * 0, 1 when no such unrevoked, inactive key, -1. */
+int store_key_revoke(struct store *st, const char *kid, int64_t at, const char **errstr);
+/* What revoking kid would cut off: its live (unexpired, unrevoked) tokens
+ * and their devices. 0 or -1. */
+int store_key_impact(struct store *st, const char *kid, int64_t now, int64_t *devices,
+                     int64_t *tokens, const char **errstr);
 /* 0, 1 when no key has that kid, -1. */
 int store_key_delete(struct store *st, const char *kid, const char **errstr);
 /* The latest expiry of anything the store says kid may have signed: client

@@ -7,7 +7,7 @@
 #include "mps.h"
 #include "store_int.h"
 
-#define MP_COLS "id, name, key_hash, cert_sha256, created_at, removed_at"
+#define MP_COLS "id, name, key_hash, cert_sha256, created_at, removed_at, labels"
 
 static int
 mp_from_row(struct store_stmt *stmt, void *row)
@@ -18,7 +18,8 @@ mp_from_row(struct store_stmt *stmt, void *row)
     if (store_col_text(stmt, 0, mp->id, sizeof(mp->id)) == -1 ||
         store_col_text(stmt, 1, mp->name, sizeof(mp->name)) == -1 ||
         store_col_bytes(stmt, 2) != (int)sizeof(mp->key_hash) ||
-        store_col_text(stmt, 3, mp->cert_sha256, sizeof(mp->cert_sha256)) == -1)
+        store_col_text(stmt, 3, mp->cert_sha256, sizeof(mp->cert_sha256)) == -1 ||
+        store_col_text(stmt, 6, mp->labels, sizeof(mp->labels)) == -1)
         return -1;
     memcpy(mp->key_hash, store_col_blob(stmt, 2), sizeof(mp->key_hash));
     mp->created_at = store_col_int64(stmt, 4);
@@ -67,7 +68,7 @@ store_mp_insert(struct store *st, const struct store_mp *mp, const char **errstr
         }
     }
     if ((stmt = store_stmt(st, STMT_MP_INSERT,
-                           "INSERT INTO mps(" MP_COLS ") VALUES (?, ?, ?, ?, ?, ?)", errstr)) ==
+                           "INSERT INTO mps(" MP_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)", errstr)) ==
         NULL)
         return -1;
     store_bind_text(stmt, 1, mp->id);
@@ -76,6 +77,7 @@ store_mp_insert(struct store *st, const struct store_mp *mp, const char **errstr
     store_bind_opt_text(stmt, 4, mp->cert_sha256); /* "" -> NULL: the column is UNIQUE */
     store_bind_int64(stmt, 5, mp->created_at);
     store_bind_opt_int64(stmt, 6, mp->removed_at);
+    store_bind_opt_text(stmt, 7, mp->labels);
     rc = store_step(stmt);
     if (rc == STORE_DONE) {
         store_stmt_done(stmt);

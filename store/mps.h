@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "labels.h"
+
 struct store;
 
 struct store_mp {
@@ -12,7 +14,8 @@ struct store_mp {
     uint8_t key_hash[32];
     char cert_sha256[65]; /* "" when none */
     int64_t created_at;
-    int64_t removed_at; /* 0 when active */
+    int64_t removed_at;           /* 0 when active */
+    char labels[LABELS_TEXT_MAX]; /* canonical (proto/labels.h), "" for none */
 };
 
 /* Inserts an MP; a live MP with the same name or certificate -> 1 (conflict),

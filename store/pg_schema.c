@@ -136,5 +136,57 @@ const struct store_migration store_pg_migrations[] = {
                " ON device_tombstones(hardware_id);"
                "CREATE INDEX IF NOT EXISTS devices_last_seen ON devices(last_seen_at);",
     },
+    {
+        .version = 8,
+        .name = "key taint and revoke",
+        /* SQLite's migration 8: when a key was tainted (never signs
+         * again) and revoked (no longer published). */
+        .sql = "ALTER TABLE keys ADD COLUMN tainted_at BIGINT;"
+               "ALTER TABLE keys ADD COLUMN revoked_at BIGINT;",
+    },
+    {
+        .version = 9,
+        .name = "labels",
+        /* SQLite's migration 9: labels text on bulk tokens, MPs and
+         * devices, and one row per pair for the label filter. */
+        .sql = "ALTER TABLE bulk_tokens ADD COLUMN labels TEXT;"
+               "ALTER TABLE mps ADD COLUMN labels TEXT;"
+               "ALTER TABLE devices ADD COLUMN labels TEXT;"
+               "CREATE TABLE device_labels ("
+               "  label " ID " NOT NULL,"
+               "  device_id " ID " NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+               "  PRIMARY KEY (label, device_id));",
+    },
+    {
+        .version = 10,
+        .name = "bulk token bounds",
+        /* SQLite's migration 10: CIDR ranges and the per-second cap. */
+        .sql = "ALTER TABLE bulk_tokens ADD COLUMN cidrs TEXT;"
+               "ALTER TABLE bulk_tokens ADD COLUMN rate_per_second BIGINT;",
+    },
+    {
+        .version = 11,
+        .name = "blast radius indexes",
+        /* SQLite's migration 11: the live tokens of a key and of a bulk
+         * token, as partial indexes. */
+        .sql = "CREATE INDEX IF NOT EXISTS tokens_kid_live ON tokens(kid, device_id, expires_at)"
+               " WHERE revoked_at IS NULL;"
+               "CREATE INDEX IF NOT EXISTS tokens_bulk_live ON tokens(bulk_id, expires_at)"
+               " WHERE revoked_at IS NULL AND bulk_id IS NOT NULL;",
+    },
+    {
+        .version = 12,
+        .name = "bulk token allow-lists",
+        /* SQLite's migration 12: the hardware ids a bulk token admits. */
+        .sql = "CREATE TABLE bulk_allow ("
+               "  bulk_id " ID " NOT NULL REFERENCES bulk_tokens(id) ON DELETE CASCADE,"
+               "  hardware_id " ID " NOT NULL,"
+               "  jkt " ID ","
+               "  device_id " ID ","
+               "  used_at BIGINT,"
+               "  PRIMARY KEY (bulk_id, hardware_id));"
+               "ALTER TABLE bulk_tokens ADD COLUMN allow_total BIGINT;"
+               "ALTER TABLE bulk_tokens ADD COLUMN allow_used BIGINT NOT NULL DEFAULT 0;",
+    },
     {.version = 0}, /* the end */
 };

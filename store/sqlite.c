@@ -191,6 +191,73 @@ static const struct store_migration sqlite_migrations[] = {
                " ON device_tombstones(hardware_id);"
                "CREATE INDEX IF NOT EXISTS devices_last_seen ON devices(last_seen_at);",
     },
+    {
+        .version = 8,
+        .name = "key taint and revoke",
+        /* A tainted key (suspected leak) still verifies but never signs; a
+         * revoked one is no longer published and its row stays (status
+         * retired) only so introspection can say token_revoked until the
+         * lifecycle removes it. Portable: two nullable columns. */
+        .sql = "ALTER TABLE keys ADD COLUMN tainted_at INTEGER;"
+               "ALTER TABLE keys ADD COLUMN revoked_at INTEGER;",
+    },
+    {
+        .version = 9,
+        .name = "labels",
+        /* Device labels (canonical "k=v,k=v" text, NULL for none) on the
+         * bulk tokens and MPs that hand them out and on the devices that
+         * carry them; device_labels holds one row per pair so that a
+         * device list filtered by a label seeks (label, device_id). */
+        .sql = "ALTER TABLE bulk_tokens ADD COLUMN labels TEXT;"
+               "ALTER TABLE mps ADD COLUMN labels TEXT;"
+               "ALTER TABLE devices ADD COLUMN labels TEXT;"
+               "CREATE TABLE device_labels ("
+               "  label TEXT NOT NULL,"
+               "  device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+               "  PRIMARY KEY (label, device_id)"
+               ") WITHOUT ROWID;",
+    },
+    {
+        .version = 10,
+        .name = "bulk token bounds",
+        /* The ranges an exchange's client_address must fall in (canonical
+         * CIDR text, comma-joined; NULL: anywhere) and the per-second cap
+         * on its exchanges (per node; NULL: none). */
+        .sql = "ALTER TABLE bulk_tokens ADD COLUMN cidrs TEXT;"
+               "ALTER TABLE bulk_tokens ADD COLUMN rate_per_second INTEGER;",
+    },
+    {
+        .version = 11,
+        .name = "blast radius indexes",
+        /* What a key revoke or a bulk block would hit, within a second at
+         * 1M devices (store_key_impact, store_impact_bulk): the live tokens
+         * of a key grouped by device straight from one partial index in
+         * (kid, device_id) order, and the live tokens of a bulk token's
+         * devices by the bulk_id they carry (no per-device join). */
+        .sql = "CREATE INDEX IF NOT EXISTS tokens_kid_live ON tokens(kid, device_id, expires_at)"
+               " WHERE revoked_at IS NULL;"
+               "CREATE INDEX IF NOT EXISTS tokens_bulk_live ON tokens(bulk_id, expires_at)"
+               " WHERE revoked_at IS NULL AND bulk_id IS NOT NULL;",
+    },
+    {
+        .version = 12,
+        .name = "bulk token allow-lists",
+        /* The hardware ids a bulk token admits, each claimed once by the
+         * first device key that exchanges with it (jkt, device_id, used_at
+         * NULL until then); allow_total NULL: no allow-list, else its
+         * entries, allow_used those claimed. Portable SQL: no STRICT, no
+         * WITHOUT ROWID. */
+        .sql = "CREATE TABLE bulk_allow ("
+               "  bulk_id TEXT NOT NULL REFERENCES bulk_tokens(id) ON DELETE CASCADE,"
+               "  hardware_id TEXT NOT NULL,"
+               "  jkt TEXT,"
+               "  device_id TEXT,"
+               "  used_at INTEGER,"
+               "  PRIMARY KEY (bulk_id, hardware_id)"
+               ");"
+               "ALTER TABLE bulk_tokens ADD COLUMN allow_total INTEGER;"
+               "ALTER TABLE bulk_tokens ADD COLUMN allow_used INTEGER NOT NULL DEFAULT 0;",
+    },
     {.version = 0}, /* the end */
 };
 

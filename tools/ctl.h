@@ -34,6 +34,9 @@ enum ctl_opt_type {
     CTL_OPT_ENUM,     /* one of .choices ("a|b|c") */
     CTL_OPT_DURATION, /* "3d", "90m" (proto/duration.c); seconds .min to .max; a bare
                          number counts in .bare_unit seconds, refused when 0 */
+    CTL_OPT_PAIR,     /* KEY=VALUE of at most .max bytes; may repeat (CTL_MAX_REPEAT
+                         times, one such option a command): every value in ctl_args.multi */
+    CTL_OPT_RATE,     /* "N/s" (or N): per second, .min to .max */
 };
 
 struct ctl_opt {
@@ -47,14 +50,17 @@ struct ctl_opt {
 };
 
 #define CTL_MAX_OPTS 12
+#define CTL_MAX_REPEAT 16
 
 /* A parsed command line: values by the index of their option in the table. */
 struct ctl_args {
     const struct ctl_command *cmd;
     const char *pos; /* the positional argument, when the command takes one */
     const char *val[CTL_MAX_OPTS];
-    long long num[CTL_MAX_OPTS]; /* INT and DURATION (seconds) */
-    int raw_argc;                /* .raw commands: the words after the command */
+    long long num[CTL_MAX_OPTS];       /* INT and DURATION (seconds) */
+    const char *multi[CTL_MAX_REPEAT]; /* every value of the command's CTL_OPT_PAIR option */
+    int nmulti;
+    int raw_argc; /* .raw commands: the words after the command */
     char **raw_argv;
 };
 
@@ -96,6 +102,12 @@ long long ctl_num(const struct ctl_args *a, const char *name, long long def);
 int ctl_has(const struct ctl_args *a, const char *name);
 
 /* ctl_table.c: calls and printing ---------------------------------------- */
+
+/* The KEY=VALUE values of a->multi as a JSON object (NULL when none, or on a
+ * key given twice: the usage message printed, *rc the exit code). */
+json_t *ctl_pairs(const struct ctl_args *a, int *rc);
+/* --dry-run of a change: GET /v1/admin/impact?key=id printed, nothing changed. */
+int ctl_dry_run(struct ctl *ctl, const struct ctl_args *a, const char *key, const char *id);
 
 /* Calls an admin route. 0 with the parsed answer in *out; the exit code
  * otherwise, its message already on stderr. body is not stolen. */
@@ -156,6 +168,15 @@ int ctl_mp_remove(struct ctl *ctl, const struct ctl_args *a);
 int ctl_mp_rotate_key(struct ctl *ctl, const struct ctl_args *a);
 int ctl_key_list(struct ctl *ctl, const struct ctl_args *a);
 int ctl_key_rotate(struct ctl *ctl, const struct ctl_args *a);
+int ctl_key_taint(struct ctl *ctl, const struct ctl_args *a);
+int ctl_key_revoke(struct ctl *ctl, const struct ctl_args *a);
+int ctl_bulk_allow(struct ctl *ctl, const struct ctl_args *a);
+/* ctl_cmds_allow.c: the hardware ids of FILE (a JSON array), or the usage
+ * exit code; bulk new with them: the first page in body, the rest in pages
+ * (body and all are stolen). */
+int ctl_allow_read(const struct ctl_args *a, const char *path, json_t **out);
+int ctl_bulk_new_allow(struct ctl *ctl, const struct ctl_args *a, json_t *body, json_t *all,
+                       void (*show)(const json_t *doc));
 int ctl_audit(struct ctl *ctl, const struct ctl_args *a);
 int ctl_audit_verify(struct ctl *ctl, const struct ctl_args *a);
 int ctl_audit_recent(struct ctl *ctl, const struct ctl_args *a);

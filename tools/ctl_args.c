@@ -112,6 +112,8 @@ ctl_help_command(FILE *out, const struct ctl_command *cmd)
         fprintf(out, "  %-24s %s", left, o->help);
         if (o->type == CTL_OPT_ENUM)
             fprintf(out, " (%s)", o->choices);
+        if (o->type == CTL_OPT_PAIR)
+            fprintf(out, " (repeat it, up to %d)", CTL_MAX_REPEAT);
         fprintf(out, "\n");
     }
     if (cmd->quiet != NULL)
@@ -301,6 +303,19 @@ ctl_check_value(const struct ctl_command *cmd, const struct ctl_opt *o, const ch
         list[n] = '\0';
         return ctl_usage_error(cmd, "--%s: %s is not one of %s", o->name, v, list);
     }
+    case CTL_OPT_PAIR:
+        if (strlen(v) > (size_t)o->max || v[0] == '=' || strchr(v, '=') == NULL)
+            return ctl_usage_error(cmd, "--%s: %s is not %s (at most %lld bytes)", o->name, v,
+                                   o->arg, o->max);
+        return 0;
+    case CTL_OPT_RATE:
+        errno = 0;
+        *num = strtoll(v, &end, 10);
+        if (end == v || errno != 0 || (*end != '\0' && strcmp(end, "/s") != 0) || *num < o->min ||
+            *num > o->max)
+            return ctl_usage_error(cmd, "--%s: %s is not a rate N/s (N %lld to %lld)", o->name, v,
+                                   o->min, o->max);
+        return 0;
     case CTL_OPT_DURATION:
         errno = 0;
         *num = strtoll(v, &end, 10);
@@ -368,6 +383,12 @@ ctl_parse_args(const struct ctl_command *cmd, int argc, char **argv, struct ctl_
             }
             if (ctl_check_value(cmd, &cmd->opts[o], a->val[o], &a->num[o]) != 0)
                 return CTL_EXIT_USAGE;
+            if (cmd->opts[o].type == CTL_OPT_PAIR) {
+                if (a->nmulti >= CTL_MAX_REPEAT)
+                    return ctl_usage_error(cmd, "--%s: at most %d", cmd->opts[o].name,
+                                           CTL_MAX_REPEAT);
+                a->multi[a->nmulti++] = a->val[o];
+            }
             continue;
         }
         if (!dashdash && w[0] == '-' && w[1] != '\0')

@@ -72,10 +72,18 @@ int
 ctl_mp_add(struct ctl *ctl, const struct ctl_args *a)
 {
     const char *file = ctl_val(a, "cert");
-    json_t *body = json_pack("{s:s}", "name", a->pos);
+    json_t *body, *labels;
     char pem[16384];
     size_t n;
     FILE *f;
+    int rc;
+
+    labels = ctl_pairs(a, &rc);
+    if (rc != 0)
+        return rc;
+    body = json_pack("{s:s}", "name", a->pos);
+    if (labels != NULL)
+        json_object_set_new(body, "labels", labels);
 
     if (file != NULL) {
         if ((f = fopen(file, "r")) == NULL) {
@@ -182,6 +190,8 @@ ctl_mp_remove(struct ctl *ctl, const struct ctl_args *a)
 
     if ((rc = ctl_mp_id(ctl, a->pos, id)) != 0)
         return rc;
+    if (ctl_has(a, "dry-run"))
+        return ctl_dry_run(ctl, a, "mp_id", id);
     ctl_path_id(path, sizeof(path), "/v1/admin/mps", id, NULL);
     return ctl_do(ctl, a, "DELETE", path, NULL, ctl_show_removed);
 }
@@ -257,6 +267,46 @@ ctl_key_rotate(struct ctl *ctl, const struct ctl_args *a)
                   json_pack("{s:b}", "now", ctl_has(a, "now")), ctl_show_keys);
 }
 
+/* key taint KID, key revoke KID [--dry-run]: the key list, what changed, and
+ * how many devices and live tokens the key signed for. */
+static void
+ctl_show_key_change(const json_t *doc)
+{
+    ctl_show_keys(doc);
+    printf("key %s signed live tokens: %lld device(s), %lld token(s)\n",
+           json_string_value(json_object_get(doc, "kid")),
+           (long long)json_integer_value(json_object_get(doc, "devices")),
+           (long long)json_integer_value(json_object_get(doc, "live_tokens")));
+}
+
+static int
+ctl_key_change(struct ctl *ctl, const struct ctl_args *a, const char *verb)
+{
+    char path[256], suffix[32];
+
+    if (strlen(a->pos) > 64 ||
+        strspn(a->pos, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+            strlen(a->pos))
+        return ctl_usage_error(a->cmd, "%s: not a key id", a->pos);
+    if (ctl_has(a, "dry-run"))
+        return ctl_dry_run(ctl, a, "kid", a->pos);
+    snprintf(suffix, sizeof(suffix), "/%s", verb);
+    ctl_path_id(path, sizeof(path), "/v1/admin/keys", a->pos, suffix);
+    return ctl_do(ctl, a, "POST", path, NULL, ctl_show_key_change);
+}
+
+int
+ctl_key_taint(struct ctl *ctl, const struct ctl_args *a)
+{
+    return ctl_key_change(ctl, a, "taint");
+}
+
+int
+ctl_key_revoke(struct ctl *ctl, const struct ctl_args *a)
+{
+    return ctl_key_change(ctl, a, "revoke");
+}
+
 /* The console's reads ---------------------------------------------------------- */
 
 int
@@ -271,19 +321,19 @@ ctl_overview(struct ctl *ctl, const struct ctl_args *a)
 int
 ctl_impact(struct ctl *ctl, const struct ctl_args *a)
 {
-    static const char *const opts[] = {"bulk", "device", "token", "mp"};
-    static const char *const keys[] = {"bulk_id", "device_id", "jti", "mp_id"};
+    static const char *const opts[] = {"bulk", "device", "token", "mp", "key"};
+    static const char *const keys[] = {"bulk_id", "device_id", "jti", "mp_id", "kid"};
     char q[400] = "", path[512];
     int given = 0;
 
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (ctl_has(a, opts[i])) {
             ctl_query_add(q, sizeof(q), keys[i], ctl_val(a, opts[i]));
             given++;
         }
     if (given != 1)
-        return ctl_usage_error(a->cmd,
-                               "impact takes exactly one of --bulk, --device, --token, --mp");
+        return ctl_usage_error(
+            a->cmd, "impact takes exactly one of --bulk, --device, --token, --mp, --key");
     snprintf(path, sizeof(path), "/v1/admin/impact?%s", q);
     return ctl_do(ctl, a, "GET", path, NULL, NULL);
 }

@@ -26,17 +26,51 @@ ctl_show_bulk_new(const json_t *doc)
     printf("%s\n", json_string_value(json_object_get(doc, "token")));
 }
 
+/* "a,b" -> ["a", "b"]; the server checks each range. */
+static json_t *
+ctl_split_list(const char *list)
+{
+    json_t *arr = json_array();
+
+    for (const char *p = list; arr != NULL && *p != '\0';) {
+        size_t n = strcspn(p, ",");
+
+        if (n > 0)
+            json_array_append_new(arr, json_stringn(p, n));
+        p += n + (p[n] == ',');
+    }
+    return arr;
+}
+
 int
 ctl_bulk_new(struct ctl *ctl, const struct ctl_args *a)
 {
-    json_t *body = json_object();
+    json_t *body, *labels, *allow = NULL;
+    int rc;
 
+    labels = ctl_pairs(a, &rc);
+    if (rc != 0)
+        return rc;
+    if (ctl_has(a, "allow-file") &&
+        (rc = ctl_allow_read(a, ctl_val(a, "allow-file"), &allow)) != 0) {
+        json_decref(labels);
+        return rc;
+    }
+    body = json_object();
+    if (labels != NULL)
+        json_object_set_new(body, "labels", labels);
+    if (ctl_has(a, "cidr"))
+        json_object_set_new(body, "cidrs", ctl_split_list(ctl_val(a, "cidr")));
+    if (ctl_has(a, "rate"))
+        json_object_set_new(body, "rate_per_second", json_integer(ctl_num(a, "rate", 0)));
     if (ctl_has(a, "lifetime"))
         json_object_set_new(body, "lifetime_minutes", json_integer(ctl_num(a, "lifetime", 0) / 60));
     if (ctl_has(a, "max-uses"))
         json_object_set_new(body, "max_uses", json_integer(ctl_num(a, "max-uses", 0)));
     if (ctl_has(a, "note"))
         json_object_set_new(body, "note", json_string(ctl_val(a, "note")));
+    if (allow != NULL)
+        return ctl_bulk_new_allow(ctl, a, body, allow, ctl_show_bulk_new);
     return ctl_do(ctl, a, "POST", "/v1/admin/bulk-tokens", body, ctl_show_bulk_new);
 }
 
@@ -82,11 +116,26 @@ ctl_show_bulk(const json_t *doc)
     };
     const char *more = json_string_value(json_object_get(doc, "devices_next"));
 
+    static const struct ctl_col allow_cols[] = {{"hardware_id", "HARDWARE ID"},
+                                                {"used", "USED"},
+                                                {"device_id", "DEVICE"},
+                                                {"used_at", "AT"}};
+    const json_t *total = json_object_get(doc, "allow_total");
+
     ctl_print_fields(doc, fields);
     printf("\ndevices enrolled with it:\n");
     ctl_print_table(json_object_get(doc, "devices"), ctl_device_cols, 6);
     if (more != NULL)
         printf("(more: the first %zu shown)\n", json_array_size(json_object_get(doc, "devices")));
+    if (!json_is_integer(total))
+        return;
+    printf("\nallow-list: %lld hardware ids, %lld used\n", (long long)json_integer_value(total),
+           (long long)json_integer_value(json_object_get(doc, "allow_used")));
+    ctl_print_table(json_object_get(doc, "allow"), allow_cols, 4);
+    if (json_is_string(json_object_get(doc, "allow_next")))
+        printf("(more: GET /v1/admin/bulk-tokens/%s/allow?after=%s)\n",
+               json_string_value(json_object_get(doc, "id")),
+               json_string_value(json_object_get(doc, "allow_next")));
 }
 
 int
@@ -111,13 +160,16 @@ ctl_show_changed(const json_t *doc)
     printf("\n");
 }
 
-/* POST base/ID/verb with an optional --reason. */
+/* POST base/ID/verb with an optional --reason; --dry-run asks impact_key. */
 static int
-ctl_change(struct ctl *ctl, const struct ctl_args *a, const char *base, const char *verb)
+ctl_change(struct ctl *ctl, const struct ctl_args *a, const char *base, const char *verb,
+           const char *impact_key)
 {
     char path[512], suffix[32];
     json_t *body = NULL;
 
+    if (impact_key != NULL && ctl_has(a, "dry-run"))
+        return ctl_dry_run(ctl, a, impact_key, a->pos);
     snprintf(suffix, sizeof(suffix), "/%s", verb);
     ctl_path_id(path, sizeof(path), base, a->pos, suffix);
     if (ctl_has(a, "reason"))
@@ -128,13 +180,13 @@ ctl_change(struct ctl *ctl, const struct ctl_args *a, const char *base, const ch
 int
 ctl_bulk_block(struct ctl *ctl, const struct ctl_args *a)
 {
-    return ctl_change(ctl, a, "/v1/admin/bulk-tokens", "block");
+    return ctl_change(ctl, a, "/v1/admin/bulk-tokens", "block", "bulk_id");
 }
 
 int
 ctl_bulk_unblock(struct ctl *ctl, const struct ctl_args *a)
 {
-    return ctl_change(ctl, a, "/v1/admin/bulk-tokens", "unblock");
+    return ctl_change(ctl, a, "/v1/admin/bulk-tokens", "unblock", NULL);
 }
 
 /* Devices ------------------------------------------------------------------- */
@@ -159,6 +211,9 @@ ctl_device_list(struct ctl *ctl, const struct ctl_args *a)
         ctl_query_add(q, sizeof(q), "q", ctl_val(a, "hardware-id"));
         return ctl_list(ctl, a, "/v1/admin/search/devices", q, ctl_show_device_list);
     }
+    if (ctl_has(a, "label") && (ctl_has(a, "status") || ctl_has(a, "name")))
+        return ctl_usage_error(a->cmd, "--label goes with neither --status nor --name");
+    ctl_query_add(q, sizeof(q), "label", ctl_val(a, "label"));
     ctl_query_add(q, sizeof(q), "status", ctl_val(a, "status"));
     ctl_query_add(q, sizeof(q), "name", ctl_val(a, "name"));
     return ctl_list(ctl, a, "/v1/admin/devices", q, ctl_show_device_list);
@@ -212,13 +267,13 @@ ctl_device_show(struct ctl *ctl, const struct ctl_args *a)
 int
 ctl_device_block(struct ctl *ctl, const struct ctl_args *a)
 {
-    return ctl_change(ctl, a, "/v1/admin/devices", "block");
+    return ctl_change(ctl, a, "/v1/admin/devices", "block", "device_id");
 }
 
 int
 ctl_device_unblock(struct ctl *ctl, const struct ctl_args *a)
 {
-    return ctl_change(ctl, a, "/v1/admin/devices", "unblock");
+    return ctl_change(ctl, a, "/v1/admin/devices", "unblock", NULL);
 }
 
 /* Tokens -------------------------------------------------------------------- */
@@ -265,7 +320,7 @@ ctl_token_show(struct ctl *ctl, const struct ctl_args *a)
 int
 ctl_token_revoke(struct ctl *ctl, const struct ctl_args *a)
 {
-    return ctl_change(ctl, a, "/v1/admin/tokens", "revoke");
+    return ctl_change(ctl, a, "/v1/admin/tokens", "revoke", "jti");
 }
 
 /* Purge and prune ---------------------------------------------------------- */

@@ -16,6 +16,17 @@
 
 #define ID_MAX 64
 
+#define CTL_OPT_LABEL(what)                                                                        \
+    {                                                                                              \
+        .name = "label", .arg = "KEY=VALUE", .type = CTL_OPT_PAIR, .max = 129,                     \
+        .help = "a label the devices it enrols carry" what                                         \
+    }
+#define CTL_OPT_DRY_RUN                                                                            \
+    {                                                                                              \
+        .name = "dry-run", .type = CTL_OPT_FLAG,                                                   \
+        .help = "say what it would affect (devices, live tokens), change nothing"                  \
+    }
+
 /* Options shared by the paged lists. */
 #define CTL_OPTS_PAGE(cursor)                                                                      \
     {.name = "after",                                                                              \
@@ -54,6 +65,23 @@ static const struct ctl_opt opts_bulk_new[] = {
      .type = CTL_OPT_TEXT,
      .max = 256,
      .help = "a note for the list"},
+    CTL_OPT_LABEL(" (a bulk token's value wins over its MP's)"),
+    {.name = "cidr",
+     .arg = "RANGE,...",
+     .type = CTL_OPT_TEXT,
+     .max = 1024,
+     .help = "exchanges only from these address ranges (the MP sends client_address)"},
+    {.name = "rate",
+     .arg = "N/s",
+     .type = CTL_OPT_RATE,
+     .min = 1,
+     .max = 1000000,
+     .help = "at most N successful exchanges a second (per node)"},
+    {.name = "allow-file",
+     .arg = "FILE",
+     .type = CTL_OPT_TEXT,
+     .max = 4096,
+     .help = "only the hardware ids in FILE (one a line, at most 100000) may exchange, each once"},
     {0}};
 static const struct ctl_opt opts_page_id[] = {CTL_OPTS_PAGE("ID"), {0}};
 static const struct ctl_opt opts_reason[] = {{.name = "reason",
@@ -61,7 +89,17 @@ static const struct ctl_opt opts_reason[] = {{.name = "reason",
                                               .type = CTL_OPT_TEXT,
                                               .max = 128,
                                               .help = "why, for the audit trail"},
+                                             CTL_OPT_DRY_RUN,
                                              {0}};
+static const struct ctl_opt opts_dry_run[] = {CTL_OPT_DRY_RUN, {0}};
+static const struct ctl_opt opts_bulk_allow[] = {
+    {.name = "file",
+     .arg = "FILE",
+     .type = CTL_OPT_TEXT,
+     .max = 4096,
+     .help = "required: the hardware ids to add, one a line"},
+    {0}};
+
 static const struct ctl_opt opts_device_list[] = {{.name = "status",
                                                    .arg = "STATUS",
                                                    .type = CTL_OPT_ENUM,
@@ -77,6 +115,11 @@ static const struct ctl_opt opts_device_list[] = {{.name = "status",
                                                    .type = CTL_OPT_TEXT,
                                                    .max = 256,
                                                    .help = "hardware ids starting with PREFIX"},
+                                                  {.name = "label",
+                                                   .arg = "KEY=VALUE",
+                                                   .type = CTL_OPT_TEXT,
+                                                   .max = 129,
+                                                   .help = "only devices carrying this label"},
                                                   CTL_OPTS_PAGE("ID"),
                                                   {0}};
 static const struct ctl_opt opts_device_search[] = {
@@ -100,6 +143,7 @@ static const struct ctl_opt opts_mp_add[] = {
      .type = CTL_OPT_TEXT,
      .max = 4096,
      .help = "the MP's PEM client certificate (only its SHA-256 fingerprint is kept)"},
+    CTL_OPT_LABEL(""),
     {0}};
 static const struct ctl_opt opts_key_rotate[] = {
     {.name = "now",
@@ -195,6 +239,11 @@ static const struct ctl_opt opts_impact[] = {
      .max = ID_MAX,
      .help = "revoking this token"},
     {.name = "mp", .arg = "ID", .type = CTL_OPT_TEXT, .max = ID_MAX, .help = "removing this MP"},
+    {.name = "key",
+     .arg = "KID",
+     .type = CTL_OPT_TEXT,
+     .max = ID_MAX,
+     .help = "revoking this signing key"},
     {0}};
 static const struct ctl_opt opts_ui[] = {
     {.name = "port", .arg = "N", .type = CTL_OPT_INT, .help = "the console's loopback port"},
@@ -232,6 +281,12 @@ const struct ctl_command ctl_commands[] = {
      .opts = opts_reason,
      .quiet = "id",
      .run = ctl_bulk_block},
+    {.name = "bulk allow",
+     .arg = "ID",
+     .summary = "add the hardware ids of --file to a bulk token's allow-list",
+     .opts = opts_bulk_allow,
+     .quiet = "total",
+     .run = ctl_bulk_allow},
     {.name = "bulk unblock",
      .arg = "ID",
      .summary = "allow exchanges with a bulk token again",
@@ -310,7 +365,7 @@ const struct ctl_command ctl_commands[] = {
     {.name = "mp remove",
      .arg = "NAME|ID",
      .summary = "remove a management point (its key stops working at once)",
-     .opts = opts_none,
+     .opts = opts_dry_run,
      .quiet = "id",
      .run = ctl_mp_remove},
     {.name = "mp rotate-key",
@@ -329,6 +384,18 @@ const struct ctl_command ctl_commands[] = {
      .opts = opts_key_rotate,
      .quiet = "changed",
      .run = ctl_key_rotate},
+    {.name = "key taint",
+     .arg = "KID",
+     .summary = "a leaked key: never signs again, its tokens renew at once (another key signs)",
+     .opts = opts_dry_run,
+     .quiet = "kid",
+     .run = ctl_key_taint},
+    {.name = "key revoke",
+     .arg = "KID",
+     .summary = "drop a tainted or retired key from the JWKS: its tokens are refused",
+     .opts = opts_dry_run,
+     .quiet = "kid",
+     .run = ctl_key_revoke},
     {.name = "audit recent",
      .summary = "the audit trail newest first, filtered",
      .opts = opts_audit_recent,

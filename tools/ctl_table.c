@@ -270,3 +270,45 @@ ctl_path_id(char *path, size_t n, const char *base, const char *id, const char *
     ctl_urlenc(id, enc, sizeof(enc));
     snprintf(path, n, "%s/%s%s", base, enc, suffix != NULL ? suffix : "");
 }
+
+json_t *
+ctl_pairs(const struct ctl_args *a, int *rc)
+{
+    json_t *obj = NULL;
+
+    *rc = 0;
+    for (int i = 0; i < a->nmulti; i++) {
+        const char *eq = strchr(a->multi[i], '=');
+        char key[256];
+
+        snprintf(key, sizeof(key), "%.*s", (int)(eq - a->multi[i]), a->multi[i]);
+        if (obj == NULL && (obj = json_object()) == NULL)
+            break;
+        if (json_object_get(obj, key) != NULL) {
+            json_decref(obj);
+            *rc = ctl_usage_error(a->cmd, "%s is given twice", key);
+            return NULL;
+        }
+        json_object_set_new(obj, key, json_string(eq + 1));
+    }
+    return obj;
+}
+
+static void
+ctl_show_impact(const json_t *doc)
+{
+    printf("dry run: nothing changed\nwould affect %lld device(s), %lld live token(s)\n%s\n",
+           (long long)json_integer_value(json_object_get(doc, "devices")),
+           (long long)json_integer_value(json_object_get(doc, "live_tokens")),
+           json_string_value(json_object_get(doc, "effect")));
+}
+
+int
+ctl_dry_run(struct ctl *ctl, const struct ctl_args *a, const char *key, const char *id)
+{
+    char q[400] = "", path[512];
+
+    ctl_query_add(q, sizeof(q), key, id);
+    snprintf(path, sizeof(path), "/v1/admin/impact?%s", q);
+    return ctl_do(ctl, a, "GET", path, NULL, ctl_show_impact);
+}

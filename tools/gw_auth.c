@@ -14,9 +14,13 @@
 
 #include <event2/keyvalq_struct.h>
 
+#include <jansson.h>
+
+#include "b64url.h"
 #include "gw.h"
 #include "gw_auth.h"
 #include "gw_fetch.h"
+#include "labels.h"
 
 #define GW_TOKEN_MAX 8192
 #define GW_URL_MAX 4096
@@ -187,6 +191,30 @@ gw_fill_ids(struct gw_answer *out, const struct sitetoken_claims *c)
     snprintf(out->site, sizeof(out->site), "%s", c->site);
 }
 
+/* The verified access token's labels claim as the X-Sitetoken-Labels value
+ * ("ring=pilot, site=lab4"); "" when it has none or they are not labels. */
+static void
+gw_fill_labels(struct gw_answer *out, const char *tok)
+{
+    const char *p1 = strchr(tok, '.'), *p2 = p1 != NULL ? strchr(p1 + 1, '.') : NULL;
+    char canon[LABELS_TEXT_MAX], why[160];
+    uint8_t *payload = NULL;
+    size_t len = 0;
+    json_t *claims = NULL, *labels;
+
+    out->labels[0] = '\0';
+    if (p2 == NULL || b64url_decode(p1 + 1, (size_t)(p2 - p1 - 1), &payload, &len) == -1)
+        return;
+    claims = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES, NULL);
+    free(payload);
+    labels = json_object_get(claims, "labels");
+    if (labels != NULL && labels_check(labels, why, sizeof(why)) == 0) {
+        labels_canon(labels, canon);
+        labels_header(canon, out->labels, sizeof(out->labels));
+    }
+    json_decref(claims);
+}
+
 /* An unknown kid: refetch the keys, at most once per kid_cooldown. */
 static void
 gw_unknown_kid(struct gw *g)
@@ -257,6 +285,7 @@ gw_auth_check(struct gw *g, struct evhttp_request *req, struct gw_answer *out)
         return;
     }
     gw_fill_ids(out, &c);
+    gw_fill_labels(out, tok); /* the signature verified: the payload is the authority's */
     if (other) {
         gw_refuse(out, ERRCODE_PROOF_INVALID, "invalid_token",
                   "access tokens are DPoP-bound: use Authorization: DPoP");

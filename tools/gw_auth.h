@@ -6,6 +6,7 @@
 #include <event2/http.h>
 
 #include "errcode.h"
+#include "labels.h"
 
 struct gw;
 
@@ -15,6 +16,7 @@ struct gw_answer {
     const char *www_error; /* "invalid_token", "invalid_dpop_proof" or NULL */
     int retry_after;       /* seconds; 0: none */
     char device_id[64], token_id[65], site[16];
+    char labels[LABELS_TEXT_MAX + LABELS_MAX]; /* "k=v, k=v": X-Sitetoken-Labels */
 };
 
 /* Decide one /auth request (any method; path already known to be /auth or

@@ -527,6 +527,10 @@ gw_fetch_main(void *arg)
             gw_log("warn", "event=stale msg=\"revocations unconfirmed for max_staleness: "
                            "answering 503 unavailable\"");
         now = gw_mono_ms();
+        /* an `event: keys` read just now made the keys due: fetch them at
+         * once rather than after this poll (up to a second) */
+        if (f->x[GW_KEYS].due_ms == 0 && !f->x[GW_KEYS].busy && g->v != NULL)
+            progressed = 1;
         if (!progressed)
             curl_multi_poll(f->multi, NULL, 0,
                             next > now ? (int)(next - now > 1000 ? 1000 : next - now) : 0, NULL);

@@ -138,6 +138,7 @@ gw_answer_send(struct gw_loop *l, struct evhttp_request *req, const struct gw_an
     evhttp_add_header(h, "X-Sitetoken-Device-Id", a->device_id);
     evhttp_add_header(h, "X-Sitetoken-Token-Id", a->token_id);
     evhttp_add_header(h, "X-Sitetoken-Site", a->site);
+    evhttp_add_header(h, "X-Sitetoken-Labels", a->labels);
     if (a->www_error != NULL) {
         if (*a->www_error != '\0')
             snprintf(buf, sizeof(buf), "DPoP algs=\"EdDSA Ed25519 ES256 RS256\", error=\"%s\"",

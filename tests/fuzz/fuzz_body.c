@@ -43,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const struct body_shape *const shapes[] = {
         &body_register,    &body_exchange, &body_renew,       &body_access,      &body_introspect,
         &body_bulk_create, &body_mp_add,   &body_keys_rotate, &body_debug_clock, &body_block,
-        &body_unblock,     &body_revoke,   &body_purge,
+        &body_unblock,     &body_revoke,   &body_purge,       &body_bulk_allow,
     };
     json_error_t jerr;
     json_t *doc;

@@ -299,6 +299,14 @@ def mp(server):
     return MP(server, r.doc["api_key"])
 
 
+def clean_exit(server):
+    """Stops the server and asserts a clean exit with no sanitizer report."""
+    rc = server.stop()
+    log = server.log()
+    assert rc == 0, log[-3000:]
+    assert "Sanitizer" not in log and "runtime error:" not in log, log[-3000:]
+
+
 def bulk_new(server, *args):
     r = server.ctl("bulk", "new", *args, json_out=True, check=0)
     return r.doc

@@ -430,7 +430,8 @@ def complete(line):
 def test_bash_completion_follows_the_command_table():
     groups = complete("sitetokenctl ")
     assert {"bulk", "device", "token", "mp", "key", "audit", "status", "help"} <= groups
-    assert complete("sitetokenctl bulk ") == {"new", "list", "show", "block", "unblock", "prune"}
+    assert complete("sitetokenctl bulk ") == {"new", "list", "show", "allow", "block", "unblock",
+                                              "prune"}
     assert complete("sitetokenctl mp r") == {"remove", "rotate-key"}
     opts = complete("sitetokenctl device purge --")
     assert {"--older-than", "--dry-run", "--limit", "--json", "--socket"} <= opts

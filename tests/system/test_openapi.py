@@ -285,7 +285,12 @@ def test_every_operation_answers_as_documented(server, mp):
     jti = mp.introspect(e.token).json()["token_id"]
     st, m = server.admin("POST", "/v1/admin/mps", {"name": "mp-oa"})
     assert st == 201
+    st, allowed = server.admin("POST", "/v1/admin/bulk-tokens", {"allow": ["SN-1"], "max_uses": 5})
+    assert st == 201
     calls = [
+        ("POST", "/v1/admin/bulk-tokens/%s/allow" % allowed["id"], {"hardware_ids": ["SN-2"]}),
+        ("GET", "/v1/admin/bulk-tokens/%s/allow?limit=1" % allowed["id"]),
+        ("GET", "/v1/admin/bulk-tokens/%s" % allowed["id"]),
         ("GET", "/v1/admin/status"), ("GET", "/v1/admin/summary"),
         ("GET", "/v1/admin/bulk-tokens"), ("GET", "/v1/admin/bulk-tokens/%s" % bulk["id"]),
         ("POST", "/v1/admin/bulk-tokens/prune", {"older_than_seconds": 0, "dry_run": True}),
@@ -309,6 +314,12 @@ def test_every_operation_answers_as_documented(server, mp):
     for method, path, *body in calls:
         st, doc = server.admin(method, path, body[0] if body else {} if method == "POST" else None)
         assert 200 <= st < 300, (method, path, st, doc)
+    # the rotation above published a next key: taint it, then revoke it
+    st, keys = server.admin("GET", "/v1/admin/keys")
+    nxt = next(k["kid"] for k in keys["items"] if k["status"] == "next")
+    for verb in ("taint", "revoke"):
+        st, doc = server.admin("POST", "/v1/admin/keys/%s/%s" % (nxt, verb), {})
+        assert st == 200, (verb, st, doc)
     with openapi_check._lock:
         ok = {(m, t) for m, t, s in openapi_check.seen if 200 <= s < 300}
     doc = openapi_check.document()

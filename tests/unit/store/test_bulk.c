@@ -123,6 +123,32 @@ test_use_cap(void **state)
     assert_int_equal(out.max_uses, 0);
 }
 
+/* A retried first exchange: the facts without the cap, and no use taken. */
+static void
+test_retry_takes_no_use(void **state)
+{
+    struct store *st = FX(state);
+    struct store_bulk b, out;
+    uint8_t h[32], bad[32];
+    const char *err = NULL;
+
+    memset(h, 0x35, sizeof(h));
+    memset(bad, 0x36, sizeof(bad));
+    make_bulk(&b, "once", 0x35, NOW);
+    b.max_uses = 1;
+    assert_int_equal(store_bulk_insert(st, &b, &err), 0);
+    assert_int_equal(store_bulk_use(st, "once", h, NOW, &err), STORE_BULK_USED);
+    assert_int_equal(store_bulk_use(st, "once", h, NOW, &err), STORE_BULK_EXHAUSTED);
+    assert_int_equal(store_bulk_retry(st, "once", h, NOW + 1, &err), STORE_BULK_USED);
+    assert_int_equal(store_bulk_retry(st, "once", bad, NOW, &err), STORE_BULK_UNKNOWN);
+    assert_int_equal(store_bulk_retry(st, "once", h, NOW + 3 * 86400, &err), STORE_BULK_EXPIRED);
+    assert_int_equal(store_bulk_set_blocked(st, "once", 1, &err), 0);
+    assert_int_equal(store_bulk_retry(st, "once", h, NOW, &err), STORE_BULK_BLOCKED);
+    assert_int_equal(store_bulk_get(st, "once", &out, &err), 0);
+    assert_int_equal(out.uses, 1);
+    assert_int_equal(out.last_used_at, NOW);
+}
+
 struct seen {
     char ids[64][37];
     int n, stop_after;
@@ -320,9 +346,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        FX_TEST(test_insert_get),      FX_TEST(test_use_refusals),         FX_TEST(test_use_cap),
-        FX_TEST(test_list_pagination), FX_TEST(test_list_reentry_refused), FX_TEST(test_savepoints),
-        FX_TEST(test_error_classes),
+        FX_TEST(test_insert_get),      FX_TEST(test_use_refusals),
+        FX_TEST(test_use_cap),         FX_TEST(test_retry_takes_no_use),
+        FX_TEST(test_list_pagination), FX_TEST(test_list_reentry_refused),
+        FX_TEST(test_savepoints),      FX_TEST(test_error_classes),
     };
     return FX_RUN(tests);
 }

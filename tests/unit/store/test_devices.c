@@ -543,6 +543,18 @@ test_family_migration(void **state)
                                 "DROP INDEX tokens_family; DROP INDEX tokens_prev;"
                                 "DROP INDEX tokens_kid; DROP TABLE proof_jtis;"
                                 "ALTER TABLE tokens DROP COLUMN family;"
+                                "ALTER TABLE keys DROP COLUMN tainted_at;"
+                                "ALTER TABLE keys DROP COLUMN revoked_at;"
+                                "ALTER TABLE bulk_tokens DROP COLUMN labels;"
+                                "ALTER TABLE bulk_tokens DROP COLUMN cidrs;"
+                                "ALTER TABLE bulk_tokens DROP COLUMN rate_per_second;"
+                                "ALTER TABLE mps DROP COLUMN labels;"
+                                "DROP TABLE device_labels;"
+                                "DROP INDEX tokens_kid_live; DROP INDEX tokens_bulk_live;"
+                                "ALTER TABLE devices DROP COLUMN labels;"
+                                "DROP TABLE bulk_allow;"
+                                "ALTER TABLE bulk_tokens DROP COLUMN allow_total;"
+                                "ALTER TABLE bulk_tokens DROP COLUMN allow_used;"
                                 "DELETE FROM schema_migrations WHERE version >= 3;",
                                 &err),
                      0);

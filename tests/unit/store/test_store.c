@@ -192,8 +192,9 @@ test_peek_keys(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
-                                  "INSERT INTO keys VALUES ('k', 'EdDSA', 'active', 1, 1, NULL,"
-                                  " '{}', x'00')",
+                                  "INSERT INTO keys(kid, alg, status, created_at, activates_at,"
+                                  " retired_at, public_jwk, sealed_private)"
+                                  " VALUES ('k', 'EdDSA', 'active', 1, 1, NULL, '{}', x'00')",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
