@@ -391,7 +391,9 @@ ctl_parse_args(const struct ctl_command *cmd, int argc, char **argv, struct ctl_
             }
             continue;
         }
-        if (!dashdash && w[0] == '-' && w[1] != '\0')
+        /* Only "--name" is an option: kids, jtis and thumbprints are base64url
+         * and may begin with '-' (a kid "-VxRf..." is an argument). */
+        if (!dashdash && w[0] == '-' && w[1] == '-' && w[2] != '\0')
             return ctl_usage_error(cmd, "%s has no option %s", cmd->name, w);
         if (cmd->arg == NULL)
             return ctl_usage_error(cmd, "%s takes no argument (got \"%s\")", cmd->name, w);

@@ -110,6 +110,16 @@ def test_bad_value_says_why(args, why, tmp_path):
     assert "usage: sitetokenctl " + args[0] in r.stderr
 
 
+def test_an_argument_may_begin_with_a_dash(server):
+    """kids, jtis and thumbprints are base64url: "-VxRf..." is an argument,
+    not an unknown option (a key whose kid began with '-' could not be
+    tainted before)."""
+    r = server.ctl("token", "show", "-" + "A" * 21, check=1)
+    assert "not_found" in r.stderr, r.stderr
+    r = server.ctl("key", "taint", "-VxRfG1tPNPh8ztdJq_R8B73RjWn0d4hhI3dhGLQDrY", check=1)
+    assert "not_found" in r.stderr, r.stderr
+
+
 def test_lifetime_takes_durations(server):
     for value, minutes in (("3d", 4320), ("90m", 90), ("1d 12h", 2160), ("15", 15)):
         doc = bulk_new(server, "--lifetime", value)
