@@ -609,8 +609,7 @@ main(int argc, char **argv)
     }
     if ((env->bulkcache = bulkcache_new(4096)) == NULL ||
         (env->clientcache = bulkcache_new(16384)) == NULL ||
-        (env->authcache = authcache_new(256)) == NULL ||
-        (env->bulkrate = bulkrate_new()) == NULL) {
+        (env->authcache = authcache_new(256)) == NULL || (env->bulkrate = bulkrate_new()) == NULL) {
         log_error("event=start error=\"out of memory\"");
         goto done;
     }

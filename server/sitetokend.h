@@ -34,7 +34,7 @@ struct sitetokend {
     struct bulkcache *bulkcache;
     struct bulkcache *clientcache; /* verified client tokens (renew, access) */
     struct authcache *authcache;   /* MP API keys by hash (auth.c) */
-    struct bulkrate *bulkrate; /* bulk tokens' per-second exchange caps (thread-safe) */
+    struct bulkrate *bulkrate;     /* bulk tokens' per-second exchange caps (thread-safe) */
     struct metrics *metrics;
     struct http *http;
     struct feed *feed;           /* revocation feed and event stream subscribers (main loop) */
