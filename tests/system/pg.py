@@ -192,14 +192,18 @@ def rewrite_args(args, cwd):
     return args
 
 
+_TREE = Path(__file__).resolve().parents[2]
+
+
 def _is_scratch(path):
-    """Whether path lies in a temporary directory (a test's own file)."""
-    tmp = Path(tempfile.gettempdir()).resolve()
+    """Whether path is a test's own file rather than one of the tree's
+    (docs/examples): the tree itself may sit in a temporary directory (a CI
+    clone under /tmp), so "under the tree" is the test, not "under /tmp"."""
     try:
-        Path(path).resolve().relative_to(tmp)
-        return True
-    except ValueError:
+        Path(path).resolve().relative_to(_TREE)
         return False
+    except ValueError:
+        return True
 
 
 if __name__ == "__main__":
