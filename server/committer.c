@@ -133,12 +133,21 @@ committer_apply_batch(struct committer *c, struct commit_op *batch, size_t n)
     int64_t started_us = clock_mono_us();
     committer_observe_fn *observe;
     void *observe_arg;
+    int began = 1;
 
     pthread_mutex_lock(&c->mu);
     ctx->now_ms = clock_wall_ms(c->clock_offset_ms);
     pthread_mutex_unlock(&c->mu);
 
+    /* The audit chain's lock first (almost every op appends a record):
+     * nodes on one database then take their locks in one order. */
     if (store_tx_begin(ctx->store, &errstr) == -1) {
+        began = 0;
+    } else if (store_audit_lock(ctx->store, &errstr) == -1) {
+        store_tx_rollback(ctx->store);
+        began = 0;
+    }
+    if (!began) {
         for (struct commit_op *op = batch; op != NULL; op = op->next)
             op->code = ERRCODE_OK;
         committer_fail_all(batch, errstr);

@@ -170,8 +170,16 @@ mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
     /* In this op's savepoint: durable with the token, so the proof stays
      * refused after a restart. */
     m->proof_fresh = 1;
-    if (store_proof_add(st, m->proof_iat, m->proof_jti, m->mp.id, &errstr) == -1)
+    switch (store_proof_add(st, m->proof_iat, m->proof_jti, m->mp.id, &errstr)) {
+    case 0:
+        break;
+    case 1: /* fresh to this node's cache, but another node (or an earlier
+             * run of this one) accepted it: committed, so refused here */
+        return commit_op_fail(op, ERRCODE_PROOF_REPLAYED, "this proof (jti %s) was already used",
+                              m->proof_jti);
+    default:
         return commit_op_store_fail(op, errstr);
+    }
 
     switch (m->kind) {
     case MPAPI_EXCHANGE:

@@ -109,7 +109,11 @@ ops_ready_reply(struct ops *o, struct http_req *req)
         return;
     }
     if (o->code != ERRCODE_OK) {
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "%s",
+        /* Why, naming the database (its kind: the target is no business of
+         * an anonymous caller), e.g. "postgresql database unavailable:
+         * store: begin: connection refused" */
+        http_reply_problem(req, ERRCODE_UNAVAILABLE, "%s database unavailable: %s",
+                           store_backend_name(req->env->cfg->database),
                            o->detail[0] ? o->detail : "store is not writable");
         return;
     }

@@ -78,6 +78,30 @@ audit_canonical_detail(const char *detail_json)
     return text;
 }
 
+/* The lock of the chain head: an upsert on a meta row, which PostgreSQL
+ * holds locked until commit (portable SQL; no migration makes the row). */
+static const char *const audit_lock_sql[STORE_BACKENDS] = {
+    [STORE_BACKEND_SQLITE] = NULL, /* BEGIN IMMEDIATE: one writer at a time */
+    [STORE_BACKEND_PG] = "INSERT INTO meta(key, value, updated_at) VALUES ('audit_chain', '', 0)"
+                         " ON CONFLICT(key) DO UPDATE SET value = meta.value",
+};
+
+int
+store_audit_lock(struct store *st, const char **errstr)
+{
+    const char *sql = store_sql(st, audit_lock_sql);
+    struct store_stmt *stmt;
+    int rc;
+
+    if (sql == NULL)
+        return 0;
+    if ((stmt = store_stmt(st, STMT_AUDIT_LOCK, sql, errstr)) == NULL)
+        return -1;
+    rc = store_step_done(st, stmt, "lock the audit chain", errstr);
+    store_stmt_done(stmt);
+    return rc;
+}
+
 int
 store_audit_append(struct store *st, int64_t time, const char *actor, const char *action,
                    const char *subject, const char *detail_json, const char **errstr)
@@ -105,6 +129,10 @@ store_audit_append(struct store *st, int64_t time, const char *actor, const char
         return -1;
     }
 
+    /* Another node's append waits here until it committed, then the last
+     * record read below is its. */
+    if (store_audit_lock(st, errstr) == -1)
+        goto fail;
     if ((stmt = store_stmt(st, STMT_AUDIT_LAST,
                            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", errstr)) ==
         NULL)

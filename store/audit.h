@@ -30,6 +30,15 @@ struct store_audit {
  * hashed after 64 '0' (its prev_hash). */
 int store_audit_append(struct store *st, int64_t time, const char *actor, const char *action,
                        const char *subject, const char *detail_json, const char **errstr);
+/* Locks the chain's head until the caller's transaction ends, so that
+ * appends from several processes (nodes on one database) line up: the
+ * next one reads the last record only once this transaction committed.
+ * store_audit_append takes it itself; a writer that may append takes it
+ * first thing in its transaction, before any row lock, so that two nodes'
+ * transactions never wait on each other in opposite orders (a deadlock).
+ * On SQLite, BEGIN IMMEDIATE already holds the one write lock: nothing to
+ * do. 0 or -1. */
+int store_audit_lock(struct store *st, const char **errstr);
 /* Records with seq > after, at most limit, in order. */
 int store_audit_list(struct store *st, int64_t after, int limit,
                      int (*cb)(const struct store_audit *a, void *arg), void *arg,

@@ -27,9 +27,12 @@ store_proof_add(struct store *st, int64_t iat, const char *jti, const char *mp_i
     store_bind_int64(stmt, 1, iat);
     store_bind_text(stmt, 2, jti);
     store_bind_text(stmt, 3, mp_id != NULL ? mp_id : "");
-    rc = store_step_done(st, stmt, "add proof jti", errstr);
-    store_stmt_done(stmt);
-    return rc;
+    /* No row inserted: the row is there already, committed by another node
+     * (PostgreSQL's unique index waits for a concurrent insert of the same
+     * key to commit or roll back) or earlier by this one. */
+    if ((rc = store_changes(st, stmt, "add proof jti", errstr)) == -1)
+        return -1;
+    return rc == 0 ? 1 : 0;
 }
 
 /* A proof_jtis row: (iat, jti, mp_id). */

@@ -13,8 +13,9 @@ struct store;
 #define STORE_PROOF_MP_MAX 36
 
 /* Records a proof jti seen with iat, relayed by mp_id ("" when unknown).
- * Recording the same (iat, jti) again is no error. 0 or -1 (also for a jti
- * of 0 or more than STORE_PROOF_JTI_MAX bytes). */
+ * 0 recorded; 1 the same (iat, jti) was recorded already (by this node or
+ * another: a replay, nothing written); -1 on failure (also for a jti of 0
+ * or more than STORE_PROOF_JTI_MAX bytes). */
 int store_proof_add(struct store *st, int64_t iat, const char *jti, const char *mp_id,
                     const char **errstr);
 /* Every row with iat >= since, oldest first; cb returns nonzero to stop. */

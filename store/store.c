@@ -279,7 +279,13 @@ store_migrate(struct store *st, const char **errstr)
 {
     int current;
 
-    if (store_exec(st, st->drv->migrations_table_sql, errstr) == -1)
+    /* CREATE TABLE IF NOT EXISTS itself races on a brand-new database
+     * (PostgreSQL: the loser of two concurrent creates gets a unique
+     * violation in its catalog): once the winner committed, the table is
+     * there and a second try is a no-op. */
+    if (store_exec(st, st->drv->migrations_table_sql, errstr) == -1 &&
+        (store_error(st) != STORE_ERR_CONFLICT ||
+         store_exec(st, st->drv->migrations_table_sql, errstr) == -1))
         return -1;
     current = store_schema_version(st);
     if (current > store_schema_latest_of(st)) {

@@ -79,6 +79,7 @@ enum store_stmt_id {
     STMT_AUDIT_INSERT,
     STMT_AUDIT_LIST,
     STMT_AUDIT_ALL,
+    STMT_AUDIT_LOCK,
 
     STMT_REV_ADD,
     STMT_REV_LIST,

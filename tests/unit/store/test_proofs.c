@@ -53,8 +53,9 @@ test_add_and_list(void **state)
     assert_int_equal(store_proof_add(st, 200, "b", "mp-1", &err), 0);
     assert_int_equal(store_proof_add(st, 100, "a", "mp-2", &err), 0);
     assert_int_equal(store_proof_add(st, 300, "c", NULL, &err), 0);
-    /* the same (iat, jti) again: no error, no second row */
-    assert_int_equal(store_proof_add(st, 200, "b", "mp-1", &err), 0);
+    /* the same (iat, jti) again: no error, no second row, and told (1) */
+    assert_int_equal(store_proof_add(st, 200, "b", "mp-1", &err), 1);
+    assert_int_equal(store_proof_add(st, 200, "b", "mp-2", &err), 1);
     /* the same jti at another iat is another row (a replay repeats its iat) */
     assert_int_equal(store_proof_add(st, 201, "b", "mp-1", &err), 0);
     assert_int_equal(fx_int(st, "SELECT count(*) FROM proof_jtis"), 4);
