@@ -29,6 +29,8 @@ static const struct {
     enum store_error err;
 } pg_error_classes[] = {
     {"23", STORE_ERR_CONFLICT},     /* integrity constraint violation */
+    {"42P07", STORE_ERR_CONFLICT},  /* duplicate table (two nodes' CREATE at once) */
+    {"42710", STORE_ERR_CONFLICT},  /* duplicate object (its row type) */
     {"40001", STORE_ERR_BUSY},      /* serialization failure */
     {"40P01", STORE_ERR_BUSY},      /* deadlock detected */
     {"55P03", STORE_ERR_BUSY},      /* lock not available (lock_timeout) */

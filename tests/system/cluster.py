@@ -7,6 +7,7 @@ admin socket, its log) and a free loopback port. The first node starts alone
 (it makes the seal key, runs the migrations and creates the first signing
 key); the others start after it, all at once when `together` is set."""
 
+import os
 import threading
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pg
 from conftest import basic_config, write_config
 
 NODE_NAMES = "abcdefgh"
+SEAL_KEY_LEN = 32  # server/seal.h
 
 
 def node_config(db_uri, seal_key, extra="", clock=True):
@@ -26,17 +28,29 @@ class Site:
     """nodes[i] is a ready conftest.Server; restart(i) starts node i again on
     the same working directory (after a stop or a kill)."""
 
-    def __init__(self, start_server, tmp_path, n=2, extra="", clock=True, together=False):
+    def __init__(self, start_server, tmp_path, n=2, extra="", clock=True, together=False,
+                 cold=False, cluster=None):
+        """cold: every node, the first too, starts at once on the brand-new
+        database (the seal key is made beforehand, as an operator would copy
+        one to each machine). cluster: a pg.Cluster of the test's own
+        (default: the session's)."""
         self.start_server = start_server
         self.root = Path(tmp_path)
-        self.db = pg.CLUSTER.create_db()
-        self.uri = pg.CLUSTER.uri(self.db)
+        self.cluster = cluster or pg.CLUSTER
+        self.db = self.cluster.create_db()
+        self.uri = self.cluster.uri(self.db)
         self.seal_key = self.root / "seal.key"
         self.extra = extra
         self.clock = clock
         self.nodes = [None] * n
-        self.nodes[0] = self._start(0)
-        rest = list(range(1, n))
+        if cold:
+            fd = os.open(self.seal_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, os.urandom(SEAL_KEY_LEN))
+            os.close(fd)
+            rest, together = list(range(n)), True
+        else:
+            self.nodes[0] = self._start(0)
+            rest = list(range(1, n))
         if together:
             started = [self._start(i, wait=False) for i in rest]
             waits = [threading.Thread(target=s.wait_ready) for s in started]
@@ -68,7 +82,7 @@ class Site:
         return self.nodes[i]
 
     def psql(self, sql, check=True):
-        return pg.CLUSTER.psql(self.db, sql, check=check)
+        return self.cluster.psql(self.db, sql, check=check)
 
     def __getitem__(self, i):
         return self.nodes[i]

@@ -63,6 +63,9 @@ class Cluster:
                        "host all all 127.0.0.1/32 trust\n"
                        "host all all ::1/128 trust\n" % PASSWORD_ROLE)
         shutil.chown(hba, "postgres", "postgres")
+        self._pg_ctl_start()
+
+    def _pg_ctl_start(self):
         opts = ("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=400"
                 " -c shared_buffers=32MB" % (self.port, self.sock))
         r = _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
@@ -120,6 +123,22 @@ class Cluster:
         if key not in self.dbs:
             self.dbs[key] = self.create_db()
         return self.dbs[key]
+
+    def halt(self):
+        """Stops PostgreSQL (fast: sessions are ended) and keeps its data,
+        for start_again(). Only on a cluster of a test's own."""
+        r = _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-W",
+                         "stop", capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("pg_ctl stop failed: " + r.stdout + r.stderr)
+        deadline = time.monotonic() + 30
+        while (self.data / "postmaster.pid").exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("PostgreSQL did not stop: " + self.log_text())
+            time.sleep(0.05)  # polling the pid file, bounded by the deadline
+
+    def start_again(self):
+        self._pg_ctl_start()
 
     def stop(self):
         _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-W",
