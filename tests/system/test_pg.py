@@ -191,3 +191,124 @@ def test_readyz_reports_unwritable_store(start_server):
         holder.stdin.close()
         holder.wait(timeout=20)
     assert server.get("/readyz").status_code == 200
+
+
+# Counterparts of SQLite-only tests whose promise is the same, the rows read
+# with psql (test_crash.py, test_revocation.py, test_hostile.py).
+
+
+def psql_count(server, sql):
+    return int(pg.CLUSTER.psql(db_name(server), sql).strip())
+
+
+def stored_jtis(server, jtis):
+    rows = pg.CLUSTER.psql(db_name(server), "SELECT jti FROM tokens").split()
+    return set(rows) & set(jtis)
+
+
+def test_sigkill_loses_no_issued_token(start_server):
+    """SIGKILL at random moments under concurrent issuance and revocation:
+    after each restart every token a client received is in the database,
+    the audit chain verifies and the revocation serial never goes back."""
+    import random
+    import signal
+    import threading
+
+    import requests
+
+    rng = random.Random(7)
+    cfg = basic_config(level="warn", clock=False)
+    s = start_server(cfg)
+    key = s.ctl("mp", "add", "mp-crash", json_out=True, check=0).doc["api_key"]
+    bulk = s.ctl("bulk", "new", json_out=True, check=0).doc["token"]
+    received, revoked, lock = set(), set(), threading.Lock()
+    max_serial = 0
+    for rnd in range(4):
+        stop = threading.Event()
+
+        def client(n):
+            sess = requests.Session()
+            while not stop.is_set():
+                d = Device()
+                body = d.exchange_body(bulk) if n % 2 else d.register_body()
+                path = "/v1/exchanges" if n % 2 else "/v1/registrations"
+                try:
+                    r = sess.post(s.url(path), json=body, timeout=10,
+                                  headers={"Authorization": "Bearer " + key})
+                except requests.RequestException:
+                    return  # the server is gone
+                if r.status_code == 201:
+                    with lock:
+                        received.add(r.json()["token_id"])
+
+        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(6)]
+        for t in threads:
+            t.start()
+        stop.wait(rng.uniform(0.3, 1.0))  # a random moment while requests are in flight
+        s.proc.send_signal(signal.SIGKILL)
+        stop.set()
+        for t in threads:
+            t.join(timeout=15)
+        s.wait_exit()
+        s = start_server(cfg)
+        missing = (received | revoked) - stored_jtis(s, received | revoked)
+        assert not missing, "round %d: %d tokens issued but not stored" % (rnd, len(missing))
+        serial = s.get("/v1/revocations?since=0").json()["serial"]
+        assert serial >= max_serial, "revocation serial went back: %d < %d" % (serial, max_serial)
+        r = s.ctl("audit", "verify")
+        assert r.returncode == 0, "round %d: audit verify: %s%s" % (rnd, r.stdout, r.stderr)
+        pick = next(iter(received))
+        s.ctl("token", "revoke", pick, "--reason", "round %d" % rnd, check=0)
+        received.discard(pick)
+        revoked.add(pick)
+        new = s.get("/v1/revocations?since=0").json()["serial"]
+        assert new > serial, "revoke did not advance the serial: %d <= %d" % (new, serial)
+        max_serial = new
+    assert len(received | revoked) > 30
+    tokens = {t["jti"]: t for t in s.admin_items("/v1/admin/tokens?limit=1000")}
+    assert all(tokens[j]["status"] == "revoked" for j in revoked)
+    assert_clean_exit(s)
+
+
+def test_revocation_serial_continues_after_restart(start_server, tmp_path):
+    """The serial is the database's: after a restart the next revocation
+    gets a higher one, and pruned expired entries keep the serial."""
+    cfg = basic_config()
+    s = start_server(cfg)
+    mp = MP(s, s.ctl("mp", "add", "m", json_out=True, check=0).doc["api_key"])
+    docs = [mp.register(Device()).json() for _ in range(2)]
+    s.ctl("token", "revoke", docs[0]["token_id"], check=0)
+    first = s.get("/v1/revocations").json()["serial"]
+    assert first >= 1 and psql_count(s, "SELECT count(*) FROM revocations") == 1
+    s.stop()
+    s = start_server(cfg)
+    assert s.get("/v1/revocations").json()["serial"] == first
+    s.ctl("token", "revoke", docs[1]["token_id"], check=0)
+    second = s.get("/v1/revocations").json()["serial"]
+    assert second > first
+    # past the tokens' expiry the entries are pruned; the serial stays
+    s.shift_clock(91 * 86400)
+    deadline = time.monotonic() + 10
+    while psql_count(s, "SELECT count(*) FROM revocations"):
+        assert time.monotonic() < deadline, "expired entries never pruned"
+        time.sleep(0.05)  # polling the table, bounded by the deadline
+    feed = s.get("/v1/revocations").json()
+    assert feed["entries"] == [] and feed["serial"] == second
+    assert int(pg.CLUSTER.psql(db_name(s), "SELECT last FROM revocation_serial")) == second
+
+
+def test_persisted_proofs_are_pruned(start_server):
+    """Rows of proofs past the window are pruned by the writer; recent ones stay."""
+    s = start_server(basic_config("tokens:\n  clock_skew: 1m\n"))
+    mp = MP(s, s.ctl("mp", "add", "m", json_out=True, check=0).doc["api_key"])
+    for _ in range(5):
+        assert mp.register(Device()).status_code == 201
+    assert psql_count(s, "SELECT count(*) FROM proof_jtis") == 5
+    s.shift_clock(300)  # past the window (2 x 1 min + 1 s): the next batches prune
+    deadline = time.monotonic() + 10
+    while True:
+        assert mp.register(Device()).status_code == 201
+        n = psql_count(s, "SELECT count(*) FROM proof_jtis")
+        if n == 1 or time.monotonic() > deadline:
+            break
+    assert n <= 1, n  # only the proof made after the shift (or none) is left
