@@ -93,12 +93,16 @@ store_audit_lock(struct store *st, const char **errstr)
     struct store_stmt *stmt;
     int rc;
 
-    if (sql == NULL)
+    if (sql == NULL || st->audit_locked)
         return 0;
     if ((stmt = store_stmt(st, STMT_AUDIT_LOCK, sql, errstr)) == NULL)
         return -1;
     rc = store_step_done(st, stmt, "lock the audit chain", errstr);
     store_stmt_done(stmt);
+    /* A lock taken inside a savepoint goes with its rollback: only one
+     * taken outside them is known to last until the end. */
+    if (rc == 0 && st->savepoints == 0)
+        st->audit_locked = 1;
     return rc;
 }
 

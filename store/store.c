@@ -144,6 +144,7 @@ store_tx_begin(struct store *st, const char **errstr)
         return -1;
     }
     store_journal_undo(st, 0); /* what an earlier, failed transaction left */
+    st->audit_locked = st->savepoints = 0;
     return store_run(st, STMT_TX_BEGIN, st->drv->begin_sql, "begin", errstr);
 }
 
@@ -154,6 +155,7 @@ store_tx_commit(struct store *st, const char **errstr)
         *errstr = store_errf(st, STORE_ERR_INTERNAL, "commit: no transaction is open");
         return -1;
     }
+    st->audit_locked = st->savepoints = 0;
     return store_run(st, STMT_TX_COMMIT, "COMMIT", "commit", errstr);
 }
 
@@ -166,6 +168,7 @@ store_tx_rollback(struct store *st)
      * after an I/O error or SQLITE_FULL, a lost connection), and then there
      * is nothing left to undo. */
     store_journal_undo(st, 0);
+    st->audit_locked = st->savepoints = 0;
     if (st->drv->in_tx(st))
         (void)store_run(st, STMT_TX_ROLLBACK, "ROLLBACK", "rollback", &errstr);
 }
@@ -174,12 +177,17 @@ int
 store_savepoint(struct store *st, const char **errstr)
 {
     store_journal_mark(st);
-    return store_run(st, STMT_SAVEPOINT, "SAVEPOINT op", "savepoint", errstr);
+    if (store_run(st, STMT_SAVEPOINT, "SAVEPOINT op", "savepoint", errstr) == -1)
+        return -1;
+    st->savepoints++;
+    return 0;
 }
 
 int
 store_savepoint_release(struct store *st, const char **errstr)
 {
+    if (st->savepoints > 0)
+        st->savepoints--;
     return store_run(st, STMT_SAVEPOINT_RELEASE, "RELEASE op", "release savepoint", errstr);
 }
 
@@ -189,6 +197,8 @@ store_savepoint_rollback(struct store *st)
     const char *errstr;
 
     store_journal_undo(st, 1);
+    if (st->savepoints > 0)
+        st->savepoints--;
     /* ROLLBACK TO keeps the savepoint open; RELEASE then drops it, leaving
      * the enclosing transaction as it was before store_savepoint (on
      * PostgreSQL also out of the aborted state a failed statement left). */

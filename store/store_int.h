@@ -213,6 +213,9 @@ struct store {
     int journal_on, journal_lost;
     size_t journal_mark;
     struct store_rev_changes *journal;
+    /* The open transaction holds the audit chain's lock (store_audit_lock,
+     * taken outside any savepoint), and how many savepoints are open. */
+    int audit_locked, savepoints;
     /* Tests only (store_set_step_hook): called as a cached statement starts
      * (its first step), with its SQL text. NULL in production. */
     void (*step_hook)(const char *sql, void *arg);

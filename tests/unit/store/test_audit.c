@@ -255,16 +255,70 @@ test_deleted_last_undetectable(void **state)
     assert_int_equal(records, 9);
 }
 
+/* Counts the statements that take the audit chain's lock. */
+static void
+lock_count_cb(const char *sql, void *arg)
+{
+    if (strstr(sql, "'audit_chain'") != NULL)
+        (*(int *)arg)++;
+}
+
+static void
+append_one(struct store *st, const char *what)
+{
+    const char *err = NULL;
+
+    assert_int_equal(store_audit_append(st, 1000, "admin", what, "", "{}", &err), 0);
+}
+
+/* One lock statement per transaction however many records it appends
+ * (PostgreSQL; SQLite's BEGIN IMMEDIATE needs none), and one taken inside a
+ * savepoint is taken again after that savepoint's rollback. */
+static void
+test_lock_once_per_transaction(void **state)
+{
+    struct fx *fx = *state;
+    struct store *st = fx->st;
+    const char *err = NULL;
+    int n = 0;
+
+    store_set_step_hook(st, lock_count_cb, &n);
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    assert_int_equal(store_audit_lock(st, &err), 0);
+    append_one(st, "a");
+    append_one(st, "b");
+    assert_int_equal(store_tx_commit(st, &err), 0);
+    assert_int_equal(n, fx->pg ? 1 : 0);
+
+    n = 0;
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    assert_int_equal(store_savepoint(st, &err), 0);
+    append_one(st, "c");
+    store_savepoint_rollback(st);
+    append_one(st, "d");
+    append_one(st, "e");
+    assert_int_equal(store_tx_commit(st, &err), 0);
+    store_set_step_hook(st, NULL, NULL);
+    assert_int_equal(n, fx->pg ? 2 : 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        FX_TEST(test_known_answer),       FX_TEST(test_empty_and_refusals),
-        FX_TEST(test_append_list_verify), FX_TEST(test_edited_detail),
-        FX_TEST(test_edited_actor),       FX_TEST(test_edited_time),
-        FX_TEST(test_rehashed_edit),      FX_TEST(test_deleted_middle),
-        FX_TEST(test_deleted_first),      FX_TEST(test_swapped),
-        FX_TEST(test_swapped_contents),   FX_TEST(test_deleted_last_undetectable),
+        FX_TEST(test_known_answer),
+        FX_TEST(test_empty_and_refusals),
+        FX_TEST(test_append_list_verify),
+        FX_TEST(test_edited_detail),
+        FX_TEST(test_edited_actor),
+        FX_TEST(test_edited_time),
+        FX_TEST(test_rehashed_edit),
+        FX_TEST(test_deleted_middle),
+        FX_TEST(test_deleted_first),
+        FX_TEST(test_swapped),
+        FX_TEST(test_swapped_contents),
+        FX_TEST(test_deleted_last_undetectable),
+        FX_TEST(test_lock_once_per_transaction),
     };
     return FX_RUN(tests);
 }
