@@ -228,6 +228,26 @@ migrate_check_source(struct store *src, const char *source, int *version, const 
     return 0;
 }
 
+/* The source's audit chain verifies (else it would not on the target
+ * either): its record count and head, which the target's must equal. */
+static int
+migrate_check_audit(struct store *src, int64_t *records, char head[65], const char **errstr)
+{
+    int64_t bad;
+    int ok;
+
+    if (store_audit_verify(src, &ok, &bad, records, head, errstr) == -1)
+        return -1;
+    if (!ok) {
+        *errstr = migrate_err("the source's audit chain is broken at seq %lld: it would not "
+                              "verify after the move either (docs/operations.md, Audit); "
+                              "nothing was copied",
+                              (long long)bad);
+        return -1;
+    }
+    return 0;
+}
+
 /* The target holds no sitetoken row: each table of the list is absent or
  * empty, and no revocation serial was handed out. */
 static int
@@ -405,22 +425,12 @@ migrate_bookkeeping(struct store *src, struct store *dst, int64_t *serial_last, 
  * source): the rows, the bookkeeping, the counts, then the audit chain must
  * verify on the target as it did on the source, with the same head. */
 static int
-migrate_copy(struct store *src, struct store *dst, const char *target,
-             struct store_migrate_result *res, const char **errstr)
+migrate_copy(struct store *src, struct store *dst, const char *target, int64_t src_records,
+             const char *src_head, struct store_migrate_result *res, const char **errstr)
 {
-    char src_head[65];
-    int64_t src_bad, src_records, bad, count;
+    int64_t bad, count;
     int ok;
 
-    if (store_audit_verify(src, &ok, &src_bad, &src_records, src_head, errstr) == -1)
-        return -1;
-    if (!ok) {
-        *errstr = migrate_err("the source's audit chain is broken at seq %lld: it would not "
-                              "verify after the move either (docs/operations.md, Audit); "
-                              "nothing was copied",
-                              (long long)src_bad);
-        return -1;
-    }
     if (migrate_check_empty(dst, target, errstr) == -1)
         return -1;
     for (size_t i = 0; i < MIGRATE_NTABLES; i++) {
@@ -461,6 +471,8 @@ store_migrate_site(const char *source, const char *target, int busy_timeout_ms,
                    struct store_migrate_result *res, const char **errstr)
 {
     struct store *src = NULL, *dst = NULL;
+    char src_head[65];
+    int64_t src_records = 0;
     struct stat sb;
     const char *why = NULL;
     int lock_fd = -1, lock_created = 0, rc = -1;
@@ -497,6 +509,7 @@ store_migrate_site(const char *source, const char *target, int busy_timeout_ms,
     }
     if ((src = migrate_open_raw(source, busy_timeout_ms, "source", errstr)) == NULL ||
         migrate_check_source(src, source, &res->schema, errstr) == -1 ||
+        migrate_check_audit(src, &src_records, src_head, errstr) == -1 ||
         migrate_check_target(target, busy_timeout_ms, errstr) == -1)
         goto done;
     if ((dst = store_open(target, busy_timeout_ms, &why)) == NULL) {
@@ -510,7 +523,8 @@ store_migrate_site(const char *source, const char *target, int busy_timeout_ms,
     }
     if (store_exec(src, "BEGIN", errstr) == -1)
         goto done;
-    if (store_tx_begin(dst, errstr) == -1 || migrate_copy(src, dst, target, res, errstr) == -1) {
+    if (store_tx_begin(dst, errstr) == -1 ||
+        migrate_copy(src, dst, target, src_records, src_head, res, errstr) == -1) {
         store_tx_rollback(dst);
         goto done;
     }
