@@ -373,6 +373,17 @@ def test_copy_failing_half_way_leaves_nothing(start_server, tmp_path, cluster, t
     con.execute("UPDATE devices SET name = ?", (name,))
     con.commit()
     con.close()
+    # The schema the failed copy left (empty tables) may take the site; but
+    # an audit record changed on its way in (a trigger, as a hostile database
+    # could) fails the chain on the target: rolled back too.
+    cluster.psql(db, "CREATE FUNCTION st_twist() RETURNS trigger AS $$ BEGIN IF NEW.seq = 2"
+                     " THEN NEW.actor := 'system'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql;"
+                     " CREATE TRIGGER st_twist BEFORE INSERT ON audit FOR EACH ROW"
+                     " EXECUTE FUNCTION st_twist()")
+    refused(migrate(tmp_path, uri), "the audit chain does not verify on the target (broken at"
+            " seq 2", "rolled back")
+    assert_empty(cluster, db)
+    cluster.psql(db, "DROP TRIGGER st_twist ON audit")
     r = migrate(tmp_path, uri)
     assert r.returncode == 0, r.stderr
     assert "devices=1" in r.stdout
