@@ -534,6 +534,13 @@ store_migrate_site(const char *source, const char *target, int busy_timeout_ms,
     }
     rc = 0;
 done:
+    /* A message may sit in a store's buffer (store_err): keep it past the close. */
+    if (rc == -1 && *errstr != NULL && *errstr != migrate_errbuf) {
+        char tmp[sizeof(migrate_errbuf)];
+
+        snprintf(tmp, sizeof(tmp), "%s", *errstr);
+        *errstr = migrate_err("%s", tmp);
+    }
     if (src != NULL && src->drv->in_tx(src))
         (void)src->drv->exec(src, "ROLLBACK"); /* a read snapshot: nothing to keep */
     store_close(dst);
