@@ -352,6 +352,12 @@ def test_source_refusals(start_server, tmp_path, cluster, target):
     con.commit()
     con.close()
     refused(migrate(tmp_path, uri), "the source's audit chain is broken at seq 2")
+    shutil.copy(saved, path)
+    # the seal key must go with the database (the migrator never reads it)
+    seal = tmp_path / "var" / "seal.key"
+    seal.rename(tmp_path / "seal.key.aside")
+    refused(migrate(tmp_path, uri), "seal key file var/seal.key is missing")
+    (tmp_path / "seal.key.aside").rename(seal)
     write_config(tmp_path / "p.yaml", pg_config(uri))
     refused(migrate(tmp_path, uri, config="p.yaml"), "the source must be a SQLite site")
     assert tables_of(cluster, db) == {}
