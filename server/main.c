@@ -31,6 +31,7 @@
 #include "log.h"
 #include "maintenance.h"
 #include "metrics.h"
+#include "migrate.h"
 #include "notify.h"
 #include "routes.h"
 #include "seal.h"
@@ -46,9 +47,12 @@ static void
 usage(FILE *out)
 {
     fprintf(out, "usage: sitetokend [-n] [-c FILE]\n"
+                 "       sitetokend [-c FILE] --migrate-to postgresql://USER@HOST/DB\n"
                  "       sitetokend --help-config | --version\n"
                  "  -c FILE   read the YAML configuration FILE (default: the embedded default)\n"
-                 "  -n        check the configuration and exit (0 ok, 1 errors)\n");
+                 "  -n        check the configuration and exit (0 ok, 1 errors)\n"
+                 "  --migrate-to URI  copy the stopped SQLite site of the configuration into the\n"
+                 "            empty PostgreSQL database URI (no password in it) and exit\n");
 }
 
 /* Tells systemd (Type=notify) where the service is; a failure is logged
@@ -374,6 +378,27 @@ main_check_seal_key(const struct config *cfg, const char **errstr)
     return -1;
 }
 
+/* sitetokend --migrate-to URI: moves the stopped SQLite site the config names
+ * into an empty PostgreSQL database (store/migrate.c) and exits, without
+ * starting the server. 0, or 1 with the reason on stderr. */
+static int
+main_migrate(const struct config *cfg, const char *target)
+{
+    struct store_migrate_result res;
+    const char *errstr = NULL;
+    char summary[1024];
+
+    store_set_password_file(cfg->database_password_file);
+    if (main_check_seal_key(cfg, &errstr) == -1 ||
+        store_migrate_site(cfg->database, target, (int)cfg->busy_timeout_ms, &res, &errstr) == -1) {
+        fprintf(stderr, "sitetokend: --migrate-to: %s\n", errstr);
+        return 1;
+    }
+    store_migrate_summary(&res, cfg->database, target, summary, sizeof(summary));
+    printf("%s\n", summary);
+    return 0;
+}
+
 /* Descriptors kept aside for everything that is not a client connection:
  * listeners, the store's files, worker notify pipes, the admin socket and
  * connections accepted in one burst before the limit closes them. */
@@ -460,6 +485,7 @@ main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"help-config", no_argument, NULL, 'H'},
         {"version", no_argument, NULL, 'V'},
+        {"migrate-to", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     struct sitetokend env_storage, *env = &env_storage;
@@ -469,7 +495,7 @@ main(int argc, char **argv)
     struct maintenance *maint = NULL;
     struct signer_policy policy;
     struct main_state ms;
-    const char *config_path = NULL, *errstr = NULL;
+    const char *config_path = NULL, *errstr = NULL, *migrate_to = NULL;
     int check_only = 0, ch, created = 0, rc = 1;
 
     while ((ch = getopt_long(argc, argv, "c:nhV", longopts, NULL)) != -1) {
@@ -479,6 +505,9 @@ main(int argc, char **argv)
             break;
         case 'n':
             check_only = 1;
+            break;
+        case 'M':
+            migrate_to = optarg;
             break;
         case 'H':
             config_print_schema(stdout);
@@ -494,7 +523,7 @@ main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc) {
+    if (optind != argc || (migrate_to != NULL && check_only)) {
         usage(stderr);
         return 2;
     }
@@ -517,6 +546,11 @@ main(int argc, char **argv)
         return 1;
     }
     config_errors_free(errs);
+    if (migrate_to != NULL) {
+        rc = main_migrate(&cfg, migrate_to);
+        config_free(&cfg);
+        return rc;
+    }
     if (check_only) {
         fprintf(stderr, "%s: configuration OK\n", cfg.source);
         config_free(&cfg);

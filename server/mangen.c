@@ -151,7 +151,8 @@ mangen_daemon(FILE *out)
     static const char *const scopes[] = {[ROUTE_PUBLIC] = "public", [ROUTE_ADMIN] = "admin"};
 
     mangen_header(out, "SITETOKEND", "8", "sitetokend", "sitetoken site token authority");
-    fputs(".Sh SYNOPSIS\n.Nm\n.Op Fl n\n.Op Fl c Ar file\n.Nm\n"
+    fputs(".Sh SYNOPSIS\n.Nm\n.Op Fl n\n.Op Fl c Ar file\n.Nm\n.Op Fl c Ar file\n"
+          ".Fl \\-migrate\\-to Ar uri\n.Nm\n"
           ".Fl \\-help\\-config | Fl \\-version | Fl h\n"
           ".Sh DESCRIPTION\n.Nm\nregisters devices vouched for by management points (MPs), "
           "exchanges bulk registration tokens for per-device tokens bound to each device's "
@@ -164,6 +165,11 @@ mangen_daemon(FILE *out)
           ".It Fl c Ar file\nread the YAML configuration\n.Ar file ,\nsee\n"
           ".Xr sitetokend.yaml 5 .\n.It Fl n\ncheck the configuration (and the TLS files, "
           "the user and the admin socket group it names) and exit 0 or 1.\n"
+          ".It Fl \\-migrate\\-to Ar uri\ncopy the stopped SQLite site the configuration "
+          "names into the empty PostgreSQL database\n.Ar uri\n(a\n.Li postgresql://\nURI "
+          "with no password in it) in one transaction, keys still sealed, then verify the "
+          "audit chain there; print the rows copied per table and exit 0, or exit 1 with the "
+          "reason and nothing copied.\nIt does not start the server.\n"
           ".It Fl \\-help\\-config\nprint every configuration key with its type, default and "
           "range.\n.It Fl \\-version\nprint the version and exit.\n.It Fl h , Fl \\-help\n"
           "print the usage and exit.\n.El\n.Sh SIGNALS\n.Bl -tag -width Ds\n"
