@@ -31,4 +31,10 @@ void bench_cpu_snapshot(long pid, struct bench_cpu *c);
 double bench_cpu_self(void);
 double bench_cpu_of(long pid);
 
+/* User + system seconds of process pid and of its children (a PostgreSQL
+ * postmaster and its backends, WAL writer, checkpointer...), the system
+ * seconds in *sys; -1 when pid cannot be read. A child that exited between
+ * two readings is not counted (sitetokend's sessions last). */
+double bench_cpu_tree(long pid, double *sys);
+
 #endif

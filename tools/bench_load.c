@@ -28,6 +28,7 @@ struct bench_run;
 
 struct bench_conn {
     struct bench_run *run;
+    int url; /* index into o->addr */
     struct bufferevent *bev;
     struct event *retry;           /* reconnect timer */
     const struct bench_item *item; /* in flight; NULL when idle */
@@ -169,14 +170,22 @@ bench_conn_account(struct bench_conn *c, int answered, int ok, const char *code)
     uint64_t now = bench_now();
 
     if (now >= run->t_measure) {
+        struct bench_url_result *u = &r->by_url[c->url];
+
         r->requests++;
+        u->requests++;
         r->by_kind[c->item->kind]++;
-        if (ok)
+        if (ok) {
             r->ok++;
-        else
+            u->ok++;
+        } else {
             bench_errors_add(&r->errors, code, 1);
-        if (answered)
+            u->errors++;
+        }
+        if (answered) {
             bench_hist_record(&r->hist, now > c->t_start ? now - c->t_start : 0);
+            bench_hist_record(&u->hist, now > c->t_start ? now - c->t_start : 0);
+        }
         run->t_last = now;
     }
     c->item = NULL;
@@ -390,8 +399,8 @@ bench_conn_connect(struct bench_conn *c)
     bufferevent_setcb(c->bev, bench_conn_read_cb, NULL, bench_conn_event_cb, c);
     bufferevent_set_timeouts(c->bev, &tv, &tv);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&run->o->addr,
-                                   (int)run->o->addrlen) == -1)
+    if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&run->o->addr[c->url],
+                                   (int)run->o->addrlen[c->url]) == -1)
         bench_conn_broken(c, "transport:connect", 1);
 }
 
@@ -477,6 +486,9 @@ bench_load_run(const struct bench_load_opts *o, struct bench_load_result *r, con
 
     memset(r, 0, sizeof(*r));
     bench_hist_init(&r->hist);
+    r->naddr = o->naddr > 0 ? o->naddr : 1;
+    for (i = 0; i < r->naddr; i++)
+        bench_hist_init(&r->by_url[i].hist);
     if (cfg != NULL)
         event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
     run.base = cfg != NULL ? event_base_new_with_config(cfg) : NULL;
@@ -484,7 +496,8 @@ bench_load_run(const struct bench_load_opts *o, struct bench_load_result *r, con
         event_config_free(cfg);
     run.conns = calloc((size_t)run.nconn, sizeof(*run.conns));
     run.idle = calloc((size_t)run.nconn, sizeof(*run.idle));
-    if (run.base == NULL || run.conns == NULL || run.idle == NULL || run.nconn < 1) {
+    if (run.base == NULL || run.conns == NULL || run.idle == NULL || run.nconn < 1 ||
+        o->naddr > BENCH_URLS_MAX) {
         *errstr = "out of memory";
         goto done;
     }
@@ -492,6 +505,7 @@ bench_load_run(const struct bench_load_opts *o, struct bench_load_result *r, con
     run.tick_ev = evtimer_new(run.base, bench_tick_cb, &run);
     for (i = 0; i < run.nconn; i++) {
         run.conns[i].run = &run;
+        run.conns[i].url = i % r->naddr; /* round-robin over the servers */
         run.conns[i].retry = evtimer_new(run.base, bench_conn_retry_cb, &run.conns[i]);
     }
     /* Connect everything first: the clock starts once all are up. */

@@ -55,7 +55,7 @@ static const struct {
 
 struct bench {
     /* options */
-    const char *url, *mp_key, *bulk_token, *issuer, *admin_socket, *gateway_url;
+    const char *urls[BENCH_URLS_MAX], *mp_key, *bulk_token, *issuer, *admin_socket, *gateway_url;
     enum bench_scenario scenario;
     enum jwk_alg alg;
     int connections, json, floor, threads;
@@ -63,7 +63,8 @@ struct bench {
     uint64_t requests;
     size_t devices;
     long long clock_offset, renew_shift;
-    long server_pid, gateway_pid;
+    int nurls, npids;
+    long server_pids[BENCH_URLS_MAX], db_pid, gateway_pid;
     /* derived */
     char host[256], host_header[300], base_url[320];
     int port;
@@ -79,7 +80,9 @@ struct bench {
     int floor_done;
     struct bench_load_result res;
     double setup_s, client_cpu_s, server_cpu_s;
-    struct bench_cpu threads0, threads1; /* sitetokend by thread role, around the run */
+    /* each sitetokend by thread role, around the run */
+    struct bench_cpu threads0[BENCH_URLS_MAX], threads1[BENCH_URLS_MAX];
+    double db_cpu0, db_sys0, db_cpu_s, db_sys_s; /* --db-pid and its children */
     size_t premade;
     int ran;
 };
@@ -90,7 +93,11 @@ usage(FILE *out)
     fprintf(
         out,
         "usage: sitetoken-bench [options]\n"
-        "  --url URL            sitetokend (default http://127.0.0.1:8080)\n"
+        "  --url URL            sitetokend (default http://127.0.0.1:8080); given more than\n"
+        "                       once (at most 8), the connections are spread round-robin\n"
+        "                       over the URLs (nodes of one site) and the report gives each\n"
+        "                       URL's answers beside the whole; keys, JWKS and the Host\n"
+        "                       header come from the first\n"
         "  --mp-key KEY         MP API key (default $SITETOKEN_MP_KEY; made with\n"
         "                       --admin-socket when absent)\n"
         "  --scenario S         exchange, renew, access, introspect, keys, revocations, mixed,\n"
@@ -113,14 +120,19 @@ usage(FILE *out)
         "  --clock-offset SEC   add SEC to every proof's iat (a server on a debug clock)\n"
         "  --timeout SEC        longest a request may take (30)\n"
         "  --threads N          threads making keys and proofs and for --floor (one a CPU)\n"
-        "  --server-pid PID     also report sitetokend's CPU seconds during the run\n"
+        "  --server-pid PID     also report sitetokend's CPU seconds during the run, by\n"
+        "                       thread role; once per node (at most 8): per node and summed\n"
+        "  --db-pid PID         also report the CPU of PID and its children during the run\n"
+        "                       (a PostgreSQL postmaster: its backends, WAL writer, ...)\n"
         "  --floor              measure the crypto floor (verify + sign) and the ratio\n"
         "  --floor-seconds SEC  length of each floor measurement (3)\n"
         "  --json               one JSON object with all numbers on stdout\n");
 }
 
+/* URL i into b->load.addr[i]; the first also names the Host header and the
+ * target of the JWKS and setup requests. 0/-1. */
 static int
-bench_parse_url(struct bench *b)
+bench_parse_url(struct bench *b, int i)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
     struct httpc_url u;
@@ -129,24 +141,68 @@ bench_parse_url(struct bench *b)
     int gai;
 
     /* the load generator speaks plain HTTP only */
-    if (httpc_url_parse(b->url, &u, &errstr) == -1 || u.tls || strcmp(u.path, "/") != 0 ||
+    if (httpc_url_parse(b->urls[i], &u, &errstr) == -1 || u.tls || strcmp(u.path, "/") != 0 ||
         strlen(u.host) >= sizeof(b->host))
         return -1;
+    snprintf(port, sizeof(port), "%d", u.port);
+    if ((gai = getaddrinfo(u.host, port, &hints, &res)) != 0 ||
+        res->ai_addrlen > sizeof(b->load.addr[i])) {
+        fprintf(stderr, "sitetoken-bench: %s: %s\n", u.host,
+                gai != 0 ? gai_strerror(gai) : "address too long");
+        if (res != NULL)
+            freeaddrinfo(res);
+        return -1;
+    }
+    memcpy(&b->load.addr[i], res->ai_addr, res->ai_addrlen);
+    b->load.addrlen[i] = res->ai_addrlen;
+    freeaddrinfo(res);
+    if (i > 0)
+        return 0;
     strcpy(b->host, u.host);
     b->port = u.port;
     snprintf(b->host_header, sizeof(b->host_header), "%.*s", (int)sizeof(b->host_header) - 1,
              u.origin + strlen("http://"));
-    snprintf(port, sizeof(port), "%d", b->port);
-    if ((gai = getaddrinfo(b->host, port, &hints, &res)) != 0) {
-        fprintf(stderr, "sitetoken-bench: %s: %s\n", b->host, gai_strerror(gai));
-        return -1;
-    }
-    memcpy(&b->load.addr, res->ai_addr, res->ai_addrlen);
-    b->load.addrlen = res->ai_addrlen;
-    freeaddrinfo(res);
     snprintf(b->base_url, sizeof(b->base_url), "%s", u.origin);
     b->target.base_url = b->base_url;
     return 0;
+}
+
+/* Snapshots of every --server-pid and of --db-pid; after != 0 closes the run. */
+static void
+bench_cpu_around(struct bench *b, int after)
+{
+    double sys = 0, cpu;
+    int i;
+
+    for (i = 0; i < b->npids; i++)
+        bench_cpu_snapshot(b->server_pids[i], after ? &b->threads1[i] : &b->threads0[i]);
+    if (b->db_pid <= 0)
+        return;
+    cpu = bench_cpu_tree(b->db_pid, &sys);
+    if (!after) {
+        b->db_cpu0 = cpu;
+        b->db_sys0 = sys;
+    } else if (cpu >= 0 && b->db_cpu0 >= 0) {
+        b->db_cpu_s = cpu - b->db_cpu0;
+        b->db_sys_s = sys - b->db_sys0;
+    }
+}
+
+/* Summed CPU seconds of every --server-pid, or -1 when one cannot be read. */
+static double
+bench_servers_cpu(const struct bench *b)
+{
+    double sum = 0, one;
+    int i;
+
+    if (b->npids == 0)
+        return -1;
+    for (i = 0; i < b->npids; i++) {
+        if ((one = bench_cpu_of(b->server_pids[i])) < 0)
+            return -1;
+        sum += one;
+    }
+    return sum;
 }
 
 /* A header-safe credential or token: printable ASCII without quotes. */
@@ -465,13 +521,13 @@ bench_scenario(struct bench *b)
         fprintf(stderr, "setup: %.1f s; running\n", b->setup_s);
     b->expect.seen = b->expect.verified = 0; /* count the measured run only */
     cpu0 = bench_cpu_self();
-    scpu0 = bench_cpu_of(b->server_pid);
-    bench_cpu_snapshot(b->server_pid, &b->threads0);
+    scpu0 = bench_servers_cpu(b);
+    bench_cpu_around(b, 0);
     if (bench_load_run(&b->load, &b->res, &errstr) == -1)
         goto fail;
     b->client_cpu_s = bench_cpu_self() - cpu0;
-    b->server_cpu_s = scpu0 >= 0 ? bench_cpu_of(b->server_pid) - scpu0 : -1;
-    bench_cpu_snapshot(b->server_pid, &b->threads1);
+    b->server_cpu_s = scpu0 >= 0 ? bench_servers_cpu(b) - scpu0 : -1;
+    bench_cpu_around(b, 1);
     b->ran = 1;
     if (kind == BENCH_RENEW && b->renew_shift != 0)
         bench_set_clock(b, b->clock_offset);
@@ -552,8 +608,14 @@ bench_summarize(const struct bench *b, struct bench_summary *s)
         .setup_s = b->setup_s,
         .client_cpu_s = b->client_cpu_s,
         .server_cpu_s = b->server_cpu_s,
-        .threads0 = &b->threads0,
-        .threads1 = &b->threads1,
+        .threads0 = b->threads0,
+        .threads1 = b->threads1,
+        .server_pids = b->server_pids,
+        .nservers = b->npids,
+        .urls = b->urls,
+        .nurls = b->nurls,
+        .db_cpu_s = b->db_pid > 0 ? b->db_cpu_s : -1,
+        .db_sys_s = b->db_sys_s,
         .fl = b->floor_done ? &b->fl : NULL,
     };
 }
@@ -580,6 +642,7 @@ main(int argc, char **argv)
         {"timeout", required_argument, NULL, 't'},
         {"threads", required_argument, NULL, 'T'},
         {"server-pid", required_argument, NULL, 'P'},
+        {"db-pid", required_argument, NULL, 'B'},
         {"gateway-url", required_argument, NULL, 'g'},
         {"gateway-pid", required_argument, NULL, 'G'},
         {"floor", no_argument, NULL, 'f'},
@@ -597,7 +660,7 @@ main(int argc, char **argv)
 
     if (b == NULL)
         return 1;
-    *b = (struct bench){.url = "http://127.0.0.1:8080",
+    *b = (struct bench){.db_cpu0 = -1,
                         .mp_key = getenv("SITETOKEN_MP_KEY"),
                         .issuer = "urn:sitetoken:PS1",
                         .alg = JWK_ALG_EDDSA,
@@ -610,7 +673,9 @@ main(int argc, char **argv)
         end = NULL;
         switch (ch) {
         case 'u':
-            b->url = optarg;
+            if (b->nurls == BENCH_URLS_MAX)
+                goto usage;
+            b->urls[b->nurls++] = optarg;
             break;
         case 'm':
             b->mp_key = optarg;
@@ -683,7 +748,12 @@ main(int argc, char **argv)
                 goto usage;
             break;
         case 'P':
-            b->server_pid = strtol(optarg, &end, 10);
+            if (b->npids == BENCH_URLS_MAX)
+                goto usage;
+            b->server_pids[b->npids++] = strtol(optarg, &end, 10);
+            break;
+        case 'B':
+            b->db_pid = strtol(optarg, &end, 10);
             break;
         case 'g':
             b->gateway_url = optarg;
@@ -722,10 +792,23 @@ main(int argc, char **argv)
         fprintf(stderr, "sitetoken-bench: --renew-shift needs --admin-socket\n");
         goto done;
     }
-    if (b->scenario != SCEN_NONE && bench_parse_url(b) == -1) {
-        fprintf(stderr, "sitetoken-bench: --url must be http://HOST:PORT\n");
+    if (b->nurls == 0)
+        b->urls[b->nurls++] = "http://127.0.0.1:8080";
+    for (i = 0; b->scenario != SCEN_NONE && i < (size_t)b->nurls; i++) {
+        if (bench_parse_url(b, (int)i) == -1) {
+            fprintf(stderr, "sitetoken-bench: --url must be http://HOST:PORT: %s\n", b->urls[i]);
+            goto done;
+        }
+    }
+    if (b->scenario == SCEN_GATEWAY && (b->nurls > 1 || b->npids > 1)) {
+        fprintf(stderr, "sitetoken-bench: --scenario gateway takes one --url\n");
         goto done;
     }
+    if (b->connections < b->nurls) {
+        fprintf(stderr, "sitetoken-bench: fewer --connections than --url\n");
+        goto done;
+    }
+    b->load.naddr = b->nurls;
     b->admin.unix_path = b->admin_socket;
     b->admin.timeout_ms = b->target.timeout_ms = (long)(b->timeout * 1000);
     b->load.connections = b->connections;
