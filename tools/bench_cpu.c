@@ -154,3 +154,48 @@ bench_cpu_tree(long pid, double *sys)
     *sys = (double)kernel / tck;
     return (double)all / tck;
 }
+
+/* Summed CPU seconds of every server, or -1 when one cannot be read. */
+static double
+bench_cpu_servers(const struct bench_cpu_run *r)
+{
+    double sum = 0, one;
+    int i;
+
+    if (r->nservers == 0)
+        return -1;
+    for (i = 0; i < r->nservers; i++) {
+        if ((one = bench_cpu_of(r->pids[i])) < 0)
+            return -1;
+        sum += one;
+    }
+    return sum;
+}
+
+void
+bench_cpu_run_begin(struct bench_cpu_run *r)
+{
+    int i;
+
+    r->servers0 = bench_cpu_servers(r);
+    for (i = 0; i < r->nservers; i++)
+        bench_cpu_snapshot(r->pids[i], &r->before[i]);
+    r->db0 = r->db_pid > 0 ? bench_cpu_tree(r->db_pid, &r->db_sys0) : -1;
+    r->servers_s = r->db_s = -1;
+}
+
+void
+bench_cpu_run_end(struct bench_cpu_run *r)
+{
+    double cpu, sys = 0;
+    int i;
+
+    cpu = bench_cpu_servers(r);
+    r->servers_s = cpu >= 0 && r->servers0 >= 0 ? cpu - r->servers0 : -1;
+    for (i = 0; i < r->nservers; i++)
+        bench_cpu_snapshot(r->pids[i], &r->after[i]);
+    if (r->db0 >= 0 && (cpu = bench_cpu_tree(r->db_pid, &sys)) >= 0) {
+        r->db_s = cpu - r->db0;
+        r->db_sys_s = sys - r->db_sys0;
+    }
+}

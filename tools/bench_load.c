@@ -5,6 +5,7 @@
  * bench_run on the caller's stack. */
 #include <errno.h>
 #include <math.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -73,6 +74,30 @@ bench_tv(uint64_t ns)
 {
     return (struct timeval){.tv_sec = (time_t)(ns / 1000000000u),
                             .tv_usec = (suseconds_t)(ns % 1000000000u / 1000u)};
+}
+
+int
+bench_load_resolve(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len,
+                   const char **errstr)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    char service[16];
+    int gai;
+
+    snprintf(service, sizeof(service), "%d", port);
+    if ((gai = getaddrinfo(host, service, &hints, &res)) != 0) {
+        *errstr = gai_strerror(gai);
+        return -1;
+    }
+    if (res->ai_addrlen > sizeof(*ss)) {
+        freeaddrinfo(res);
+        *errstr = "address too long";
+        return -1;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
 }
 
 void

@@ -67,6 +67,10 @@ struct bench_load_result {
     struct bench_url_result by_url[BENCH_URLS_MAX];
 };
 
+/* host:port's first stream address into *ss. 0, or -1 with *errstr. */
+int bench_load_resolve(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len,
+                       const char **errstr);
+
 /* Count one error under code. */
 void bench_errors_add(struct bench_errors *e, const char *code, uint64_t n);
 

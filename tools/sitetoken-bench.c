@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +62,8 @@ struct bench {
     uint64_t requests;
     size_t devices;
     long long clock_offset, renew_shift;
-    int nurls, npids;
-    long server_pids[BENCH_URLS_MAX], db_pid, gateway_pid;
+    int nurls;
+    long gateway_pid;
     /* derived */
     char host[256], host_header[300], base_url[320];
     int port;
@@ -80,9 +79,7 @@ struct bench {
     int floor_done;
     struct bench_load_result res;
     double setup_s, client_cpu_s, server_cpu_s;
-    /* each sitetokend by thread role, around the run */
-    struct bench_cpu threads0[BENCH_URLS_MAX], threads1[BENCH_URLS_MAX];
-    double db_cpu0, db_sys0, db_cpu_s, db_sys_s; /* --db-pid and its children */
+    struct bench_cpu_run cpu; /* --server-pid and --db-pid, around the run */
     size_t premade;
     int ran;
 };
@@ -134,28 +131,17 @@ usage(FILE *out)
 static int
 bench_parse_url(struct bench *b, int i)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
     struct httpc_url u;
     const char *errstr;
-    char port[16];
-    int gai;
 
     /* the load generator speaks plain HTTP only */
     if (httpc_url_parse(b->urls[i], &u, &errstr) == -1 || u.tls || strcmp(u.path, "/") != 0 ||
         strlen(u.host) >= sizeof(b->host))
         return -1;
-    snprintf(port, sizeof(port), "%d", u.port);
-    if ((gai = getaddrinfo(u.host, port, &hints, &res)) != 0 ||
-        res->ai_addrlen > sizeof(b->load.addr[i])) {
-        fprintf(stderr, "sitetoken-bench: %s: %s\n", u.host,
-                gai != 0 ? gai_strerror(gai) : "address too long");
-        if (res != NULL)
-            freeaddrinfo(res);
+    if (bench_load_resolve(u.host, u.port, &b->load.addr[i], &b->load.addrlen[i], &errstr) == -1) {
+        fprintf(stderr, "sitetoken-bench: %s: %s\n", u.host, errstr);
         return -1;
     }
-    memcpy(&b->load.addr[i], res->ai_addr, res->ai_addrlen);
-    b->load.addrlen[i] = res->ai_addrlen;
-    freeaddrinfo(res);
     if (i > 0)
         return 0;
     strcpy(b->host, u.host);
@@ -165,44 +151,6 @@ bench_parse_url(struct bench *b, int i)
     snprintf(b->base_url, sizeof(b->base_url), "%s", u.origin);
     b->target.base_url = b->base_url;
     return 0;
-}
-
-/* Snapshots of every --server-pid and of --db-pid; after != 0 closes the run. */
-static void
-bench_cpu_around(struct bench *b, int after)
-{
-    double sys = 0, cpu;
-    int i;
-
-    for (i = 0; i < b->npids; i++)
-        bench_cpu_snapshot(b->server_pids[i], after ? &b->threads1[i] : &b->threads0[i]);
-    if (b->db_pid <= 0)
-        return;
-    cpu = bench_cpu_tree(b->db_pid, &sys);
-    if (!after) {
-        b->db_cpu0 = cpu;
-        b->db_sys0 = sys;
-    } else if (cpu >= 0 && b->db_cpu0 >= 0) {
-        b->db_cpu_s = cpu - b->db_cpu0;
-        b->db_sys_s = sys - b->db_sys0;
-    }
-}
-
-/* Summed CPU seconds of every --server-pid, or -1 when one cannot be read. */
-static double
-bench_servers_cpu(const struct bench *b)
-{
-    double sum = 0, one;
-    int i;
-
-    if (b->npids == 0)
-        return -1;
-    for (i = 0; i < b->npids; i++) {
-        if ((one = bench_cpu_of(b->server_pids[i])) < 0)
-            return -1;
-        sum += one;
-    }
-    return sum;
 }
 
 /* A header-safe credential or token: printable ASCII without quotes. */
@@ -435,7 +383,7 @@ bench_scenario(struct bench *b)
     struct bench_item **seq = NULL;
     size_t n = 0, ndev = 0, nfresh = 0, i, k, nseq = 0;
     const char *errstr = NULL;
-    double t0 = 0, cpu0, scpu0;
+    double t0 = 0, cpu0;
     int rc = -1;
     struct timespec ts;
 
@@ -521,13 +469,12 @@ bench_scenario(struct bench *b)
         fprintf(stderr, "setup: %.1f s; running\n", b->setup_s);
     b->expect.seen = b->expect.verified = 0; /* count the measured run only */
     cpu0 = bench_cpu_self();
-    scpu0 = bench_servers_cpu(b);
-    bench_cpu_around(b, 0);
+    bench_cpu_run_begin(&b->cpu);
     if (bench_load_run(&b->load, &b->res, &errstr) == -1)
         goto fail;
     b->client_cpu_s = bench_cpu_self() - cpu0;
-    b->server_cpu_s = scpu0 >= 0 ? bench_servers_cpu(b) - scpu0 : -1;
-    bench_cpu_around(b, 1);
+    bench_cpu_run_end(&b->cpu);
+    b->server_cpu_s = b->cpu.servers_s;
     b->ran = 1;
     if (kind == BENCH_RENEW && b->renew_shift != 0)
         bench_set_clock(b, b->clock_offset);
@@ -608,14 +555,14 @@ bench_summarize(const struct bench *b, struct bench_summary *s)
         .setup_s = b->setup_s,
         .client_cpu_s = b->client_cpu_s,
         .server_cpu_s = b->server_cpu_s,
-        .threads0 = b->threads0,
-        .threads1 = b->threads1,
-        .server_pids = b->server_pids,
-        .nservers = b->npids,
+        .threads0 = b->cpu.before,
+        .threads1 = b->cpu.after,
+        .server_pids = b->cpu.pids,
+        .nservers = b->cpu.nservers,
         .urls = b->urls,
         .nurls = b->nurls,
-        .db_cpu_s = b->db_pid > 0 ? b->db_cpu_s : -1,
-        .db_sys_s = b->db_sys_s,
+        .db_cpu_s = b->cpu.db_pid > 0 && b->ran ? b->cpu.db_s : -1,
+        .db_sys_s = b->cpu.db_sys_s,
         .fl = b->floor_done ? &b->fl : NULL,
     };
 }
@@ -660,8 +607,7 @@ main(int argc, char **argv)
 
     if (b == NULL)
         return 1;
-    *b = (struct bench){.db_cpu0 = -1,
-                        .mp_key = getenv("SITETOKEN_MP_KEY"),
+    *b = (struct bench){.mp_key = getenv("SITETOKEN_MP_KEY"),
                         .issuer = "urn:sitetoken:PS1",
                         .alg = JWK_ALG_EDDSA,
                         .connections = 16,
@@ -748,12 +694,12 @@ main(int argc, char **argv)
                 goto usage;
             break;
         case 'P':
-            if (b->npids == BENCH_URLS_MAX)
+            if (b->cpu.nservers == BENCH_CPU_SERVERS)
                 goto usage;
-            b->server_pids[b->npids++] = strtol(optarg, &end, 10);
+            b->cpu.pids[b->cpu.nservers++] = strtol(optarg, &end, 10);
             break;
         case 'B':
-            b->db_pid = strtol(optarg, &end, 10);
+            b->cpu.db_pid = strtol(optarg, &end, 10);
             break;
         case 'g':
             b->gateway_url = optarg;
@@ -800,7 +746,7 @@ main(int argc, char **argv)
             goto done;
         }
     }
-    if (b->scenario == SCEN_GATEWAY && (b->nurls > 1 || b->npids > 1)) {
+    if (b->scenario == SCEN_GATEWAY && (b->nurls > 1 || b->cpu.nservers > 1)) {
         fprintf(stderr, "sitetoken-bench: --scenario gateway takes one --url\n");
         goto done;
     }
