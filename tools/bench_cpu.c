@@ -96,26 +96,106 @@ bench_cpu_self(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* utime + stime of pid in seconds, or -1. */
-double
-bench_cpu_of(long pid)
+/* Reads /proc/PID/stat: its parent, utime and stime in ticks. 0/-1. */
+static int
+bench_cpu_stat(long pid, long *ppid, unsigned long long *ut, unsigned long long *st)
 {
     char path[64], buf[1024], *p;
-    unsigned long long ut, st;
     FILE *f;
     size_t n;
 
-    if (pid <= 0)
-        return -1;
     snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
     if ((f = fopen(path, "r")) == NULL)
         return -1;
     n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = '\0';
-    /* Fields after the command's closing parenthesis: 3 state ... 14 utime 15 stime. */
+    /* Fields after the command's closing parenthesis: 3 state 4 ppid ... 14 utime 15 stime. */
     if ((p = strrchr(buf, ')')) == NULL ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", ppid, ut, st) != 3)
+        return -1;
+    return 0;
+}
+
+/* utime + stime of pid in seconds, or -1. */
+double
+bench_cpu_of(long pid)
+{
+    unsigned long long ut, st;
+    long ppid;
+
+    if (pid <= 0 || bench_cpu_stat(pid, &ppid, &ut, &st) == -1)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double
+bench_cpu_tree(long pid, double *sys)
+{
+    double tck = (double)sysconf(_SC_CLK_TCK);
+    unsigned long long ut, st, all = 0, kernel = 0;
+    struct dirent *de;
+    long child, ppid;
+    DIR *dir;
+
+    *sys = 0;
+    if (pid <= 0 || bench_cpu_stat(pid, &ppid, &ut, &st) == -1 || (dir = opendir("/proc")) == NULL)
+        return -1;
+    all = ut + st;
+    kernel = st;
+    while ((de = readdir(dir)) != NULL) {
+        if (sscanf(de->d_name, "%ld", &child) != 1 || child == pid ||
+            bench_cpu_stat(child, &ppid, &ut, &st) == -1 || ppid != pid)
+            continue;
+        all += ut + st;
+        kernel += st;
+    }
+    closedir(dir);
+    *sys = (double)kernel / tck;
+    return (double)all / tck;
+}
+
+/* Summed CPU seconds of every server, or -1 when one cannot be read. */
+static double
+bench_cpu_servers(const struct bench_cpu_run *r)
+{
+    double sum = 0, one;
+    int i;
+
+    if (r->nservers == 0)
+        return -1;
+    for (i = 0; i < r->nservers; i++) {
+        if ((one = bench_cpu_of(r->pids[i])) < 0)
+            return -1;
+        sum += one;
+    }
+    return sum;
+}
+
+void
+bench_cpu_run_begin(struct bench_cpu_run *r)
+{
+    int i;
+
+    r->servers0 = bench_cpu_servers(r);
+    for (i = 0; i < r->nservers; i++)
+        bench_cpu_snapshot(r->pids[i], &r->before[i]);
+    r->db0 = r->db_pid > 0 ? bench_cpu_tree(r->db_pid, &r->db_sys0) : -1;
+    r->servers_s = r->db_s = -1;
+}
+
+void
+bench_cpu_run_end(struct bench_cpu_run *r)
+{
+    double cpu, sys = 0;
+    int i;
+
+    cpu = bench_cpu_servers(r);
+    r->servers_s = cpu >= 0 && r->servers0 >= 0 ? cpu - r->servers0 : -1;
+    for (i = 0; i < r->nservers; i++)
+        bench_cpu_snapshot(r->pids[i], &r->after[i]);
+    if (r->db0 >= 0 && (cpu = bench_cpu_tree(r->db_pid, &sys)) >= 0) {
+        r->db_s = cpu - r->db0;
+        r->db_sys_s = sys - r->db_sys0;
+    }
 }

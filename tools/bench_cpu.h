@@ -31,4 +31,28 @@ void bench_cpu_snapshot(long pid, struct bench_cpu *c);
 double bench_cpu_self(void);
 double bench_cpu_of(long pid);
 
+/* User + system seconds of process pid and of its children (a PostgreSQL
+ * postmaster and its backends, WAL writer, checkpointer...), the system
+ * seconds in *sys; -1 when pid cannot be read. A child that exited between
+ * two readings is not counted (sitetokend's sessions last). */
+double bench_cpu_tree(long pid, double *sys);
+
+#define BENCH_CPU_SERVERS 8 /* --server-pid given at most this often */
+
+/* The CPU of a run's servers (each by thread role, and their processes
+ * summed) and of a database's processes, from just before the load to just
+ * after it. Set nservers, pids and db_pid; begin, run, end. */
+struct bench_cpu_run {
+    int nservers;
+    long pids[BENCH_CPU_SERVERS];
+    long db_pid; /* 0: none */
+    struct bench_cpu before[BENCH_CPU_SERVERS], after[BENCH_CPU_SERVERS];
+    double servers_s;      /* summed user + system seconds; < 0 when unknown */
+    double db_s, db_sys_s; /* db_pid and its children; db_s < 0 when unknown */
+    double servers0, db0, db_sys0;
+};
+
+void bench_cpu_run_begin(struct bench_cpu_run *r);
+void bench_cpu_run_end(struct bench_cpu_run *r);
+
 #endif

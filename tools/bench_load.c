@@ -5,6 +5,7 @@
  * bench_run on the caller's stack. */
 #include <errno.h>
 #include <math.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct bench_run;
 
 struct bench_conn {
     struct bench_run *run;
+    int url; /* index into o->addr */
     struct bufferevent *bev;
     struct event *retry;           /* reconnect timer */
     const struct bench_item *item; /* in flight; NULL when idle */
@@ -72,6 +74,30 @@ bench_tv(uint64_t ns)
 {
     return (struct timeval){.tv_sec = (time_t)(ns / 1000000000u),
                             .tv_usec = (suseconds_t)(ns % 1000000000u / 1000u)};
+}
+
+int
+bench_load_resolve(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len,
+                   const char **errstr)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    char service[16];
+    int gai;
+
+    snprintf(service, sizeof(service), "%d", port);
+    if ((gai = getaddrinfo(host, service, &hints, &res)) != 0) {
+        *errstr = gai_strerror(gai);
+        return -1;
+    }
+    if (res->ai_addrlen > sizeof(*ss)) {
+        freeaddrinfo(res);
+        *errstr = "address too long";
+        return -1;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
 }
 
 void
@@ -169,14 +195,22 @@ bench_conn_account(struct bench_conn *c, int answered, int ok, const char *code)
     uint64_t now = bench_now();
 
     if (now >= run->t_measure) {
+        struct bench_url_result *u = &r->by_url[c->url];
+
         r->requests++;
+        u->requests++;
         r->by_kind[c->item->kind]++;
-        if (ok)
+        if (ok) {
             r->ok++;
-        else
+            u->ok++;
+        } else {
             bench_errors_add(&r->errors, code, 1);
-        if (answered)
+            u->errors++;
+        }
+        if (answered) {
             bench_hist_record(&r->hist, now > c->t_start ? now - c->t_start : 0);
+            bench_hist_record(&u->hist, now > c->t_start ? now - c->t_start : 0);
+        }
         run->t_last = now;
     }
     c->item = NULL;
@@ -390,8 +424,8 @@ bench_conn_connect(struct bench_conn *c)
     bufferevent_setcb(c->bev, bench_conn_read_cb, NULL, bench_conn_event_cb, c);
     bufferevent_set_timeouts(c->bev, &tv, &tv);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&run->o->addr,
-                                   (int)run->o->addrlen) == -1)
+    if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&run->o->addr[c->url],
+                                   (int)run->o->addrlen[c->url]) == -1)
         bench_conn_broken(c, "transport:connect", 1);
 }
 
@@ -477,6 +511,9 @@ bench_load_run(const struct bench_load_opts *o, struct bench_load_result *r, con
 
     memset(r, 0, sizeof(*r));
     bench_hist_init(&r->hist);
+    r->naddr = o->naddr > 0 ? o->naddr : 1;
+    for (i = 0; i < r->naddr; i++)
+        bench_hist_init(&r->by_url[i].hist);
     if (cfg != NULL)
         event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
     run.base = cfg != NULL ? event_base_new_with_config(cfg) : NULL;
@@ -484,7 +521,8 @@ bench_load_run(const struct bench_load_opts *o, struct bench_load_result *r, con
         event_config_free(cfg);
     run.conns = calloc((size_t)run.nconn, sizeof(*run.conns));
     run.idle = calloc((size_t)run.nconn, sizeof(*run.idle));
-    if (run.base == NULL || run.conns == NULL || run.idle == NULL || run.nconn < 1) {
+    if (run.base == NULL || run.conns == NULL || run.idle == NULL || run.nconn < 1 ||
+        o->naddr > BENCH_URLS_MAX) {
         *errstr = "out of memory";
         goto done;
     }
@@ -492,6 +530,7 @@ bench_load_run(const struct bench_load_opts *o, struct bench_load_result *r, con
     run.tick_ev = evtimer_new(run.base, bench_tick_cb, &run);
     for (i = 0; i < run.nconn; i++) {
         run.conns[i].run = &run;
+        run.conns[i].url = i % r->naddr; /* round-robin over the servers */
         run.conns[i].retry = evtimer_new(run.base, bench_conn_retry_cb, &run.conns[i]);
     }
     /* Connect everything first: the clock starts once all are up. */

@@ -15,6 +15,7 @@
 #include "bench_work.h"
 
 #define BENCH_ERRORS_MAX 32
+#define BENCH_URLS_MAX 8 /* servers one run spreads its connections over */
 
 struct bench_errors {
     size_t n;
@@ -27,8 +28,10 @@ struct bench_errors {
 };
 
 struct bench_load_opts {
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
+    /* Connection i goes to addr[i % naddr] (naddr 0 counts as 1). */
+    struct sockaddr_storage addr[BENCH_URLS_MAX];
+    socklen_t addrlen[BENCH_URLS_MAX];
+    int naddr;
     int connections;
     double duration;       /* seconds after the warm-up; 0: until the requests run out */
     double warmup;         /* seconds whose answers are not counted */
@@ -40,6 +43,12 @@ struct bench_load_opts {
     size_t nseq;
     int cyclic;
     struct bench_expect *expect;
+};
+
+/* What one of the servers answered (after the warm-up). */
+struct bench_url_result {
+    uint64_t requests, ok, errors;
+    struct bench_hist hist;
 };
 
 struct bench_load_result {
@@ -54,7 +63,13 @@ struct bench_load_result {
     int ran_out;                        /* stopped because the pre-made requests ran out */
     uint64_t connect_failures;          /* failed connection attempts */
     int connections_lost;               /* connections given up after failing to connect */
+    int naddr;                          /* entries of by_url */
+    struct bench_url_result by_url[BENCH_URLS_MAX];
 };
+
+/* host:port's first stream address into *ss. 0, or -1 with *errstr. */
+int bench_load_resolve(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len,
+                       const char **errstr);
 
 /* Count one error under code. */
 void bench_errors_add(struct bench_errors *e, const char *code, uint64_t n);

@@ -21,29 +21,92 @@ bench_ok_rate(const struct bench_summary *s)
     return s->res->elapsed > 0 ? (double)s->res->ok / s->res->elapsed : 0;
 }
 
-/* "server_threads": CPU µs per request sent (warm-up included, as the
- * snapshots are) by thread role, and the kernel's share of each. */
-static void
-bench_report_threads(json_t *doc, const struct bench_summary *s)
+/* CPU µs per request sent and kernel share, as reported. */
+static json_t *
+bench_report_us(double cpu, double sys, double n)
+{
+    return json_pack("{s:f, s:f}", "us", round(cpu / n * 1e7) / 10, "sys_share",
+                     cpu > 0 ? round(sys / cpu * 100) / 100 : 0.0);
+}
+
+/* One "server_threads" object: CPU µs per request sent (warm-up included, as
+ * the snapshots are) by thread role of the servers [from, to), summed. */
+static json_t *
+bench_report_roles(const struct bench_summary *s, int from, int to)
 {
     json_t *t;
     double n = (double)s->res->issued;
+    int i, valid = 0;
 
-    if (s->threads0 == NULL || s->threads1 == NULL || !s->threads0->valid || !s->threads1->valid ||
-        n <= 0)
-        return;
-    if ((t = json_object()) == NULL)
-        return;
+    for (i = from; i < to; i++)
+        valid += s->threads0[i].valid && s->threads1[i].valid;
+    if (valid == 0 || n <= 0 || (t = json_object()) == NULL)
+        return NULL;
     for (int r = 0; r < BENCH_CPU_ROLES; r++) {
-        double cpu = s->threads1->s[r] - s->threads0->s[r];
-        double sys = s->threads1->sys[r] - s->threads0->sys[r];
+        double cpu = 0, sys = 0;
 
+        for (i = from; i < to; i++) {
+            if (!s->threads0[i].valid || !s->threads1[i].valid)
+                continue;
+            cpu += s->threads1[i].s[r] - s->threads0[i].s[r];
+            sys += s->threads1[i].sys[r] - s->threads0[i].sys[r];
+        }
         json_object_set_new(t, bench_cpu_role_name((enum bench_cpu_role)r),
-                            json_pack("{s:f, s:f}", "us", round(cpu / n * 1e7) / 10, "sys_share",
-                                      cpu > 0 ? round(sys / cpu * 100) / 100 : 0.0));
+                            bench_report_us(cpu, sys, n));
     }
     json_object_set_new(t, "client_us", json_real(round(s->client_cpu_s / n * 1e7) / 10));
-    json_object_set_new(doc, "server_threads", t);
+    if (s->db_cpu_s >= 0)
+        json_object_set_new(t, "database", bench_report_us(s->db_cpu_s, s->db_sys_s, n));
+    return t;
+}
+
+/* "server_threads" (all servers summed), "nodes" (each, when several),
+ * "database_cpu_s" (--db-pid). */
+static void
+bench_report_threads(json_t *doc, const struct bench_summary *s)
+{
+    json_t *t, *nodes;
+    int i;
+
+    if (s->threads0 == NULL || s->threads1 == NULL)
+        return;
+    if ((t = bench_report_roles(s, 0, s->nservers)) != NULL)
+        json_object_set_new(doc, "server_threads", t);
+    if (s->nservers > 1 && (nodes = json_array()) != NULL) {
+        for (i = 0; i < s->nservers; i++) {
+            t = bench_report_roles(s, i, i + 1);
+            if (t != NULL)
+                json_object_del(t, "database"); /* the database is the site's, not a node's */
+            json_array_append_new(nodes,
+                                  json_pack("{s:I, s:o}", "pid", (json_int_t)s->server_pids[i],
+                                            "server_threads", t != NULL ? t : json_null()));
+        }
+        json_object_set_new(doc, "nodes", nodes);
+    }
+    json_object_set_new(doc, "database_cpu_s",
+                        s->db_cpu_s >= 0 ? json_real(round(s->db_cpu_s * 100) / 100) : json_null());
+}
+
+/* "urls": what each server answered after the warm-up. */
+static void
+bench_report_urls(json_t *doc, const struct bench_summary *s)
+{
+    const struct bench_load_result *r = s->res;
+    json_t *urls = json_array();
+    int i;
+
+    for (i = 0; i < s->nurls && i < r->naddr; i++) {
+        const struct bench_url_result *u = &r->by_url[i];
+
+        json_array_append_new(
+            urls, json_pack("{s:s, s:I, s:I, s:I, s:f, s:{s:f, s:f}}", "url", s->urls[i],
+                            "requests", (json_int_t)u->requests, "ok", (json_int_t)u->ok,
+                            "errors_total", (json_int_t)u->errors, "ok_rate",
+                            r->elapsed > 0 ? round((double)u->ok / r->elapsed * 10) / 10 : 0.0,
+                            "latency_ms", "p50", bench_ms(bench_hist_quantile(&u->hist, 0.5)),
+                            "p99", bench_ms(bench_hist_quantile(&u->hist, 0.99))));
+    }
+    json_object_set_new(doc, "urls", urls);
 }
 
 void
@@ -99,6 +162,7 @@ bench_report_json(const struct bench_summary *s)
                             s->server_cpu_s >= 0 ? json_real(round(s->server_cpu_s * 100) / 100)
                                                  : json_null());
         bench_report_threads(doc, s);
+        bench_report_urls(doc, s);
     }
     json_decref(errs);
     if (s->fl != NULL) {
@@ -149,6 +213,17 @@ bench_report_text(const struct bench_summary *s)
         if (s->server_cpu_s >= 0)
             printf("; server CPU %.2f s", s->server_cpu_s);
         printf("\n");
+        for (i = 0; s->nurls > 1 && i < (size_t)s->nurls && i < (size_t)r->naddr; i++) {
+            const struct bench_url_result *u = &r->by_url[i];
+
+            printf("  %s: requests %llu, ok %llu: %.1f/s, errors %llu; p50 %.3f ms, p99 %.3f ms\n",
+                   s->urls[i], (unsigned long long)u->requests, (unsigned long long)u->ok,
+                   r->elapsed > 0 ? (double)u->ok / r->elapsed : 0, (unsigned long long)u->errors,
+                   bench_ms(bench_hist_quantile(&u->hist, 0.5)),
+                   bench_ms(bench_hist_quantile(&u->hist, 0.99)));
+        }
+        if (s->db_cpu_s >= 0)
+            printf("database CPU %.2f s (kernel %.2f s)\n", s->db_cpu_s, s->db_sys_s);
         if (r->connections_lost != 0 || r->connect_failures != 0)
             printf("connections lost: %d (failed connects: %llu)\n", r->connections_lost,
                    (unsigned long long)r->connect_failures);

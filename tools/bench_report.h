@@ -20,9 +20,15 @@ struct bench_summary {
     size_t premade;    /* requests with unique proofs made ahead */
     int ran_out;       /* the pre-made requests ran out before the duration */
     double setup_s, client_cpu_s;
-    double server_cpu_s;                         /* < 0 when unknown */
-    const struct bench_cpu *threads0, *threads1; /* sitetokend by thread role, before/after */
-    const struct bench_floor *fl;                /* NULL when not measured */
+    double server_cpu_s; /* < 0 when unknown */
+    /* each sitetokend (server_pids[0..nservers)) by thread role, before/after */
+    const struct bench_cpu *threads0, *threads1;
+    const long *server_pids;
+    int nservers;
+    const char *const *urls; /* urls[i] answered res->by_url[i] */
+    int nurls;
+    double db_cpu_s, db_sys_s;    /* --db-pid and its children; db_cpu_s < 0 when unknown */
+    const struct bench_floor *fl; /* NULL when not measured */
 };
 
 void bench_report_json(const struct bench_summary *s);

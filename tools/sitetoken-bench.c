@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +54,7 @@ static const struct {
 
 struct bench {
     /* options */
-    const char *url, *mp_key, *bulk_token, *issuer, *admin_socket, *gateway_url;
+    const char *urls[BENCH_URLS_MAX], *mp_key, *bulk_token, *issuer, *admin_socket, *gateway_url;
     enum bench_scenario scenario;
     enum jwk_alg alg;
     int connections, json, floor, threads;
@@ -63,7 +62,8 @@ struct bench {
     uint64_t requests;
     size_t devices;
     long long clock_offset, renew_shift;
-    long server_pid, gateway_pid;
+    int nurls;
+    long gateway_pid;
     /* derived */
     char host[256], host_header[300], base_url[320];
     int port;
@@ -79,7 +79,7 @@ struct bench {
     int floor_done;
     struct bench_load_result res;
     double setup_s, client_cpu_s, server_cpu_s;
-    struct bench_cpu threads0, threads1; /* sitetokend by thread role, around the run */
+    struct bench_cpu_run cpu; /* --server-pid and --db-pid, around the run */
     size_t premade;
     int ran;
 };
@@ -90,7 +90,11 @@ usage(FILE *out)
     fprintf(
         out,
         "usage: sitetoken-bench [options]\n"
-        "  --url URL            sitetokend (default http://127.0.0.1:8080)\n"
+        "  --url URL            sitetokend (default http://127.0.0.1:8080); given more than\n"
+        "                       once (at most 8), the connections are spread round-robin\n"
+        "                       over the URLs (nodes of one site) and the report gives each\n"
+        "                       URL's answers beside the whole; keys, JWKS and the Host\n"
+        "                       header come from the first\n"
         "  --mp-key KEY         MP API key (default $SITETOKEN_MP_KEY; made with\n"
         "                       --admin-socket when absent)\n"
         "  --scenario S         exchange, renew, access, introspect, keys, revocations, mixed,\n"
@@ -113,37 +117,37 @@ usage(FILE *out)
         "  --clock-offset SEC   add SEC to every proof's iat (a server on a debug clock)\n"
         "  --timeout SEC        longest a request may take (30)\n"
         "  --threads N          threads making keys and proofs and for --floor (one a CPU)\n"
-        "  --server-pid PID     also report sitetokend's CPU seconds during the run\n"
+        "  --server-pid PID     also report sitetokend's CPU seconds during the run, by\n"
+        "                       thread role; once per node (at most 8): per node and summed\n"
+        "  --db-pid PID         also report the CPU of PID and its children during the run\n"
+        "                       (a PostgreSQL postmaster: its backends, WAL writer, ...)\n"
         "  --floor              measure the crypto floor (verify + sign) and the ratio\n"
         "  --floor-seconds SEC  length of each floor measurement (3)\n"
         "  --json               one JSON object with all numbers on stdout\n");
 }
 
+/* URL i into b->load.addr[i]; the first also names the Host header and the
+ * target of the JWKS and setup requests. 0/-1. */
 static int
-bench_parse_url(struct bench *b)
+bench_parse_url(struct bench *b, int i)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
     struct httpc_url u;
     const char *errstr;
-    char port[16];
-    int gai;
 
     /* the load generator speaks plain HTTP only */
-    if (httpc_url_parse(b->url, &u, &errstr) == -1 || u.tls || strcmp(u.path, "/") != 0 ||
+    if (httpc_url_parse(b->urls[i], &u, &errstr) == -1 || u.tls || strcmp(u.path, "/") != 0 ||
         strlen(u.host) >= sizeof(b->host))
         return -1;
+    if (bench_load_resolve(u.host, u.port, &b->load.addr[i], &b->load.addrlen[i], &errstr) == -1) {
+        fprintf(stderr, "sitetoken-bench: %s: %s\n", u.host, errstr);
+        return -1;
+    }
+    if (i > 0)
+        return 0;
     strcpy(b->host, u.host);
     b->port = u.port;
     snprintf(b->host_header, sizeof(b->host_header), "%.*s", (int)sizeof(b->host_header) - 1,
              u.origin + strlen("http://"));
-    snprintf(port, sizeof(port), "%d", b->port);
-    if ((gai = getaddrinfo(b->host, port, &hints, &res)) != 0) {
-        fprintf(stderr, "sitetoken-bench: %s: %s\n", b->host, gai_strerror(gai));
-        return -1;
-    }
-    memcpy(&b->load.addr, res->ai_addr, res->ai_addrlen);
-    b->load.addrlen = res->ai_addrlen;
-    freeaddrinfo(res);
     snprintf(b->base_url, sizeof(b->base_url), "%s", u.origin);
     b->target.base_url = b->base_url;
     return 0;
@@ -379,7 +383,7 @@ bench_scenario(struct bench *b)
     struct bench_item **seq = NULL;
     size_t n = 0, ndev = 0, nfresh = 0, i, k, nseq = 0;
     const char *errstr = NULL;
-    double t0 = 0, cpu0, scpu0;
+    double t0 = 0, cpu0;
     int rc = -1;
     struct timespec ts;
 
@@ -465,13 +469,12 @@ bench_scenario(struct bench *b)
         fprintf(stderr, "setup: %.1f s; running\n", b->setup_s);
     b->expect.seen = b->expect.verified = 0; /* count the measured run only */
     cpu0 = bench_cpu_self();
-    scpu0 = bench_cpu_of(b->server_pid);
-    bench_cpu_snapshot(b->server_pid, &b->threads0);
+    bench_cpu_run_begin(&b->cpu);
     if (bench_load_run(&b->load, &b->res, &errstr) == -1)
         goto fail;
     b->client_cpu_s = bench_cpu_self() - cpu0;
-    b->server_cpu_s = scpu0 >= 0 ? bench_cpu_of(b->server_pid) - scpu0 : -1;
-    bench_cpu_snapshot(b->server_pid, &b->threads1);
+    bench_cpu_run_end(&b->cpu);
+    b->server_cpu_s = b->cpu.servers_s;
     b->ran = 1;
     if (kind == BENCH_RENEW && b->renew_shift != 0)
         bench_set_clock(b, b->clock_offset);
@@ -552,8 +555,14 @@ bench_summarize(const struct bench *b, struct bench_summary *s)
         .setup_s = b->setup_s,
         .client_cpu_s = b->client_cpu_s,
         .server_cpu_s = b->server_cpu_s,
-        .threads0 = &b->threads0,
-        .threads1 = &b->threads1,
+        .threads0 = b->cpu.before,
+        .threads1 = b->cpu.after,
+        .server_pids = b->cpu.pids,
+        .nservers = b->cpu.nservers,
+        .urls = b->urls,
+        .nurls = b->nurls,
+        .db_cpu_s = b->cpu.db_pid > 0 && b->ran ? b->cpu.db_s : -1,
+        .db_sys_s = b->cpu.db_sys_s,
         .fl = b->floor_done ? &b->fl : NULL,
     };
 }
@@ -580,6 +589,7 @@ main(int argc, char **argv)
         {"timeout", required_argument, NULL, 't'},
         {"threads", required_argument, NULL, 'T'},
         {"server-pid", required_argument, NULL, 'P'},
+        {"db-pid", required_argument, NULL, 'B'},
         {"gateway-url", required_argument, NULL, 'g'},
         {"gateway-pid", required_argument, NULL, 'G'},
         {"floor", no_argument, NULL, 'f'},
@@ -597,8 +607,7 @@ main(int argc, char **argv)
 
     if (b == NULL)
         return 1;
-    *b = (struct bench){.url = "http://127.0.0.1:8080",
-                        .mp_key = getenv("SITETOKEN_MP_KEY"),
+    *b = (struct bench){.mp_key = getenv("SITETOKEN_MP_KEY"),
                         .issuer = "urn:sitetoken:PS1",
                         .alg = JWK_ALG_EDDSA,
                         .connections = 16,
@@ -610,7 +619,9 @@ main(int argc, char **argv)
         end = NULL;
         switch (ch) {
         case 'u':
-            b->url = optarg;
+            if (b->nurls == BENCH_URLS_MAX)
+                goto usage;
+            b->urls[b->nurls++] = optarg;
             break;
         case 'm':
             b->mp_key = optarg;
@@ -683,7 +694,12 @@ main(int argc, char **argv)
                 goto usage;
             break;
         case 'P':
-            b->server_pid = strtol(optarg, &end, 10);
+            if (b->cpu.nservers == BENCH_CPU_SERVERS)
+                goto usage;
+            b->cpu.pids[b->cpu.nservers++] = strtol(optarg, &end, 10);
+            break;
+        case 'B':
+            b->cpu.db_pid = strtol(optarg, &end, 10);
             break;
         case 'g':
             b->gateway_url = optarg;
@@ -722,10 +738,23 @@ main(int argc, char **argv)
         fprintf(stderr, "sitetoken-bench: --renew-shift needs --admin-socket\n");
         goto done;
     }
-    if (b->scenario != SCEN_NONE && bench_parse_url(b) == -1) {
-        fprintf(stderr, "sitetoken-bench: --url must be http://HOST:PORT\n");
+    if (b->nurls == 0)
+        b->urls[b->nurls++] = "http://127.0.0.1:8080";
+    for (i = 0; b->scenario != SCEN_NONE && i < (size_t)b->nurls; i++) {
+        if (bench_parse_url(b, (int)i) == -1) {
+            fprintf(stderr, "sitetoken-bench: --url must be http://HOST:PORT: %s\n", b->urls[i]);
+            goto done;
+        }
+    }
+    if (b->scenario == SCEN_GATEWAY && (b->nurls > 1 || b->cpu.nservers > 1)) {
+        fprintf(stderr, "sitetoken-bench: --scenario gateway takes one --url\n");
         goto done;
     }
+    if (b->connections < b->nurls) {
+        fprintf(stderr, "sitetoken-bench: fewer --connections than --url\n");
+        goto done;
+    }
+    b->load.naddr = b->nurls;
     b->admin.unix_path = b->admin_socket;
     b->admin.timeout_ms = b->target.timeout_ms = (long)(b->timeout * 1000);
     b->load.connections = b->connections;

@@ -6,7 +6,16 @@ table (and, with --out, all the JSON documents). Only the standard library.
 
 The server runs with tokens.renew_after 0s so that renewals are allowed at
 once (the threshold is a comparison; nothing else changes), and without the
-per-MP failed-exchange limit."""
+per-MP failed-exchange limit.
+
+The "pg" section starts a PostgreSQL of its own (tests/system/pg.py: initdb
+and pg_ctl as the user postgres, so it needs root) and measures the same
+exchanges, renewals and access tokens on one node and on two nodes of one
+site (one database, one seal key; the load spread over both), with the CPU
+of the postgres processes as a "database" column. The cluster's default
+synchronous_commit is set to off for the run: the figures are durable only
+because sitetokend sets it on in every session of its own, and the WAL
+flushes per commit counted in pg_stat_wal show that it did."""
 
 import argparse
 import json
@@ -38,9 +47,9 @@ keys:
 """
 
 
-def start_server(build, workdir, alg, timeout=30):
+def start_server(build, workdir, alg, timeout=30, extra=""):
     cfg = Path(workdir) / "sitetoken.yaml"
-    cfg.write_text(CONFIG.format(alg=alg))
+    cfg.write_text(CONFIG.format(alg=alg) + extra)
     proc = subprocess.Popen([str(build / "server" / "sitetokend"), "-c", str(cfg)], cwd=workdir,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
@@ -143,6 +152,138 @@ def bench(build, *args):
     return json.loads(r.stdout)
 
 
+PG_SCENARIOS = ("exchange", "renew", "access")
+
+
+def pg_wal_stats(cluster, db):
+    """(commits of db, WAL flushes of the cluster, WAL bytes) once the
+    backends' statistics are in: they flush them at most every second and an
+    idle one within 10 s, so poll until two readings 2 s apart agree (15 s
+    at most)."""
+    sql = ("SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = '%s'), wal_sync,"
+           " wal_bytes FROM pg_stat_wal" % db)
+    last, deadline = None, time.monotonic() + 15
+    while True:
+        cur = tuple(int(float(x)) for x in cluster.psql("postgres", sql).strip().split("|"))
+        if cur == last or time.monotonic() > deadline:
+            return cur
+        last = cur
+        time.sleep(2)  # the statistics' own flush interval, bounded by the deadline
+
+
+def writer_commits(url):
+    """The writer's committed batches so far (GET /metrics,
+    sitetoken_writer_batch_size_count): one transaction each."""
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+        text = r.read().decode()
+    m = re.search(r"^sitetoken_writer_batch_size_count (\d+)", text, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def pg_section(a, wanted, tmp, results):
+    """PostgreSQL 1 node and 2 nodes; results["pg1_exchange"] etc. Returns
+    what the run checked about PostgreSQL (settings, commits, WAL flushes)."""
+    sys.path.insert(0, str(ROOT / "tests" / "system"))
+    import pg  # noqa: E402 (the system tests' PostgreSQL harness)
+
+    if os.geteuid() != 0 or not (pg.PG_BIN / "initdb").exists():
+        print("pg: skipped (needs root for runuser postgres and %s)" % pg.PG_BIN, file=sys.stderr)
+        return None
+    info = {}
+    cluster = pg.Cluster()
+    try:
+        cluster.psql("postgres", "ALTER SYSTEM SET synchronous_commit = off")
+        cluster.psql("postgres", "SELECT pg_reload_conf()")
+        info["cluster_default_synchronous_commit"] = cluster.psql(
+            "postgres", "SHOW synchronous_commit").strip()
+        info["fsync"] = cluster.psql("postgres", "SHOW fsync").strip()
+        info["server_version"] = cluster.psql("postgres", "SHOW server_version").strip()
+        postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+        for label, n in (("pg1", 1), ("pg2", 2)):
+            db = cluster.create_db()
+            root = Path(tmp) / label
+            extra = 'database: "%s"\nseal_key_file: "%s"\n' % (cluster.uri(db), root / "seal.key")
+            nodes = []
+            try:
+                for i in range(n):  # the first alone: seal key, migrations, first key
+                    wd = root / "abcdefgh"[i]
+                    wd.mkdir(parents=True)
+                    nodes.append(start_server(a.build, str(wd), a.alg, extra=extra))
+                sessions = cluster.psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE "
+                                        "datname = '%s' AND application_name = 'sitetokend'" % db)
+                urls = [x for node in nodes for x in ("--url", node[1])]
+                pids = [x for node in nodes for x in ("--server-pid", str(node[0].pid))]
+                common = [*urls, "--admin-socket", nodes[0][2], "--alg", a.alg, *pids,
+                          "--db-pid", str(postmaster)]
+                before = pg_wal_stats(cluster, db)
+                batches0 = sum(writer_commits(node[1]) for node in nodes)
+                for scen in PG_SCENARIOS:
+                    if scen in wanted:
+                        results["%s_%s" % (label, scen)] = bench(
+                            a.build, *common, "--scenario", scen, "--connections",
+                            str(a.connections), "--duration", str(a.duration), "--warmup", "1")
+                after = pg_wal_stats(cluster, db)
+                batches = sum(writer_commits(node[1]) for node in nodes) - batches0
+                commits, syncs = after[0] - before[0], after[1] - before[1]
+                info[label] = {"nodes": n, "sitetokend_sessions": int(sessions),
+                               "commits": commits, "wal_syncs": syncs, "writer_batches": batches,
+                               "wal_bytes_per_commit": (after[2] - before[2]) / commits
+                               if commits else 0}
+            finally:
+                for node in nodes:
+                    stop(node[0])
+    finally:
+        cluster.stop()
+    return info
+
+
+def print_pg(results, floors, info):
+    print("\nPostgreSQL %s (cluster default synchronous_commit=%s, fsync=%s; sitetokend sets "
+          "synchronous_commit=on in its sessions)" % (info["server_version"],
+                                                      info["cluster_default_synchronous_commit"],
+                                                      info["fsync"]))
+    for label in ("pg1", "pg2"):
+        if label in info:
+            i = info[label]
+            print("  %s: %d node(s), %d sitetokend sessions; %d writer batches (write "
+                  "transactions), %d WAL flushes (%.2f per batch); %d transactions in all "
+                  "(reads included), %.1f KB of WAL per transaction"
+                  % (label, i["nodes"], i["sitetokend_sessions"], i["writer_batches"],
+                     i["wal_syncs"], i["wal_syncs"] / i["writer_batches"]
+                     if i["writer_batches"] else 0, i["commits"],
+                     i["wal_bytes_per_commit"] / 1024))
+    print("%-16s %-9s %10s %7s %8s %8s  %s" % ("store", "scenario", "ok/s", "ratio", "p50 ms",
+                                              "p99 ms", "errors / per URL ok/s"))
+    cols = (("sqlite 1 node", ""), ("pg 1 node", "pg1_"), ("pg 2 nodes", "pg2_"))
+    for scen in PG_SCENARIOS:
+        for name, prefix in cols:
+            d = results.get(prefix + scen)
+            if not d:
+                continue
+            f = floors.get(scen)
+            per_url = " ".join("%.0f" % u["ok_rate"] for u in d.get("urls", [])) \
+                if len(d.get("urls", [])) > 1 else ""
+            print("%-16s %-9s %10.1f %7.3f %8.3f %8.3f  %s %s"
+                  % (name, scen, d["ok_rate"], d["ok_rate"] / f if f else 0,
+                     d["latency_ms"]["p50"], d["latency_ms"]["p99"],
+                     json.dumps(d["errors"]) if d["errors"] else "-", per_url))
+    print("\nCPU per request (us, all nodes summed; sys = kernel share; database = the postgres "
+          "processes)")
+    print("%-16s %-9s %14s %14s %14s %14s %14s %8s" % ("store", "scenario", "loop", "workers",
+                                                      "writer", "other", "database", "client"))
+    for scen in PG_SCENARIOS:
+        for name, prefix in cols:
+            d = results.get(prefix + scen)
+            t = d.get("server_threads") if d else None
+            if not t:
+                continue
+            db = t.get("database")
+            print("%-16s %-9s %s %14s %8.1f" % (
+                name, scen, " ".join("%7.1f (%.2f)" % (t[r]["us"], t[r]["sys_share"])
+                                     for r in ("loop", "workers", "writer", "other")),
+                "%7.1f (%.2f)" % (db["us"], db["sys_share"]) if db else "-", t["client_us"]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", type=Path, default=Path(os.environ.get("SITETOKEN_BUILD",
@@ -152,11 +293,13 @@ def main():
     ap.add_argument("--alg", default="EdDSA", choices=["EdDSA", "ES256", "RS256"])
     ap.add_argument("--out", type=Path, help="write every JSON document here")
     ap.add_argument("--scenarios", default="exchange,renew,access,introspect,keys,revocations,"
-                    "mixed,half,gateway", help="comma-separated subset (half: p99 at half the exchange"
-                    " rate; gateway: forward-auth through a real gateway)")
+                    "mixed,half,gateway,pg", help="comma-separated subset (half: p99 at half the exchange"
+                    " rate; gateway: forward-auth through a real gateway; pg: exchange, renew and"
+                    " access on PostgreSQL, 1 and 2 nodes)")
     ap.add_argument("--workdir", type=Path, help="run sitetokend in this directory (a store"
                     " made by tests/perf/populate.py) instead of a fresh temp dir")
     a = ap.parse_args()
+    a.build = a.build.resolve()  # the servers run in their own directories
 
     results = {}
     wanted = a.scenarios.split(",")
@@ -195,6 +338,7 @@ def main():
                     stop(gw)
         finally:
             stop(proc)
+        pg_info = pg_section(a, wanted, tmp, results) if "pg" in wanted else None
 
     print("\nfloor (%s, %d threads): %.0f exchanges/s (through proto parsing %.0f/s)"
           % (a.alg, results["floor"]["floor"]["threads"], floor,
@@ -213,7 +357,7 @@ def main():
         floors["introspect"] = verify
     print("floors: " + ", ".join("%s %.0f/s" % kv for kv in floors.items()))
     for name, d in results.items():
-        if name == "floor":
+        if name == "floor" or name.startswith("pg"):
             continue
         f = floors.get(name, floor)
         # The gateway's ratio is to its own floor (token + proof verify).
@@ -245,12 +389,17 @@ def main():
     print("%-20s %14s %14s %14s %14s %8s" % ("scenario", "loop", "workers", "writer", "other",
                                             "client"))
     for name, d in results.items():
+        if name.startswith("pg"):
+            continue
         t = d.get("server_threads") if isinstance(d, dict) else None
         if not t:
             continue
         print("%-20s %s %8.1f" % (name, " ".join("%7.1f (%.2f)" % (t[r]["us"], t[r]["sys_share"])
                                                   for r in ("loop", "workers", "writer", "other")),
                                   t["client_us"]))
+    if pg_info:
+        print_pg(results, floors, pg_info)
+        results["pg"] = pg_info
     if a.out:
         a.out.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -5,6 +5,8 @@ their problem `code`. Speeds are never asserted (these machines are noisy)."""
 import json
 import subprocess
 
+import pytest
+
 from conftest import BUILD, basic_config, bulk_new
 from device import MP
 
@@ -151,3 +153,61 @@ def test_per_thread_cpu_reported(server, mp):
     for role in ("loop", "workers", "writer", "other"):
         assert t[role]["us"] >= 0 and 0 <= t[role]["sys_share"] <= 1
     assert t["workers"]["us"] > 0  # the workers verified and signed 100 proofs
+
+
+def test_several_urls_split_the_load_and_report_each(server, mp):
+    """--url twice: the connections go round-robin over the URLs (here one
+    server named twice), and each URL's answers add up to the whole."""
+    bulk = bulk_new(server)
+    before = count_tokens(server)
+    doc = run_bench(server, "--url", server.base, "--mp-key", mp.api_key, "--bulk-token",
+                    bulk["token"], "--scenario", "exchange", "--requests", "200",
+                    "--connections", "4", "--server-pid", str(server.proc.pid))
+    assert doc["requests"] == 200 and doc["ok"] == 200 and doc["errors"] == {}
+    urls = doc["urls"]
+    assert [u["url"] for u in urls] == [server.base, server.base]
+    assert sum(u["requests"] for u in urls) == 200
+    assert sum(u["ok"] for u in urls) == 200
+    assert all(u["ok"] > 0 and u["errors_total"] == 0 for u in urls), urls
+    assert all(0 < u["latency_ms"]["p50"] <= u["latency_ms"]["p99"] for u in urls)
+    assert "nodes" not in doc and doc["database_cpu_s"] is None  # one pid, no --db-pid
+    assert count_tokens(server) == before + 200
+
+
+def test_more_urls_than_connections_refused(server, mp):
+    cmd = [str(SITETOKEN_BENCH), "--url", server.base, "--url", server.base, "--mp-key",
+           mp.api_key, "--scenario", "keys", "--requests", "10", "--connections", "1"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "fewer --connections than --url" in r.stderr, r.stderr
+    cmd[2] = "https://127.0.0.1:1"  # the load generator speaks plain HTTP only
+    cmd[-1] = "2"
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "--url must be http://HOST:PORT" in r.stderr, r.stderr
+
+
+@pytest.mark.pg_only
+def test_two_nodes_one_database(start_server, tmp_path):
+    """Two nodes of one site (cluster.py): the bench spreads its exchanges
+    over both, reports CPU per node and the database's (the postmaster and
+    its children), and every token it got is in the shared database."""
+    import pg
+    from cluster import Site
+
+    site = Site(start_server, tmp_path, n=2, extra="limits:\n  failed_exchanges_per_minute: 0\n")
+    key = site[0].ctl("mp", "add", "mp-bench", json_out=True, check=0).doc["api_key"]
+    bulk = bulk_new(site[0])
+    postmaster = int((pg.CLUSTER.data / "postmaster.pid").read_text().split()[0])
+    before = int(site.psql("SELECT count(*) FROM tokens"))
+    doc = run_bench(site[0], "--url", site[1].base, "--mp-key", key, "--bulk-token",
+                    bulk["token"], "--scenario", "exchange", "--requests", "200",
+                    "--connections", "4", "--server-pid", str(site[0].proc.pid),
+                    "--server-pid", str(site[1].proc.pid), "--db-pid", str(postmaster))
+    urls = doc["urls"]
+    assert [u["url"] for u in urls] == [site[0].base, site[1].base]
+    assert all(u["ok"] > 0 for u in urls), urls
+    assert doc["ok"] == 200 and doc["errors"] == {}, doc["errors"]
+    assert int(site.psql("SELECT count(*) FROM tokens")) == before + 200
+    nodes = doc["nodes"]
+    assert [n["pid"] for n in nodes] == [site[0].proc.pid, site[1].proc.pid]
+    assert all(n["server_threads"]["workers"]["us"] > 0 for n in nodes), nodes
+    assert doc["database_cpu_s"] > 0 and doc["server_threads"]["database"]["us"] > 0
