@@ -293,11 +293,16 @@ store_migrate(struct store *st, const char **errstr)
      * (PostgreSQL: the loser of two concurrent creates gets a unique
      * violation in its catalog): once the winner committed, the table is
      * there and a second try is a no-op. */
-    if (store_exec(st, st->drv->migrations_table_sql, errstr) == -1 &&
-        (store_error(st) != STORE_ERR_CONFLICT ||
-         store_exec(st, st->drv->migrations_table_sql, errstr) == -1))
-        return -1;
-    current = store_schema_version(st);
+    /* A database already at some version needs no DDL to find that out:
+     * a node logged in as a runtime role without CREATE (docs/operations.md,
+     * "More than one node") starts on a schema its owner migrated. */
+    if ((current = store_schema_version(st)) == 0) {
+        if (store_exec(st, st->drv->migrations_table_sql, errstr) == -1 &&
+            (store_error(st) != STORE_ERR_CONFLICT ||
+             store_exec(st, st->drv->migrations_table_sql, errstr) == -1))
+            return -1;
+        current = store_schema_version(st);
+    }
     if (current > store_schema_latest_of(st)) {
         *errstr = store_errf(st, STORE_ERR_INVALID,
                              "database schema version %d is newer than this sitetokend knows"
