@@ -1,11 +1,22 @@
 /* Maintenance (see maintenance.h): a timer on the loop submits one admin op
- * to the writer, whose apply runs the key lifecycle (admin_keys.c) and then
+ * to the writer, whose apply takes (or renews) the key lifecycle's lease,
+ * runs the key lifecycle (admin_keys.c) only while it holds it, and then
  * drops revocation entries past their use (the feed already hides them;
- * serials never go back). A second timer has a worker read the counts
+ * serials never go back). The lease is a `meta` row (store_lease_take:
+ * holder = this node's id, expiry = now + cluster.key_lease, renewed every
+ * tick, a third of it at most): of several nodes on one database one
+ * rotates, the others only reload what it commits (feed_sync.c); one that
+ * stops leading loses the lease once it expired and another takes it at its
+ * next tick. A second timer has a worker read the counts
  * /metrics shows (metrics.refresh), so the loop never reads the store for
  * them. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include <event2/event.h>
 
@@ -15,6 +26,7 @@
 #include "keys.h"
 #include "metrics.h"
 #include "stats.h"
+#include "store.h"
 #include "workers.h"
 
 #include "admin.h"
@@ -24,7 +36,55 @@
 #include "revocations.h"
 #include "sitetokend.h"
 
-#define MAINTENANCE_INTERVAL_SECONDS 60
+#define MAINTENANCE_INTERVAL_MS (60 * 1000)
+#define MAINTENANCE_LEASE "keys.leader"
+
+/* This process's id as a lease holder: host name and a random part (a
+ * restarted node is a new holder). Written once on the loop before the
+ * first tick (maintenance_run_sync); read by the writer after. */
+static char maintenance_node[96];
+/* The writer's: whether the last tick held the lease (logged on change). */
+static int maintenance_leading = -1;
+
+static const char *
+maintenance_node_id(void)
+{
+    char host[64] = "node";
+    unsigned char r[4];
+
+    if (maintenance_node[0] != '\0')
+        return maintenance_node;
+    (void)gethostname(host, sizeof(host));
+    host[sizeof(host) - 1] = '\0';
+    if (RAND_bytes(r, sizeof(r)) != 1)
+        memset(r, 0, sizeof(r));
+    snprintf(maintenance_node, sizeof(maintenance_node), "%.60s/%ld/%02x%02x%02x%02x", host,
+             (long)getpid(), r[0], r[1], r[2], r[3]);
+    return maintenance_node;
+}
+
+/* Writer: 1 this node leads the key lifecycle, 0 another does, -1 error. */
+static int
+maintenance_lease(struct admin_op *a, struct commit_ctx *ctx, const char **errstr)
+{
+    const char *db = a->env->cfg->database;
+    struct timespec ts;
+    int64_t now_ms;
+    int rc;
+
+    /* A file has one process (store_lock): it always leads. */
+    if (store_is_local_file(db) || strcmp(db, ":memory:") == 0)
+        return 1;
+    clock_gettime(CLOCK_REALTIME, &ts); /* real time: every node's the same */
+    now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    rc = store_lease_take(ctx->store, MAINTENANCE_LEASE, maintenance_node_id(), now_ms,
+                          now_ms + a->env->cfg->cluster_key_lease_ms, errstr);
+    if (rc >= 0 && rc != maintenance_leading)
+        log_info("event=key_lease node=%s leader=%d", maintenance_node_id(), rc);
+    if (rc >= 0)
+        maintenance_leading = rc;
+    return rc;
+}
 
 struct maintenance {
     struct sitetokend *env;
@@ -128,9 +188,12 @@ static enum errcode
 maintenance_apply(struct commit_op *op, struct commit_ctx *ctx)
 {
     const char *errstr = NULL;
-    enum errcode code = admin_keys_apply(op, ctx);
+    enum errcode code;
+    int lead = maintenance_lease((struct admin_op *)op, ctx, &errstr);
 
-    if (code != ERRCODE_OK)
+    if (lead == -1)
+        return commit_op_store_fail(op, errstr);
+    if (lead == 1 && (code = admin_keys_apply(op, ctx)) != ERRCODE_OK)
         return code;
     if (store_revocation_prune(ctx->store, ctx->now_ms / 1000, &errstr) == -1)
         return commit_op_store_fail(op, errstr);
@@ -148,6 +211,7 @@ maintenance_run_sync(struct sitetokend *env, const char **errstr)
         *errstr = "out of memory";
         return -1;
     }
+    (void)maintenance_node_id();
     a->mode = SIGNER_TICK;
     a->op.apply = maintenance_apply;
     a->op.done = NULL;
@@ -188,7 +252,8 @@ struct maintenance *
 maintenance_start(struct sitetokend *env)
 {
     struct maintenance *m = calloc(1, sizeof(*m));
-    struct timeval every = {.tv_sec = MAINTENANCE_INTERVAL_SECONDS};
+    int64_t every_ms = env->cfg->cluster_key_lease_ms / 3;
+    struct timeval every;
     int64_t refresh_ms = env->cfg->metrics_refresh_ms > 0 ? env->cfg->metrics_refresh_ms : 10000;
     struct timeval counts_every = {.tv_sec = refresh_ms / 1000,
                                    .tv_usec = (refresh_ms % 1000) * 1000};
@@ -196,6 +261,10 @@ maintenance_start(struct sitetokend *env)
     if (m == NULL)
         return NULL;
     m->env = env;
+    if (every_ms <= 0 || every_ms > MAINTENANCE_INTERVAL_MS)
+        every_ms = MAINTENANCE_INTERVAL_MS; /* renewed before it expires */
+    every.tv_sec = every_ms / 1000;
+    every.tv_usec = (every_ms % 1000) * 1000;
     if ((m->timer = event_new(env->base, -1, EV_PERSIST, maintenance_timer_cb, m)) == NULL ||
         event_add(m->timer, &every) == -1 ||
         (m->counts_timer = event_new(env->base, -1, EV_PERSIST, maintenance_counts_cb, m)) ==
