@@ -3,20 +3,16 @@
  * runs the key lifecycle (admin_keys.c) only while it holds it, and then
  * drops revocation entries past their use (the feed already hides them;
  * serials never go back). The lease is a `meta` row (store_lease_take:
- * holder = this node's id, expiry = now + cluster.key_lease, renewed every
- * tick, a third of it at most): of several nodes on one database one
- * rotates, the others only reload what it commits (feed_sync.c); one that
- * stops leading loses the lease once it expired and another takes it at its
- * next tick. A second timer has a worker read the counts
- * /metrics shows (metrics.refresh), so the loop never reads the store for
- * them. */
+ * holder = this node's id (host and state directory), expiry = now + cluster.key_lease, renewed
+ * every tick, a third of it at most): of several nodes on one database one rotates, the others only
+ * reload what it commits (feed_sync.c); one that stops leading loses the lease once it expired and
+ * another takes it at its next tick. A second timer has a worker read the counts /metrics shows
+ * (metrics.refresh), so the loop never reads the store for them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <openssl/rand.h>
 
 #include <event2/event.h>
 
@@ -39,27 +35,29 @@
 #define MAINTENANCE_INTERVAL_MS (60 * 1000)
 #define MAINTENANCE_LEASE "keys.leader"
 
-/* This process's id as a lease holder: host name and a random part (a
- * restarted node is a new holder). Written once on the loop before the
- * first tick (maintenance_run_sync); read by the writer after. */
-static char maintenance_node[96];
+/* This node's id as a lease holder: the host name and the state
+ * directory, so a node restarted takes its own lease back at once (two
+ * nodes never share a state directory). Written once on the loop before
+ * the first tick (maintenance_run_sync); read by the writer after. */
+static char maintenance_node[320];
 /* The writer's: whether the last tick held the lease (logged on change). */
 static int maintenance_leading = -1;
 
 static const char *
-maintenance_node_id(void)
+maintenance_node_id(const struct config *cfg)
 {
-    char host[64] = "node";
-    unsigned char r[4];
+    char host[64] = "node", *dir;
 
     if (maintenance_node[0] != '\0')
         return maintenance_node;
     (void)gethostname(host, sizeof(host));
     host[sizeof(host) - 1] = '\0';
-    if (RAND_bytes(r, sizeof(r)) != 1)
-        memset(r, 0, sizeof(r));
-    snprintf(maintenance_node, sizeof(maintenance_node), "%.60s/%ld/%02x%02x%02x%02x", host,
-             (long)getpid(), r[0], r[1], r[2], r[3]);
+    dir = cfg->state_dir != NULL ? realpath(cfg->state_dir, NULL) : NULL;
+    snprintf(maintenance_node, sizeof(maintenance_node), "%.60s:%.250s", host,
+             dir != NULL              ? dir
+             : cfg->state_dir != NULL ? cfg->state_dir
+                                      : "");
+    free(dir);
     return maintenance_node;
 }
 
@@ -77,10 +75,10 @@ maintenance_lease(struct admin_op *a, struct commit_ctx *ctx, const char **errst
         return 1;
     clock_gettime(CLOCK_REALTIME, &ts); /* real time: every node's the same */
     now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    rc = store_lease_take(ctx->store, MAINTENANCE_LEASE, maintenance_node_id(), now_ms,
+    rc = store_lease_take(ctx->store, MAINTENANCE_LEASE, maintenance_node_id(a->env->cfg), now_ms,
                           now_ms + a->env->cfg->cluster_key_lease_ms, errstr);
     if (rc >= 0 && rc != maintenance_leading)
-        log_info("event=key_lease node=%s leader=%d", maintenance_node_id(), rc);
+        log_info("event=key_lease node=%s leader=%d", maintenance_node_id(a->env->cfg), rc);
     if (rc >= 0)
         maintenance_leading = rc;
     return rc;
@@ -211,7 +209,7 @@ maintenance_run_sync(struct sitetokend *env, const char **errstr)
         *errstr = "out of memory";
         return -1;
     }
-    (void)maintenance_node_id();
+    (void)maintenance_node_id(env->cfg);
     a->mode = SIGNER_TICK;
     a->op.apply = maintenance_apply;
     a->op.done = NULL;

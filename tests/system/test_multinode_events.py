@@ -217,13 +217,14 @@ def test_one_node_leads_the_key_lifecycle_and_b_takes_over(start_server, tmp_pat
     while time.monotonic() < t_end:
         assert leader(site) == first
         time.sleep(0.1)
-    lead = 0 if ("/%d/" % site[0].proc.pid) in first else 1
-    assert ("/%d/" % site[lead].proc.pid) in first, first
+    ids = [str((site.workdir(i) / "var").resolve()) for i in range(2)]
+    assert first.split(":", 1)[1] in ids, first
+    lead = ids.index(first.split(":", 1)[1])
     other = 1 - lead
     t0 = time.monotonic()
     site[lead].proc.send_signal(signal.SIGKILL)
     site[lead].wait_exit()
-    took = wait_for(lambda: ("/%d/" % site[other].proc.pid) in leader(site), 10,
+    took = wait_for(lambda: leader(site).endswith(":" + ids[other]), 10,
                     "the other node to take the lease")
     assert took < 3 + 1 + 2.5, took
     # the survivor now runs the lifecycle: a rotation on it is its own
