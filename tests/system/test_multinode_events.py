@@ -14,6 +14,7 @@ import pytest
 
 from cluster import Site
 from device import MP, Device
+from conftest import clean_exit
 from test_events import Subscriber
 
 pytestmark = pytest.mark.pg_only
@@ -198,6 +199,8 @@ def test_rotation_on_a_is_served_by_b_at_once(start_server, tmp_path):
         d = register(signer)
         info = other.introspect(d.token).json()
         assert info["active"] is True and info["kid"] in active, info
+    for node in site:  # the listener thread stops with the node
+        clean_exit(node)
 
 
 def leader(site):
