@@ -76,6 +76,10 @@ struct config {
     /* feed */
     int64_t feed_max_age_ms; /* signed revocation document lifetime */
 
+    /* cluster */
+    int64_t cluster_poll_ms;      /* a shared database's marker read this often */
+    int64_t cluster_key_lease_ms; /* the key lifecycle leader's lease */
+
     /* threads */
     int64_t workers; /* 0 = one per CPU */
 

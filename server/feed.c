@@ -560,7 +560,7 @@ feed_reset_text(struct feed *f, char *buf, size_t n, size_t *len)
 }
 
 /* Announces the key set when its ETag differs from the last announced. */
-static void
+void
 feed_keys_check(struct feed *f)
 {
     struct signer_keys *k = signer_keys_get(f->env->signer);
@@ -608,7 +608,7 @@ feed_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 
     /* A backstop: changes no hand-over brought (and a key that changed on
      * the lifecycle timer) would otherwise wait. */
-    feed_sync_poll(f);
+    feed_sync_request(f);
     feed_keys_check(f);
     stream_broadcast(f->stream, beat, sizeof(beat) - 1);
 }
@@ -661,8 +661,10 @@ feed_events(struct http_req *req)
 void
 feed_close_all(struct feed *f)
 {
-    if (f != NULL)
-        stream_close_all(f->stream);
+    if (f == NULL)
+        return;
+    feed_sync_stop(f); /* no more syncs: the workers are stopping */
+    stream_close_all(f->stream);
 }
 
 int
@@ -702,7 +704,7 @@ feed_new(struct sitetokend *env)
      * (merged once: serials only grow). The load is the one read on the
      * loop's thread, before it serves anything. */
     committer_set_revocation_hook(env->committer, feed_sync_hook, f);
-    if (feed_list_load(f, &errstr) == -1) {
+    if (feed_sync_init(f, &errstr) == -1 || feed_list_load(f, &errstr) == -1) {
         log_warn("event=feed error=%s", log_quote(errstr, (char[256]){0}, 256));
         goto fail;
     }
@@ -711,7 +713,7 @@ feed_new(struct sitetokend *env)
         signer_keys_put(k);
     }
     if ((f->heartbeat = event_new(env->base, -1, EV_PERSIST, feed_heartbeat_cb, f)) == NULL ||
-        event_add(f->heartbeat, &tv) == -1)
+        event_add(f->heartbeat, &tv) == -1 || feed_sync_start(f) == -1)
         goto fail;
     return f;
 fail:
@@ -727,6 +729,7 @@ feed_free(struct feed *f)
 {
     if (f == NULL)
         return;
+    feed_sync_stop(f);
     stream_free(f->stream);
     if (f->heartbeat != NULL)
         event_free(f->heartbeat);

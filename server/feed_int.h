@@ -9,10 +9,14 @@
 
 #include <jansson.h>
 
+#include "store.h"
+
 struct sitetokend;
 struct store_rev_changes;
 struct store_revocation;
 struct stream_sub;
+struct feed_listen;
+struct feed_sync_handover;
 
 #define FEED_JWS_SLOTS 8
 
@@ -66,7 +70,17 @@ struct feed {
     struct feed_jws jws[FEED_JWS_SLOTS];
     uint64_t jws_clock;
     char keys_etag[48]; /* last key set announced */
-    int polling;        /* a feed_poll is on a worker */
+    /* Following the store (feed_sync.c): one sync on a worker at a time
+     * (another asked for while it runs: again), the marker last acted on,
+     * hand-overs held until what precedes them is read, the poll timer (on
+     * a shared database: cluster.poll) and the notification thread
+     * (feed_listen.c), when the keys were last reloaded by a sync. */
+    int syncing, sync_again, sync_failing;
+    struct store_marker known;
+    struct feed_sync_handover *pending, *pending_tail;
+    struct event *poll_timer;
+    struct feed_listen *listen;
+    int64_t keys_reloaded_at;
 };
 
 /* feed.c: the in-memory list. */
@@ -82,12 +96,30 @@ size_t feed_list_find(const struct feed *f, int64_t since);
 int feed_push(struct feed *f, size_t from, struct stream_sub *only);
 /* "event: reset" text into buf of n bytes. */
 void feed_reset_text(struct feed *f, char *buf, size_t n, size_t *len);
+/* Announces the key set when its ETag differs from the last announced. */
+void feed_keys_check(struct feed *f);
 
 /* feed_sync.c */
 /* Writer thread (committer_set_revocation_hook): takes changes (and frees
  * them), posted to the loop ahead of the batch's ops. */
 void feed_sync_hook(struct store_rev_changes *changes, int lost, void *arg);
-/* Loop: reads on a worker what is newer than f->published (one at a time). */
-void feed_sync_poll(struct feed *f);
+/* Loop: a sync on a worker (one at a time: asked for while one runs, it
+ * runs again after): the marker read, then what it says changed: entries
+ * above f->published, the whole list after a removal, the keys reloaded,
+ * the MP credential cache flushed. */
+void feed_sync_request(struct feed *f);
+/* Loop, at start, before the list is loaded: the marker as it is. */
+int feed_sync_init(struct feed *f, const char **errstr);
+/* Loop, after the load: the poll timer and the notification thread (a
+ * shared database only). 0 or -1. */
+int feed_sync_start(struct feed *f);
+/* Loop: stops the timer and the thread (shutdown); frees what is held. */
+void feed_sync_stop(struct feed *f);
+
+/* feed_listen.c: a thread of its own on a connection of its own that
+ * LISTENs and wakes the loop (feed_sync_request) on every notification
+ * and after every reconnection. */
+struct feed_listen *feed_listen_start(struct feed *f);
+void feed_listen_stop(struct feed_listen *l);
 
 #endif

@@ -1,11 +1,18 @@
 /* Maintenance (see maintenance.h): a timer on the loop submits one admin op
- * to the writer, whose apply runs the key lifecycle (admin_keys.c) and then
+ * to the writer, whose apply takes (or renews) the key lifecycle's lease,
+ * runs the key lifecycle (admin_keys.c) only while it holds it, and then
  * drops revocation entries past their use (the feed already hides them;
- * serials never go back). A second timer has a worker read the counts
- * /metrics shows (metrics.refresh), so the loop never reads the store for
- * them. */
+ * serials never go back). The lease is a `meta` row (store_lease_take:
+ * holder = this node's id (host and state directory), expiry = now + cluster.key_lease, renewed
+ * every tick, a third of it at most): of several nodes on one database one rotates, the others only
+ * reload what it commits (feed_sync.c); one that stops leading loses the lease once it expired and
+ * another takes it at its next tick. A second timer has a worker read the counts /metrics shows
+ * (metrics.refresh), so the loop never reads the store for them. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -15,6 +22,7 @@
 #include "keys.h"
 #include "metrics.h"
 #include "stats.h"
+#include "store.h"
 #include "workers.h"
 
 #include "admin.h"
@@ -24,7 +32,57 @@
 #include "revocations.h"
 #include "sitetokend.h"
 
-#define MAINTENANCE_INTERVAL_SECONDS 60
+#define MAINTENANCE_INTERVAL_MS (60 * 1000)
+#define MAINTENANCE_LEASE "keys.leader"
+
+/* This node's id as a lease holder: the host name and the state
+ * directory, so a node restarted takes its own lease back at once (two
+ * nodes never share a state directory). Written once on the loop before
+ * the first tick (maintenance_run_sync); read by the writer after. */
+static char maintenance_node[320];
+/* The writer's: whether the last tick held the lease (logged on change). */
+static int maintenance_leading = -1;
+
+static const char *
+maintenance_node_id(const struct config *cfg)
+{
+    char host[64] = "node", *dir;
+
+    if (maintenance_node[0] != '\0')
+        return maintenance_node;
+    (void)gethostname(host, sizeof(host));
+    host[sizeof(host) - 1] = '\0';
+    dir = cfg->state_dir != NULL ? realpath(cfg->state_dir, NULL) : NULL;
+    snprintf(maintenance_node, sizeof(maintenance_node), "%.60s:%.250s", host,
+             dir != NULL              ? dir
+             : cfg->state_dir != NULL ? cfg->state_dir
+                                      : "");
+    free(dir);
+    return maintenance_node;
+}
+
+/* Writer: 1 this node leads the key lifecycle, 0 another does, -1 error. */
+static int
+maintenance_lease(struct admin_op *a, struct commit_ctx *ctx, const char **errstr)
+{
+    const char *db = a->env->cfg->database;
+    struct timespec ts;
+    int64_t now_ms;
+    int rc;
+
+    /* A file has one process (store_lock): it always leads. */
+    if (store_is_local_file(db) || strcmp(db, ":memory:") == 0)
+        return 1;
+    clock_gettime(CLOCK_REALTIME, &ts); /* real time: every node's the same */
+    now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    rc = store_lease_take(ctx->store, MAINTENANCE_LEASE, maintenance_node_id(a->env->cfg), now_ms,
+                          now_ms + a->env->cfg->cluster_key_lease_ms, errstr);
+    if (rc >= 0 && rc != maintenance_leading)
+        log_info("event=key_lease node=%s leader=%d", maintenance_node_id(a->env->cfg), rc);
+    if (rc >= 0)
+        maintenance_leading = rc;
+    return rc;
+}
 
 struct maintenance {
     struct sitetokend *env;
@@ -128,9 +186,12 @@ static enum errcode
 maintenance_apply(struct commit_op *op, struct commit_ctx *ctx)
 {
     const char *errstr = NULL;
-    enum errcode code = admin_keys_apply(op, ctx);
+    enum errcode code;
+    int lead = maintenance_lease((struct admin_op *)op, ctx, &errstr);
 
-    if (code != ERRCODE_OK)
+    if (lead == -1)
+        return commit_op_store_fail(op, errstr);
+    if (lead == 1 && (code = admin_keys_apply(op, ctx)) != ERRCODE_OK)
         return code;
     if (store_revocation_prune(ctx->store, ctx->now_ms / 1000, &errstr) == -1)
         return commit_op_store_fail(op, errstr);
@@ -148,6 +209,7 @@ maintenance_run_sync(struct sitetokend *env, const char **errstr)
         *errstr = "out of memory";
         return -1;
     }
+    (void)maintenance_node_id(env->cfg);
     a->mode = SIGNER_TICK;
     a->op.apply = maintenance_apply;
     a->op.done = NULL;
@@ -188,7 +250,8 @@ struct maintenance *
 maintenance_start(struct sitetokend *env)
 {
     struct maintenance *m = calloc(1, sizeof(*m));
-    struct timeval every = {.tv_sec = MAINTENANCE_INTERVAL_SECONDS};
+    int64_t every_ms = env->cfg->cluster_key_lease_ms / 3;
+    struct timeval every;
     int64_t refresh_ms = env->cfg->metrics_refresh_ms > 0 ? env->cfg->metrics_refresh_ms : 10000;
     struct timeval counts_every = {.tv_sec = refresh_ms / 1000,
                                    .tv_usec = (refresh_ms % 1000) * 1000};
@@ -196,6 +259,10 @@ maintenance_start(struct sitetokend *env)
     if (m == NULL)
         return NULL;
     m->env = env;
+    if (every_ms <= 0 || every_ms > MAINTENANCE_INTERVAL_MS)
+        every_ms = MAINTENANCE_INTERVAL_MS; /* renewed before it expires */
+    every.tv_sec = every_ms / 1000;
+    every.tv_usec = (every_ms % 1000) * 1000;
     if ((m->timer = event_new(env->base, -1, EV_PERSIST, maintenance_timer_cb, m)) == NULL ||
         event_add(m->timer, &every) == -1 ||
         (m->counts_timer = event_new(env->base, -1, EV_PERSIST, maintenance_counts_cb, m)) ==

@@ -54,6 +54,7 @@ struct signer {
     size_t nkeys;                 /* guarded by mu */
     int active;                   /* index, -1 when none; guarded by mu */
     struct signer_keys_ref *snap; /* guarded by mu */
+    uint64_t gen;                 /* reloads installed; guarded by mu */
 };
 
 struct signer *
@@ -379,8 +380,21 @@ fail:
     return NULL;
 }
 
-int
-signer_reload(struct signer *s, struct store *st, const char **errstr)
+uint64_t
+signer_generation(struct signer *s)
+{
+    uint64_t gen;
+
+    pthread_mutex_lock(&s->mu);
+    gen = s->gen;
+    pthread_mutex_unlock(&s->mu);
+    return gen;
+}
+
+/* since: install only if no other reload was installed since generation
+ * *since (else 1: what was read may be older than what is in force). */
+static int
+signer_reload_gen(struct signer *s, struct store *st, const uint64_t *since, const char **errstr)
 {
     struct store_key *keys = NULL;
     size_t n = 0;
@@ -434,6 +448,16 @@ signer_reload(struct signer *s, struct store *st, const char **errstr)
         goto fail;
     }
     pthread_mutex_lock(&s->mu);
+    if (since != NULL && s->gen != *since) {
+        pthread_mutex_unlock(&s->mu);
+        signer_snap_unref(snap);
+        for (size_t i = 0; i < nloaded; i++)
+            EVP_PKEY_free(loaded[i].priv);
+        free(loaded);
+        store_keys_free(keys, n);
+        return 1;
+    }
+    s->gen++;
     oldkeys = s->keys;
     nold = s->nkeys;
     s->keys = loaded;
@@ -454,6 +478,18 @@ fail:
     free(loaded);
     store_keys_free(keys, n);
     return -1;
+}
+
+int
+signer_reload(struct signer *s, struct store *st, const char **errstr)
+{
+    return signer_reload_gen(s, st, NULL, errstr);
+}
+
+int
+signer_reload_since(struct signer *s, struct store *st, uint64_t since, const char **errstr)
+{
+    return signer_reload_gen(s, st, &since, errstr);
 }
 
 /* Signs claims with the active key; the header is jwt_header(kind) or, when

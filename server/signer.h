@@ -60,6 +60,11 @@ enum errcode signer_lifecycle(struct signer *s, struct store *st, int64_t now_s,
 /* Loads all keys from the store (unsealing private keys) and rebuilds the
  * published snapshot. 0 or -1 with *errstr. */
 int signer_reload(struct signer *s, struct store *st, const char **errstr);
+/* The same from any thread (a worker's connection: another node changed the
+ * keys), installed only when no other reload was since signer_generation
+ * said since: 0, 1 not installed (read again), or -1. */
+int signer_reload_since(struct signer *s, struct store *st, uint64_t since, const char **errstr);
+uint64_t signer_generation(struct signer *s);
 
 /* Signs a JWT of kind with the active key: *token is malloc'd (caller frees),
  * kid gets the key id. ERRCODE_OK or ERRCODE_UNAVAILABLE. */

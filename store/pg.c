@@ -529,4 +529,8 @@ const struct store_driver store_pg_driver = {
     .checkpoint = NULL,
     .set_autocheckpoint = NULL,
     .pragma = NULL,
+    .notify_sql = "SELECT pg_notify(?1, ?2)",
+    .listen = pg_listen,
+    .notify_fd = pg_notify_fd,
+    .notify_take = pg_notify_take,
 };

@@ -284,3 +284,56 @@ pg_peek_keys(const char *target, int64_t *nkeys, char *err, size_t n)
     PQfinish(pg);
     return rc;
 }
+
+/* Notifications: a session of its own that only listens. */
+int
+pg_listen(struct store *st, const char *channel)
+{
+    struct pg_session *c = PG_CONN(st);
+    char sql[96];
+    char *id;
+    PGresult *res;
+    int rc = -1;
+
+    if (pg_ensure(c) == -1)
+        return -1;
+    if ((id = PQescapeIdentifier(c->pg, channel, strlen(channel))) == NULL) {
+        pg_fail(c, NULL, STORE_ERR_INTERNAL, NULL);
+        return -1;
+    }
+    snprintf(sql, sizeof(sql), "LISTEN %.80s", id);
+    PQfreemem(id);
+    res = PQexec(c->pg, sql);
+    if (PQresultStatus(res) == PGRES_COMMAND_OK)
+        rc = 0;
+    else
+        pg_fail(c, res, STORE_ERR_NONE, NULL);
+    PQclear(res);
+    return rc;
+}
+
+int
+pg_notify_fd(struct store *st)
+{
+    struct pg_session *c = PG_CONN(st);
+
+    return c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK ? PQsocket(c->pg) : -1;
+}
+
+int
+pg_notify_take(struct store *st, char *buf, size_t n)
+{
+    struct pg_session *c = PG_CONN(st);
+    PGnotify *nt;
+
+    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK || PQconsumeInput(c->pg) == 0 ||
+        PQstatus(c->pg) != CONNECTION_OK) {
+        pg_fail(c, NULL, STORE_ERR_UNAVAILABLE, NULL);
+        return -1;
+    }
+    if ((nt = PQnotifies(c->pg)) == NULL)
+        return 0;
+    snprintf(buf, n, "%s", nt->extra != NULL ? nt->extra : "");
+    PQfreemem(nt);
+    return 1;
+}

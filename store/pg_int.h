@@ -39,5 +39,9 @@ int pg_open(struct store *st, const char *target, int busy_timeout_ms, char *err
 void pg_close(struct store *st);
 unsigned pg_caps_of(const char *target);
 int pg_peek_keys(const char *target, int64_t *nkeys, char *err, size_t n);
+/* The driver's notification capability (store_int.h). */
+int pg_listen(struct store *st, const char *channel);
+int pg_notify_fd(struct store *st);
+int pg_notify_take(struct store *st, char *buf, size_t n);
 
 #endif

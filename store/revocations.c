@@ -28,6 +28,13 @@ static const char *const rev_add_sql[STORE_BACKENDS] = {
         " CAST(?4 AS BIGINT), CAST(?5 AS TEXT) FROM s RETURNING serial",
 };
 
+/* The predecessor of the serial about to be handed out, read under the row
+ * lock that orders commits (PostgreSQL; SQLite has one writer). */
+static const char *const rev_lock_sql[STORE_BACKENDS] = {
+    [STORE_BACKEND_SQLITE] = NULL,
+    [STORE_BACKEND_PG] = "SELECT last FROM revocation_serial FOR UPDATE",
+};
+
 static const char *const rev_serial_sql[STORE_BACKENDS] = {
     /* sqlite_sequence has no row before the first insert (and exists as
      * soon as a table with AUTOINCREMENT does). */
@@ -38,7 +45,7 @@ static const char *const rev_serial_sql[STORE_BACKENDS] = {
 /* The journal (revocations.h) ----------------------------------------------- */
 
 static void
-journal_add(struct store *st, int removed, const struct store_revocation *r)
+journal_add(struct store *st, int removed, const struct store_revocation *r, int64_t prev)
 {
     struct store_rev_changes *j = st->journal;
 
@@ -59,6 +66,7 @@ journal_add(struct store *st, int removed, const struct store_revocation *r)
     }
     j->v[j->n].removed = removed;
     j->v[j->n].r = *r;
+    j->v[j->n].prev = prev;
     j->n++;
 }
 
@@ -79,8 +87,10 @@ store_journal_undo(struct store *st, int to_mark)
 {
     if (st->journal != NULL)
         st->journal->n = to_mark && st->journal_mark < st->journal->n ? st->journal_mark : 0;
-    if (!to_mark)
+    if (!to_mark) {
         st->journal_lost = 0;
+        st->marks = 0; /* a transaction begins or rolled back */
+    }
     st->journal_mark = 0;
 }
 
@@ -114,6 +124,20 @@ revocation_serial_from_row(struct store_stmt *stmt, void *row)
     return 0;
 }
 
+/* The serial row locked (until the commit) and its value. */
+static int
+store_revocation_prev(struct store *st, int64_t *prev, const char **errstr)
+{
+    struct store_stmt *stmt;
+
+    if ((stmt = store_stmt(st, STMT_REV_LOCK, store_sql(st, rev_lock_sql), errstr)) == NULL)
+        return -1;
+    return store_row_one(st, stmt, revocation_serial_from_row, prev, "lock revocation serial", NULL,
+                         errstr) == -1
+               ? -1
+               : 0;
+}
+
 int
 store_revocation_add(struct store *st, const char *kind, const char *id, int64_t revoked_at,
                      int64_t expires_at, const char *reason, int64_t *serial, const char **errstr)
@@ -121,7 +145,7 @@ store_revocation_add(struct store *st, const char *kind, const char *id, int64_t
     struct store_revocation *r = NULL; /* for the buffer sizes */
     struct store_stmt *stmt;
     struct timespec ts;
-    int64_t now_us, got = 0;
+    int64_t now_us, got = 0, prev = 0;
     int rc;
 
     /* The wall clock, or revoked_at when that is later (the debug clock). */
@@ -133,8 +157,11 @@ store_revocation_add(struct store *st, const char *kind, const char *id, int64_t
     if (store_check_len(st, "revocation kind", kind, sizeof(r->kind) - 1, errstr) == -1 ||
         store_check_len(st, "revoked id", id, sizeof(r->id) - 1, errstr) == -1 ||
         store_check_len(st, "revocation reason", reason, sizeof(r->reason) - 1, errstr) == -1 ||
+        (st->journal_on && store_sql(st, rev_lock_sql) != NULL &&
+         store_revocation_prev(st, &prev, errstr) == -1) ||
         (stmt = store_stmt(st, STMT_REV_ADD, store_sql(st, rev_add_sql), errstr)) == NULL)
         return -1;
+    st->marks |= STORE_CHANGED_REVOCATIONS;
     store_bind_text(stmt, 1, kind);
     store_bind_text(stmt, 2, id);
     store_bind_int64(stmt, 3, revoked_at);
@@ -163,7 +190,7 @@ store_revocation_add(struct store *st, const char *kind, const char *id, int64_t
         snprintf(e.reason, sizeof(e.reason), "%s", reason != NULL ? reason : "");
         e.revoked_at = revoked_at;
         e.expires_at = expires_at;
-        journal_add(st, 0, &e);
+        journal_add(st, 0, &e, prev);
     }
     return rc;
 }
@@ -248,13 +275,15 @@ store_revocation_remove(struct store *st, const char *kind, const char *id, cons
         return -1;
     store_bind_text(stmt, 1, kind);
     store_bind_text(stmt, 2, id);
-    if ((n = store_changes(st, stmt, "remove revocation", errstr)) > 0 && st->journal_on) {
+    if ((n = store_changes(st, stmt, "remove revocation", errstr)) > 0)
+        st->marks |= STORE_CHANGED_REMOVALS;
+    if (n > 0 && st->journal_on) {
         struct store_revocation e;
 
         memset(&e, 0, sizeof(e));
         snprintf(e.kind, sizeof(e.kind), "%s", kind);
         snprintf(e.id, sizeof(e.id), "%s", id);
-        journal_add(st, 1, &e);
+        journal_add(st, 1, &e, 0);
     }
     return n;
 }

@@ -51,6 +51,11 @@ int store_revocation_exists(struct store *st, const char *kind, const char *id, 
 struct store_rev_change {
     int removed; /* an unblock: every entry of r.kind/r.id went (only those two are set) */
     struct store_revocation r;
+    /* An entry's predecessor: the highest serial committed before it on a
+     * shared database (PostgreSQL: read under the serial's row lock), so a
+     * reader knows whether it holds everything below r.serial; 0 where the
+     * writer is the only one (SQLite). */
+    int64_t prev;
 };
 struct store_rev_changes {
     size_t n, cap;

@@ -28,6 +28,7 @@ store_stmt(struct store *st, enum store_stmt_id id, const char *sql, const char 
 {
     struct store_stmt *stmt = st->stmts[id];
 
+    st->marks |= store_stmt_marks(id); /* what other nodes must learn of (notify.c) */
     if (stmt != NULL) {
         /* Resetting a running statement would silently end the caller's
          * iteration: refuse instead. */

@@ -155,6 +155,8 @@ store_tx_commit(struct store *st, const char **errstr)
         *errstr = store_errf(st, STORE_ERR_INTERNAL, "commit: no transaction is open");
         return -1;
     }
+    if (st->marks != 0 && store_changes_precommit(st, errstr) == -1)
+        return -1;
     st->audit_locked = st->savepoints = 0;
     return store_run(st, STMT_TX_COMMIT, "COMMIT", "commit", errstr);
 }

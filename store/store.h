@@ -23,6 +23,7 @@
 #ifndef SITETOKEN_STORE_H
 #define SITETOKEN_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct store;
@@ -134,5 +135,44 @@ void store_unlock(const char *path, int fd, int remove);
  * or migrating anything: 0 when there is no file (or no schema) yet. 0 or
  * -1 (static *errstr). */
 int store_peek_keys(const char *path, int64_t *nkeys, const char **errstr);
+
+/* What one node commits, every other node learns (notify.c). Every write
+ * transaction bumps a counter row in `meta` for each kind of change another
+ * node cannot see from the revocation serial (removals, keys, MPs), in the
+ * same transaction, and (where the backend has notifications: PostgreSQL's
+ * LISTEN/NOTIFY) sends one naming what changed. Notifications only wake
+ * nodes early; reading the marker (the highest serial and the counters) is
+ * the path that must be correct. */
+#define STORE_CHANGED_REVOCATIONS 0x1u /* a revocation entry added */
+#define STORE_CHANGED_REMOVALS 0x2u    /* entries removed (an unblock) */
+#define STORE_CHANGED_KEYS 0x4u        /* the signing keys */
+#define STORE_CHANGED_MPS 0x8u         /* an MP removed or its API key changed */
+#define STORE_NOTIFY_CHANNEL "sitetoken"
+
+struct store_marker {
+    int64_t serial;              /* store_revocation_serial */
+    int64_t removals, keys, mps; /* the counters (0 before the first change) */
+};
+/* One small query; 0 or -1 with *errstr. */
+int store_marker_read(struct store *st, struct store_marker *m, const char **errstr);
+/* "revocations,keys" from STORE_CHANGED_* bits into buf; parsed back by
+ * store_changed_parse (unknown words ignored). */
+void store_changed_text(unsigned marks, char *buf, size_t n);
+unsigned store_changed_parse(const char *text);
+
+/* Notifications: whether st's backend has them; LISTEN on st (a connection
+ * of its own, used for nothing else); the socket to wait on (-1 when not
+ * connected); one taken: 1 (the STORE_CHANGED_* it names in *marks), 0 none
+ * waiting, -1 lost (listen again: it reconnects). */
+int store_has_notify(const struct store *st);
+int store_listen(struct store *st, const char **errstr);
+int store_notify_fd(struct store *st);
+int store_notify_take(struct store *st, unsigned *marks, const char **errstr);
+
+/* The key lifecycle's lease (a `meta` row: value the holder, updated_at
+ * when it expires, in ms): taken when free or expired, renewed when held
+ * by me. 1 held by me until until_ms, 0 held by another, -1 error. */
+int store_lease_take(struct store *st, const char *name, const char *me, int64_t now_ms,
+                     int64_t until_ms, const char **errstr);
 
 #endif

@@ -87,6 +87,12 @@ enum store_stmt_id {
     STMT_REV_PRUNE,
     STMT_REV_EXISTS,
     STMT_REV_REMOVE,
+    STMT_REV_LOCK,
+
+    STMT_CHANGES_BUMP,
+    STMT_CHANGES_NOTIFY,
+    STMT_CHANGES_READ,
+    STMT_LEASE_TAKE,
 
     STMT_PROOF_ADD,
     STMT_PROOF_LIST,
@@ -193,6 +199,16 @@ struct store_driver {
     int (*checkpoint)(struct store *st, int truncate, int *frames);
     int (*set_autocheckpoint)(struct store *st, int pages);
     int (*pragma)(struct store *st, const char *name, char *buf, unsigned long n);
+    /* Notifications (notify.c; NULL when absent, as on SQLite): a statement
+     * sent inside a writer's transaction, delivered to every listener when
+     * it commits (?1 the channel, ?2 the payload); LISTEN on this
+     * connection; the socket a thread waits on; one notification taken
+     * (1, its payload in buf), none waiting (0), or the connection lost
+     * (-1, recorded: listen again). */
+    const char *notify_sql;
+    int (*listen)(struct store *st, const char *channel);
+    int (*notify_fd)(struct store *st);
+    int (*notify_take)(struct store *st, char *buf, size_t n);
 };
 
 extern const struct store_driver store_sqlite_driver;
@@ -216,6 +232,10 @@ struct store {
     /* The open transaction holds the audit chain's lock (store_audit_lock,
      * taken outside any savepoint), and how many savepoints are open. */
     int audit_locked, savepoints;
+    /* What this transaction changed that other nodes must learn of
+     * (STORE_CHANGED_*, notify.c): set as the statements run, turned into
+     * the meta counters and a notification just before the commit. */
+    unsigned marks;
     /* Tests only (store_set_step_hook): called as a cached statement starts
      * (its first step), with its SQL text. NULL in production. */
     void (*step_hook)(const char *sql, void *arg);
@@ -234,6 +254,12 @@ store_set_step_hook(struct store *st, void (*hook)(const char *sql, void *arg), 
 /* Journal bookkeeping for the transaction primitives (revocations.c). */
 void store_journal_mark(struct store *st);
 void store_journal_undo(struct store *st, int to_mark);
+
+/* notify.c: what a cached statement id marks on its connection (0 for
+ * most), and what runs inside the transaction just before its COMMIT: the
+ * meta counters of what it changed bumped, and the notification. */
+unsigned store_stmt_marks(enum store_stmt_id id);
+int store_changes_precommit(struct store *st, const char **errstr);
 
 /* The driver a target names: a postgresql:// or postgres:// URI, else a
  * SQLite file (":memory:" allowed). */
