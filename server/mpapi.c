@@ -261,6 +261,7 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
     const enum mpapi_kind kind = m->kind;
     struct proof_result proof;
     struct bulkcache_claims presented;
+    char labels[LABELS_TEXT_MAX]; /* the presented token's, canonical (from the cache) */
     struct jwt_claims full;
     struct store_device known;
     const char *errstr = "", *token = NULL;
@@ -286,16 +287,20 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         /* signature once per token (issue 14); kid, window every time, and
          * revocation and the device in the writer */
         code = bulkcache_verify_claims(env->clientcache, token, keys->jwks, &want, &presented,
-                                       &errstr);
-        if (code == ERRCODE_UNKNOWN_KEY || (code == ERRCODE_OK && presented.has_labels)) {
+                                       labels, &errstr);
+        if (code == ERRCODE_UNKNOWN_KEY || (code == ERRCODE_OK && presented.has_labels == -1)) {
             /* not in the key set: perhaps revoked after a leak (token_revoked,
-             * not unknown_key); labels travel with the family, and the cache
-             * keeps no labels: both need the token's own claims */
+             * not unknown_key); a labels claim that is not labels (never
+             * signed here) travels as it is: both need the token's own claims */
             memset(&full, 0, sizeof(full));
             code = signer_verify(keys, token, &want, &full, &errstr);
             if (code == ERRCODE_OK)
                 m->labels = json_deep_copy(json_object_get(full.claims, "labels"));
             jwt_claims_clear(&full);
+        } else if (code == ERRCODE_OK && presented.has_labels == 1 &&
+                   (m->labels = labels_parse(labels)) == NULL) {
+            code = commit_op_fail(&m->op, ERRCODE_UNAVAILABLE, "%s", "out of memory (labels)");
+            goto done;
         }
         if (code != ERRCODE_OK) {
             code = commit_op_fail(&m->op, code, "token: %s", errstr);
@@ -364,8 +369,8 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         m->tok.gen = kind == MPAPI_RENEW ? presented.gen + 1 : 0;
         /* renewals link old and new; access tokens name the client token */
         snprintf(m->tok.prev_jti, sizeof(m->tok.prev_jti), "%s", presented.jti);
-        /* labels travel with the family: the presented token's (read with
-         * its claims above, when it has any) */
+        /* labels travel with the family: the presented token's (m->labels,
+         * from the cache's canonical text above) */
     } else {
         snprintf(m->dev.jkt, sizeof(m->dev.jkt), "%s", proof.jkt);
         snprintf(m->dev.hardware_id, sizeof(m->dev.hardware_id), "%s",
