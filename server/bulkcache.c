@@ -39,14 +39,18 @@ bulkcache_new(size_t slots)
     return c;
 }
 
+static void
+bulkcache_drop(void *entry)
+{
+    free(((struct bulkcache_entry *)entry)->labels);
+}
+
 void
 bulkcache_free(struct bulkcache *c)
 {
     if (c == NULL)
         return;
-    for (size_t i = 0; i < c->slots.n; i++)
-        free(((struct bulkcache_entry *)(void *)c->slots.e)[i].labels);
-    slots_clear(&c->slots);
+    slots_clear(&c->slots, bulkcache_drop);
     free(c);
 }
 

@@ -25,10 +25,12 @@ slots_init(struct slots *s, size_t n, size_t size)
 }
 
 void
-slots_clear(struct slots *s)
+slots_clear(struct slots *s, void (*drop)(void *entry))
 {
     if (s->e == NULL)
         return;
+    for (size_t i = 0; drop != NULL && i < s->n; i++)
+        drop(s->e + i * s->size);
     pthread_mutex_destroy(&s->mu);
     OPENSSL_cleanse(s->e, s->n * s->size);
     free(s->e);

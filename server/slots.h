@@ -21,8 +21,9 @@ struct slots {
 /* n entries (rounded up to a power of two, at least 1) of size bytes, all
  * zero: 0, or -1 when out of memory (nothing to clear then). */
 int slots_init(struct slots *s, size_t n, size_t size);
-/* Wipes the entries (they may hold credentials' hashes) and frees them. */
-void slots_clear(struct slots *s);
+/* Calls drop (NULL: none) on every entry, to free what it owns, then wipes
+ * the entries (they may hold credentials' hashes) and frees them. */
+void slots_clear(struct slots *s, void (*drop)(void *entry));
 /* The entry a hash maps to (its contents are guarded by the mutex). */
 void *slots_entry(struct slots *s, const uint8_t hash[32]);
 /* The mutex: held only to copy an entry or a counter, never across I/O or

@@ -1,6 +1,6 @@
 /* slots.c: the table is a power of two at least as large as asked, a hash
  * always maps inside it and to the same entry, entries start zeroed, and
- * the counters count under the lock. */
+ * the counters count under the lock; clearing drops each entry once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +15,15 @@ struct entry {
     uint8_t hash[32];
     int used;
 };
+
+static size_t dropped;
+
+static void
+count_drop(void *entry)
+{
+    assert_int_equal(((struct entry *)entry)->used, 0);
+    dropped++;
+}
 
 static void
 test_rounds_up_and_maps_inside(void **state)
@@ -39,8 +48,11 @@ test_rounds_up_and_maps_inside(void **state)
             assert_ptr_equal(e, slots_entry(&s, hash)); /* the same hash, the same entry */
             assert_int_equal(e->used, 0);
         }
-        slots_clear(&s);
-        slots_clear(&s); /* twice is harmless */
+        dropped = 0;
+        slots_clear(&s, count_drop);
+        assert_int_equal(dropped, got[i]); /* every entry, once */
+        slots_clear(&s, count_drop);       /* twice is harmless */
+        assert_int_equal(dropped, got[i]);
     }
 }
 
@@ -62,7 +74,7 @@ test_counts(void **state)
     slots_stats(&s, &hits, &misses);
     assert_int_equal(hits, 2);
     assert_int_equal(misses, 1);
-    slots_clear(&s);
+    slots_clear(&s, NULL);
 }
 
 int
