@@ -1,9 +1,11 @@
-/* The verified-token cache (see bulkcache.h): a direct-mapped table of
- * SHA-256 -> the token's claims under one mutex, held only to copy an entry.
- * A collision evicts; a miss costs one signature check. The issuer and
- * audiences a token was checked against are the process's (config), so an
- * entry records only the kind it was verified as. */
-#include <pthread.h>
+/* The verified-token cache (see bulkcache.h): a direct-mapped table
+ * (slots.c) of SHA-256 -> the token's claims, its mutex held only to copy an
+ * entry. A collision evicts; a miss costs one signature check. The issuer
+ * and audiences a token was checked against are the process's (config), so
+ * an entry records only the kind it was verified as. A labelled token's
+ * labels are kept beside its entry as their canonical text, allocated to
+ * its length (at most LABELS_TEXT_MAX): most tokens have none, and a table
+ * of 16,384 entries each with room for the longest would be ~34 MB. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,18 +13,18 @@
 #include <openssl/sha.h>
 
 #include "bulkcache.h"
+#include "labels.h"
+#include "slots.h"
 
 struct bulkcache_entry {
     uint8_t hash[32];
     struct bulkcache_claims t;
+    char *labels; /* canonical labels text (ours, freed on eviction), NULL for none */
     int used;
 };
 
 struct bulkcache {
-    pthread_mutex_t mu;
-    size_t n;
-    struct bulkcache_entry *e; /* guarded by mu */
-    uint64_t hits, misses;     /* guarded by mu */
+    struct slots slots; /* of struct bulkcache_entry */
 };
 
 struct bulkcache *
@@ -30,13 +32,17 @@ bulkcache_new(size_t slots)
 {
     struct bulkcache *c = calloc(1, sizeof(*c));
 
-    if (c == NULL || (c->e = calloc(slots ? slots : 1, sizeof(*c->e))) == NULL) {
+    if (c == NULL || slots_init(&c->slots, slots, sizeof(struct bulkcache_entry)) == -1) {
         free(c);
         return NULL;
     }
-    c->n = slots ? slots : 1;
-    pthread_mutex_init(&c->mu, NULL);
     return c;
+}
+
+static void
+bulkcache_drop(void *entry)
+{
+    free(((struct bulkcache_entry *)entry)->labels);
 }
 
 void
@@ -44,8 +50,7 @@ bulkcache_free(struct bulkcache *c)
 {
     if (c == NULL)
         return;
-    pthread_mutex_destroy(&c->mu);
-    free(c->e);
+    slots_clear(&c->slots, bulkcache_drop);
     free(c);
 }
 
@@ -63,19 +68,29 @@ bulkcache_copy(char *dst, size_t n, const char *s)
     return (int)cut;
 }
 
-/* 0 when every claim fit. */
+/* 0 when every claim fit; labels (LABELS_TEXT_MAX bytes) gets the labels
+ * claim's canonical text ("" for none). */
 static int
-bulkcache_from_claims(struct bulkcache_claims *t, const struct jwt_claims *c)
+bulkcache_from_claims(struct bulkcache_claims *t, char *labels, const struct jwt_claims *c)
 {
+    const json_t *l = c->claims != NULL ? json_object_get(c->claims, "labels") : NULL;
+    char why[160];
     int cut = 0;
 
     memset(t, 0, sizeof(*t));
+    labels[0] = '\0';
+    if (l != NULL && labels_check(l, why, sizeof(why)) == 0) {
+        t->has_labels = 1;
+        labels_canon(l, labels);
+    } else if (l != NULL) {
+        t->has_labels = -1; /* not labels: no canonical text to keep */
+        cut = 1;
+    }
     t->iat = c->iat;
     t->nbf = c->nbf;
     t->exp = c->exp;
     t->gen = c->gen;
     t->kind = c->kind;
-    t->has_labels = c->claims != NULL && json_object_get(c->claims, "labels") != NULL;
     cut |= bulkcache_copy(t->jti, sizeof(t->jti), c->jti);
     cut |= bulkcache_copy(t->sub, sizeof(t->sub), c->sub);
     cut |= bulkcache_copy(t->jkt, sizeof(t->jkt), c->jkt);
@@ -109,32 +124,33 @@ bulkcache_recheck(const struct bulkcache_claims *t, const struct jwks *keys,
     return ERRCODE_OK;
 }
 
-/* Cache first, then jwt_verify. *claims_out (NULL when not wanted) keeps the
- * claims of a genuine token refused for its window, for the caller's ids. */
+/* Cache first, then jwt_verify. out (and labels, LABELS_TEXT_MAX bytes or
+ * NULL) keep the claims of a genuine token refused for its window too, for
+ * the caller's ids. */
 static enum errcode
 bulkcache_lookup(struct bulkcache *c, const char *token, const struct jwks *keys,
                  const struct jwt_expect *want, uint8_t hash[32], struct bulkcache_claims *out,
-                 int *genuine, const char **errstr)
+                 char *labels, int *genuine, const char **errstr)
 {
     struct jwt_claims claims;
-    size_t len = strlen(token), slot;
+    struct bulkcache_entry *e;
+    char own[LABELS_TEXT_MAX], *text = labels != NULL ? labels : own, *copy = NULL, *old;
+    size_t len = strlen(token);
     enum errcode code;
     int found = 0;
 
     *genuine = 0;
     SHA256((const uint8_t *)token, len, hash);
-    memcpy(&slot, hash, sizeof(slot));
-    slot %= c->n;
-    pthread_mutex_lock(&c->mu);
-    if (c->e[slot].used && c->e[slot].t.kind == want->kind &&
-        memcmp(c->e[slot].hash, hash, 32) == 0) {
-        *out = c->e[slot].t;
+    e = slots_entry(&c->slots, hash);
+    slots_lock(&c->slots);
+    if (e->used && e->t.kind == want->kind && memcmp(e->hash, hash, 32) == 0) {
+        *out = e->t;
+        if (labels != NULL)
+            snprintf(labels, LABELS_TEXT_MAX, "%s", e->labels != NULL ? e->labels : "");
         found = 1;
-        c->hits++;
-    } else {
-        c->misses++;
     }
-    pthread_mutex_unlock(&c->mu);
+    slots_count(&c->slots, found);
+    slots_unlock(&c->slots);
     if (found) {
         *genuine = 1;
         return bulkcache_recheck(out, keys, want, errstr);
@@ -144,15 +160,18 @@ bulkcache_lookup(struct bulkcache *c, const char *token, const struct jwks *keys
     if (code == ERRCODE_OK || code == ERRCODE_TOKEN_EXPIRED ||
         code == ERRCODE_TOKEN_NOT_YET_VALID) {
         /* genuine (the signature verified); only a fitting one is kept */
-        int fits = bulkcache_from_claims(out, &claims) == 0;
+        int fits = bulkcache_from_claims(out, text, &claims) == 0;
 
         *genuine = claims.jti != NULL;
-        if (code == ERRCODE_OK && fits) {
-            pthread_mutex_lock(&c->mu);
-            memcpy(c->e[slot].hash, hash, 32);
-            c->e[slot].t = *out;
-            c->e[slot].used = 1;
-            pthread_mutex_unlock(&c->mu);
+        if (code == ERRCODE_OK && fits && (text[0] == '\0' || (copy = strdup(text)) != NULL)) {
+            slots_lock(&c->slots);
+            old = e->labels;
+            memcpy(e->hash, hash, 32);
+            e->t = *out;
+            e->labels = copy;
+            e->used = 1;
+            slots_unlock(&c->slots);
+            free(old); /* the evicted entry's, outside the lock */
         }
     }
     jwt_claims_clear(&claims);
@@ -167,7 +186,7 @@ bulkcache_verify(struct bulkcache *c, const char *token, const struct jwks *keys
     enum errcode code;
     int genuine = 0;
 
-    code = bulkcache_lookup(c, token, keys, want, hash, &t, &genuine, errstr);
+    code = bulkcache_lookup(c, token, keys, want, hash, &t, NULL, &genuine, errstr);
     if (genuine && (code == ERRCODE_OK || code == ERRCODE_TOKEN_EXPIRED ||
                     code == ERRCODE_TOKEN_NOT_YET_VALID))
         snprintf(id, 37, "%.36s", t.jti); /* out of its window: for the audit trail */
@@ -176,20 +195,17 @@ bulkcache_verify(struct bulkcache *c, const char *token, const struct jwks *keys
 
 enum errcode
 bulkcache_verify_claims(struct bulkcache *c, const char *token, const struct jwks *keys,
-                        const struct jwt_expect *want, struct bulkcache_claims *out,
+                        const struct jwt_expect *want, struct bulkcache_claims *out, char *labels,
                         const char **errstr)
 {
     uint8_t hash[32];
     int genuine = 0;
 
-    return bulkcache_lookup(c, token, keys, want, hash, out, &genuine, errstr);
+    return bulkcache_lookup(c, token, keys, want, hash, out, labels, &genuine, errstr);
 }
 
 void
 bulkcache_stats(struct bulkcache *c, uint64_t *hits, uint64_t *misses)
 {
-    pthread_mutex_lock(&c->mu);
-    *hits = c->hits;
-    *misses = c->misses;
-    pthread_mutex_unlock(&c->mu);
+    slots_stats(&c->slots, hits, misses);
 }

@@ -28,7 +28,11 @@ struct bulkcache_claims {
     char kid[JWK_KID_MAX + 1];
     int64_t iat, nbf, exp, gen;
     enum jwt_kind kind;
-    int has_labels; /* the token has a labels claim (not kept here: read the token's claims) */
+    /* The token's labels claim: 0 none; 1 labels (proto/labels.h), their
+     * canonical text given to bulkcache_verify_claims's caller; -1 a claim
+     * that is not labels (never signed here): the token is never cached,
+     * read its own claims. */
+    int has_labels;
 };
 
 struct bulkcache *bulkcache_new(size_t slots);
@@ -41,11 +45,15 @@ enum errcode bulkcache_verify(struct bulkcache *c, const char *token, const stru
                               const struct jwt_expect *want, char id[37], uint8_t hash[32],
                               const char **errstr);
 /* Verifies token as a token of want->kind (cache first), as jwt_verify does;
- * on ERRCODE_OK fills out. A token whose claims do not fit out is verified
+ * on ERRCODE_OK fills out and labels (LABELS_TEXT_MAX bytes, may be NULL)
+ * with the canonical text of its labels claim ("" for none: the entry keeps
+ * it, so a labelled token's signature is checked once too). A token whose
+ * claims do not fit out, or whose labels claim is not labels, is verified
  * every time, never cached. Any thread. */
 enum errcode bulkcache_verify_claims(struct bulkcache *c, const char *token,
                                      const struct jwks *keys, const struct jwt_expect *want,
-                                     struct bulkcache_claims *out, const char **errstr);
+                                     struct bulkcache_claims *out, char *labels,
+                                     const char **errstr);
 /* Hits and misses so far (for metrics and the benchmark). */
 void bulkcache_stats(struct bulkcache *c, uint64_t *hits, uint64_t *misses);
 

@@ -1,294 +1,55 @@
 /* The MP API: registrations, exchanges, renewals, access tokens and
- * introspection. On the event loop the request gate (http.c) has refused a
+ * introspection; the routes, the op's lifecycle, the loop side and the
+ * worker half. On the event loop the request gate (http.c) has refused a
  * missing or malformed credential and checked the body; the rest of the work
  * is a worker's: it authenticates the MP against the store, admits it by its
  * rate limits (keyed on its identity), verifies the proof and any presented
  * token and signs the new one. Introspection and refusals go straight back to
- * the loop; an issuance goes on to the writer, which checks replay (and the
- * MP's replay quota), bulk counters, device and token state inside the group
- * commit and records the token and the proof's jti. The reply (with the
- * token) is sent from done() on the loop, after the commit: no token leaves
- * before its record is durable. */
+ * the loop; an issuance goes on to the writer (mpapi_apply.c), which checks
+ * replay (and the MP's replay quota), bulk counters, device and token state
+ * inside the group commit and records the token and the proof's jti. The
+ * reply (with the token) is sent from done() on the loop, after the commit:
+ * no token leaves before its record is durable. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 
-#include "clock.h"
-#include "audit.h"
 #include "auth.h"
 #include "body.h"
 #include "bulkcache.h"
-#include "bulk.h"
-#include "enrol.h"
+#include "clock.h"
 #include "committer.h"
 #include "config.h"
 #include "devices.h"
-#include "feed.h"
+#include "enrol.h"
 #include "http.h"
 #include "ids.h"
 #include "jwt.h"
 #include "labels.h"
 #include "log.h"
 #include "mpapi.h"
+#include "mpapi_int.h"
 #include "proof.h"
-#include "proofs.h"
-#include "purge.h"
 #include "ratelimit.h"
-#include "replay.h"
-#include "revocations.h"
 #include "signer.h"
 #include "sitetokend.h"
 #include "store.h"
 #include "timefmt.h"
 #include "workers.h"
 
-enum mpapi_kind { MPAPI_REGISTER, MPAPI_EXCHANGE, MPAPI_RENEW, MPAPI_ACCESS, MPAPI_INTROSPECT };
-
-static const struct {
-    const char *act;    /* proof act */
-    const char *action; /* audit action */
-    int status;         /* success status */
-} mpapi_kinds[] = {
+const struct mpapi_kind_info mpapi_kinds[] = {
     [MPAPI_REGISTER] = {"register", "token.register", 201},
     [MPAPI_EXCHANGE] = {"exchange", "token.exchange", 201},
     [MPAPI_RENEW] = {"renew", "token.renew", 200},
     [MPAPI_ACCESS] = {"access", "token.access", 200},
     [MPAPI_INTROSPECT] = {"introspect", NULL, 200},
 };
-
-/* What the store found about a bulk token -> what the client is told. An
- * unknown or forged token is a bad signature: it learns nothing more. */
-/* One issuance in flight: built on the loop, applied by the writer, answered
- * and freed in mpapi_done. */
-struct mpapi_op {
-    struct commit_op op;  /* first: the committer hands this pointer back */
-    struct work work;     /* the worker half */
-    struct http_req *req; /* touched on the loop only */
-    struct sitetokend *env;
-    enum mpapi_kind kind;
-    char authorization[AUTH_KEY_MAX + 16]; /* "" when absent */
-    char cert_sha256[65];                  /* TLS client certificate, "" when none */
-    struct ratelimit_ticket rl;            /* what the worker admitted it under */
-    json_t *body;                          /* owned by whichever thread holds the op */
-    json_t *reply;                         /* introspection's answer, made on the worker */
-    struct auth_mp mp;
-    char proof_jti[65];
-    int64_t proof_iat;
-    int proof_fresh;         /* the writer remembered the jti (persist it even on a refusal) */
-    struct store_device dev; /* register/exchange: the device as reported */
-    struct store_token tok;  /* the token being issued */
-    uint8_t bulk_hash[32];
-    char presented[65]; /* renew/access: jti of the client token presented */
-    char *token;        /* the signed token; freed in mpapi_done */
-    char *reply_text;   /* the 2xx answer (JSON), made on the worker so the loop only
-                         * sends bytes (issue 14); holds the token: cleansed on free */
-    int superseded;     /* renew, retried exchange: members of the earlier branch revoked */
-    json_t *labels;     /* the new token's labels claim (object), or NULL */
-    struct enrol enrol; /* register, exchange: enrol.c's state */
-    enum errcode early; /* a refusal decided on the worker, audited by the writer */
-};
-
-static enum errcode
-mpapi_audit(struct mpapi_op *m, struct commit_ctx *ctx, const char *action, const char *code)
-{
-    char actor[160];
-    json_t *d;
-
-    snprintf(actor, sizeof(actor), "mp:%s", m->mp.name);
-    d = json_pack("{s:s, s:s, s:s, s:I, s:I}", "jti", m->tok.jti, "kind", m->tok.kind, "kid",
-                  m->tok.kid, "gen", (json_int_t)m->tok.gen, "exp", (json_int_t)m->tok.expires_at);
-    if (m->tok.bulk_id[0] != '\0')
-        json_object_set_new(d, "bulk", json_string(m->tok.bulk_id));
-    if (m->tok.prev_jti[0] != '\0')
-        json_object_set_new(d, "prev", json_string(m->tok.prev_jti));
-    if (m->tok.family[0] != '\0')
-        json_object_set_new(d, "family", json_string(m->tok.family));
-    if (m->superseded > 0)
-        json_object_set_new(d, "superseded", json_integer(m->superseded));
-    if (m->enrol.retry)
-        json_object_set_new(d, "retry", json_true());
-    if (m->enrol.client_address[0] != '\0')
-        json_object_set_new(d, "client_address", json_string(m->enrol.client_address));
-    if (m->dev.labels[0] != '\0' && m->kind != MPAPI_RENEW && m->kind != MPAPI_ACCESS)
-        json_object_set_new(d, "labels", json_string(m->dev.labels));
-    if (m->enrol.overridden != NULL)
-        json_object_set(d, "labels_overridden", m->enrol.overridden);
-    if (code != NULL) {
-        json_object_set_new(d, "code", json_string(code));
-        json_object_del(d, "jti"); /* never issued */
-        json_object_del(d, "exp");
-    }
-    return commit_op_audit(&m->op, ctx, actor, action, m->tok.device_id, d);
-}
-
-/* Writer thread: the feed entry of one superseded token. */
-static int
-mpapi_superseded_cb(const struct store_token_revoked *r, void *arg)
-{
-    struct commit_ctx *ctx = arg;
-    const char *errstr = NULL;
-
-    return store_revocation_add(ctx->store, "token", r->jti, ctx->now_ms / 1000, r->expires_at,
-                                STORE_REASON_SUPERSEDED, NULL, &errstr) == -1;
-}
-
-/* Writer thread: everything that must be decided against committed state. */
-static enum errcode
-mpapi_apply(struct commit_op *op, struct commit_ctx *ctx)
-{
-    struct mpapi_op *m = (struct mpapi_op *)op;
-    struct store *st = ctx->store;
-    int64_t now = ctx->now_ms / 1000;
-    const char *errstr = NULL;
-    struct store_device cur;
-    struct store_token old;
-    enum errcode code;
-    int rc;
-
-    m->superseded = 0;
-    m->enrol.retry = 0;
-    switch (replay_check(ctx->replay, m->mp.id, m->proof_jti, strlen(m->proof_jti), ctx->now_ms)) {
-    case REPLAY_FRESH:
-        break;
-    case REPLAY_SEEN:
-        return commit_op_fail(op, ERRCODE_PROOF_REPLAYED, "this proof (jti %s) was already used",
-                              m->proof_jti);
-    case REPLAY_OVER_QUOTA:
-        m->rl.retry_after = replay_retry_after(ctx->replay, ctx->now_ms);
-        return commit_op_fail(op, ERRCODE_RATE_LIMITED, "%s",
-                              "this MP sent too many proofs in the replay window");
-    case REPLAY_NOMEM:
-        return commit_op_fail(op, ERRCODE_UNAVAILABLE, "%s", "out of memory (replay cache)");
-    }
-    /* In this op's savepoint: durable with the token, so the proof stays
-     * refused after a restart. */
-    m->proof_fresh = 1;
-    switch (store_proof_add(st, m->proof_iat, m->proof_jti, m->mp.id, &errstr)) {
-    case 0:
-        break;
-    case 1: /* fresh to this node's cache, but another node (or an earlier
-             * run of this one) accepted it: committed, so refused here */
-        return commit_op_fail(op, ERRCODE_PROOF_REPLAYED, "this proof (jti %s) was already used",
-                              m->proof_jti);
-    default:
-        return commit_op_store_fail(op, errstr);
-    }
-
-    switch (m->kind) {
-    case MPAPI_EXCHANGE:
-        /* the bulk token's use (none for a retried first exchange, whose
-         * first try's token is superseded) and its allow-list */
-        if ((code = enrol_exchange_admit(&m->enrol, op, st,
-                                         m->env->cfg->exchange_retry_window_ms / 1000, &m->dev,
-                                         m->bulk_hash, now)) != ERRCODE_OK)
-            return code;
-        if (m->enrol.retry) {
-            rc = store_token_supersede_enrolment(st, m->dev.id, m->dev.bulk_id, now,
-                                                 now - m->env->cfg->clock_skew_ms / 1000,
-                                                 mpapi_superseded_cb, ctx, &errstr);
-            if (rc == -1)
-                return commit_op_store_fail(op, errstr);
-            m->superseded = rc;
-        }
-        /* FALLTHROUGH */
-    case MPAPI_REGISTER:
-        rc = store_device_by_jkt(st, m->dev.jkt, &cur, &errstr);
-        if (rc == -1)
-            return commit_op_store_fail(op, errstr);
-        if (rc == 0) {
-            if (cur.blocked)
-                return commit_op_fail(op, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", cur.id);
-            if (strcmp(cur.id, m->dev.id) != 0)
-                return commit_op_fail(op, ERRCODE_CONFLICT, "%s",
-                                      "the device registered concurrently; retry");
-            rc = store_device_touch(st, cur.id, m->dev.hardware_id, m->dev.name, m->mp.id, now,
-                                    &errstr);
-        } else if ((rc = store_purge_tombstone(st, m->dev.jkt, &errstr)) != 1) {
-            /* a purged blocked device's key (store/purge.c) stays refused */
-            return rc == -1 ? commit_op_store_fail(op, errstr)
-                            : commit_op_fail(op, ERRCODE_DEVICE_BLOCKED, "%s",
-                                             "this key belongs to a purged blocked device");
-        } else {
-            m->dev.created_at = m->dev.last_seen_at = now;
-            rc = store_device_insert(st, &m->dev, &errstr);
-        }
-        if (rc != 0)
-            return commit_op_store_fail(op, errstr);
-        break;
-    case MPAPI_INTROSPECT: /* never reaches the writer */
-        return commit_op_fail(op, ERRCODE_INVALID_REQUEST, "%s", "nothing to write");
-    case MPAPI_RENEW:
-    case MPAPI_ACCESS:
-        rc = store_token_get(st, m->presented, &old, &errstr);
-        if (rc == -1)
-            return commit_op_store_fail(op, errstr);
-        if (rc == 1)
-            return commit_op_fail(op, ERRCODE_TOKEN_REVOKED, "token %s is not known here",
-                                  m->presented);
-        if (old.revoked_at != 0)
-            return commit_op_fail(op, ERRCODE_TOKEN_REVOKED, "token %s is revoked", m->presented);
-        rc = store_device_get(st, old.device_id, &cur, &errstr);
-        if (rc != 0)
-            return commit_op_store_fail(op, rc == 1 ? "device missing" : errstr);
-        if (cur.blocked)
-            return commit_op_fail(op, ERRCODE_DEVICE_BLOCKED, "device %s is blocked", cur.id);
-        if (store_device_touch(st, cur.id, cur.hardware_id, cur.name, m->mp.id, now, &errstr) == -1)
-            return commit_op_store_fail(op, errstr);
-        /* The new token joins the presented token's family. */
-        snprintf(m->tok.family, sizeof(m->tok.family), "%s", old.family);
-        if (m->kind == MPAPI_RENEW) {
-            /* At most one live successor: a retried renewal supersedes the
-             * branch the earlier answer started (before the new token is
-             * in, so it is not part of that branch). */
-            rc = store_token_supersede(st, old.jti, now, now - m->env->cfg->clock_skew_ms / 1000,
-                                       mpapi_superseded_cb, ctx, &errstr);
-            if (rc == -1)
-                return commit_op_store_fail(op, errstr);
-            m->superseded = rc;
-        }
-        break;
-    }
-    if (store_token_insert(st, &m->tok, &errstr) == -1)
-        return commit_op_store_fail(op, errstr);
-    return mpapi_audit(m, ctx, mpapi_kinds[m->kind].action, NULL);
-}
-
-/* Writer thread: a refusal decided before the writer, kept for the audit. */
-static enum errcode
-mpapi_apply_refusal(struct commit_op *op, struct commit_ctx *ctx)
-{
-    struct mpapi_op *m = (struct mpapi_op *)op;
-
-    if (m->early == ERRCODE_FORBIDDEN)
-        return commit_op_fail(op, m->early,
-                              "client_address %s is outside the ranges of bulk token %s",
-                              m->enrol.client_address, m->tok.bulk_id);
-    return commit_op_fail(op, m->early, "bulk token %s is %s", m->tok.bulk_id,
-                          m->early == ERRCODE_TOKEN_EXPIRED ? "expired" : "not valid yet");
-}
-
-/* Writer thread, after a refusal was rolled back: record it. */
-static void
-mpapi_refused(struct commit_op *op, struct commit_ctx *ctx)
-{
-    struct mpapi_op *m = (struct mpapi_op *)op;
-    const char *errstr = NULL;
-    char action[48];
-
-    /* The rollback took the jti's row too; the cache still refuses the proof,
-     * so keep it refused after a restart as well. */
-    if (m->proof_fresh)
-        store_proof_add(ctx->store, m->proof_iat, m->proof_jti, m->mp.id, &errstr);
-    snprintf(action, sizeof(action), "refused.%s", mpapi_kinds[m->kind].act);
-    mpapi_audit(m, ctx, action, errcode_name(op->code));
-}
 
 static void
 mpapi_op_free(struct mpapi_op *m)
@@ -500,6 +261,7 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
     const enum mpapi_kind kind = m->kind;
     struct proof_result proof;
     struct bulkcache_claims presented;
+    char labels[LABELS_TEXT_MAX]; /* the presented token's, canonical (from the cache) */
     struct jwt_claims full;
     struct store_device known;
     const char *errstr = "", *token = NULL;
@@ -525,16 +287,20 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         /* signature once per token (issue 14); kid, window every time, and
          * revocation and the device in the writer */
         code = bulkcache_verify_claims(env->clientcache, token, keys->jwks, &want, &presented,
-                                       &errstr);
-        if (code == ERRCODE_UNKNOWN_KEY || (code == ERRCODE_OK && presented.has_labels)) {
+                                       labels, &errstr);
+        if (code == ERRCODE_UNKNOWN_KEY || (code == ERRCODE_OK && presented.has_labels == -1)) {
             /* not in the key set: perhaps revoked after a leak (token_revoked,
-             * not unknown_key); labels travel with the family, and the cache
-             * keeps no labels: both need the token's own claims */
+             * not unknown_key); a labels claim that is not labels (never
+             * signed here) travels as it is: both need the token's own claims */
             memset(&full, 0, sizeof(full));
             code = signer_verify(keys, token, &want, &full, &errstr);
             if (code == ERRCODE_OK)
                 m->labels = json_deep_copy(json_object_get(full.claims, "labels"));
             jwt_claims_clear(&full);
+        } else if (code == ERRCODE_OK && presented.has_labels == 1 &&
+                   (m->labels = labels_parse(labels)) == NULL) {
+            code = commit_op_fail(&m->op, ERRCODE_UNAVAILABLE, "%s", "out of memory (labels)");
+            goto done;
         }
         if (code != ERRCODE_OK) {
             code = commit_op_fail(&m->op, code, "token: %s", errstr);
@@ -603,8 +369,8 @@ mpapi_issue_work(struct mpapi_op *m, struct worker_ctx *ctx, struct signer_keys 
         m->tok.gen = kind == MPAPI_RENEW ? presented.gen + 1 : 0;
         /* renewals link old and new; access tokens name the client token */
         snprintf(m->tok.prev_jti, sizeof(m->tok.prev_jti), "%s", presented.jti);
-        /* labels travel with the family: the presented token's (read with
-         * its claims above, when it has any) */
+        /* labels travel with the family: the presented token's (m->labels,
+         * from the cache's canonical text above) */
     } else {
         snprintf(m->dev.jkt, sizeof(m->dev.jkt), "%s", proof.jkt);
         snprintf(m->dev.hardware_id, sizeof(m->dev.hardware_id), "%s",
@@ -694,6 +460,20 @@ done:
     return code;
 }
 
+/* Worker: hands the op on to the writer (mpapi_apply.c), which needs none
+ * of the body. */
+static void
+mpapi_to_writer(struct mpapi_op *m, enum errcode (*apply)(struct commit_op *, struct commit_ctx *))
+{
+    json_decref(m->body);
+    m->body = NULL;
+    m->op.apply = apply;
+    m->op.refused = mpapi_apply_refused;
+    m->op.done = mpapi_done;
+    m->op.base = m->env->base;
+    committer_submit(m->env->committer, &m->op);
+}
+
 static void
 mpapi_work(struct work *w, struct worker_ctx *ctx)
 {
@@ -731,25 +511,13 @@ mpapi_work(struct work *w, struct worker_ctx *ctx)
         /* A genuine bulk token out of its window: worth an audit record, so
          * the refusal goes through the writer (and only genuine tokens do:
          * forgeries cost no writes). */
-        json_decref(m->body);
-        m->body = NULL;
         m->early = code;
-        m->op.apply = mpapi_apply_refusal;
-        m->op.refused = mpapi_refused;
-        m->op.done = mpapi_done;
-        m->op.base = m->env->base;
-        committer_submit(m->env->committer, &m->op);
+        mpapi_to_writer(m, mpapi_apply_refusal);
         return;
     }
     if (code != ERRCODE_OK || m->kind == MPAPI_INTROSPECT)
         goto refused;
-    json_decref(m->body); /* the writer needs none of it */
-    m->body = NULL;
-    m->op.apply = mpapi_apply;
-    m->op.refused = mpapi_refused;
-    m->op.done = mpapi_done;
-    m->op.base = m->env->base;
-    committer_submit(m->env->committer, &m->op);
+    mpapi_to_writer(m, mpapi_apply);
     return;
 refused:
     mpapi_finish(m, code);

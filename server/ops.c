@@ -176,6 +176,54 @@ ops_readyz(struct http_req *req)
     committer_submit(req->env->committer, &o->op);
 }
 
+/* Each cache's hits and misses; -1 when the process has no such cache. */
+static int
+ops_bulkcache_stats(const struct sitetokend *env, uint64_t *hits, uint64_t *misses)
+{
+    if (env->bulkcache == NULL)
+        return -1;
+    bulkcache_stats(env->bulkcache, hits, misses);
+    return 0;
+}
+
+static int
+ops_clientcache_stats(const struct sitetokend *env, uint64_t *hits, uint64_t *misses)
+{
+    if (env->clientcache == NULL)
+        return -1;
+    bulkcache_stats(env->clientcache, hits, misses);
+    return 0;
+}
+
+static int
+ops_mpcache_stats(const struct sitetokend *env, uint64_t *hits, uint64_t *misses)
+{
+    if (env->authcache == NULL)
+        return -1;
+    authcache_stats(env->authcache, hits, misses);
+    return 0;
+}
+
+/* The caches /metrics counts: sitetoken_<name>_hits_total and _misses_total. */
+static const struct {
+    const char *name;
+    const char *hits_help, *misses_help;
+    int (*stats)(const struct sitetokend *env, uint64_t *hits, uint64_t *misses);
+} ops_caches[] = {
+    {.name = "bulkcache",
+     .hits_help = "Bulk-token verifications answered from the cache.",
+     .misses_help = "Bulk-token verifications that checked the signature.",
+     .stats = ops_bulkcache_stats},
+    {.name = "clientcache",
+     .hits_help = "Client-token verifications answered from the cache.",
+     .misses_help = "Client-token verifications that checked the signature.",
+     .stats = ops_clientcache_stats},
+    {.name = "mpcache",
+     .hits_help = "MP API keys found in the cache.",
+     .misses_help = "MP API keys looked up in the store.",
+     .stats = ops_mpcache_stats},
+};
+
 void
 ops_metrics(struct http_req *req)
 {
@@ -195,32 +243,16 @@ ops_metrics(struct http_req *req)
         live.subscribers = req->env->feed != NULL ? feed_subscribers(req->env->feed) : 0;
         metrics_render_state(req->env->metrics, &live, buf);
     }
-    if (req->env->bulkcache != NULL) {
+    for (size_t i = 0; i < sizeof(ops_caches) / sizeof(ops_caches[0]); i++) {
+        char name[64];
         uint64_t hits = 0, misses = 0;
 
-        bulkcache_stats(req->env->bulkcache, &hits, &misses);
-        metrics_render_counter(buf, "sitetoken_bulkcache_hits_total",
-                               "Bulk-token verifications answered from the cache.", hits);
-        metrics_render_counter(buf, "sitetoken_bulkcache_misses_total",
-                               "Bulk-token verifications that checked the signature.", misses);
-    }
-    if (req->env->clientcache != NULL) {
-        uint64_t hits = 0, misses = 0;
-
-        bulkcache_stats(req->env->clientcache, &hits, &misses);
-        metrics_render_counter(buf, "sitetoken_clientcache_hits_total",
-                               "Client-token verifications answered from the cache.", hits);
-        metrics_render_counter(buf, "sitetoken_clientcache_misses_total",
-                               "Client-token verifications that checked the signature.", misses);
-    }
-    if (req->env->authcache != NULL) {
-        uint64_t hits = 0, misses = 0;
-
-        authcache_stats(req->env->authcache, &hits, &misses);
-        metrics_render_counter(buf, "sitetoken_mpcache_hits_total",
-                               "MP API keys found in the cache.", hits);
-        metrics_render_counter(buf, "sitetoken_mpcache_misses_total",
-                               "MP API keys looked up in the store.", misses);
+        if (ops_caches[i].stats(req->env, &hits, &misses) == -1)
+            continue;
+        snprintf(name, sizeof(name), "sitetoken_%s_hits_total", ops_caches[i].name);
+        metrics_render_counter(buf, name, ops_caches[i].hits_help, hits);
+        snprintf(name, sizeof(name), "sitetoken_%s_misses_total", ops_caches[i].name);
+        metrics_render_counter(buf, name, ops_caches[i].misses_help, misses);
     }
     http_reply_buffer(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf);
     evbuffer_free(buf);

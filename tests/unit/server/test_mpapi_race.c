@@ -3,10 +3,18 @@
  * just before the issuance, must be refused device_blocked, and no token is
  * written. The worker's half is skipped: the op arrives as the worker left
  * it (device seen unblocked), the committer's test hook blocks the device in
- * the batch right before the op, and the writer decides. mpapi.c is included
- * for its op type and its static apply; the archive's mpapi.o is then never
- * linked (every symbol it defines is defined here). On a real SQLite file. */
-#include "mpapi.c"
+ * the batch right before the op, and the writer (mpapi_apply.c, through the
+ * op type of mpapi_int.h) decides. On a real SQLite file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "committer.h"
+#include "config.h"
+#include "devices.h"
+#include "mpapi_int.h"
+#include "sitetokend.h"
+#include "store.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
