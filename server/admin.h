@@ -9,6 +9,7 @@
 
 struct http_req;
 struct admin_op;
+struct worker_ctx;
 
 /* admin_status.c: the server itself */
 void admin_status(struct http_req *req);
@@ -52,8 +53,10 @@ void admin_keys_revoke(struct http_req *req);
 /* The key lifecycle step of an op (its mode: a rotation or the maintenance
  * tick), on the writer, with its audit record when anything changed. */
 enum errcode admin_keys_apply(struct commit_op *op, struct commit_ctx *ctx);
-/* On the loop after that commit: the signer reloads the keys (a failure
- * fails the op) and /v1/events announces them. */
+/* On a worker after that commit (an admin_op's after_work): the signer
+ * reloads the keys from the store; a failure fails the op. */
+void admin_keys_reload(struct admin_op *a, struct worker_ctx *ctx);
+/* Then on the loop: the change logged and announced on /v1/events. */
 void admin_keys_after(struct admin_op *a);
 
 /* admin_audit.c: the audit trail */

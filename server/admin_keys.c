@@ -37,22 +37,28 @@ admin_keys_apply(struct commit_op *op, struct commit_ctx *ctx)
 }
 
 void
-admin_keys_after(struct admin_op *a)
+admin_keys_reload(struct admin_op *a, struct worker_ctx *ctx)
 {
     const char *errstr = NULL;
 
     if (a->changed[0] == '\0')
         return;
-    if (signer_reload(a->env->signer, a->env->store, &errstr) == -1) {
+    if (signer_reload(a->env->signer, ctx->store, &errstr) == -1) {
         log_error("event=keys_reload error=%s", log_quote(errstr, (char[256]){0}, 256));
         /* Committed but not in force: never report it as done. */
         commit_op_fail(&a->op, ERRCODE_UNAVAILABLE,
                        "the key change was stored but could not be loaded (%s); the server keeps "
                        "signing with the keys it had",
                        errstr);
-    } else {
-        log_info("event=keys changed=%s", log_quote(a->changed, (char[600]){0}, 600));
     }
+}
+
+void
+admin_keys_after(struct admin_op *a)
+{
+    if (a->changed[0] == '\0')
+        return;
+    log_info("event=keys changed=%s", log_quote(a->changed, (char[600]){0}, 600));
     feed_keys_changed(a->env->feed); /* a keys event on /v1/events */
 }
 
@@ -61,8 +67,6 @@ static void
 admin_keys_rotate_after(struct admin_op *a)
 {
     admin_keys_after(a);
-    if (a->op.code != ERRCODE_OK)
-        return;
     json_decref(a->reply);
     a->reply =
         json_pack("{s:o, s:s}", "items", signer_key_list(a->env->signer), "changed", a->changed);
@@ -76,6 +80,7 @@ admin_keys_rotate(struct http_req *req)
     if (a == NULL)
         return;
     a->mode = json_is_true(json_object_get(req->body, "now")) ? SIGNER_ROTATE_NOW : SIGNER_ROTATE;
+    a->after_work = admin_keys_reload;
     a->after = admin_keys_rotate_after;
     admin_op_write(a, admin_keys_apply);
 }
@@ -145,11 +150,10 @@ admin_keys_change_after(struct admin_op *a)
 
     a->reply = NULL;
     admin_keys_after(a);
-    if (a->op.code == ERRCODE_OK)
-        a->reply =
-            json_pack("{s:o, s:s, s:s, s:O, s:O}", "items", signer_key_list(a->env->signer), "kid",
-                      a->id, "changed", a->changed, "devices", json_object_get(impact, "devices"),
-                      "live_tokens", json_object_get(impact, "live_tokens"));
+    a->reply =
+        json_pack("{s:o, s:s, s:s, s:O, s:O}", "items", signer_key_list(a->env->signer), "kid",
+                  a->id, "changed", a->changed, "devices", json_object_get(impact, "devices"),
+                  "live_tokens", json_object_get(impact, "live_tokens"));
     json_decref(impact);
 }
 
@@ -166,6 +170,7 @@ admin_keys_change(struct http_req *req,
     if ((a = admin_op_new(req)) == NULL)
         return;
     snprintf(a->id, sizeof(a->id), "%.64s", req->params[0]); /* kid_ok bounds it */
+    a->after_work = admin_keys_reload;
     a->after = admin_keys_change_after;
     admin_op_write(a, apply);
 }

@@ -105,11 +105,30 @@ admin_op_read(struct admin_op *a, enum errcode (*read)(struct admin_op *, struct
     workers_submit(a->env->workers, &a->work);
 }
 
+/* Worker: what a committed change must read back before its reply. */
+static void
+admin_op_after_work(struct work *w, struct worker_ctx *ctx)
+{
+    struct admin_op *a = (struct admin_op *)((char *)w - offsetof(struct admin_op, work));
+    static const struct timeval now = {0, 0};
+    void (*after_work)(struct admin_op *, struct worker_ctx *) = a->after_work;
+
+    a->after_work = NULL; /* once */
+    after_work(a, ctx);
+    if (event_base_once(a->env->base, -1, EV_TIMEOUT, admin_op_done_cb, a, &now) == -1)
+        admin_op_done(&a->op); /* only when the loop is gone */
+}
+
 void
 admin_op_done(struct commit_op *op)
 {
     struct admin_op *a = (struct admin_op *)op;
 
+    if (op->code == ERRCODE_OK && a->after_work != NULL && a->env->workers != NULL) {
+        a->work.run = admin_op_after_work;
+        workers_submit(a->env->workers, &a->work);
+        return;
+    }
     if (op->code == ERRCODE_OK && a->after != NULL)
         a->after(a);
     if (a->req == NULL) {

@@ -94,6 +94,10 @@ struct admin_op {
     int feed_changed;   /* a change the revocation feed must learn of */
     /* reads: runs on a worker with its connection; fills reply or fails */
     enum errcode (*read)(struct admin_op *a, struct worker_ctx *ctx);
+    /* optional: on a worker after a successful commit, before after: a
+     * store read the change needs (the signer's reload), never on the loop;
+     * may fail the op (commit_op_fail) */
+    void (*after_work)(struct admin_op *a, struct worker_ctx *ctx);
     /* optional: on the loop after a successful commit or read, before the
      * reply (may still fail the op) */
     void (*after)(struct admin_op *a);

@@ -5,7 +5,6 @@
  * hash; the store compares the hash in constant time. Keys are never logged;
  * the MP's name is. A malformed header is unauthenticated (401), like an
  * unknown key: a client learns nothing more from one than from the other. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "http.h"
 #include "log.h"
 #include "mps.h"
+#include "slots.h"
 
 void
 auth_hash_key(const char *key, size_t len, uint8_t hash[32])
@@ -149,8 +149,8 @@ auth_mp_presented(struct http_req *req)
     return -1;
 }
 
-/* A direct-mapped table under one mutex, held only to copy an entry or
- * bump the generation. */
+/* A direct-mapped table (slots.c); its mutex also guards the generation,
+ * bumped by every committed MP change. */
 struct authcache_entry {
     uint8_t hash[32];
     struct auth_mp mp;
@@ -159,11 +159,8 @@ struct authcache_entry {
 };
 
 struct authcache {
-    pthread_mutex_t mu;
-    size_t n;
-    struct authcache_entry *e; /* guarded by mu */
-    uint64_t gen;              /* guarded by mu */
-    uint64_t hits, misses;     /* guarded by mu */
+    struct slots slots;
+    uint64_t gen; /* guarded by slots.mu */
 };
 
 struct authcache *
@@ -171,13 +168,11 @@ authcache_new(size_t slots)
 {
     struct authcache *c = calloc(1, sizeof(*c));
 
-    if (c == NULL || (c->e = calloc(slots ? slots : 1, sizeof(*c->e))) == NULL) {
+    if (c == NULL || slots_init(&c->slots, slots, sizeof(struct authcache_entry)) == -1) {
         free(c);
         return NULL;
     }
-    c->n = slots ? slots : 1;
     c->gen = 1; /* an all-zero entry is never current */
-    pthread_mutex_init(&c->mu, NULL);
     return c;
 }
 
@@ -186,9 +181,7 @@ authcache_free(struct authcache *c)
 {
     if (c == NULL)
         return;
-    pthread_mutex_destroy(&c->mu);
-    OPENSSL_cleanse(c->e, c->n * sizeof(*c->e));
-    free(c->e);
+    slots_clear(&c->slots, NULL);
     free(c);
 }
 
@@ -197,18 +190,15 @@ auth_mp_changed(struct authcache *c)
 {
     if (c == NULL)
         return;
-    pthread_mutex_lock(&c->mu);
+    slots_lock(&c->slots);
     c->gen++;
-    pthread_mutex_unlock(&c->mu);
+    slots_unlock(&c->slots);
 }
 
 void
 authcache_stats(struct authcache *c, uint64_t *hits, uint64_t *misses)
 {
-    pthread_mutex_lock(&c->mu);
-    *hits = c->hits;
-    *misses = c->misses;
-    pthread_mutex_unlock(&c->mu);
+    slots_stats(&c->slots, hits, misses);
 }
 
 enum errcode
@@ -219,7 +209,7 @@ auth_mp_check_cached(struct authcache *c, const char *h, const char *cert_sha256
     struct authcache_entry *e;
     uint8_t hash[32];
     uint64_t gen;
-    size_t len = 0, slot;
+    size_t len = 0;
     enum errcode code;
     int found = 0;
 
@@ -228,32 +218,29 @@ auth_mp_check_cached(struct authcache *c, const char *h, const char *cert_sha256
     if (auth_bearer_parse(h, &key, &len, why) == -1)
         return ERRCODE_UNAUTHENTICATED;
     auth_hash_key(key, len, hash);
-    memcpy(&slot, hash, sizeof(slot));
-    e = &c->e[slot % c->n];
-    pthread_mutex_lock(&c->mu);
+    e = slots_entry(&c->slots, hash);
+    slots_lock(&c->slots);
     gen = c->gen; /* what a store read from now on may be cached under */
     if (e->used && e->gen == gen && CRYPTO_memcmp(e->hash, hash, 32) == 0) {
         *mp = e->mp;
         found = 1;
-        c->hits++;
-    } else {
-        c->misses++;
     }
-    pthread_mutex_unlock(&c->mu);
+    slots_count(&c->slots, found);
+    slots_unlock(&c->slots);
     if (found) {
         OPENSSL_cleanse(hash, sizeof(hash));
         return ERRCODE_OK;
     }
     code = auth_mp_check(h, NULL, st, mp, why);
     if (code == ERRCODE_OK) {
-        pthread_mutex_lock(&c->mu);
+        slots_lock(&c->slots);
         if (c->gen == gen) { /* no change committed since the read began */
             memcpy(e->hash, hash, 32);
             e->mp = *mp;
             e->gen = gen;
             e->used = 1;
         }
-        pthread_mutex_unlock(&c->mu);
+        slots_unlock(&c->slots);
     }
     OPENSSL_cleanse(hash, sizeof(hash));
     return code;

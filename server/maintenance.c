@@ -234,6 +234,7 @@ maintenance_tick(struct sitetokend *env)
     if (a == NULL)
         return;
     a->mode = SIGNER_TICK;
+    a->after_work = admin_keys_reload;
     a->after = admin_keys_after;
     admin_op_write(a, maintenance_apply);
 }

@@ -50,6 +50,9 @@ struct signer {
     struct signer_policy policy;
     enum jwk_alg alg;
     pthread_mutex_t mu;
+    /* Held across a whole reload (store read to install): reloads read in the
+     * order they install, so the last one installed read the newest keys. */
+    pthread_mutex_t reload_mu;
     struct signer_key *keys;      /* guarded by mu */
     size_t nkeys;                 /* guarded by mu */
     int active;                   /* index, -1 when none; guarded by mu */
@@ -70,6 +73,7 @@ signer_new(const uint8_t seal_key[SEAL_KEY_LEN], const struct signer_policy *p)
         s->alg = JWK_ALG_EDDSA;
     s->active = -1;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->reload_mu, NULL);
     return s;
 }
 
@@ -111,6 +115,7 @@ signer_free(struct signer *s)
     signer_snap_unref(s->snap);
     OPENSSL_cleanse(s->seal_key, sizeof(s->seal_key));
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->reload_mu);
     free(s);
 }
 
@@ -394,7 +399,7 @@ signer_generation(struct signer *s)
 /* since: install only if no other reload was installed since generation
  * *since (else 1: what was read may be older than what is in force). */
 static int
-signer_reload_gen(struct signer *s, struct store *st, const uint64_t *since, const char **errstr)
+signer_reload_locked(struct signer *s, struct store *st, const uint64_t *since, const char **errstr)
 {
     struct store_key *keys = NULL;
     size_t n = 0;
@@ -478,6 +483,17 @@ fail:
     free(loaded);
     store_keys_free(keys, n);
     return -1;
+}
+
+static int
+signer_reload_gen(struct signer *s, struct store *st, const uint64_t *since, const char **errstr)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->reload_mu);
+    rc = signer_reload_locked(s, st, since, errstr);
+    pthread_mutex_unlock(&s->reload_mu);
+    return rc;
 }
 
 int
