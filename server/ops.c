@@ -18,6 +18,7 @@
 #include "auth.h"
 #include "bulkcache.h"
 #include "http.h"
+#include "log.h"
 #include "metrics.h"
 #include "ops.h"
 #include "signer.h"
@@ -109,12 +110,16 @@ ops_ready_reply(struct ops *o, struct http_req *req)
         return;
     }
     if (o->code != ERRCODE_OK) {
-        /* Why, naming the database (its kind: the target is no business of
-         * an anonymous caller), e.g. "postgresql database unavailable:
-         * store: begin: connection refused" */
-        http_reply_problem(req, ERRCODE_UNAVAILABLE, "%s database unavailable: %s",
-                           store_backend_name(req->env->cfg->database),
-                           o->detail[0] ? o->detail : "store is not writable");
+        /* Why, naming the database by its kind only: the driver's words
+         * (libpq's name the host and port) are no business of an anonymous
+         * caller, they go to the log. */
+        log_warn(
+            "event=readyz code=%s detail=%s", errcode_name(o->code),
+            log_quote(o->detail[0] ? o->detail : "store is not writable", (char[256]){0}, 256));
+        http_reply_problem(req, ERRCODE_UNAVAILABLE,
+                           "%s database unavailable: the store did not take the probe's write"
+                           " (the server log says why)",
+                           store_backend_name(req->env->cfg->database));
         return;
     }
     http_reply_json(
