@@ -19,11 +19,52 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "system"))
 import run_bench  # noqa: E402
+
+
+def role(name):
+    if name.startswith("st-worker"):
+        return "workers"
+    return {"st-writer": "writer", "st-checkpoint": "checkpointer"}.get(name, "loop+other")
+
+
+def schedstat(pid):
+    """{role: [CPU ns, run-queue wait ns, slices]} over the server's threads
+    (/proc/PID/task/TID/schedstat; the main thread is the loop)."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            name = open("/proc/%d/task/%s/comm" % (pid, tid)).read().strip()
+            v = [int(x) for x in open("/proc/%d/task/%s/schedstat" % (pid, tid)).read().split()]
+        except OSError:
+            continue
+        r = "loop" if tid == str(pid) else role(name)
+        acc = out.setdefault(r, [0, 0, 0])
+        for i in range(3):
+            acc[i] += v[i]
+    return out
+
+
+class DepthSampler(threading.Thread):
+    """sitetoken_writer_queue_depth every 100 ms: ops waiting for the writer."""
+
+    def __init__(self, url):
+        super().__init__(daemon=True)
+        self.url, self.samples, self.stop = url, [], threading.Event()
+
+    def run(self):
+        while not self.stop.wait(0.1):
+            try:
+                m = re.search(r"^sitetoken_writer_queue_depth (\d+)", scrape(self.url), re.M)
+            except OSError:
+                continue
+            if m:
+                self.samples.append(int(m.group(1)))
 
 
 def scrape(url):
@@ -82,9 +123,13 @@ def main():
                 load0 = open("/proc/loadavg").read().split()[:3]
                 full = run_bench.bench(build, *common)
                 half = max(1.0, full["ok_rate"] / 2)
-                m0 = scrape(url)
+                m0, s0 = scrape(url), schedstat(proc.pid)
+                sampler = DepthSampler(url)
+                sampler.start()
                 d = run_bench.bench(build, *common, "--rate", "%.0f" % half)
-                m1 = scrape(url)
+                sampler.stop.set()
+                sampler.join()
+                m1, s1 = scrape(url), schedstat(proc.pid)
                 load1 = open("/proc/loadavg").read().split()[:3]
                 req = delta_quantiles(hist(m0, "sitetoken_http_request_duration_seconds",
                                            ("route", "exchanges")),
@@ -111,7 +156,15 @@ def main():
                 print("  CPU us per exchange: loop %.1f workers %.1f writer %.1f other %.1f"
                       " client %.1f" % (t["loop"]["us"], t["workers"]["us"], t["writer"]["us"],
                                         t["other"]["us"], t["client_us"]))
-                docs.append({"load_before": load0, "load_after": load1, "full": full,
+                n_ex = max(1, req[0])
+                wait = {r: (s1[r][1] - s0.get(r, [0, 0, 0])[1]) / 1e3 / n_ex for r in s1}
+                print("  run-queue wait us per exchange (runnable, not running): " +
+                      " ".join("%s %.1f" % kv for kv in sorted(wait.items())))
+                dep = sorted(sampler.samples) or [0]
+                print("  writer queue depth (every 100 ms, %d samples): mean %.2f p50 %d p90 %d"
+                      " max %d" % (len(dep), sum(dep) / len(dep), dep[len(dep) // 2],
+                                   dep[int(len(dep) * 0.9)], dep[-1]))
+                docs.append({"run_queue_wait_us": wait, "queue_depth": dep, "load_before": load0, "load_after": load1, "full": full,
                              "half": d, "request_hist": req[2], "commit_hist": com[2],
                              "batch_hist": bat[2]})
         finally:
