@@ -37,13 +37,23 @@ def uuid7(ms):
     return str(uuid.UUID(bytes=bytes(r)))
 
 
+# --sorted-jti: the jtis in the store's sort-preserving alphabet (each
+# base64url character replaced by the one of the same index in an alphabet
+# that is in ASCII order), for the jti-order measurement of issue 14.
+SORTED_JTI = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+                           "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz")
+SORTED = "--sorted-jti" in sys.argv
+
+
 def jti(ms):
-    return b64(ms.to_bytes(6, "big") + os.urandom(10))
+    j = b64(ms.to_bytes(6, "big") + os.urandom(10))
+    return j.translate(SORTED_JTI) if SORTED else j
 
 
 def main():
-    path, n = sys.argv[1], int(sys.argv[2])
-    per = int(sys.argv[3]) if len(sys.argv) > 3 else 10
+    args = [a for a in sys.argv[1:] if a != "--sorted-jti"]
+    path, n = args[0], int(args[1])
+    per = int(args[2]) if len(args) > 2 else 10
     db = sqlite3.connect(path)
     db.execute("PRAGMA synchronous=OFF")
     db.execute("PRAGMA cache_size=-1000000")  # 1 GB: the fill is not the benchmark
