@@ -1,4 +1,5 @@
-/* Per-thread CPU of another process, from /proc/PID/task/TID/stat, summed by
+/* Per-thread CPU of another process, from /proc/PID/task/TID/schedstat (ns;
+ * stat's ticks split it into user and system), summed by
  * thread role (sitetokend names its threads: st-worker-N, st-writer,
  * st-checkpoint; the event loop is the main thread). The benchmark takes one
  * snapshot before a run and one after and reports the difference per request. */

@@ -25,8 +25,14 @@ bench_ok_rate(const struct bench_summary *s)
 static json_t *
 bench_report_us(double cpu, double sys, double n)
 {
+    double share = cpu > 0 ? sys / cpu : 0.0; /* sys in ticks, cpu in ns: may pass 1 */
+
     return json_pack("{s:f, s:f}", "us", round(cpu / n * 1e7) / 10, "sys_share",
-                     cpu > 0 ? round(sys / cpu * 100) / 100 : 0.0);
+                     round((share > 1   ? 1
+                            : share < 0 ? 0
+                                        : share) *
+                           100) /
+                         100);
 }
 
 /* One "server_threads" object: CPU µs per request sent (warm-up included, as
