@@ -103,7 +103,9 @@ pg_send(struct pg_session *c, struct pg_stmt *ps, int keep)
 static int
 pg_pipeline_lost(struct pg_session *c, const char *why)
 {
-    const char *msg = PQerrorMessage(c->pg);
+    /* libpq's message when the connection is what failed (else it may be
+     * an earlier statement's) */
+    const char *msg = PQstatus(c->pg) != CONNECTION_OK ? PQerrorMessage(c->pg) : NULL;
 
     pg_fail(c, NULL, STORE_ERR_UNAVAILABLE, msg != NULL && *msg != '\0' ? msg : why);
     PQfinish(c->pg);
