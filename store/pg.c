@@ -5,8 +5,13 @@
  * SQLSTATEs mapped to the store's error classes. A lost connection is
  * STORE_ERR_UNAVAILABLE and the next use connects again; a transaction it
  * interrupted fails until rolled back, so its commit can never be mistaken
- * for a success. Connections, their settings and the error classes: pg_conn.c. With
- * pg_conn.c, the only files in the tree that include libpq-fe.h. */
+ * for a success. Inside a transaction a statement whose result nobody reads
+ * (the unread hint, store_int.h) is sent in libpq's pipeline mode without
+ * waiting; the next statement that waits goes in the same pipeline, and a
+ * failure of one sent before it is its failure (the op's RELEASE is the
+ * last such statement of every op). Connections, their settings and the
+ * error classes: pg_conn.c. With pg_conn.c, the only files in the tree that
+ * include libpq-fe.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +27,7 @@
 struct pg_stmt {
     struct store_stmt base; /* first */
     char *sql;              /* with $n placeholders */
-    int persistent, is_rollback, is_commit;
+    int persistent, is_rollback, is_rollback_to, is_commit;
     unsigned gen; /* the session it was prepared in (0: not yet) */
     char name[24];
     int nparams;
@@ -61,6 +66,190 @@ pg_result_ok(struct pg_session *c, PGresult *res)
     return -1;
 }
 
+/* The pipeline ------------------------------------------------------------ */
+
+/* Sends ps's PREPARE (when this session has not prepared it) and its
+ * execution; with the pipeline on, both are queued (keep: the execution
+ * whose result pg_pipeline_end hands back). 0, or -1 recorded. */
+static int
+pg_send(struct pg_session *c, struct pg_stmt *ps, int keep)
+{
+    if (c->npending + 2 > PG_PIPE_MAX) {
+        pg_fail(c, NULL, STORE_ERR_INTERNAL, "pipeline full");
+        return -1;
+    }
+    if (ps->persistent && ps->gen != c->gen) {
+        if (PQsendPrepare(c->pg, ps->name, ps->sql, ps->nparams, NULL) == 0) {
+            pg_fail(c, NULL, STORE_ERR_NONE, NULL);
+            return -1;
+        }
+        ps->gen = c->gen; /* undone if its result says it failed */
+        c->pending[c->npending++] = (struct pg_pending){.ps = ps, .prepare = 1};
+    }
+    if ((ps->persistent
+             ? PQsendQueryPrepared(c->pg, ps->name, ps->nparams, ps->vals, ps->lens, ps->fmts, 0)
+             : PQsendQueryParams(c->pg, ps->sql, ps->nparams, NULL, ps->vals, ps->lens, ps->fmts,
+                                 0)) == 0) {
+        pg_fail(c, NULL, STORE_ERR_NONE, NULL);
+        return -1;
+    }
+    c->pending[c->npending++] = (struct pg_pending){.ps = ps, .keep = keep};
+    return 0;
+}
+
+/* The pipeline's connection failed under it, or answered out of order:
+ * the session is dropped (the next use connects again) and the
+ * transaction that was open is gone. */
+static int
+pg_pipeline_lost(struct pg_session *c, const char *why)
+{
+    /* libpq's message when the connection is what failed (else it may be
+     * an earlier statement's) */
+    const char *msg = PQstatus(c->pg) != CONNECTION_OK ? PQerrorMessage(c->pg) : NULL;
+
+    pg_fail(c, NULL, STORE_ERR_UNAVAILABLE, msg != NULL && *msg != '\0' ? msg : why);
+    PQfinish(c->pg);
+    c->pg = NULL;
+    c->tx_broken = 1; /* a pipeline is only ever open inside a transaction */
+    c->in_tx = 0;
+    c->pipelined = c->npending = 0;
+    return -1;
+}
+
+/* Ends the pipeline: a sync, then every result in order. The result of the
+ * execution sent with keep goes to *keep_res (NULL when it did not run);
+ * the first failure among the others is recorded and returned as -1 (a
+ * statement the server skipped after it reads PGRES_PIPELINE_ABORTED),
+ * unless discard (a rollback follows: what failed is being undone). */
+static int
+pg_pipeline_end(struct pg_session *c, PGresult **keep_res, int discard)
+{
+    int failed = 0;
+
+    if (keep_res != NULL)
+        *keep_res = NULL;
+    if (!c->pipelined)
+        return 0;
+    c->roundtrips++;
+    if (PQpipelineSync(c->pg) == 0)
+        return pg_pipeline_lost(c, "pipeline sync failed");
+    for (int i = 0; i < c->npending; i++) {
+        struct pg_pending *p = &c->pending[i];
+        PGresult *res;
+
+        while ((res = PQgetResult(c->pg)) != NULL) {
+            ExecStatusType st = PQresultStatus(res);
+            int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+
+            if (!ok && p->prepare && p->ps != NULL)
+                p->ps->gen = 0; /* not prepared after all */
+            if (p->keep && keep_res != NULL && *keep_res == NULL && !failed) {
+                *keep_res = res; /* its own failure is the caller's to read */
+                continue;
+            }
+            if (!ok && !failed && !discard && st != PGRES_PIPELINE_ABORTED) {
+                char msg[256];
+
+                /* named by its text: the caller that sent it did not wait */
+                snprintf(msg, sizeof(msg), "%.40s...: %s", p->ps != NULL ? p->ps->sql : "?",
+                         PQresultErrorMessage(res));
+                pg_fail(c, res, STORE_ERR_NONE, msg);
+                failed = 1;
+            }
+            PQclear(res);
+        }
+    }
+    c->npending = 0;
+    /* the sync's own result, then out of pipeline mode */
+    {
+        PGresult *res = PQgetResult(c->pg);
+        int synced = res != NULL && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+
+        PQclear(res);
+        if (!synced || PQexitPipelineMode(c->pg) == 0) {
+            if (keep_res != NULL) {
+                PQclear(*keep_res);
+                *keep_res = NULL;
+            }
+            return pg_pipeline_lost(c, "pipeline: the server's answers ended early");
+        }
+    }
+    c->pipelined = 0;
+    c->in_tx = PQtransactionStatus(c->pg) != PQTRANS_IDLE;
+    if (failed) {
+        if (keep_res != NULL) {
+            PQclear(*keep_res);
+            *keep_res = NULL;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends ps unread, without waiting: 0 (sent, or run at once when the
+ * pipeline cannot take it), or -1 recorded. */
+static int
+pg_defer(struct pg_session *c, struct pg_stmt *ps)
+{
+    if (!c->pipelined) {
+        if (PQenterPipelineMode(c->pg) == 0) {
+            pg_fail(c, NULL, STORE_ERR_INTERNAL, "cannot enter pipeline mode");
+            return -1;
+        }
+        c->pipelined = 1;
+    }
+    if (pg_send(c, ps, 0) == -1) {
+        pg_pipeline_end(c, NULL, 1);
+        return -1;
+    }
+    /* keep the queue short: a long one is collected now */
+    if (c->npending + 4 > PG_PIPE_MAX)
+        return pg_pipeline_end(c, NULL, 0);
+    return 0;
+}
+
+/* ps run and its result: at once, or (the pipeline holding statements sent
+ * unread) in the same pipeline after them. NULL with the failure recorded
+ * when one of them failed or the connection did; else the result, which
+ * may itself be a failure for pg_result_ok to read. */
+static PGresult *
+pg_run(struct pg_session *c, struct pg_stmt *ps)
+{
+    PGresult *res;
+
+    if (c->pipelined) {
+        if (pg_send(c, ps, 1) == -1) {
+            pg_pipeline_end(c, NULL, 1);
+            return NULL;
+        }
+        if (pg_pipeline_end(c, &res, 0) == -1)
+            return NULL;
+        if (res == NULL)
+            pg_fail(c, NULL, STORE_ERR_INTERNAL, "pipeline: no result");
+        return res;
+    }
+    if (ps->persistent && ps->gen != c->gen) {
+        c->roundtrips++;
+        res = PQprepare(c->pg, ps->name, ps->sql, ps->nparams, NULL);
+        if (pg_result_ok(c, res) == -1) {
+            PQclear(res);
+            return NULL;
+        }
+        PQclear(res);
+        ps->gen = c->gen;
+    }
+    c->roundtrips++;
+    if (ps->persistent)
+        return PQexecPrepared(c->pg, ps->name, ps->nparams, ps->vals, ps->lens, ps->fmts, 0);
+    return PQexecParams(c->pg, ps->sql, ps->nparams, NULL, ps->vals, ps->lens, ps->fmts, 0);
+}
+
+static int64_t
+pg_roundtrips(struct store *st)
+{
+    return PG_CONN(st)->roundtrips;
+}
+
 static int
 pg_exec(struct store *st, const char *sql)
 {
@@ -78,6 +267,11 @@ pg_exec(struct store *st, const char *sql)
         pg_fail(c, NULL, STORE_ERR_UNAVAILABLE, "connection lost inside a transaction");
         return -1;
     }
+    /* what the pipeline holds first (a rollback undoes it: its failure is
+     * not this statement's) */
+    if (c->pipelined && pg_pipeline_end(c, NULL, strncmp(sql, "ROLLBACK", 8) == 0) == -1)
+        return -1;
+    c->roundtrips++;
     res = PQexec(c->pg, sql);
     rc = pg_result_ok(c, res);
     PQclear(res);
@@ -157,6 +351,7 @@ pg_prepare(struct store *st, const char *sql, int persistent)
     ps->base.st = st;
     ps->persistent = persistent;
     ps->is_rollback = strcmp(sql, "ROLLBACK") == 0;
+    ps->is_rollback_to = strncmp(sql, "ROLLBACK TO", 11) == 0;
     ps->is_commit = strcmp(sql, "COMMIT") == 0;
     snprintf(ps->name, sizeof(ps->name), "st%u", ++c->next_name);
     return &ps->base;
@@ -201,14 +396,18 @@ pg_finalize(struct store_stmt *s)
     struct pg_session *c = PG_CONN(s->st);
 
     pg_reset(s);
+    for (int i = 0; c != NULL && i < c->npending; i++)
+        if (c->pending[i].ps == ps)
+            c->pending[i].ps = NULL;
     /* A statement prepared in this session: deallocate it (best effort,
      * and only while the connection is up: a new session has none). */
-    if (ps->gen != 0 && c != NULL && ps->gen == c->gen && c->pg != NULL &&
+    if (ps->gen != 0 && c != NULL && ps->gen == c->gen && c->pg != NULL && !c->pipelined &&
         PQstatus(c->pg) == CONNECTION_OK && !c->tx_broken &&
         PQtransactionStatus(c->pg) == PQTRANS_IDLE) {
         char sql[48];
 
         snprintf(sql, sizeof(sql), "DEALLOCATE %s", ps->name);
+        c->roundtrips++;
         PQclear(PQexec(c->pg, sql));
     }
     free(ps->sql);
@@ -300,6 +499,10 @@ pg_execute(struct pg_stmt *ps)
 
     if (pg_ensure(c) == -1)
         return -1;
+    /* A rollback would be skipped after a failure in the pipeline: collect
+     * first; what failed there is what it undoes. */
+    if (c->pipelined && (ps->is_rollback || ps->is_rollback_to))
+        (void)pg_pipeline_end(c, NULL, 1);
     if (c->tx_broken) {
         if (ps->is_rollback) {
             c->tx_broken = 0; /* nothing left to undo: the session ended */
@@ -309,19 +512,16 @@ pg_execute(struct pg_stmt *ps)
         pg_fail(c, NULL, STORE_ERR_UNAVAILABLE, "connection lost inside a transaction");
         return -1;
     }
-    if (ps->persistent && ps->gen != c->gen) {
-        res = PQprepare(c->pg, ps->name, ps->sql, ps->nparams, NULL);
-        if (pg_result_ok(c, res) == -1) {
-            PQclear(res);
+    /* Unread inside a transaction: sent, not waited for. */
+    if (ps->base.unread && c->in_tx && ps->persistent) {
+        if (pg_defer(c, ps) == -1)
             return -1;
-        }
-        PQclear(res);
-        ps->gen = c->gen;
+        ps->executed = 1;
+        c->changes = 0; /* not known: nobody reads it */
+        return STORE_DONE;
     }
-    if (ps->persistent)
-        res = PQexecPrepared(c->pg, ps->name, ps->nparams, ps->vals, ps->lens, ps->fmts, 0);
-    else
-        res = PQexecParams(c->pg, ps->sql, ps->nparams, NULL, ps->vals, ps->lens, ps->fmts, 0);
+    if ((res = pg_run(c, ps)) == NULL)
+        return -1;
     status = PQresultStatus(res);
     if (pg_result_ok(c, res) == -1) {
         PQclear(res);
@@ -533,4 +733,5 @@ const struct store_driver store_pg_driver = {
     .listen = pg_listen,
     .notify_fd = pg_notify_fd,
     .notify_take = pg_notify_take,
+    .roundtrips = pg_roundtrips,
 };

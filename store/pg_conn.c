@@ -210,9 +210,10 @@ pg_ensure(struct pg_session *c)
     if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK)
         return 0;
     if (c->pg != NULL) {
-        if (c->in_tx)
+        if (c->in_tx || c->pipelined)
             c->tx_broken = 1;
         c->in_tx = 0;
+        c->pipelined = c->npending = 0; /* what was in flight went with it */
         PQfinish(c->pg);
         c->pg = NULL;
     }

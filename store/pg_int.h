@@ -13,6 +13,15 @@
 struct pg_conn;
 struct pg_result;
 
+/* What the pipeline (pg.c) has sent and not yet read back: a statement's
+ * PREPARE or its execution, in order. */
+#define PG_PIPE_MAX 64
+struct pg_pending {
+    struct pg_stmt *ps; /* the statement (NULL once finalized) */
+    int prepare;        /* its PREPARE, else its execution */
+    int keep;           /* the execution whose result the caller waits for */
+};
+
 struct pg_session {
     struct pg_conn *pg; /* PGconn */
     char *target;
@@ -22,6 +31,11 @@ struct pg_session {
     int tx_broken;      /* the connection was lost inside a transaction */
     int in_tx;          /* a transaction was open after the last statement */
     int64_t changes;
+    /* libpq's pipeline mode, entered while statements are sent unread
+     * (pg.c), left at the next statement that waits */
+    int pipelined, npending;
+    struct pg_pending pending[PG_PIPE_MAX];
+    int64_t roundtrips; /* requests this session waited for (tests, bench) */
     enum store_error err_class;
     char errmsg[256];
 };

@@ -23,6 +23,21 @@ store_finalize(struct store_stmt *stmt)
         stmt->drv->finalize(stmt);
 }
 
+/* The cached statements whose every caller reads only whether they failed
+ * (store_step_done): neither a row nor how many rows changed. The op's
+ * savepoint, and the rows an issuance writes whose result nothing reads.
+ * A statement added here must keep that promise at every call site. */
+static const unsigned char stmt_unread[STMT_COUNT] = {
+    [STMT_SAVEPOINT] = 1,    [STMT_DEVICE_INSERT] = 1, [STMT_DEVICE_LABEL_INSERT] = 1,
+    [STMT_TOKEN_INSERT] = 1, [STMT_AUDIT_INSERT] = 1,
+};
+
+int
+store_stmt_unread(enum store_stmt_id id)
+{
+    return (unsigned)id < STMT_COUNT ? stmt_unread[id] : 0;
+}
+
 struct store_stmt *
 store_stmt(struct store *st, enum store_stmt_id id, const char *sql, const char **errstr)
 {
@@ -44,6 +59,7 @@ store_stmt(struct store *st, enum store_stmt_id id, const char *sql, const char 
         return NULL;
     }
     stmt->sql = sql;
+    stmt->unread = store_stmt_unread(id);
     st->stmts[id] = stmt;
     return stmt;
 }

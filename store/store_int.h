@@ -132,6 +132,13 @@ struct store_stmt {
     const struct store_driver *drv;
     struct store *st;
     const char *sql; /* a cached statement's text (store_stmt), else NULL */
+    /* Its caller reads neither rows nor changes, only whether it failed
+     * (store_stmt_unread, rows.c): inside a transaction a driver may send
+     * it without waiting for its result and report a failure at the next
+     * statement that waits (PostgreSQL's pipeline, pg.c); SQLite ignores
+     * it. Every op's statements end with one that waits (RELEASE), so a
+     * failure is still the op's own. */
+    int unread;
 };
 
 /* One numbered schema migration of one backend. Append only. */
@@ -209,6 +216,9 @@ struct store_driver {
     int (*listen)(struct store *st, const char *channel);
     int (*notify_fd)(struct store *st);
     int (*notify_take)(struct store *st, char *buf, size_t n);
+    /* Tests and measurements: how many times this connection waited for
+     * the server (a request and its answer); NULL where there is no server. */
+    int64_t (*roundtrips)(struct store *st);
 };
 
 extern const struct store_driver store_sqlite_driver;
@@ -250,6 +260,18 @@ store_set_step_hook(struct store *st, void (*hook)(const char *sql, void *arg), 
     st->step_hook = hook;
     st->step_hook_arg = arg;
 }
+
+/* Tests and measurements: the connection's round trips so far (the
+ * driver's roundtrips), -1 where there is no server (SQLite). */
+static inline int64_t
+store_roundtrips(struct store *st)
+{
+    return st->drv->roundtrips != NULL ? st->drv->roundtrips(st) : -1;
+}
+
+/* Whether the callers of a cached statement id read only its success (the
+ * unread hint of struct store_stmt; rows.c). */
+int store_stmt_unread(enum store_stmt_id id);
 
 /* Journal bookkeeping for the transaction primitives (revocations.c). */
 void store_journal_mark(struct store *st);

@@ -2,7 +2,11 @@
  * SITETOKEN_TEST_PG_URI is set (skipped otherwise): placeholders with gaps,
  * the session settings, a URI with a password, and a lost connection
  * (unavailable, the next use connects again, an interrupted transaction
- * never commits). */
+ * never commits), and the pipeline: statements nobody reads sent without
+ * waiting, their failure the op's own, with its class, its round trips
+ * counted. */
+#include "audit.h"
+#include "devices.h"
 #include "fixture.h"
 #include "revocations.h"
 
@@ -156,6 +160,203 @@ test_error_classes(void **state)
     assert_int_equal(store_error(st), STORE_ERR_INTERNAL);
 }
 
+/* An op as the committer runs it: savepoint, a device and its token, the
+ * audit record, release. */
+static void
+pipe_device(struct store_device *d, struct store_token *t, int n, const char *device_of_token)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->id, sizeof(d->id), "GUID:dev-%04d", n);
+    snprintf(d->jkt, sizeof(d->jkt), "jkt-%04d", n);
+    snprintf(d->hardware_id, sizeof(d->hardware_id), "hw-%04d", n);
+    snprintf(d->name, sizeof(d->name), "host-%04d", n);
+    snprintf(d->reg, sizeof(d->reg), "intranet");
+    d->created_at = d->last_seen_at = NOW;
+    memset(t, 0, sizeof(*t));
+    snprintf(t->jti, sizeof(t->jti), "jti-%04d", n);
+    snprintf(t->kind, sizeof(t->kind), "client");
+    snprintf(t->device_id, sizeof(t->device_id), "%s",
+             device_of_token != NULL ? device_of_token : d->id);
+    snprintf(t->kid, sizeof(t->kid), "kid-1");
+    t->issued_at = NOW;
+    t->expires_at = NOW + 86400;
+}
+
+static int64_t
+count_of(struct store *st, const char *sql)
+{
+    char buf[32];
+
+    str_of(st, sql, buf, sizeof(buf));
+    return strtoll(buf, NULL, 10);
+}
+
+static void
+test_pipeline_roundtrips(void **state)
+{
+    struct store *st = FX(state);
+    struct store_device d;
+    struct store_token t;
+    const char *err = NULL;
+    int64_t rt;
+
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    assert_int_equal(store_audit_lock(st, &err), 0);
+    for (int n = 1; n <= 2; n++) { /* the first prepares each statement, the second not */
+        pipe_device(&d, &t, n, NULL);
+        rt = store_roundtrips(st);
+        assert_int_equal(store_savepoint(st, &err), 0);
+        assert_int_equal(store_device_insert(st, &d, &err), 0);
+        assert_int_equal(store_token_insert(st, &t, &err), 0);
+        assert_int_equal(store_roundtrips(st), rt); /* nothing waited for yet */
+        /* the chain's last record: one round trip, the three before it in it */
+        assert_int_equal(store_audit_append(st, NOW, "mp:x", "exchange", d.id, "{}", &err), 0);
+        assert_int_equal(store_roundtrips(st), rt + 1);
+        assert_int_equal(store_savepoint_release(st, &err), 0); /* the audit insert in it */
+        /* without the pipeline: 7 (savepoint, 2 inserts, last, insert, release) */
+        assert_int_equal(store_roundtrips(st), rt + 2);
+    }
+    assert_int_equal(store_tx_commit(st, &err), 0);
+    assert_int_equal(count_of(st, "SELECT count(*) FROM tokens"), 2);
+    assert_int_equal(count_of(st, "SELECT count(*) FROM audit"), 2);
+    /* outside a transaction nothing is deferred: each statement waits */
+    pipe_device(&d, &t, 3, NULL);
+    rt = store_roundtrips(st);
+    assert_int_equal(store_device_insert(st, &d, &err), 0);
+    assert_int_equal(store_roundtrips(st), rt + 1);
+    /* SQLite has no server: no count */
+}
+
+static void
+test_pipeline_failure_is_the_ops(void **state)
+{
+    struct store *st = FX(state);
+    struct store_device d, out;
+    struct store_token t;
+    const char *err = NULL;
+
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    /* op 1: its token names no device (foreign key): sent unread, so the
+     * failure comes back at its next statement that waits, with its class */
+    pipe_device(&d, &t, 1, "GUID:nobody");
+    assert_int_equal(store_savepoint(st, &err), 0);
+    assert_int_equal(store_token_insert(st, &t, &err), 0);
+    /* a statement prepared for the first time after the failure: skipped */
+    assert_int_equal(store_device_insert(st, &d, &err), 0);
+    assert_int_equal(store_device_get(st, d.id, &out, &err), -1);
+    assert_int_equal(store_error(st), STORE_ERR_CONFLICT);
+    assert_non_null(strstr(err, "INSERT INTO tokens"));
+    assert_non_null(strstr(err, "foreign key"));
+    store_savepoint_rollback(st);
+    /* op 2: a failure seen only at RELEASE, then rolled back by the op */
+    pipe_device(&d, &t, 2, "GUID:nobody");
+    assert_int_equal(store_savepoint(st, &err), 0);
+    assert_int_equal(store_token_insert(st, &t, &err), 0);
+    assert_int_equal(store_savepoint_release(st, &err), -1);
+    assert_int_equal(store_error(st), STORE_ERR_CONFLICT);
+    store_savepoint_rollback(st);
+    /* op 3: rolled back with its failure still in the pipeline (a refusal
+     * decided without reading): the rollback is not skipped */
+    pipe_device(&d, &t, 3, "GUID:nobody");
+    assert_int_equal(store_savepoint(st, &err), 0);
+    assert_int_equal(store_token_insert(st, &t, &err), 0);
+    store_savepoint_rollback(st);
+    /* op 4: fine, and the device statement skipped in op 1 is prepared again */
+    pipe_device(&d, &t, 4, NULL);
+    assert_int_equal(store_savepoint(st, &err), 0);
+    assert_int_equal(store_device_insert(st, &d, &err), 0);
+    assert_int_equal(store_token_insert(st, &t, &err), 0);
+    assert_int_equal(store_savepoint_release(st, &err), 0);
+    assert_int_equal(store_tx_commit(st, &err), 0);
+    assert_int_equal(count_of(st, "SELECT count(*) FROM tokens"), 1);
+    assert_int_equal(count_of(st, "SELECT count(*) FROM devices"), 1);
+    assert_int_equal(store_device_get(st, "GUID:dev-0004", &out, &err), 0);
+    assert_int_equal(store_device_get(st, "GUID:dev-0001", &out, &err), 1);
+
+    /* a failure left in the pipeline fails the COMMIT: nothing committed */
+    pipe_device(&d, &t, 5, "GUID:nobody");
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    assert_int_equal(store_token_insert(st, &t, &err), 0);
+    assert_int_equal(store_tx_commit(st, &err), -1);
+    store_tx_rollback(st);
+    assert_int_equal(count_of(st, "SELECT count(*) FROM tokens"), 1);
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    assert_int_equal(store_tx_commit(st, &err), 0);
+}
+
+static void
+test_pipeline_lost_connection(void **state)
+{
+    struct fx *fx = *state;
+    struct store *st = fx->st;
+    struct store_device d;
+    struct store_token t;
+    const char *err = NULL;
+
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    pipe_device(&d, &t, 1, NULL);
+    assert_int_equal(store_savepoint(st, &err), 0);
+    assert_int_equal(store_device_insert(st, &d, &err), 0);
+    kill_sessions(fx);
+    /* sent into a dead session, or found dead at the release: unavailable,
+     * and the transaction never commits */
+    if (store_token_insert(st, &t, &err) == 0)
+        assert_int_equal(store_savepoint_release(st, &err), -1);
+    assert_int_equal(store_error(st), STORE_ERR_UNAVAILABLE);
+    store_savepoint_rollback(st);
+    assert_int_equal(store_tx_commit(st, &err), -1);
+    store_tx_rollback(st);
+    /* the next transaction connects again and works */
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    assert_int_equal(store_savepoint(st, &err), 0);
+    assert_int_equal(store_device_insert(st, &d, &err), 0);
+    assert_int_equal(store_token_insert(st, &t, &err), 0);
+    assert_int_equal(store_savepoint_release(st, &err), 0);
+    assert_int_equal(store_tx_commit(st, &err), 0);
+    assert_int_equal(count_of(st, "SELECT count(*) FROM tokens"), 1);
+}
+
+/* The renewal's supersede reads what it changes and no more, whatever the
+ * statistics: on a table never analysed, the generic plan once scanned
+ * every live token (tokens_kid_live taken as a filter) and hashed them. */
+static void
+test_supersede_plan_on_its_keys(void **state)
+{
+    struct store *st = FX(state);
+    struct store_device d;
+    struct store_token t;
+    const char *err = NULL;
+    char buf[64];
+    long seq_scans = -1, read = -1;
+
+    pipe_device(&d, &t, 1, NULL);
+    assert_int_equal(store_device_insert(st, &d, &err), 0);
+    /* 3,000 live tokens, each a renewal of another; none of them is ours */
+    for (int n = 0; n < 3000; n++) {
+        snprintf(t.jti, sizeof(t.jti), "other-%05d", n);
+        snprintf(t.prev_jti, sizeof(t.prev_jti), "other-prev-%05d", n);
+        assert_int_equal(store_token_insert(st, &t, &err), 0);
+    }
+    snprintf(t.jti, sizeof(t.jti), "presented");
+    t.prev_jti[0] = '\0';
+    assert_int_equal(store_token_insert(st, &t, &err), 0);
+    snprintf(t.jti, sizeof(t.jti), "successor");
+    snprintf(t.prev_jti, sizeof(t.prev_jti), "presented");
+    assert_int_equal(store_token_insert(st, &t, &err), 0);
+    /* what the writer's session runs after a few executions */
+    assert_int_equal(store_exec(st, "SET plan_cache_mode = force_generic_plan", &err), 0);
+    assert_int_equal(store_tx_begin(st, &err), 0);
+    assert_int_equal(store_token_supersede(st, "presented", NOW, 0, NULL, NULL, &err), 1);
+    str_of(st,
+           "SELECT seq_scan || ' ' || (seq_tup_read + idx_tup_fetch) FROM pg_stat_xact_user_tables"
+           " WHERE relname = 'tokens'",
+           buf, sizeof(buf));
+    assert_int_equal(sscanf(buf, "%ld %ld", &seq_scans, &read), 2);
+    if (read >= 20) /* the successor and a few probes, not 3,000 */
+        fail_msg("tokens: %ld sequential scans, %ld rows read", seq_scans, read);
+    store_tx_rollback(st);
+}
+
 int
 main(void)
 {
@@ -170,6 +371,14 @@ main(void)
                                                  (void *)"postgresql"),
         cmocka_unit_test_prestate_setup_teardown(test_error_classes, fx_setup, fx_teardown,
                                                  (void *)"postgresql"),
+        cmocka_unit_test_prestate_setup_teardown(test_pipeline_roundtrips, fx_setup, fx_teardown,
+                                                 (void *)"postgresql"),
+        cmocka_unit_test_prestate_setup_teardown(test_pipeline_failure_is_the_ops, fx_setup,
+                                                 fx_teardown, (void *)"postgresql"),
+        cmocka_unit_test_prestate_setup_teardown(test_pipeline_lost_connection, fx_setup,
+                                                 fx_teardown, (void *)"postgresql"),
+        cmocka_unit_test_prestate_setup_teardown(test_supersede_plan_on_its_keys, fx_setup,
+                                                 fx_teardown, (void *)"postgresql"),
     };
     return FX_RUN(tests);
 }
