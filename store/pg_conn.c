@@ -120,9 +120,11 @@ pg_read_password(char *buf, size_t n, char *err, size_t errn)
 
 /* Refuses a URI that carries a password: it would sit in the config text
  * and in every log line that names the database. Copies the URI's own
- * `options` (if any) into opts, so that ours are added to them. */
+ * `options` (if any) into opts, so that ours are added to them, and says
+ * whether it names its own connect_timeout (then ours is not given: libpq
+ * lets a later value win). */
 static int
-pg_check_uri(const char *target, char *opts_out, size_t optn, char *err, size_t n)
+pg_check_uri(const char *target, char *opts_out, size_t optn, int *has_timeout, char *err, size_t n)
 {
     PQconninfoOption *opts;
     char *why = NULL;
@@ -134,7 +136,10 @@ pg_check_uri(const char *target, char *opts_out, size_t optn, char *err, size_t 
         return -1;
     }
     opts_out[0] = '\0';
+    *has_timeout = 0;
     for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val != NULL && o->val[0] != '\0')
+            *has_timeout = 1;
         if (strcmp(o->keyword, "options") == 0 && o->val != NULL &&
             snprintf(opts_out, optn, "%s ", o->val) >= (int)optn) {
             snprintf(err, n, "database URI: options too long");
@@ -157,11 +162,11 @@ pg_connect(const char *target, int busy_timeout_ms, char *err, size_t n)
 {
     char password[1024], options[1024], uri_opts[768];
     const char *keys[8], *vals[8];
-    int k = 0;
+    int k = 0, has_timeout;
     PGconn *pg;
     PGresult *res;
 
-    if (pg_check_uri(target, uri_opts, sizeof(uri_opts), err, n) == -1 ||
+    if (pg_check_uri(target, uri_opts, sizeof(uri_opts), &has_timeout, err, n) == -1 ||
         pg_read_password(password, sizeof(password), err, n) == -1)
         return NULL;
     /* Durability is the session's: synchronous_commit=on whatever the
@@ -172,7 +177,8 @@ pg_connect(const char *target, int busy_timeout_ms, char *err, size_t n)
     keys[k] = "fallback_application_name", vals[k++] = "sitetokend";
     keys[k] = "client_encoding", vals[k++] = "UTF8";
     keys[k] = "options", vals[k++] = options;
-    keys[k] = "connect_timeout", vals[k++] = "10";
+    if (!has_timeout)
+        keys[k] = "connect_timeout", vals[k++] = "10";
     if (password[0] != '\0')
         keys[k] = "password", vals[k++] = password;
     keys[k] = NULL, vals[k] = NULL;

@@ -312,3 +312,44 @@ def test_persisted_proofs_are_pruned(start_server):
         if n == 1 or time.monotonic() > deadline:
             break
     assert n <= 1, n  # only the proof made after the shift (or none) is left
+
+
+def test_uri_connect_timeout_is_the_operators(tmp_path):
+    """A `connect_timeout` in the database URI is the one libpq uses (the
+    server's own 10 s is only the default): a listener that never answers
+    the startup packet fails the start after the URI's 2 s, not 10."""
+    import socket
+    import threading
+
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(8)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        lsock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(lsock.accept()[0])  # never answered
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        uri = "postgresql://postgres@127.0.0.1:%d/x?connect_timeout=2" % lsock.getsockname()[1]
+        cfg = write_config(tmp_path / "c.yaml", basic_config('database: "%s"\n' % uri))
+        t0 = time.monotonic()
+        r = run_sitetokend(["-c", str(cfg)], tmp_path, timeout=60)
+        took = time.monotonic() - t0
+        assert r.returncode != 0, r.stderr
+        assert "timeout" in r.stderr.lower(), r.stderr
+        if not conftest.SANITIZED:
+            assert took < 8, took
+    finally:
+        stop.set()
+        t.join(timeout=5)
+        for c in held:
+            c.close()
+        lsock.close()
