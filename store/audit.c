@@ -93,17 +93,53 @@ store_audit_lock(struct store *st, const char **errstr)
     struct store_stmt *stmt;
     int rc;
 
-    if (sql == NULL || st->audit_locked)
+    if (st->audit_locked)
         return 0;
+    if (sql == NULL) {
+        /* SQLite: the transaction's BEGIN IMMEDIATE is the lock */
+        if (st->drv->in_tx(st) && st->savepoints == 0)
+            st->audit_locked = 1;
+        return 0;
+    }
     if ((stmt = store_stmt(st, STMT_AUDIT_LOCK, sql, errstr)) == NULL)
         return -1;
     rc = store_step_done(st, stmt, "lock the audit chain", errstr);
     store_stmt_done(stmt);
-    /* A lock taken inside a savepoint goes with its rollback: only one
-     * taken outside them is known to last until the end. */
-    if (rc == 0 && st->savepoints == 0)
+    /* A lock taken inside a savepoint goes with its rollback, and one taken
+     * outside a transaction with its statement: only one taken in a
+     * transaction, outside savepoints, is known to last until the end. */
+    if (rc == 0 && st->savepoints == 0 && st->drv->in_tx(st))
         st->audit_locked = 1;
     return rc;
+}
+
+/* The chain's last record: *seq its seq + 1 (1 on an empty chain), prev its
+ * hash (left as it is on an empty chain). 0 or -1. */
+static int
+audit_read_head(struct store *st, int64_t *seq, char prev[65], const char **errstr)
+{
+    struct store_stmt *stmt;
+    int rc;
+
+    if ((stmt = store_stmt(st, STMT_AUDIT_LAST,
+                           "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", errstr)) ==
+        NULL)
+        return -1;
+    rc = store_step(stmt);
+    if (rc == STORE_ROW) {
+        *seq = store_col_int64(stmt, 0) + 1;
+        if (store_col_text(stmt, 1, prev, 65) == -1 || strlen(prev) != 64) {
+            *errstr = store_errf(st, STORE_ERR_CORRUPT, "audit: unreadable last record");
+            store_stmt_done(stmt);
+            return -1;
+        }
+    } else if (rc != STORE_DONE) {
+        *errstr = store_err(st, "audit");
+        store_stmt_done(stmt);
+        return -1;
+    }
+    store_stmt_done(stmt);
+    return 0;
 }
 
 int
@@ -137,25 +173,14 @@ store_audit_append(struct store *st, int64_t time, const char *actor, const char
      * record read below is its. */
     if (store_audit_lock(st, errstr) == -1)
         goto fail;
-    if ((stmt = store_stmt(st, STMT_AUDIT_LAST,
-                           "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", errstr)) ==
-        NULL)
-        goto fail;
     snprintf(prev, sizeof(prev), "%s", AUDIT_GENESIS);
-    rc = store_step(stmt);
-    if (rc == STORE_ROW) {
-        seq = store_col_int64(stmt, 0) + 1;
-        if (store_col_text(stmt, 1, prev, sizeof(prev)) == -1 || strlen(prev) != 64) {
-            *errstr = store_errf(st, STORE_ERR_CORRUPT, "audit: unreadable last record");
-            store_stmt_done(stmt);
-            goto fail;
-        }
-    } else if (rc != STORE_DONE) {
-        *errstr = store_err(st, "audit");
-        store_stmt_done(stmt);
+    if (st->audit_locked && st->audit_head_known) {
+        /* this transaction appended the last record, under the lock */
+        seq = st->audit_head_seq + 1;
+        memcpy(prev, st->audit_head_hash, sizeof(prev));
+    } else if (audit_read_head(st, &seq, prev, errstr) == -1) {
         goto fail;
     }
-    store_stmt_done(stmt);
 
     if (audit_hash(seq, time, actor, action, subject, detail, prev, hash) == -1) {
         /* json_pack refuses strings that are not UTF-8. */
@@ -177,9 +202,15 @@ store_audit_append(struct store *st, int64_t time, const char *actor, const char
     store_bind_text(stmt, 8, hash);
     rc = store_step_done(st, stmt, "append audit record", errstr);
     store_stmt_done(stmt);
+    st->audit_head_known = rc == 0 && st->audit_locked;
+    if (st->audit_head_known) {
+        st->audit_head_seq = seq;
+        memcpy(st->audit_head_hash, hash, sizeof(st->audit_head_hash));
+    }
     free(detail);
     return rc;
 fail:
+    st->audit_head_known = 0;
     free(detail);
     return -1;
 }

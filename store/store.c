@@ -144,7 +144,7 @@ store_tx_begin(struct store *st, const char **errstr)
         return -1;
     }
     store_journal_undo(st, 0); /* what an earlier, failed transaction left */
-    st->audit_locked = st->savepoints = 0;
+    st->audit_locked = st->savepoints = st->audit_head_known = 0;
     return store_run(st, STMT_TX_BEGIN, st->drv->begin_sql, "begin", errstr);
 }
 
@@ -157,7 +157,7 @@ store_tx_commit(struct store *st, const char **errstr)
     }
     if (st->marks != 0 && store_changes_precommit(st, errstr) == -1)
         return -1;
-    st->audit_locked = st->savepoints = 0;
+    st->audit_locked = st->savepoints = st->audit_head_known = 0;
     return store_run(st, STMT_TX_COMMIT, "COMMIT", "commit", errstr);
 }
 
@@ -170,7 +170,7 @@ store_tx_rollback(struct store *st)
      * after an I/O error or SQLITE_FULL, a lost connection), and then there
      * is nothing left to undo. */
     store_journal_undo(st, 0);
-    st->audit_locked = st->savepoints = 0;
+    st->audit_locked = st->savepoints = st->audit_head_known = 0;
     if (st->drv->in_tx(st))
         (void)store_run(st, STMT_TX_ROLLBACK, "ROLLBACK", "rollback", &errstr);
 }
@@ -199,6 +199,7 @@ store_savepoint_rollback(struct store *st)
     const char *errstr;
 
     store_journal_undo(st, 1);
+    st->audit_head_known = 0; /* an append it undid may have moved it */
     if (st->savepoints > 0)
         st->savepoints--;
     /* ROLLBACK TO keeps the savepoint open; RELEASE then drops it, leaving

@@ -242,6 +242,12 @@ struct store {
     /* The open transaction holds the audit chain's lock (store_audit_lock,
      * taken outside any savepoint), and how many savepoints are open. */
     int audit_locked, savepoints;
+    /* While it holds the lock: the chain's last record as this transaction
+     * appended it (audit.c), so the next append needs no read; forgotten at
+     * the transaction's end and at any savepoint's rollback. */
+    int audit_head_known;
+    int64_t audit_head_seq;
+    char audit_head_hash[65];
     /* What this transaction changed that other nodes must learn of
      * (STORE_CHANGED_*, notify.c): set as the statements run, turned into
      * the meta counters and a notification just before the commit. */

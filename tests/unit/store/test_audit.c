@@ -255,12 +255,17 @@ test_deleted_last_undetectable(void **state)
     assert_int_equal(records, 9);
 }
 
-/* Counts the statements that take the audit chain's lock. */
+/* Counts the statements that take the audit chain's lock ([0]) and that
+ * read its last record ([1]). */
 static void
 lock_count_cb(const char *sql, void *arg)
 {
+    int *n = arg;
+
     if (strstr(sql, "'audit_chain'") != NULL)
-        (*(int *)arg)++;
+        n[0]++;
+    if (strstr(sql, "ORDER BY seq DESC LIMIT 1") != NULL)
+        n[1]++;
 }
 
 static void
@@ -273,33 +278,49 @@ append_one(struct store *st, const char *what)
 
 /* One lock statement per transaction however many records it appends
  * (PostgreSQL; SQLite's BEGIN IMMEDIATE needs none), and one taken inside a
- * savepoint is taken again after that savepoint's rollback. */
+ * savepoint is taken again after that savepoint's rollback. Under the lock
+ * the last record is read once: the next appends chain onto what this
+ * transaction wrote, until a savepoint's rollback undoes it. The chain
+ * verifies whole. */
 static void
 test_lock_once_per_transaction(void **state)
 {
     struct fx *fx = *state;
     struct store *st = fx->st;
     const char *err = NULL;
-    int n = 0;
+    char head[65];
+    int n[2] = {0, 0}, ok;
+    int64_t first_bad, records;
 
-    store_set_step_hook(st, lock_count_cb, &n);
+    store_set_step_hook(st, lock_count_cb, n);
     assert_int_equal(store_tx_begin(st, &err), 0);
     assert_int_equal(store_audit_lock(st, &err), 0);
     append_one(st, "a");
     append_one(st, "b");
+    append_one(st, "b2");
     assert_int_equal(store_tx_commit(st, &err), 0);
-    assert_int_equal(n, fx->pg ? 1 : 0);
+    assert_int_equal(n[0], fx->pg ? 1 : 0);
+    assert_int_equal(n[1], 1);
 
-    n = 0;
+    n[0] = n[1] = 0;
     assert_int_equal(store_tx_begin(st, &err), 0);
     assert_int_equal(store_savepoint(st, &err), 0);
-    append_one(st, "c");
+    append_one(st, "c"); /* inside a savepoint: not known to last */
     store_savepoint_rollback(st);
     append_one(st, "d");
     append_one(st, "e");
+    assert_int_equal(store_savepoint(st, &err), 0);
+    append_one(st, "f");
+    store_savepoint_rollback(st); /* f undone: the head is read again */
+    append_one(st, "g");
     assert_int_equal(store_tx_commit(st, &err), 0);
     store_set_step_hook(st, NULL, NULL);
-    assert_int_equal(n, fx->pg ? 2 : 0);
+    assert_int_equal(n[0], fx->pg ? 2 : 0);
+    assert_int_equal(n[1], 3);
+
+    verify(st, &ok, &first_bad, &records, head);
+    assert_int_equal(ok, 1);
+    assert_int_equal(records, 6); /* a b b2 d e g */
 }
 
 int
