@@ -134,8 +134,34 @@ http_conn_new_cb(struct event_base *base, void *arg)
             event_active(h->sweep, EV_TIMEOUT, 0);
         log_debug("event=conn_refused conns=%d max=%lld", h->nconns,
                   (long long)h->env->cfg->max_connections);
+        /* A flood faster than the closes: stop accepting (the kernel's
+         * backlog holds the rest) until the sweep has caught up, so the
+         * descriptors stay bounded. */
+        if (h->nconns > h->env->cfg->max_connections + HTTP_OVER_LIMIT_MAX)
+            http_conn_accepting(h, 0);
     }
     return bev;
+}
+
+void
+http_conn_accepting(struct http *h, int on)
+{
+    if (h->accept_paused == !on || h->draining)
+        return;
+    for (int i = 0; i < h->nlisteners; i++) {
+        struct http_listener *l = &h->listeners[i];
+        struct evconnlistener *lev;
+
+        if (l->admin || l->bound == NULL ||
+            (lev = evhttp_bound_socket_get_listener(l->bound)) == NULL)
+            continue;
+        if (on)
+            evconnlistener_enable(lev);
+        else
+            evconnlistener_disable(lev);
+    }
+    h->accept_paused = !on;
+    log_debug("event=accepting on=%d conns=%d", on, h->nconns);
 }
 
 /* Closes c's socket under evhttp: evhttp reads EOF and frees the
@@ -182,6 +208,8 @@ http_sweep_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (killed > 0)
         log_debug("event=conn_timeout closed=%d conns=%d", killed, h->nconns);
+    if (h->accept_paused && h->nconns <= h->env->cfg->max_connections)
+        http_conn_accepting(h, 1);
 }
 
 /* The first request on c arrived: from now on evhttp's close callback

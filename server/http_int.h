@@ -24,6 +24,10 @@
 #define HTTP_HARD_BODY_CAP (1024 * 1024)
 /* How often deadlines and released connections are looked at. */
 #define HTTP_SWEEP_MS 100
+/* Connections accepted over limits.max_connections that may wait for the
+ * sweep to close them before accepting pauses (each holds a descriptor:
+ * well inside main.c's MAIN_FD_RESERVE). */
+#define HTTP_OVER_LIMIT_MAX 64
 #define HTTP_CONN_BUCKETS 4096
 #define HTTP_RATELIMIT_BUCKETS 65536
 #define HTTP_ADDRLIMIT_SLOTS 65536
@@ -67,6 +71,7 @@ struct http {
     int draining; /* http_stop_accepting ran: new requests get 503, nothing reaches the threads */
     int nconns;   /* TCP connections (admin excluded), streams excluded */
     int nstreams; /* event streams open (limits.max_streams) */
+    int accept_paused; /* too many over-limit connections not yet closed: listeners off */
     struct http_conn *conns;
     struct http_conn *buckets[HTTP_CONN_BUCKETS];
     struct event *sweep;
@@ -100,6 +105,9 @@ http_priv(struct http_req *req)
 /* http_conn.c: connections, their limits, and streamed replies */
 struct bufferevent *http_conn_new_cb(struct event_base *base, void *arg);
 void http_sweep_cb(evutil_socket_t fd, short what, void *arg);
+/* Pauses (0) or resumes (1) accepting on the TCP listeners (not the admin
+ * socket, not while draining). */
+void http_conn_accepting(struct http *h, int on);
 void http_conn_drop(struct http_conn *c);
 struct http_conn *http_conn_bind(struct http *h, struct evhttp_request *ev);
 void http_conn_idle(struct http *h, struct evhttp_request *ev);
