@@ -85,18 +85,8 @@ migrate_open_raw(const char *target, int busy_timeout_ms, const char *side, cons
     char err[600];
     struct store *st;
 
-    if ((st = calloc(1, sizeof(*st))) == NULL || (st->path = strdup(target)) == NULL) {
-        free(st);
-        *errstr = "out of memory";
-        return NULL;
-    }
-    st->drv = store_driver_for(target);
-    st->caps = st->drv->caps_of(target);
-    if (st->drv->open(st, target, busy_timeout_ms, err, sizeof(err)) == -1) {
+    if ((st = store_open_unmigrated(target, busy_timeout_ms, err, sizeof(err))) == NULL)
         *errstr = migrate_err("%s: %s", side, err);
-        store_close(st);
-        return NULL;
-    }
     return st;
 }
 

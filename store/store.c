@@ -320,21 +320,33 @@ store_migrate(struct store *st, const char **errstr)
 }
 
 struct store *
-store_open(const char *target, int busy_timeout_ms, const char **errstr)
+store_open_unmigrated(const char *target, int busy_timeout_ms, char *err, size_t n)
 {
-    static _Thread_local char openerr[512];
     struct store *st;
 
     if ((st = calloc(1, sizeof(*st))) == NULL || (st->path = strdup(target)) == NULL) {
-        *errstr = "out of memory";
+        snprintf(err, n, "out of memory");
         free(st);
         return NULL;
     }
     st->drv = store_driver_for(target);
     st->caps = st->drv->caps_of(target);
-    if (st->drv->open(st, target, busy_timeout_ms, openerr, sizeof(openerr)) == -1) {
+    if (st->drv->open(st, target, busy_timeout_ms, err, n) == -1) {
+        store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+struct store *
+store_open(const char *target, int busy_timeout_ms, const char **errstr)
+{
+    static _Thread_local char openerr[512];
+    struct store *st;
+
+    if ((st = store_open_unmigrated(target, busy_timeout_ms, openerr, sizeof(openerr))) == NULL) {
         *errstr = openerr;
-        goto fail;
+        return NULL;
     }
     if (store_migrate(st, errstr) == -1) {
         snprintf(openerr, sizeof(openerr), "%s: %s", target, *errstr);

@@ -279,6 +279,11 @@ store_roundtrips(struct store *st)
  * unread hint of struct store_stmt; rows.c). */
 int store_stmt_unread(enum store_stmt_id id);
 
+/* A store on target with no migration run (store_open runs them; the move
+ * to PostgreSQL, migrate.c, checks both schemas first). NULL with the
+ * reason in err. */
+struct store *store_open_unmigrated(const char *target, int busy_timeout_ms, char *err, size_t n);
+
 /* Journal bookkeeping for the transaction primitives (revocations.c). */
 void store_journal_mark(struct store *st);
 void store_journal_undo(struct store *st, int to_mark);
