@@ -64,6 +64,25 @@ def unrevoked_one(server, jtis):
         con.close()
 
 
+def issue_until(s, key, bulk, n, stop, received, lock):
+    """One client thread of a crash test: exchanges (odd n) or registrations
+    (even n) until stop is set or the server is gone; every token id it got
+    back (201) goes into received."""
+    sess = requests.Session()
+    while not stop.is_set():
+        d = Device()
+        body = d.exchange_body(bulk) if n % 2 else d.register_body()
+        path = "/v1/exchanges" if n % 2 else "/v1/registrations"
+        try:
+            r = sess.post(s.url(path), json=body, timeout=10,
+                          headers={"Authorization": "Bearer " + key})
+        except requests.RequestException:
+            return  # the server is gone
+        if r.status_code == 201:
+            with lock:
+                received.add(r.json()["token_id"])
+
+
 def revocation_serial(server):
     r = server.get("/v1/revocations?since=0")
     assert r.status_code == 200, r.text
@@ -88,19 +107,7 @@ def test_sigkill_loses_no_issued_token(start_server):
         stop = threading.Event()
 
         def client(n):
-            sess = requests.Session()
-            while not stop.is_set():
-                d = Device()
-                body = d.exchange_body(bulk) if n % 2 else d.register_body()
-                path = "/v1/exchanges" if n % 2 else "/v1/registrations"
-                try:
-                    r = sess.post(s.url(path), json=body, timeout=10,
-                                  headers={"Authorization": "Bearer " + key})
-                except requests.RequestException:
-                    return  # the server is gone
-                if r.status_code == 201:
-                    with lock:
-                        received.add(r.json()["token_id"])
+            issue_until(s, key, bulk, n, stop, received, lock)
 
         def revoker():
             nonlocal max_serial

@@ -16,7 +16,7 @@ import pg
 from conftest import basic_config, bulk_new, run_sitetokend, write_config
 from device import MP, Device
 from test_audit import populate
-from test_crash import assert_clean_exit
+from test_crash import assert_clean_exit, issue_until
 from test_secrets import secret_parts
 
 pytestmark = pytest.mark.pg_only
@@ -227,19 +227,7 @@ def test_sigkill_loses_no_issued_token(start_server):
         stop = threading.Event()
 
         def client(n):
-            sess = requests.Session()
-            while not stop.is_set():
-                d = Device()
-                body = d.exchange_body(bulk) if n % 2 else d.register_body()
-                path = "/v1/exchanges" if n % 2 else "/v1/registrations"
-                try:
-                    r = sess.post(s.url(path), json=body, timeout=10,
-                                  headers={"Authorization": "Bearer " + key})
-                except requests.RequestException:
-                    return  # the server is gone
-                if r.status_code == 201:
-                    with lock:
-                        received.add(r.json()["token_id"])
+            issue_until(s, key, bulk, n, stop, received, lock)
 
         threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(6)]
         for t in threads:
