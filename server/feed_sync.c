@@ -34,11 +34,26 @@
 #include "signer.h"
 #include "config.h"
 
+/* The feed now holds its first w entries (a filter kept them, in order):
+ * how many went; the list's validity and generation move when any did. */
+static size_t
+feed_sync_keep(struct feed *f, size_t w)
+{
+    size_t gone = f->n - w;
+
+    if (gone > 0) {
+        f->n = w;
+        feed_valid_until(f);
+        f->gen++;
+    }
+    return gone;
+}
+
 /* Drops every entry of kind/id (an unblock); how many went. */
 static size_t
 feed_sync_remove(struct feed *f, const char *kind, const char *id)
 {
-    size_t w = 0, gone;
+    size_t w = 0;
 
     for (size_t i = 0; i < f->n; i++) {
         const char *k = json_string_value(json_object_get(f->v[i].j, "kind"));
@@ -49,13 +64,7 @@ feed_sync_remove(struct feed *f, const char *kind, const char *id)
         else
             f->v[w++] = f->v[i];
     }
-    gone = f->n - w;
-    if (gone > 0) {
-        f->n = w;
-        feed_valid_until(f);
-        f->gen++;
-    }
-    return gone;
+    return feed_sync_keep(f, w);
 }
 
 /* Merges committed changes, in commit order, and sends what is new: entries
@@ -241,7 +250,7 @@ feed_sync_list_cb(const struct store_revocation *r, void *arg)
 static size_t
 feed_sync_drop_missing(struct feed *f, const struct store_rev_changes *c, int64_t top)
 {
-    size_t w = 0, j = 0, gone;
+    size_t w = 0, j = 0;
 
     for (size_t i = 0; i < f->n; i++) {
         while (j < c->n && c->v[j].r.serial < f->v[i].serial)
@@ -251,13 +260,7 @@ feed_sync_drop_missing(struct feed *f, const struct store_rev_changes *c, int64_
         else
             json_decref(f->v[i].j);
     }
-    gone = f->n - w;
-    if (gone > 0) {
-        f->n = w;
-        feed_valid_until(f);
-        f->gen++;
-    }
-    return gone;
+    return feed_sync_keep(f, w);
 }
 
 static void
