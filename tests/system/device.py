@@ -155,3 +155,13 @@ def verify_with_pyjwt(server, token, typ, audience=None, issuer=ISSUER):
     pk = jwt.PyJWK(k)
     return jwt.decode(token, pk.key, algorithms=[k["alg"]], audience=audience, issuer=issuer,
                       leeway=abs(CLOCK["offset"]), options={"require": ["exp", "iat", "nbf", "jti", "iss", "aud"]})
+
+
+def registered(mp, **kw):
+    """A new Device(**kw) registered through mp (201 asserted), with its
+    device id and first token id (d.id, d.jti)."""
+    d = Device(**kw)
+    r = mp.register(d)
+    assert r.status_code == 201, r.text
+    d.id, d.jti = r.json()["device_id"], r.json()["token_id"]
+    return d

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from conftest import SANITIZED, bulk_new
-from device import MP, Device, verify_with_pyjwt
+from device import MP, Device, verify_with_pyjwt, registered
 
 DAY = 86400
 
@@ -18,13 +18,6 @@ DAY = 86400
 def code_of(r):
     return r.json()["code"]
 
-
-def register(mp):
-    d = Device()
-    r = mp.register(d)
-    assert r.status_code == 201, r.text
-    d.id, d.jti = r.json()["device_id"], r.json()["token_id"]
-    return d
 
 
 def warm_access(mp, d, n=3):
@@ -77,7 +70,7 @@ def test_unknown_key_never_cached(server, mp):
 
 
 def test_revoked_client_token_refused_while_cached(server, mp):
-    d = register(mp)
+    d = registered(mp)
     warm_access(mp, d)
     assert cache_metrics(server)["sitetoken_clientcache_hits_total"] >= 2
     server.ctl("token", "revoke", d.jti, check=0)
@@ -89,7 +82,7 @@ def test_revoked_client_token_refused_while_cached(server, mp):
 
 
 def test_blocked_device_refused_while_cached(server, mp):
-    d = register(mp)
+    d = registered(mp)
     warm_access(mp, d)
     server.ctl("device", "block", d.id, check=0)
     r = mp.access(d)
@@ -99,7 +92,7 @@ def test_blocked_device_refused_while_cached(server, mp):
 
 
 def test_superseded_client_token_refused_while_cached(server, mp):
-    d = register(mp)
+    d = registered(mp)
     first = d.token
     server.shift_clock(31 * DAY)
     assert mp.renew(d).status_code == 200
@@ -113,7 +106,7 @@ def test_superseded_client_token_refused_while_cached(server, mp):
 
 
 def test_cached_client_token_still_expires(server, mp):
-    d = register(mp)
+    d = registered(mp)
     warm_access(mp, d)
     server.shift_clock(400 * DAY)  # past the client token's 90 days
     r = mp.access(d)
@@ -123,7 +116,7 @@ def test_cached_client_token_still_expires(server, mp):
 def test_cached_client_token_other_kind_and_binding(server, mp):
     """A cache hit still checks the proof's key against the token's cnf.jkt
     and the token's kind: an access token is never a client token."""
-    d = register(mp)
+    d = registered(mp)
     warm_access(mp, d)
     other = Device()
     body = {"token": d.token, "proof": other.proof("access", token=d.token)}
@@ -200,7 +193,7 @@ def test_labelled_client_token_verified_once(server, mp):
     verification; now ~1.0x). Rounds of each interleaved so a busy machine
     weighs on both alike; the bound has a wide margin either side."""
     lmp, ld, _ = labelled_device(server)
-    pd = register(mp)
+    pd = registered(mp)
     warm_access(lmp, ld, 1)
     warm_access(mp, pd, 1)
     spent = {"labelled": 0, "plain": 0}

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import SANITIZED
-from device import Device
+from device import Device, registered
 from test_events import Subscriber
 
 DAY = 86400
@@ -31,13 +31,6 @@ def _clean_exit(server):
 def code_of(r):
     return r.json()["code"]
 
-
-def register(mp):
-    d = Device()
-    r = mp.register(d)
-    assert r.status_code == 201, r.text
-    d.id = r.json()["device_id"]
-    return d
 
 
 def renew(mp, d, token):
@@ -100,7 +93,7 @@ def assert_list_tells_truth(server, mp, device_id, tokens):
 
 
 def test_retried_renewal_supersedes_earlier_successors(server, mp):
-    d = register(mp)
+    d = registered(mp)
     root = d.token
     server.shift_clock(31 * DAY)
     s1, s1_jti = renew(mp, d, root)
@@ -140,7 +133,7 @@ def test_retried_renewal_supersedes_earlier_successors(server, mp):
 
 
 def test_renewal_audit_names_superseded(server, mp):
-    d = register(mp)
+    d = registered(mp)
     root = d.token
     server.shift_clock(31 * DAY)
     renew(mp, d, root)
@@ -154,8 +147,8 @@ def test_renewal_audit_names_superseded(server, mp):
 
 
 def test_admin_revoke_of_middle_revokes_family(server, mp):
-    d = register(mp)
-    other = register(mp)
+    d = registered(mp)
+    other = registered(mp)
     t0 = d.token
     server.shift_clock(31 * DAY)
     t1, t1_jti = renew(mp, d, t0)
@@ -194,7 +187,7 @@ def test_admin_revoke_of_middle_revokes_family(server, mp):
 
 
 def test_revoke_of_access_token_takes_family(server, mp):
-    d = register(mp)
+    d = registered(mp)
     a, a_jti = access(mp, d, d.token)
     r = server.ctl("token", "revoke", a_jti, json_out=True, check=0)
     assert r.doc["members_revoked"] == 2
@@ -204,7 +197,7 @@ def test_revoke_of_access_token_takes_family(server, mp):
 
 
 def test_superseded_then_admin_revoke_takes_the_rest(server, mp):
-    d = register(mp)
+    d = registered(mp)
     root = d.token
     server.shift_clock(31 * DAY)
     _, s1_jti = renew(mp, d, root)
@@ -217,7 +210,7 @@ def test_superseded_then_admin_revoke_takes_the_rest(server, mp):
 
 
 def test_family_reaches_stream_within_a_second(server, mp):
-    d = register(mp)
+    d = registered(mp)
     t0 = d.token
     server.shift_clock(31 * DAY)
     t1, t1_jti = renew(mp, d, t0)
@@ -240,7 +233,7 @@ def test_family_reaches_stream_within_a_second(server, mp):
 
 
 def test_supersede_reaches_stream(server, mp):
-    d = register(mp)
+    d = registered(mp)
     root = d.token
     server.shift_clock(31 * DAY)
     _, s1_jti = renew(mp, d, root)
@@ -253,7 +246,7 @@ def test_supersede_reaches_stream(server, mp):
 
 
 def test_families_in_store(server, mp):
-    d = register(mp)
+    d = registered(mp)
     root = d.token
     server.shift_clock(31 * DAY)
     s1, s1_jti = renew(mp, d, root)

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import pg
 from conftest import ROOT, SITETOKEND, basic_config, bulk_new, clean_exit, write_config
-from device import MP, Device
+from device import MP, Device, registered
 from test_docs import free_port, run_blocks, section, sh_blocks, tree
 from test_secrets import secret_parts
 
@@ -89,13 +89,6 @@ def assert_empty(cluster, db):
     assert not any(counts.values()), counts
 
 
-def register(mp, **kw):
-    d = Device(**kw)
-    r = mp.register(d)
-    assert r.status_code == 201, r.text
-    d.id, d.jti = r.json()["device_id"], r.json()["token_id"]
-    return d
-
 
 def exchange(mp, bulk, address=None, **kw):
     d = Device(**kw)
@@ -130,12 +123,12 @@ def populate(s, tmp_path):
     bound = bulk_new(s, "--allow-file", str(ids), "--cidr", "10.1.0.0/16", "--max-uses", "3")
     assert bound["allow_total"] == 3
     # devices, with labels from the MP and the bulk token
-    d1 = register(mp_a)
-    d2 = register(mp_b)
+    d1 = registered(mp_a)
+    d2 = registered(mp_b)
     d3 = exchange(mp_b, used)
     d4 = exchange(mp_a, bound, address="10.1.2.3", hardware_id="SN-0002")
-    d5 = register(mp_a)
-    d6 = register(mp_b)
+    d5 = registered(mp_a)
+    d6 = registered(mp_b)
     old_key_token = d6.token  # signed by the key the rotation retires
     # families: d1 renewed twice (its first two tokens superseded), an access token
     first = d1.token
@@ -253,7 +246,7 @@ def test_populated_site_moves_and_keeps_every_promise(start_server, tmp_path, cl
     assert r.status_code == 403 and r.json()["code"] == "forbidden", r.text
     exchange(mp_a, facts["bound"], address="10.1.9.9", hardware_id="SN-0001")
     # a new device and a new MP get rows after the old ones (rowid sequences)
-    register(mp_b)
+    registered(mp_b)
     assert s.ctl("mp", "add", "mp-new", check=0).returncode == 0
     newest = s.admin("GET", "/v1/admin/tokens?limit=1")[1]["items"][0]
     assert newest["jti"] not in {t["jti"] for t in before["tokens"]}
@@ -282,7 +275,7 @@ def test_populated_site_moves_and_keeps_every_promise(start_server, tmp_path, cl
 def small_site(start_server, tmp_path):
     s = start_server(sqlite_config())
     mp = MP(s, s.ctl("mp", "add", "mp-a", json_out=True, check=0).doc["api_key"])
-    register(mp)
+    registered(mp)
     return s
 
 
@@ -411,7 +404,7 @@ def test_docs_recipe_as_printed(start_server, tmp_path, cluster, target):
     src = start_server("listen:\n  - address: 127.0.0.1\n    port: %d\n"
                        "database: var/sitetoken.db\n" % port + EXTRA, workdir=cwd)
     mp = MP(src, src.ctl("mp", "add", "mp-a", json_out=True, check=0).doc["api_key"])
-    register(mp)
+    registered(mp)
     records = src.ctl("audit", "verify", json_out=True, check=0).doc["records"]
     clean_exit(src)
     outs = run_blocks(blocks, cwd)

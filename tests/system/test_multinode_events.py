@@ -13,7 +13,7 @@ import time
 import pytest
 
 from cluster import Site
-from device import MP, Device
+from device import MP, Device, registered
 from conftest import clean_exit
 from test_events import Subscriber
 
@@ -39,13 +39,6 @@ def add_mp(node, name="mp-a"):
     return node.ctl("mp", "add", name, json_out=True, check=0).doc["api_key"]
 
 
-def register(mp):
-    d = Device()
-    r = mp.register(d)
-    assert r.status_code == 201, r.text
-    d.id, d.jti = r.json()["device_id"], r.json()["token_id"]
-    return d
-
 
 def feed_serials(node, since=0):
     r = node.get("/v1/revocations?since=%d" % since)
@@ -60,7 +53,7 @@ def test_revocation_on_a_reaches_b_at_once(start_server, tmp_path):
     site = Site(start_server, tmp_path, n=2)
     key = add_mp(site[0])
     mp_a, mp_b = MP(site[0], key), MP(site[1], key)
-    d = register(mp_a)
+    d = registered(mp_a)
     for node in site:
         node.shift_clock(31 * 86400)  # renewable now (the leader may rotate meanwhile)
     r = mp_b.renew(d)
@@ -106,7 +99,7 @@ def test_removal_reaches_b_by_the_poll_alone(start_server, tmp_path):
     removal and a revocation within the poll interval."""
     site = Site(start_server, tmp_path, n=2, extra="cluster:\n  poll: 300ms\n")
     key = add_mp(site[0])
-    d = register(MP(site[0], key))
+    d = registered(MP(site[0], key))
     site[0].ctl("device", "block", d.id, check=0)
     wait_for(lambda: len(feed_serials(site[1])) == 1, 3, "the entry on B")
     site.psql("BEGIN; DELETE FROM revocations WHERE id = '%s';"
@@ -124,7 +117,7 @@ def test_serials_become_visible_in_order_on_every_node(start_server, tmp_path):
     site = Site(start_server, tmp_path, n=2, extra="limits:\n  public_rate: 0\n")
     key = add_mp(site[0])
     mps = [MP(site[0], key), MP(site[1], key)]
-    devices = [register(mps[i % 2]) for i in range(40)]
+    devices = [registered(mps[i % 2]) for i in range(40)]
     stop = threading.Event()
     errors = []
 
@@ -192,7 +185,7 @@ def test_rotation_on_a_is_served_by_b_at_once(start_server, tmp_path):
     active = [k["kid"] for k in site[0].ctl("key", "list", json_out=True, check=0).doc["items"]
               if k["status"] == "active"]
     for signer, other in ((mp_a, mp_b), (mp_b, mp_a)):
-        d = register(signer)
+        d = registered(signer)
         info = other.introspect(d.token).json()
         assert info["active"] is True and info["kid"] in active, info
     for node in site:  # the listener thread stops with the node
@@ -229,7 +222,7 @@ def test_one_node_leads_the_key_lifecycle_and_b_takes_over(start_server, tmp_pat
     # the survivor now runs the lifecycle: a rotation on it is its own
     site[other].ctl("key", "rotate", "--now", check=0)
     key = add_mp(site[other], "mp-b")
-    d = register(MP(site[other], key))
+    d = registered(MP(site[other], key))
     assert MP(site[other], key).introspect(d.token).json()["active"] is True
 
 
@@ -240,7 +233,7 @@ def test_mp_changes_on_a_hold_on_b(start_server, tmp_path):
     site = Site(start_server, tmp_path, n=2)
     old = add_mp(site[0], "mp-rot")
     mp_b = MP(site[1], old)
-    d = register(mp_b)  # B's credential cache now holds the old key
+    d = registered(mp_b)  # B's credential cache now holds the old key
     assert mp_b.introspect(d.token).status_code == 200
     new = site[0].ctl("mp", "rotate-key", "mp-rot", json_out=True, check=0).doc["api_key"]
     took = wait_for(lambda: mp_b.introspect(d.token).status_code == 401, 3,
@@ -262,7 +255,7 @@ def test_key_revoked_on_a_is_refused_on_b(start_server, tmp_path):
     site = Site(start_server, tmp_path, n=2)
     key = add_mp(site[0])
     mp_a, mp_b = MP(site[0], key), MP(site[1], key)
-    d = register(mp_a)
+    d = registered(mp_a)
     assert mp_b.introspect(d.token).json()["active"] is True
     r = mp_b.access(d)  # cached as verified on B
     assert r.status_code == 200, r.text
