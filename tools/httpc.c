@@ -256,10 +256,10 @@ httpc_has_header(const char *const *headers, const char *name)
 
 /* Sets resp->fail and resp->error from curl's result. */
 static void
-httpc_explain(CURL *curl, CURLcode rc, const struct httpc_sink *sink, const char *errbuf,
-              struct httpc_response *resp)
+httpc_explain(CURL *curl, CURLcode rc, const struct httpc_target *t, const struct httpc_sink *sink,
+              const char *errbuf, struct httpc_response *resp)
 {
-    long os_errno = 0;
+    long os_errno = 0, header_size = 0;
     const char *detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
 
     resp->fail = HTTPC_FAIL_PROTOCOL;
@@ -267,9 +267,14 @@ httpc_explain(CURL *curl, CURLcode rc, const struct httpc_sink *sink, const char
         if (httpc_curl_fails[i].code == rc)
             resp->fail = httpc_curl_fails[i].fail;
     /* TLS 1.3 delivers a server's refusal of the client certificate as an
-     * alert on the first read, after the handshake: curl says recv error */
-    if ((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) &&
-        strncmp(errbuf, "OpenSSL SSL_", 12) == 0)
+     * alert on the first read, after the handshake: curl says recv error,
+     * in OpenSSL's words, or (when the server's close came first) in the
+     * socket's. A connection that presented a certificate and is dropped
+     * before any answer is that refusal. */
+    curl_easy_getinfo(curl, CURLINFO_HEADER_SIZE, &header_size);
+    if ((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING) &&
+        (strncmp(errbuf, "OpenSSL SSL_", 12) == 0 ||
+         (t->cert_file != NULL && header_size == 0 && t->unix_path == NULL)))
         resp->fail = HTTPC_FAIL_TLS;
     if (sink->too_large)
         resp->fail = HTTPC_FAIL_TOO_LARGE;
@@ -364,7 +369,7 @@ httpc_request(const struct httpc_target *t, const char *method, const char *path
         }
     }
     if ((rc = curl_easy_perform(curl)) != CURLE_OK) {
-        httpc_explain(curl, rc, &sink, errbuf, resp);
+        httpc_explain(curl, rc, t, &sink, errbuf, resp);
         goto fail;
     }
     {
